@@ -1,0 +1,131 @@
+//! Bodies of the local HTTP API that are not documents' own types.
+//!
+//! Entities (plans, ideas, ...) travel as their model types; this module holds the envelopes
+//! around them, shared by the daemon (which serves them) and the CLI (which reads them).
+
+use serde::{Deserialize, Serialize};
+
+use crate::activity::Activity;
+use crate::ids::PersonId;
+use crate::model::checkin::CheckinAnswer;
+use crate::model::person::Person;
+use crate::model::personal_time::PersonalTime;
+use crate::time::IsoWeek;
+
+/// Version prefix of every route.
+pub const API_PREFIX: &str = "/v1";
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Every error response: `{"error": {"code": ..., "message": ...}}`.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// A machine-readable code and a message a person can act on.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code, e.g. `not_found`, `invalid`, `unauthorized`.
+    pub code: String,
+    /// What went wrong and what to do.
+    pub message: String,
+    /// The request field at fault, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// Size of one document, for `status`.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DocumentStatus {
+    /// `shared` or `private`.
+    pub kind: String,
+    /// Changes in its history.
+    pub changes: usize,
+    /// Bytes of its compacted snapshot on disk plus its change log.
+    pub bytes_on_disk: u64,
+}
+
+/// `GET /v1/status`.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Status {
+    /// Version of the daemon.
+    pub version: String,
+    /// Who this daemon belongs to.
+    pub me: Person,
+    /// The partner, once their daemon has synced with ours.
+    pub partner: Option<Person>,
+    /// Data directory in use.
+    pub home: String,
+    /// Both documents.
+    pub documents: Vec<DocumentStatus>,
+    /// Items per collection, e.g. `plans: 3`.
+    pub counts: std::collections::BTreeMap<String, usize>,
+}
+
+/// Query of list routes over timed items (plans, personal time).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only items ending after this instant or date (RFC 3339 or `YYYY-MM-DD`).
+    pub from: Option<String>,
+    /// Only items starting before this instant or date.
+    pub to: Option<String>,
+    /// Only plans with this status (`idea`, `proposed`, `scheduled`, `done`, `cancelled`).
+    pub status: Option<String>,
+}
+
+/// A personal-time block as the API shows it: the details only for its owner.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PersonalTimeView {
+    /// The shared block.
+    #[serde(flatten)]
+    pub block: PersonalTime,
+    /// What it is for; present only on the owner's daemon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+}
+
+/// One week of check-ins as the caller may see it.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckinWeek {
+    /// The week.
+    pub week: IsoWeek,
+    /// Everyone who has answered (markers), revealed or not.
+    pub answered: Vec<PersonId>,
+    /// Answers the caller may read: their own, and the partner's once both answered.
+    pub answers: Vec<CheckinAnswer>,
+    /// Whether both partners' answers are visible.
+    pub revealed: bool,
+}
+
+/// `GET /v1/log`: newest first.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ActivityEntry {
+    /// The record.
+    #[serde(flatten)]
+    pub activity: Activity,
+    /// Display name of `by`, when known.
+    pub by_name: Option<String>,
+    /// `shared` or `private`.
+    pub document: String,
+}
+
+/// Query of `GET /v1/balance`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceQuery {
+    /// `2026-W48` or a date in the week; defaults to this week.
+    pub week: Option<String>,
+    /// IANA time zone of the week's bounds; defaults to the daemon's.
+    pub tz: Option<String>,
+}
+
+/// Query of `GET /v1/log`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    /// How many entries, default 50, at most 1000.
+    pub limit: Option<usize>,
+}

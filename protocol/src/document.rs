@@ -1,0 +1,415 @@
+//! The two Automerge documents and typed access to their collections.
+//!
+//! Every document starts from a fixed *genesis change* (fixed actor, time 0) that creates
+//! the empty top-level collections. Two laptops that create their documents independently
+//! therefore share the first change, and the collections are the same Automerge objects on
+//! both: later additions merge instead of fighting over root keys.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, Value};
+
+use crate::activity::Activity;
+use crate::entity::Stored;
+use crate::error::DocumentError;
+use crate::model::settings::Settings;
+
+/// Which of the two documents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocKind {
+    /// One per couple; synced to the partner's and one's own devices.
+    Shared,
+    /// One per person; synced only to one's own devices, never to the partner.
+    Private,
+}
+
+impl DocKind {
+    /// Both kinds, in a fixed order.
+    pub const ALL: [DocKind; 2] = [DocKind::Shared, DocKind::Private];
+
+    /// Directory and wire name of the document.
+    pub fn name(self) -> &'static str {
+        match self {
+            DocKind::Shared => "shared",
+            DocKind::Private => "private",
+        }
+    }
+}
+
+/// A top-level map in one of the documents, holding items keyed by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Collection {
+    /// Shared: the two partners, keyed by person id.
+    People,
+    /// Shared: plans for time together.
+    Plans,
+    /// Shared: the idea jar.
+    Ideas,
+    /// Shared: personal-time blocks (owner and hours only).
+    PersonalTime,
+    /// Shared: agreements and boundaries.
+    Agreements,
+    /// Shared: "has answered week W" markers, keyed `<week>_<person>`.
+    CheckinMarkers,
+    /// Shared: check-in answers, published once both partners answered.
+    CheckinAnswers,
+    /// Private: the journal.
+    Notes,
+    /// Private: what a personal-time block is really for.
+    PersonalTimeDetails,
+    /// Private: one's own check-in answers before they are revealed.
+    CheckinDrafts,
+}
+
+impl Collection {
+    /// Every collection, in genesis order.
+    pub const ALL: [Collection; 10] = [
+        Collection::People,
+        Collection::Plans,
+        Collection::Ideas,
+        Collection::PersonalTime,
+        Collection::Agreements,
+        Collection::CheckinMarkers,
+        Collection::CheckinAnswers,
+        Collection::Notes,
+        Collection::PersonalTimeDetails,
+        Collection::CheckinDrafts,
+    ];
+
+    /// Root key of the collection, also its name in messages.
+    pub fn key(self) -> &'static str {
+        match self {
+            Collection::People => "people",
+            Collection::Plans => "plans",
+            Collection::Ideas => "ideas",
+            Collection::PersonalTime => "personal_time",
+            Collection::Agreements => "agreements",
+            Collection::CheckinMarkers => "checkin_markers",
+            Collection::CheckinAnswers => "checkin_answers",
+            Collection::Notes => "notes",
+            Collection::PersonalTimeDetails => "personal_time_details",
+            Collection::CheckinDrafts => "checkin_drafts",
+        }
+    }
+
+    /// The document the collection lives in.
+    pub fn doc(self) -> DocKind {
+        match self {
+            Collection::Notes | Collection::PersonalTimeDetails | Collection::CheckinDrafts => {
+                DocKind::Private
+            }
+            _ => DocKind::Shared,
+        }
+    }
+}
+
+/// Root key of the shared settings map.
+const SETTINGS_KEY: &str = "settings";
+
+/// Actor of the genesis change: the same on every device, never used for anything else.
+const GENESIS_ACTOR: [u8; 16] = *b"tandem-genesis-0";
+
+/// The genesis change of a document kind, as saved bytes. Deterministic: every device
+/// computes the same bytes and so the same change hash.
+pub fn genesis(kind: DocKind) -> Vec<u8> {
+    let mut doc = AutoCommit::new().with_actor(ActorId::from(GENESIS_ACTOR.as_slice()));
+    for collection in Collection::ALL.into_iter().filter(|c| c.doc() == kind) {
+        doc.put_object(ROOT, collection.key(), ObjType::Map)
+            .expect("putting into a fresh root map cannot fail");
+    }
+    if kind == DocKind::Shared {
+        autosurgeon::reconcile_prop(&mut doc, ROOT, SETTINGS_KEY, Settings::default())
+            .expect("reconciling defaults into a fresh document cannot fail");
+    }
+    doc.commit_with(
+        CommitOptions::default()
+            .with_time(0)
+            .with_message("genesis"),
+    );
+    doc.save()
+}
+
+/// One of the two documents, with typed access to its collections.
+#[derive(Debug)]
+pub struct Document {
+    kind: DocKind,
+    doc: AutoCommit,
+}
+
+impl Document {
+    /// A new document from the genesis change, writing as `actor`.
+    pub fn create(kind: DocKind, actor: ActorId) -> Self {
+        let doc = AutoCommit::load(&genesis(kind))
+            .expect("genesis bytes are produced by this crate")
+            .with_actor(actor);
+        Self { kind, doc }
+    }
+
+    /// A document from saved bytes (a snapshot), writing as `actor`. Checks that it has the
+    /// collections of `kind`, so a foreign file is refused instead of half-used.
+    pub fn load(kind: DocKind, bytes: &[u8], actor: ActorId) -> Result<Self, DocumentError> {
+        let doc = AutoCommit::load(bytes)?.with_actor(actor);
+        let this = Self { kind, doc };
+        for collection in Collection::ALL.into_iter().filter(|c| c.doc() == kind) {
+            this.collection_obj(collection)?;
+        }
+        Ok(this)
+    }
+
+    /// Which document this is.
+    pub fn kind(&self) -> DocKind {
+        self.kind
+    }
+
+    /// Applies changes saved elsewhere (a log record, or a peer's changes).
+    pub fn apply_changes(&mut self, bytes: &[u8]) -> Result<(), DocumentError> {
+        self.doc.load_incremental(bytes)?;
+        Ok(())
+    }
+
+    /// The whole document, compacted.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// Changes made since the last `save` or `save_incremental`; empty if none.
+    pub fn save_incremental(&mut self) -> Vec<u8> {
+        self.doc.save_incremental()
+    }
+
+    /// Current heads, which identify the document's state.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// Number of changes in the document's history.
+    pub fn change_count(&mut self) -> usize {
+        self.doc.get_changes_meta(&[]).len()
+    }
+
+    fn collection_obj(&self, collection: Collection) -> Result<ObjId, DocumentError> {
+        if collection.doc() != self.kind {
+            return Err(DocumentError::Malformed(format!(
+                "{} lives in the {} document, not the {} one",
+                collection.key(),
+                collection.doc().name(),
+                self.kind.name()
+            )));
+        }
+        match self.doc.get(ROOT, collection.key())? {
+            Some((Value::Object(ObjType::Map), id)) => Ok(id),
+            _ => Err(DocumentError::Malformed(format!(
+                "the {} document has no {} map",
+                self.kind.name(),
+                collection.key()
+            ))),
+        }
+    }
+
+    /// The item stored under `key`, if any.
+    pub fn get<T: Stored>(
+        &self,
+        collection: Collection,
+        key: &str,
+    ) -> Result<Option<T>, DocumentError> {
+        let obj = self.collection_obj(collection)?;
+        if self.doc.get(&obj, key)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(autosurgeon::hydrate_prop(&self.doc, &obj, key)?))
+    }
+
+    /// Every item of the collection, ordered by key (ULIDs sort by creation time).
+    pub fn list<T: Stored>(&self, collection: Collection) -> Result<Vec<T>, DocumentError> {
+        let obj = self.collection_obj(collection)?;
+        self.doc
+            .keys(&obj)
+            .map(|key| Ok(autosurgeon::hydrate_prop(&self.doc, &obj, key.as_str())?))
+            .collect()
+    }
+
+    /// The full key of the single item whose key starts with `prefix`.
+    pub fn resolve_prefix(
+        &self,
+        collection: Collection,
+        prefix: &str,
+    ) -> Result<String, DocumentError> {
+        let obj = self.collection_obj(collection)?;
+        let mut matches = self.doc.keys(&obj).filter(|k| k.starts_with(prefix));
+        let not_found = || DocumentError::NotFound {
+            collection: collection.key(),
+            id: prefix.to_owned(),
+        };
+        let first = matches.next().ok_or_else(not_found)?;
+        if prefix.is_empty() || matches.next().is_some() {
+            return Err(DocumentError::Ambiguous {
+                collection: collection.key(),
+                prefix: prefix.to_owned(),
+            });
+        }
+        Ok(first)
+    }
+
+    /// Writes `item` under its key, changing only the fields that differ. Call
+    /// [`Document::commit`] afterwards.
+    pub fn put<T: Stored>(
+        &mut self,
+        collection: Collection,
+        item: &T,
+    ) -> Result<(), DocumentError> {
+        let obj = self.collection_obj(collection)?;
+        autosurgeon::reconcile_prop(&mut self.doc, &obj, item.storage_key(), item)?;
+        Ok(())
+    }
+
+    /// Deletes the item under `key`; `NotFound` if there is none.
+    pub fn remove(&mut self, collection: Collection, key: &str) -> Result<(), DocumentError> {
+        let obj = self.collection_obj(collection)?;
+        if self.doc.get(&obj, key)?.is_none() {
+            return Err(DocumentError::NotFound {
+                collection: collection.key(),
+                id: key.to_owned(),
+            });
+        }
+        self.doc.delete(&obj, key)?;
+        Ok(())
+    }
+
+    /// The couple's settings (shared document only).
+    pub fn settings(&self) -> Result<Settings, DocumentError> {
+        Ok(autosurgeon::hydrate_prop(&self.doc, ROOT, SETTINGS_KEY)?)
+    }
+
+    /// Replaces the settings (shared document only). Call [`Document::commit`] afterwards.
+    pub fn put_settings(&mut self, settings: &Settings) -> Result<(), DocumentError> {
+        autosurgeon::reconcile_prop(&mut self.doc, ROOT, SETTINGS_KEY, settings)?;
+        Ok(())
+    }
+
+    /// Commits pending operations as one change whose message is the activity record, so
+    /// the activity feed is the document's own history. Returns `None` if nothing changed.
+    pub fn commit(&mut self, activity: &Activity) -> Option<ChangeHash> {
+        if self.doc.pending_ops() == 0 {
+            return None;
+        }
+        let options = CommitOptions::default()
+            .with_message(activity.to_message())
+            .with_time(activity.at.0.as_millisecond());
+        self.doc.commit_with(options)
+    }
+
+    /// Drops pending operations, used when a multi-step change fails half-way.
+    pub fn rollback(&mut self) {
+        self.doc.rollback();
+    }
+
+    /// The most recent `limit` activity records, newest first.
+    pub fn activity(&mut self, limit: usize) -> Vec<Activity> {
+        let metas = self.doc.get_changes_meta(&[]);
+        let mut out: Vec<Activity> = metas
+            .iter()
+            .filter_map(|m| m.message.as_deref().and_then(Activity::from_message))
+            .collect();
+        out.sort_by(|a, b| b.at.cmp(&a.at));
+        out.truncate(limit);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entity::{Author, Entity};
+    use crate::ids::{EntityId, PersonId};
+    use crate::model::idea::{Idea, NewIdea};
+    use crate::time::Stamp;
+
+    fn author(who: &str) -> Author {
+        Author {
+            person: PersonId::parse(who).unwrap(),
+            at: Stamp("2026-11-26T10:00:00Z".parse().unwrap()),
+        }
+    }
+
+    fn add_idea(doc: &mut Document, id: &str, title: &str, who: &str) {
+        let a = author(who);
+        let idea = Idea::create(
+            EntityId::parse(id).unwrap(),
+            NewIdea {
+                title: title.into(),
+                notes: None,
+            },
+            &a,
+        )
+        .unwrap();
+        doc.put(Collection::Ideas, &idea).unwrap();
+        doc.commit(&Activity::new(&a, "idea.add", Some(idea.id.clone()), title));
+    }
+
+    #[test]
+    fn genesis_is_deterministic() {
+        assert_eq!(genesis(DocKind::Shared), genesis(DocKind::Shared));
+        let mut a = Document::create(DocKind::Shared, ActorId::random());
+        let mut b = Document::create(DocKind::Shared, ActorId::random());
+        assert_eq!(a.heads(), b.heads());
+    }
+
+    #[test]
+    fn independently_created_documents_merge_without_loss() {
+        let mut alex = Document::create(DocKind::Shared, ActorId::random());
+        let mut sam = Document::create(DocKind::Shared, ActorId::random());
+        add_idea(&mut alex, "a1", "Pottery class", "alex");
+        add_idea(&mut sam, "s1", "Night swim", "sam");
+        add_idea(&mut sam, "s2", "Cook ramen", "sam");
+
+        let alex_bytes = alex.save();
+        let sam_bytes = sam.save();
+        alex.apply_changes(&sam_bytes).unwrap();
+        sam.apply_changes(&alex_bytes).unwrap();
+
+        for doc in [&mut alex, &mut sam] {
+            let ideas: Vec<Idea> = doc.list(Collection::Ideas).unwrap();
+            let titles: Vec<_> = ideas.iter().map(|i| i.title.as_str()).collect();
+            assert_eq!(titles, ["Pottery class", "Night swim", "Cook ramen"]);
+            assert_eq!(doc.activity(10).len(), 3);
+        }
+        assert_eq!(alex.heads(), sam.heads());
+        // No root key was written concurrently, so nothing is hidden in a conflict.
+        for key in ["ideas", "plans", "people"] {
+            assert_eq!(
+                alex.doc.get_all(ROOT, key).unwrap().len(),
+                1,
+                "{key} conflicted"
+            );
+        }
+    }
+
+    #[test]
+    fn foreign_documents_are_refused() {
+        let mut other = AutoCommit::new();
+        other.put(ROOT, "hello", "world").unwrap();
+        let err = Document::load(DocKind::Shared, &other.save(), ActorId::random()).unwrap_err();
+        assert!(err.to_string().contains("no people map"), "{err}");
+        let private = genesis(DocKind::Private);
+        assert!(Document::load(DocKind::Shared, &private, ActorId::random()).is_err());
+    }
+
+    #[test]
+    fn prefixes_resolve_uniquely() {
+        let mut doc = Document::create(DocKind::Shared, ActorId::random());
+        add_idea(&mut doc, "abc1", "One", "alex");
+        add_idea(&mut doc, "abd2", "Two", "alex");
+        assert_eq!(
+            doc.resolve_prefix(Collection::Ideas, "abc").unwrap(),
+            "abc1"
+        );
+        assert!(matches!(
+            doc.resolve_prefix(Collection::Ideas, "ab"),
+            Err(DocumentError::Ambiguous { .. })
+        ));
+        assert!(matches!(
+            doc.resolve_prefix(Collection::Ideas, "zz"),
+            Err(DocumentError::NotFound { .. })
+        ));
+    }
+}

@@ -1,0 +1,155 @@
+//! What every stored collection item has in common.
+//!
+//! [`Stored`] is enough to read and write an item in a document; [`Entity`] adds the
+//! create/patch rules that make generic create-read-update-delete possible, so the API and
+//! the daemon need one code path for every collection instead of one per noun.
+
+use autosurgeon::{Hydrate, Reconcile};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::document::Collection;
+use crate::error::ValidationError;
+use crate::ids::{EntityId, PersonId};
+use crate::time::{Moment, Stamp};
+
+/// Who makes a change and when; passed in because the core owns no clock.
+#[derive(Clone, Debug)]
+pub struct Author {
+    /// The person making the change.
+    pub person: PersonId,
+    /// When the change is made.
+    pub at: Stamp,
+}
+
+/// Bookkeeping every entity carries so the activity feed and conflict display can say who
+/// did what and when.
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Meta {
+    /// Person who created the entity.
+    pub created_by: PersonId,
+    /// When it was created.
+    pub created_at: Stamp,
+    /// Person who changed it last.
+    pub updated_by: PersonId,
+    /// When it was changed last.
+    pub updated_at: Stamp,
+}
+
+impl Meta {
+    /// Metadata of a brand-new entity.
+    pub fn new(author: &Author) -> Self {
+        Self {
+            created_by: author.person.clone(),
+            created_at: author.at,
+            updated_by: author.person.clone(),
+            updated_at: author.at,
+        }
+    }
+
+    /// Records that `author` changed the entity now.
+    pub fn touch(&mut self, author: &Author) {
+        self.updated_by = author.person.clone();
+        self.updated_at = author.at;
+    }
+}
+
+/// An item that lives in a map-valued collection of a document, under its key.
+pub trait Stored: Reconcile + Hydrate + Serialize + Clone {
+    /// The map key of this item inside its collection.
+    fn storage_key(&self) -> &str;
+}
+
+/// A collection item people create, edit and delete through the API and CLI.
+pub trait Entity: Stored {
+    /// Where items of this type live.
+    const COLLECTION: Collection;
+    /// Singular noun used in activity records and messages, e.g. `plan`.
+    const NOUN: &'static str;
+    /// Body of a create request.
+    type New: DeserializeOwned + utoipa::ToSchema + Send;
+    /// Body of an update request: every field optional.
+    type Patch: DeserializeOwned + utoipa::ToSchema + Send;
+
+    /// Builds a validated item from a create request.
+    fn create(id: EntityId, new: Self::New, author: &Author) -> Result<Self, ValidationError>;
+    /// Applies a validated update; on error the item is left unchanged.
+    fn apply(&mut self, patch: Self::Patch, author: &Author) -> Result<(), ValidationError>;
+    /// One line for the activity feed, e.g. the title.
+    fn summary(&self) -> String;
+    /// The entity's id.
+    fn id(&self) -> &EntityId;
+}
+
+/// Checks a required one-line text: trimmed, non-empty, at most `max` characters.
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    bounded_text(field, value, max)
+}
+
+/// Checks an optional text: at most `max` characters (surrounding space trimmed).
+pub fn bounded_text(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
+    let value = value.trim();
+    let len = value.chars().count();
+    if len > max {
+        return Err(ValidationError::new(
+            field,
+            format!("is {len} characters long; at most {max} are allowed"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Checks that a time range ends after it starts.
+pub fn check_range(start: &Moment, end: &Moment) -> Result<(), ValidationError> {
+    if end.timestamp() <= start.timestamp() {
+        return Err(ValidationError::new(
+            "end",
+            format!("must be after start ({start})"),
+        ));
+    }
+    Ok(())
+}
+
+/// Deserializes a field that is present (possibly `null`) into `Some(value)`, so patches
+/// can tell "leave as is" (absent) from "clear it" (`null`).
+pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// Serializes Automerge text as a plain JSON string.
+pub fn text_as_str<S: serde::Serializer>(
+    text: &autosurgeon::Text,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(text.as_str())
+}
+
+/// Reads Automerge text from a plain JSON string.
+pub fn text_from_str<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<autosurgeon::Text, D::Error> {
+    let s = <String as serde::Deserialize>::deserialize(d)?;
+    Ok(autosurgeon::Text::with_value(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_rules_name_the_field() {
+        assert_eq!(required_text("title", "  hi ", 10).unwrap(), "hi");
+        let e = required_text("title", "   ", 10).unwrap_err();
+        assert_eq!(e.field, "title");
+        let e = bounded_text("place", &"é".repeat(11), 10).unwrap_err();
+        assert!(e.problem.contains("11 characters"), "{e}");
+    }
+}

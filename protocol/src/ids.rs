@@ -1,0 +1,120 @@
+//! Identifiers of entities and people.
+//!
+//! Ids are opaque strings chosen by the daemon (ULIDs in practice). They are validated on
+//! the way in because they end up as map keys in documents and as URL path segments.
+
+use std::fmt;
+
+use autosurgeon::{Hydrate, HydrateError, Reconcile, Reconciler};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+
+/// Longest id accepted from outside; ULIDs are 26 characters.
+pub const MAX_ID_LEN: usize = 64;
+
+macro_rules! string_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
+        #[serde(transparent)]
+        #[schema(value_type = String)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Checks that `raw` is a usable id: 1 to 64 ASCII letters, digits, `-` or `_`.
+            pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+                let ok = !raw.is_empty()
+                    && raw.len() <= MAX_ID_LEN
+                    && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if ok {
+                    Ok(Self(raw.to_owned()))
+                } else {
+                    Err(ValidationError::new(
+                        "id",
+                        "must be 1 to 64 letters, digits, '-' or '_'",
+                    ))
+                }
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                Self::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        /// Map keys hydrate through `From<String>`; a document only ever holds keys that
+        /// were validated when they were written, so no check is repeated here.
+        impl From<String> for $name {
+            fn from(raw: String) -> Self {
+                Self(raw)
+            }
+        }
+
+        impl Reconcile for $name {
+            type Key<'a> = autosurgeon::reconcile::NoKey;
+            fn reconcile<R: Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
+                self.0.reconcile(reconciler)
+            }
+        }
+
+        impl Hydrate for $name {
+            fn hydrate_string(s: &str) -> Result<Self, HydrateError> {
+                Ok(Self(s.to_owned()))
+            }
+        }
+    };
+}
+
+string_id!(
+    /// Identifies one plan, idea, note, block or agreement inside its collection.
+    EntityId
+);
+string_id!(
+    /// Identifies a person (one partner), shared by all of that person's devices.
+    PersonId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ulids_and_rejects_path_tricks() {
+        assert!(EntityId::parse("01JDZ5T8K3M9Q2W4E6R8T0Y2U4").is_ok());
+        for bad in ["", "../etc", "a/b", "a b", &"x".repeat(65)] {
+            assert!(EntityId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn json_rejects_bad_ids() {
+        assert!(serde_json::from_str::<PersonId>("\"ok-1\"").is_ok());
+        assert!(serde_json::from_str::<PersonId>("\"not ok\"").is_err());
+    }
+}

@@ -1,0 +1,29 @@
+//! # tandem-protocol
+//!
+//! The pure core of tandem: everything that can be decided without a socket, a file or a
+//! clock of its own. The daemon owns all I/O and calls into this crate; the CLI uses its
+//! API types. Nothing here depends on tokio, axum or the file system.
+//!
+//! # Layout
+//! - [`ids`]: entity and person identifiers.
+//! - [`time`]: instants and zoned times as they are stored in documents, ISO weeks.
+//! - [`error`]: validation and document errors.
+//! - [`document`]: the two Automerge documents (shared, private), their genesis change and
+//!   typed access to their collections.
+//! - [`entity`]: the [`entity::Entity`] trait every stored collection item implements.
+//! - [`model`]: plans, ideas, personal time, agreements, check-ins, notes, people, settings.
+//! - [`checkin`]: the reveal rule that keeps answers hidden until both have answered.
+//! - [`activity`]: the activity record written as each change's message.
+//! - [`balance`]: the weekly together/alone arithmetic and its plain-language reading.
+//! - [`api`]: request and response bodies of the local HTTP API.
+
+pub mod activity;
+pub mod api;
+pub mod balance;
+pub mod checkin;
+pub mod document;
+pub mod entity;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod time;

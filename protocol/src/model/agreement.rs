@@ -1,0 +1,121 @@
+//! Agreements and boundaries both partners accept, each with a date to review it.
+
+use std::collections::BTreeMap;
+
+use autosurgeon::{Hydrate, Reconcile};
+use jiff::Span;
+use serde::{Deserialize, Serialize};
+
+use crate::document::Collection;
+use crate::entity::{Author, Entity, Meta, Stored, required_text};
+use crate::error::ValidationError;
+use crate::ids::{EntityId, PersonId};
+use crate::time::{Day, Stamp};
+
+/// Longest agreement text.
+pub const MAX_TEXT: usize = 500;
+/// Days until review when none is given.
+pub const DEFAULT_REVIEW_DAYS: i64 = 90;
+
+/// A short written agreement, e.g. "no phones at dinner".
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Agreement {
+    /// Id of the agreement.
+    pub id: EntityId,
+    /// The agreement itself.
+    pub text: String,
+    /// When to look at it again together.
+    pub review_on: Day,
+    /// Who accepted the current wording, and when. The author accepts on creation; a change
+    /// of wording clears it, since nobody agreed to the new words yet.
+    pub accepted_by: BTreeMap<PersonId, Stamp>,
+    /// Who wrote it and when.
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+/// Body of a request to propose an agreement.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgreement {
+    /// See [`Agreement::text`].
+    pub text: String,
+    /// Defaults to 90 days from now.
+    #[serde(default)]
+    pub review_on: Option<Day>,
+}
+
+/// Body of a request to change an agreement.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementPatch {
+    /// New wording (clears acceptances except the editor's).
+    pub text: Option<String>,
+    /// New review date.
+    pub review_on: Option<Day>,
+}
+
+impl Stored for Agreement {
+    fn storage_key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+impl Entity for Agreement {
+    const COLLECTION: Collection = Collection::Agreements;
+    const NOUN: &'static str = "agreement";
+    type New = NewAgreement;
+    type Patch = AgreementPatch;
+
+    fn create(id: EntityId, new: NewAgreement, author: &Author) -> Result<Self, ValidationError> {
+        let today = author
+            .at
+            .0
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .date();
+        let review_on = match new.review_on {
+            Some(day) => day,
+            None => Day(today
+                .checked_add(Span::new().days(DEFAULT_REVIEW_DAYS))
+                .map_err(|e| ValidationError::new("review_on", e.to_string()))?),
+        };
+        Ok(Agreement {
+            id,
+            text: required_text("text", &new.text, MAX_TEXT)?,
+            review_on,
+            accepted_by: BTreeMap::from([(author.person.clone(), author.at)]),
+            meta: Meta::new(author),
+        })
+    }
+
+    fn apply(&mut self, patch: AgreementPatch, author: &Author) -> Result<(), ValidationError> {
+        if let Some(text) = patch.text {
+            let text = required_text("text", &text, MAX_TEXT)?;
+            if text != self.text {
+                self.text = text;
+                self.accepted_by = BTreeMap::from([(author.person.clone(), author.at)]);
+            }
+        }
+        if let Some(day) = patch.review_on {
+            self.review_on = day;
+        }
+        self.meta.touch(author);
+        Ok(())
+    }
+
+    fn summary(&self) -> String {
+        self.text.clone()
+    }
+
+    fn id(&self) -> &EntityId {
+        &self.id
+    }
+}
+
+impl Agreement {
+    /// Records that `author` accepts the current wording.
+    pub fn accept(&mut self, author: &Author) {
+        self.accepted_by.insert(author.person.clone(), author.at);
+        self.meta.touch(author);
+    }
+}

@@ -1,0 +1,158 @@
+//! Personal time: hours each partner keeps for themselves.
+//!
+//! The block (owner and hours, with a neutral label) is shared so the partner can plan
+//! around it; what it is for ([`PersonalTimeDetail`]) lives in the owner's private document.
+
+use autosurgeon::{Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
+
+use crate::document::Collection;
+use crate::entity::{Author, Entity, Meta, Stored, bounded_text, check_range, required_text};
+use crate::error::ValidationError;
+use crate::ids::{EntityId, PersonId};
+use crate::time::Moment;
+
+/// Longest public label.
+pub const MAX_LABEL: usize = 100;
+/// Longest private details.
+pub const MAX_DETAILS: usize = 2_000;
+/// Label shown to the partner when none is given.
+pub const DEFAULT_LABEL: &str = "personal time";
+
+/// A block of personal time as both partners see it.
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PersonalTime {
+    /// Id of the block; the private details use the same id.
+    pub id: EntityId,
+    /// Whose time it is.
+    pub owner: PersonId,
+    /// Start, with time zone.
+    pub start: Moment,
+    /// End, after start.
+    pub end: Moment,
+    /// What the partner sees, by default "personal time".
+    pub label: String,
+    /// Who created and changed it.
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+/// The owner's private side of a block: what it is really for.
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PersonalTimeDetail {
+    /// Same id as the shared block.
+    pub id: EntityId,
+    /// E.g. "climbing with Jo".
+    pub details: String,
+}
+
+impl Stored for PersonalTimeDetail {
+    fn storage_key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+/// Body of a request to block personal time.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPersonalTime {
+    /// See [`PersonalTime::start`].
+    pub start: Moment,
+    /// See [`PersonalTime::end`].
+    pub end: Moment,
+    /// See [`PersonalTime::label`].
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Private details, kept in the owner's private document only.
+    #[serde(default)]
+    pub details: Option<String>,
+}
+
+/// Body of a request to change a block.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalTimePatch {
+    /// New start.
+    pub start: Option<Moment>,
+    /// New end.
+    pub end: Option<Moment>,
+    /// New public label.
+    pub label: Option<String>,
+    /// New private details.
+    pub details: Option<String>,
+}
+
+/// Checks private details from a create or update request.
+pub fn check_details(details: &str) -> Result<String, ValidationError> {
+    bounded_text("details", details, MAX_DETAILS)
+}
+
+impl Stored for PersonalTime {
+    fn storage_key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+impl Entity for PersonalTime {
+    const COLLECTION: Collection = Collection::PersonalTime;
+    const NOUN: &'static str = "personal_time";
+    type New = NewPersonalTime;
+    type Patch = PersonalTimePatch;
+
+    fn create(
+        id: EntityId,
+        new: NewPersonalTime,
+        author: &Author,
+    ) -> Result<Self, ValidationError> {
+        check_range(&new.start, &new.end)?;
+        if let Some(d) = &new.details {
+            check_details(d)?;
+        }
+        Ok(PersonalTime {
+            id,
+            owner: author.person.clone(),
+            start: new.start,
+            end: new.end,
+            label: required_text(
+                "label",
+                new.label.as_deref().unwrap_or(DEFAULT_LABEL),
+                MAX_LABEL,
+            )?,
+            meta: Meta::new(author),
+        })
+    }
+
+    fn apply(&mut self, patch: PersonalTimePatch, author: &Author) -> Result<(), ValidationError> {
+        if self.owner != author.person {
+            return Err(ValidationError::new(
+                "owner",
+                "only the owner can change personal time",
+            ));
+        }
+        let start = patch.start.unwrap_or_else(|| self.start.clone());
+        let end = patch.end.unwrap_or_else(|| self.end.clone());
+        check_range(&start, &end)?;
+        let label = patch
+            .label
+            .map(|l| required_text("label", &l, MAX_LABEL))
+            .transpose()?;
+        if let Some(d) = &patch.details {
+            check_details(d)?;
+        }
+        self.start = start;
+        self.end = end;
+        if let Some(label) = label {
+            self.label = label;
+        }
+        self.meta.touch(author);
+        Ok(())
+    }
+
+    fn summary(&self) -> String {
+        self.label.clone()
+    }
+
+    fn id(&self) -> &EntityId {
+        &self.id
+    }
+}

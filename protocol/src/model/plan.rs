@@ -1,0 +1,449 @@
+//! Plans for time together: date nights, trips, outings, quality time.
+
+use std::collections::BTreeMap;
+
+use autosurgeon::{Hydrate, Reconcile, Text};
+use jiff::{Span, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::string_enum;
+use crate::document::Collection;
+use crate::entity::{
+    Author, Entity, Meta, Stored, bounded_text, check_range, present, required_text, text_as_str,
+    text_from_str,
+};
+use crate::error::ValidationError;
+use crate::ids::{EntityId, PersonId};
+use crate::time::{Day, Moment};
+
+/// Longest plan title.
+pub const MAX_TITLE: usize = 200;
+/// Longest place.
+pub const MAX_PLACE: usize = 200;
+/// Longest notes.
+pub const MAX_NOTES: usize = 10_000;
+/// Most occurrences of a recurring plan considered in one window, so a daily plan from
+/// years ago cannot make a report slow.
+const MAX_OCCURRENCES: usize = 5_000;
+
+string_enum!(
+    /// What sort of time together.
+    PlanKind {
+        /// An evening out or in, just the two.
+        DateNight = "date_night",
+        /// Away for a day or more.
+        Trip = "trip",
+        /// Doing something together.
+        Outing = "outing",
+        /// Phones away, just talk.
+        QualityTime = "quality_time",
+        /// Anything else.
+        Other = "other",
+    }
+);
+
+string_enum!(
+    /// Where a plan is in its life.
+    PlanStatus {
+        /// Just a thought.
+        Idea = "idea",
+        /// Suggested by one partner, waiting for the other.
+        Proposed = "proposed",
+        /// Both are in.
+        Scheduled = "scheduled",
+        /// It happened.
+        Done = "done",
+        /// It will not happen.
+        Cancelled = "cancelled",
+    }
+);
+
+string_enum!(
+    /// A partner's answer to a plan.
+    Rsvp {
+        /// Count me in.
+        Yes = "yes",
+        /// Not this one.
+        No = "no",
+        /// Not sure yet.
+        Maybe = "maybe",
+    }
+);
+
+string_enum!(
+    /// How often a recurring plan repeats.
+    Frequency {
+        /// Every `interval` days.
+        Daily = "daily",
+        /// Every `interval` weeks.
+        Weekly = "weekly",
+        /// Every `interval` months.
+        Monthly = "monthly",
+    }
+);
+
+/// Repetition of a plan, e.g. every Friday.
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Recurrence {
+    /// Unit of repetition.
+    pub every: Frequency,
+    /// Repeat every this many units (1 to 52).
+    #[serde(default = "one")]
+    pub interval: u32,
+    /// Last day an occurrence may start on, if the repetition ends.
+    #[serde(default)]
+    pub until: Option<Day>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Recurrence {
+    fn validate(&self) -> Result<(), ValidationError> {
+        if !(1..=52).contains(&self.interval) {
+            return Err(ValidationError::new(
+                "recurrence.interval",
+                "must be between 1 and 52",
+            ));
+        }
+        Ok(())
+    }
+
+    fn step(&self, n: i64) -> Span {
+        let n = n * i64::from(self.interval);
+        match self.every {
+            Frequency::Daily => Span::new().days(n),
+            Frequency::Weekly => Span::new().weeks(n),
+            Frequency::Monthly => Span::new().months(n),
+        }
+    }
+}
+
+/// A plan for time together.
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Plan {
+    /// Id of the plan.
+    pub id: EntityId,
+    /// What it is, e.g. "Dinner at Luigi's".
+    pub title: String,
+    /// What sort of time together.
+    pub kind: PlanKind,
+    /// When it starts, with its time zone.
+    pub start: Moment,
+    /// When it ends; after `start`.
+    pub end: Moment,
+    /// Where, free text.
+    pub place: String,
+    /// Notes both may edit; merged character by character.
+    #[serde(serialize_with = "text_as_str", deserialize_with = "text_from_str")]
+    #[schema(value_type = String)]
+    pub notes: Text,
+    /// Who suggested it.
+    pub proposed_by: PersonId,
+    /// Each partner's answer.
+    pub rsvps: BTreeMap<PersonId, Rsvp>,
+    /// Where it is in its life.
+    pub status: PlanStatus,
+    /// Optional repetition.
+    pub recurrence: Option<Recurrence>,
+    /// Who created and changed it, and when.
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+/// Body of a request to create a plan.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPlan {
+    /// See [`Plan::title`].
+    pub title: String,
+    /// Defaults to `other`.
+    #[serde(default)]
+    pub kind: Option<PlanKind>,
+    /// See [`Plan::start`].
+    pub start: Moment,
+    /// See [`Plan::end`].
+    pub end: Moment,
+    /// See [`Plan::place`].
+    #[serde(default)]
+    pub place: Option<String>,
+    /// See [`Plan::notes`].
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// Defaults to `proposed`.
+    #[serde(default)]
+    pub status: Option<PlanStatus>,
+    /// See [`Plan::recurrence`].
+    #[serde(default)]
+    pub recurrence: Option<Recurrence>,
+}
+
+/// Body of a request to change a plan; absent fields stay as they are.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanPatch {
+    /// New title.
+    pub title: Option<String>,
+    /// New kind.
+    pub kind: Option<PlanKind>,
+    /// New start.
+    pub start: Option<Moment>,
+    /// New end.
+    pub end: Option<Moment>,
+    /// New place.
+    pub place: Option<String>,
+    /// New notes (replaces the text; the change is stored as a minimal edit).
+    pub notes: Option<String>,
+    /// New status.
+    pub status: Option<PlanStatus>,
+    /// New repetition; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Recurrence>)]
+    pub recurrence: Option<Option<Recurrence>>,
+}
+
+/// Body of an RSVP.
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RsvpRequest {
+    /// The answer of the person calling.
+    pub answer: Rsvp,
+}
+
+impl Stored for Plan {
+    fn storage_key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+impl Entity for Plan {
+    const COLLECTION: Collection = Collection::Plans;
+    const NOUN: &'static str = "plan";
+    type New = NewPlan;
+    type Patch = PlanPatch;
+
+    fn create(id: EntityId, new: NewPlan, author: &Author) -> Result<Self, ValidationError> {
+        check_range(&new.start, &new.end)?;
+        if let Some(r) = &new.recurrence {
+            r.validate()?;
+        }
+        Ok(Plan {
+            id,
+            title: required_text("title", &new.title, MAX_TITLE)?,
+            kind: new.kind.unwrap_or(PlanKind::Other),
+            start: new.start,
+            end: new.end,
+            place: bounded_text("place", new.place.as_deref().unwrap_or(""), MAX_PLACE)?,
+            notes: Text::with_value(bounded_text(
+                "notes",
+                new.notes.as_deref().unwrap_or(""),
+                MAX_NOTES,
+            )?),
+            proposed_by: author.person.clone(),
+            rsvps: BTreeMap::from([(author.person.clone(), Rsvp::Yes)]),
+            status: new.status.unwrap_or(PlanStatus::Proposed),
+            recurrence: new.recurrence,
+            meta: Meta::new(author),
+        })
+    }
+
+    fn apply(&mut self, patch: PlanPatch, author: &Author) -> Result<(), ValidationError> {
+        let mut next = self.clone();
+        if let Some(title) = patch.title {
+            next.title = required_text("title", &title, MAX_TITLE)?;
+        }
+        if let Some(kind) = patch.kind {
+            next.kind = kind;
+        }
+        if let Some(start) = patch.start {
+            next.start = start;
+        }
+        if let Some(end) = patch.end {
+            next.end = end;
+        }
+        check_range(&next.start, &next.end)?;
+        if let Some(place) = patch.place {
+            next.place = bounded_text("place", &place, MAX_PLACE)?;
+        }
+        if let Some(notes) = patch.notes {
+            next.notes.update(bounded_text("notes", &notes, MAX_NOTES)?);
+        }
+        if let Some(status) = patch.status {
+            next.status = status;
+        }
+        if let Some(recurrence) = patch.recurrence {
+            if let Some(r) = &recurrence {
+                r.validate()?;
+            }
+            next.recurrence = recurrence;
+        }
+        next.meta.touch(author);
+        *self = next;
+        Ok(())
+    }
+
+    fn summary(&self) -> String {
+        self.title.clone()
+    }
+
+    fn id(&self) -> &EntityId {
+        &self.id
+    }
+}
+
+impl Plan {
+    /// Records `author`'s answer. A proposed plan becomes scheduled once two people said yes.
+    pub fn rsvp(&mut self, answer: Rsvp, author: &Author) {
+        self.rsvps.insert(author.person.clone(), answer);
+        let yes = self.rsvps.values().filter(|a| **a == Rsvp::Yes).count();
+        if self.status == PlanStatus::Proposed && yes >= 2 {
+            self.status = PlanStatus::Scheduled;
+        }
+        self.meta.touch(author);
+    }
+
+    /// Whether the plan counts as time together (it is on, or it happened).
+    pub fn counts_as_together(&self) -> bool {
+        matches!(self.status, PlanStatus::Scheduled | PlanStatus::Done)
+    }
+
+    /// The (start, end) instants of every occurrence overlapping `[from, to)`. Repetition is
+    /// calendar arithmetic in the plan's own time zone, so "every Friday 19:00" stays at
+    /// 19:00 local time across DST.
+    pub fn occurrences(&self, from: Timestamp, to: Timestamp) -> Vec<(Timestamp, Timestamp)> {
+        let length = self.end.timestamp().duration_since(self.start.timestamp());
+        let Some(rule) = &self.recurrence else {
+            let (s, e) = (self.start.timestamp(), self.end.timestamp());
+            return if s < to && e > from {
+                vec![(s, e)]
+            } else {
+                Vec::new()
+            };
+        };
+        let mut out = Vec::new();
+        for n in 0..MAX_OCCURRENCES as i64 {
+            let Ok(start) = self.start.0.checked_add(rule.step(n)) else {
+                break;
+            };
+            if rule.until.is_some_and(|until| start.date() > until.0) {
+                break;
+            }
+            let s = start.timestamp();
+            if s >= to {
+                break;
+            }
+            let Ok(e) = s.checked_add(length) else {
+                break;
+            };
+            if e > from {
+                out.push((s, e));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Stamp;
+
+    fn author(who: &str) -> Author {
+        Author {
+            person: PersonId::parse(who).unwrap(),
+            at: Stamp("2026-11-26T10:00:00Z".parse().unwrap()),
+        }
+    }
+
+    fn new_plan(start: &str, end: &str) -> NewPlan {
+        NewPlan {
+            title: "Dinner".into(),
+            kind: Some(PlanKind::DateNight),
+            start: Moment(start.parse().unwrap()),
+            end: Moment(end.parse().unwrap()),
+            place: None,
+            notes: None,
+            status: None,
+            recurrence: None,
+        }
+    }
+
+    fn plan(start: &str, end: &str) -> Plan {
+        Plan::create(
+            EntityId::parse("p1").unwrap(),
+            new_plan(start, end),
+            &author("alex"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn end_must_follow_start() {
+        let new = new_plan(
+            "2026-12-04T19:00[Europe/Paris]",
+            "2026-12-04T18:00[Europe/Paris]",
+        );
+        let err = Plan::create(EntityId::parse("p").unwrap(), new, &author("alex")).unwrap_err();
+        assert_eq!(err.field, "end");
+        let mut p = plan(
+            "2026-12-04T19:00[Europe/Paris]",
+            "2026-12-04T21:00[Europe/Paris]",
+        );
+        let before = p.clone();
+        let patch = PlanPatch {
+            title: Some("Changed".into()),
+            end: Some(Moment("2026-12-04T10:00[Europe/Paris]".parse().unwrap())),
+            ..Default::default()
+        };
+        assert!(p.apply(patch, &author("alex")).is_err());
+        assert_eq!(p, before, "a failed patch must change nothing");
+    }
+
+    #[test]
+    fn second_yes_schedules() {
+        let mut p = plan(
+            "2026-12-04T19:00[Europe/Paris]",
+            "2026-12-04T21:00[Europe/Paris]",
+        );
+        assert_eq!(p.status, PlanStatus::Proposed);
+        p.rsvp(Rsvp::Maybe, &author("sam"));
+        assert_eq!(p.status, PlanStatus::Proposed);
+        p.rsvp(Rsvp::Yes, &author("sam"));
+        assert_eq!(p.status, PlanStatus::Scheduled);
+        assert_eq!(p.meta.updated_by.as_str(), "sam");
+    }
+
+    #[test]
+    fn weekly_plans_keep_local_time_across_dst() {
+        let mut p = plan(
+            "2026-10-16T19:00[Europe/Paris]",
+            "2026-10-16T21:00[Europe/Paris]",
+        );
+        p.recurrence = Some(Recurrence {
+            every: Frequency::Weekly,
+            interval: 1,
+            until: Some(Day("2026-11-06".parse().unwrap())),
+        });
+        let from: Timestamp = "2026-10-01T00:00Z".parse().unwrap();
+        let to: Timestamp = "2027-01-01T00:00Z".parse().unwrap();
+        let occ = p.occurrences(from, to);
+        assert_eq!(occ.len(), 4, "Oct 16, 23, 30 and Nov 6");
+        // 19:00 CEST is 17:00Z; after the change 19:00 CET is 18:00Z.
+        assert_eq!(occ[0].0.to_string(), "2026-10-16T17:00:00Z");
+        assert_eq!(occ[2].0.to_string(), "2026-10-30T18:00:00Z");
+        assert!(
+            occ.iter()
+                .all(|(s, e)| e.duration_since(*s).as_hours() == 2)
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let err = serde_json::from_str::<PlanPatch>(r#"{"titel":"x"}"#).unwrap_err();
+        assert!(err.to_string().contains("titel"), "{err}");
+        let p: PlanPatch = serde_json::from_str(r#"{"recurrence":null}"#).unwrap();
+        assert_eq!(p.recurrence, Some(None));
+    }
+}

@@ -1,0 +1,265 @@
+//! Time as tandem stores it.
+//!
+//! Plans and personal-time blocks keep their time zone ([`Moment`]) so "Friday 19:00 in
+//! Lisbon" stays that even across DST or when a laptop travels. Bookkeeping times
+//! (created, accepted, answered) are plain instants ([`Stamp`]). Both are stored in
+//! documents as RFC 9557 / RFC 3339 strings so any Automerge reader can make sense of them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use autosurgeon::{Hydrate, HydrateError, Reconcile, Reconciler};
+use jiff::civil::{Date, ISOWeekDate, Weekday};
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ZonedDateTime};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+
+/// A point in time with its time zone, e.g. `2026-12-04T19:30:00+01:00[Europe/Paris]`.
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(transparent)]
+#[schema(value_type = String, example = "2026-12-04T19:30:00+01:00[Europe/Paris]")]
+pub struct Moment(pub ZonedDateTime);
+
+/// An instant in UTC, e.g. `2026-11-26T18:55:33Z`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(transparent)]
+#[schema(value_type = String, example = "2026-11-26T18:55:33Z")]
+pub struct Stamp(pub Timestamp);
+
+impl Moment {
+    /// The instant this moment denotes.
+    pub fn timestamp(&self) -> Timestamp {
+        self.0.timestamp()
+    }
+}
+
+impl fmt::Display for Moment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Display for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Reconcile for Moment {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+    fn reconcile<R: Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
+        self.0.to_string().reconcile(reconciler)
+    }
+}
+
+impl Hydrate for Moment {
+    fn hydrate_string(s: &str) -> Result<Self, HydrateError> {
+        ZonedDateTime::from_str(s)
+            .map(Moment)
+            .map_err(|e| HydrateError::unexpected("a zoned date-time", e.to_string()))
+    }
+}
+
+impl Reconcile for Stamp {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+    fn reconcile<R: Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
+        self.0.to_string().reconcile(reconciler)
+    }
+}
+
+impl Hydrate for Stamp {
+    fn hydrate_string(s: &str) -> Result<Self, HydrateError> {
+        Timestamp::from_str(s)
+            .map(Stamp)
+            .map_err(|e| HydrateError::unexpected("an RFC 3339 timestamp", e.to_string()))
+    }
+}
+
+/// Calendar dates (review dates, recurrence ends) are stored as `YYYY-MM-DD`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(transparent)]
+#[schema(value_type = String, example = "2027-03-01")]
+pub struct Day(pub Date);
+
+impl Reconcile for Day {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+    fn reconcile<R: Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
+        self.0.to_string().reconcile(reconciler)
+    }
+}
+
+impl Hydrate for Day {
+    fn hydrate_string(s: &str) -> Result<Self, HydrateError> {
+        Date::from_str(s)
+            .map(Day)
+            .map_err(|e| HydrateError::unexpected("a YYYY-MM-DD date", e.to_string()))
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// An ISO 8601 week such as `2026-W48`: the unit of check-ins and balance reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IsoWeek {
+    year: i16,
+    week: i8,
+}
+
+impl IsoWeek {
+    /// The week containing `date`.
+    pub fn containing(date: Date) -> Self {
+        let iso = date.iso_week_date();
+        Self {
+            year: iso.year(),
+            week: iso.week(),
+        }
+    }
+
+    /// The week containing `moment` in its own time zone.
+    pub fn of(moment: &ZonedDateTime) -> Self {
+        Self::containing(moment.date())
+    }
+
+    /// Monday of this week.
+    pub fn monday(self) -> Date {
+        ISOWeekDate::new(self.year, self.week, Weekday::Monday)
+            .expect("IsoWeek is only built from valid weeks")
+            .date()
+    }
+
+    /// The half-open interval [Monday 00:00, next Monday 00:00) of this week in `tz`.
+    /// In a week with a DST change it is 167 or 169 hours long, as lived.
+    pub fn bounds(self, tz: &TimeZone) -> Result<(Timestamp, Timestamp), ValidationError> {
+        let start = self.monday();
+        let end = start
+            .checked_add(jiff::Span::new().days(7))
+            .map_err(|e| ValidationError::new("week", e.to_string()))?;
+        let at_midnight = |d: Date| {
+            tz.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+                .map_err(|e| ValidationError::new("week", e.to_string()))
+        };
+        Ok((at_midnight(start)?, at_midnight(end)?))
+    }
+}
+
+impl fmt::Display for IsoWeek {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-W{:02}", self.year, self.week)
+    }
+}
+
+impl FromStr for IsoWeek {
+    type Err = ValidationError;
+
+    /// Accepts `2026-W48` or any date `2026-11-26` (meaning the week containing it).
+    fn from_str(s: &str) -> Result<Self, ValidationError> {
+        let bad = || {
+            ValidationError::new(
+                "week",
+                format!("{s:?} is not a week like 2026-W48 or a date like 2026-11-26"),
+            )
+        };
+        if let Some((year, week)) = s.split_once("-W") {
+            let year: i16 = year.parse().map_err(|_| bad())?;
+            let week: i8 = week.parse().map_err(|_| bad())?;
+            let iso = ISOWeekDate::new(year, week, Weekday::Monday).map_err(|_| bad())?;
+            return Ok(Self {
+                year: iso.year(),
+                week: iso.week(),
+            });
+        }
+        Date::from_str(s).map(Self::containing).map_err(|_| bad())
+    }
+}
+
+impl Serialize for IsoWeek {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for IsoWeek {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        raw.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Reconcile for IsoWeek {
+    type Key<'a> = autosurgeon::reconcile::NoKey;
+    fn reconcile<R: Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
+        self.to_string().reconcile(reconciler)
+    }
+}
+
+impl Hydrate for IsoWeek {
+    fn hydrate_string(s: &str) -> Result<Self, HydrateError> {
+        s.parse()
+            .map_err(|e: ValidationError| HydrateError::unexpected("an ISO week", e.to_string()))
+    }
+}
+
+impl utoipa::PartialSchema for IsoWeek {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .examples(["2026-W48"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for IsoWeek {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    #[test]
+    fn weeks_parse_and_print() {
+        let w: IsoWeek = "2026-W48".parse().unwrap();
+        assert_eq!(w.to_string(), "2026-W48");
+        assert_eq!(w.monday(), date(2026, 11, 23));
+        assert_eq!("2026-11-29".parse::<IsoWeek>().unwrap(), w);
+        // 2027-01-01 is a Friday in ISO week 2026-W53.
+        assert_eq!(
+            "2027-01-01".parse::<IsoWeek>().unwrap().to_string(),
+            "2026-W53"
+        );
+        assert!("2025-W53".parse::<IsoWeek>().is_err());
+        assert!("soon".parse::<IsoWeek>().is_err());
+    }
+
+    #[test]
+    fn dst_weeks_have_lived_length() {
+        let tz = TimeZone::get("Europe/Paris").unwrap();
+        // Clocks go back on 2026-10-25 in Europe.
+        let (a, b) = "2026-W43".parse::<IsoWeek>().unwrap().bounds(&tz).unwrap();
+        assert_eq!(b.duration_since(a).as_hours(), 169);
+        // And forward on 2026-03-29.
+        let (a, b) = "2026-W13".parse::<IsoWeek>().unwrap().bounds(&tz).unwrap();
+        assert_eq!(b.duration_since(a).as_hours(), 167);
+    }
+
+    #[test]
+    fn moments_survive_a_document_round_trip() {
+        let m: Moment =
+            serde_json::from_str("\"2026-12-04T19:30:00+01:00[Europe/Paris]\"").unwrap();
+        let mut doc = automerge::AutoCommit::new();
+        autosurgeon::reconcile_prop(&mut doc, automerge::ROOT, "m", &m).unwrap();
+        let back: Moment = autosurgeon::hydrate_prop(&doc, automerge::ROOT, "m").unwrap();
+        assert_eq!(back, m);
+    }
+}
