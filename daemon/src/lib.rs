@@ -1,1 +1,21 @@
-//! x
+//! # tandem-daemon
+//!
+//! `tandemd` holds one person's tandem documents, keeps them safe on disk and serves the
+//! local API. It is the only writer of the data home; the CLI talks to it over HTTP.
+//!
+//! # Layout
+//! - [`home`]: the data directory, its files and the one-daemon lock.
+//! - [`config`]: reading and writing `config.toml`.
+//! - [`store`]: crash-safe snapshot + change log of one document.
+//! - [`repo`]: both documents and every operation on them; the single place that mutates.
+//! - [`api`]: the axum HTTP API on 127.0.0.1 (auth, host checks, routes, SSE, OpenAPI).
+//! - [`shutdown`]: turning SIGINT/SIGTERM into one graceful stop.
+//! - [`daemon`]: start-up and the main loop, tying the above together.
+
+pub mod api;
+pub mod config;
+pub mod daemon;
+pub mod home;
+pub mod repo;
+pub mod shutdown;
+pub mod store;

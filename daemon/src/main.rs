@@ -1,1 +1,48 @@
-fn main() {}
+//! `tandemd`: parses arguments and runs the daemon.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tandem_daemon::daemon::{self, Options};
+use tandem_daemon::home::Home;
+use tracing_subscriber::EnvFilter;
+
+/// Tandem's background daemon: keeps a couple's plans and one's private notes, serves the
+/// local API the `tandem` command uses.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Data directory (default: $TANDEM_HOME, else ~/.local/share/tandem).
+    #[arg(long, value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Port of the local API on 127.0.0.1 (default: api_port of config.toml, 0 = any free).
+    #[arg(long, value_name = "PORT")]
+    api_port: Option<u16>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tandemd: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = Options {
+        home: Home::resolve(args.home),
+        api_port: args.api_port,
+    };
+    match runtime.block_on(daemon::run(options, tandem_daemon::shutdown::signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tandemd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

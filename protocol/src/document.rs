@@ -228,6 +228,12 @@ impl Document {
             .collect()
     }
 
+    /// Number of items in the collection.
+    pub fn count(&self, collection: Collection) -> Result<usize, DocumentError> {
+        let obj = self.collection_obj(collection)?;
+        Ok(self.doc.length(&obj))
+    }
+
     /// The full key of the single item whose key starts with `prefix`.
     pub fn resolve_prefix(
         &self,

@@ -5,6 +5,7 @@
 //! API types. Nothing here depends on tokio, axum or the file system.
 //!
 //! # Layout
+//! - [`config`]: the daemon's `config.toml`.
 //! - [`ids`]: entity and person identifiers.
 //! - [`time`]: instants and zoned times as they are stored in documents, ISO weeks.
 //! - [`error`]: validation and document errors.
@@ -21,6 +22,7 @@ pub mod activity;
 pub mod api;
 pub mod balance;
 pub mod checkin;
+pub mod config;
 pub mod document;
 pub mod entity;
 pub mod error;

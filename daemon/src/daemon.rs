@@ -1,0 +1,133 @@
+//! Start-up and the main loop: open the home, load the documents, serve the API until
+//! told to stop, then flush and exit.
+
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use automerge::ActorId;
+use thiserror::Error;
+use tokio::sync::watch;
+
+use crate::api::{self, AppState};
+use crate::home::{Home, HomeError, io_at, write_file_atomic};
+use crate::repo::{Repo, RepoError};
+
+/// Why the daemon could not start or stopped with an error.
+#[derive(Debug, Error)]
+pub enum DaemonError {
+    /// The data home is unusable.
+    #[error(transparent)]
+    Home(#[from] HomeError),
+    /// The documents could not be opened or flushed.
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    /// The API port could not be bound.
+    #[error("cannot listen on {addr}: {source} (is another program using it? set api_port = 0 in config.toml to pick a free port)")]
+    Bind {
+        /// The address tried.
+        addr: SocketAddr,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("API server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The data home.
+    pub home: Home,
+    /// Overrides `api_port` of the config.
+    pub api_port: Option<u16>,
+}
+
+/// The device's Automerge actor: created once, then reused so a device's changes are
+/// recognisable as its own across restarts.
+fn load_actor(home: &Home) -> Result<ActorId, HomeError> {
+    let path = home.actor();
+    match std::fs::read_to_string(&path) {
+        Ok(hex) => ActorId::try_from(hex.trim()).map_err(|e| HomeError::BadConfig {
+            path: path.clone(),
+            reason: format!("not an actor id: {e}"),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let actor = ActorId::random();
+            write_file_atomic(&path, actor.to_hex_string().as_bytes(), 0o600)?;
+            Ok(actor)
+        }
+        Err(e) => Err(io_at(&path)(e)),
+    }
+}
+
+/// The API token, created on first start (32 random bytes, hex) and kept across restarts
+/// so scripts keep working. Mode 0600 is re-applied in case someone loosened it.
+fn load_token(home: &Home) -> Result<String, HomeError> {
+    let path = home.api_token();
+    match std::fs::read_to_string(&path) {
+        Ok(token) if token.trim().len() >= 32 => {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io_at(&path))?;
+            Ok(token.trim().to_owned())
+        }
+        Ok(_) | Err(_) => {
+            let bytes: [u8; 32] = rand::random();
+            let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            write_file_atomic(&path, token.as_bytes(), 0o600)?;
+            Ok(token)
+        }
+    }
+}
+
+/// Runs the daemon until `stop` resolves, then flushes the documents. Returns only after
+/// every connection has closed and the store is compacted.
+pub async fn run(options: Options, stop: impl Future<Output = ()> + Send + 'static) -> Result<(), DaemonError> {
+    let home = options.home;
+    home.create()?;
+    let _lock = home.lock()?;
+    let config = crate::config::load(&home)?;
+    let actor = load_actor(&home)?;
+    let started = std::time::Instant::now();
+    let repo = Repo::open(&home, &config, actor)?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "documents loaded");
+
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, options.api_port.unwrap_or(config.api_port)));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| DaemonError::Bind { addr, source })?;
+    let bound = listener.local_addr().map_err(DaemonError::Serve)?;
+    let token = load_token(&home)?;
+    write_file_atomic(&home.api_addr(), bound.to_string().as_bytes(), 0o600)?;
+    tracing::info!(api = %bound, home = %home.root().display(), "tandemd ready");
+
+    let (stopping_tx, stopping) = watch::channel(false);
+    let repo = Arc::new(Mutex::new(repo));
+    let state = AppState {
+        repo: repo.clone(),
+        token: token.into(),
+        port: bound.port(),
+        stopping,
+    };
+    let served = axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(async move {
+            stop.await;
+            let _ = stopping_tx.send(true);
+        })
+        .await;
+    remove_addr_file(home.api_addr());
+    served.map_err(DaemonError::Serve)?;
+
+    let mut repo = repo.lock().unwrap_or_else(|p| p.into_inner());
+    repo.flush()?;
+    tracing::info!("store flushed, bye");
+    Ok(())
+}
+
+fn remove_addr_file(path: PathBuf) {
+    if let Err(e) = std::fs::remove_file(&path) {
+        tracing::debug!("could not remove {}: {e}", path.display());
+    }
+}

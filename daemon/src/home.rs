@@ -1,0 +1,169 @@
+//! The data home: where one person's tandem keeps everything on this laptop.
+//!
+//! Chosen by `--home`, else `TANDEM_HOME`, else the platform data directory. Holds the
+//! config, the documents, the API address and token, and the lock that keeps a second
+//! daemon away.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// Errors opening or writing the data home.
+#[derive(Debug, Error)]
+pub enum HomeError {
+    /// Another daemon already holds the lock.
+    #[error("another tandemd is already running on {0} (stop it first, or use another --home)")]
+    Locked(PathBuf),
+    /// The home has no config yet.
+    #[error("{0} has no config.toml: run `tandem init --name NAME` first")]
+    NotInitialized(PathBuf),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The config file is not valid.
+    #[error("{path} is not a valid config: {reason}")]
+    BadConfig {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Attaches the path to an I/O error.
+pub fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> HomeError + '_ {
+    move |source| HomeError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The data home directory and the well-known files inside it.
+#[derive(Clone, Debug)]
+pub struct Home {
+    root: PathBuf,
+}
+
+impl Home {
+    /// Resolves the home from an explicit directory, `TANDEM_HOME`, or the platform default.
+    pub fn resolve(explicit: Option<PathBuf>) -> Self {
+        let root = explicit
+            .or_else(|| std::env::var_os("TANDEM_HOME").map(PathBuf::from))
+            .unwrap_or_else(default_home);
+        Self { root }
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `config.toml`.
+    pub fn config(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+
+    /// Directory of one document.
+    pub fn doc_dir(&self, name: &str) -> PathBuf {
+        self.root.join("docs").join(name)
+    }
+
+    /// `api.addr`: where the local API listens, for the CLI.
+    pub fn api_addr(&self) -> PathBuf {
+        self.root.join("api.addr")
+    }
+
+    /// `api.token`: the bearer token of the local API, mode 0600.
+    pub fn api_token(&self) -> PathBuf {
+        self.root.join("api.token")
+    }
+
+    /// `actor.id`: this device's Automerge actor, stable across restarts.
+    pub fn actor(&self) -> PathBuf {
+        self.root.join("actor.id")
+    }
+
+    /// Creates the directory (mode 0700) if needed.
+    pub fn create(&self) -> Result<(), HomeError> {
+        fs::create_dir_all(&self.root).map_err(io_at(&self.root))?;
+        fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700)).map_err(io_at(&self.root))
+    }
+
+    /// Takes the per-home lock, held until the returned file is dropped (at exit).
+    pub fn lock(&self) -> Result<File, HomeError> {
+        let path = self.root.join("lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_at(&path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(fs::TryLockError::WouldBlock) => Err(HomeError::Locked(self.root.clone())),
+            Err(fs::TryLockError::Error(e)) => Err(io_at(&path)(e)),
+        }
+    }
+}
+
+fn default_home() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("tandem")
+}
+
+/// Writes a small file atomically (temp file, fsync, rename) with the given mode, so a
+/// reader never sees half of it and secrets are never briefly world-readable.
+pub fn write_file_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), HomeError> {
+    let tmp = path.with_extension("tmp");
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(io_at(&tmp))?;
+    file.set_permissions(fs::Permissions::from_mode(mode)).map_err(io_at(&tmp))?;
+    file.write_all(contents).map_err(io_at(&tmp))?;
+    file.sync_all().map_err(io_at(&tmp))?;
+    fs::rename(&tmp, path).map_err(io_at(path))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Fsyncs a directory so a rename or a new file in it survives a crash.
+pub fn sync_dir(dir: &Path) -> Result<(), HomeError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io_at(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_lock_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::resolve(Some(dir.path().to_owned()));
+        let _held = home.lock().unwrap();
+        let err = home.lock().unwrap_err();
+        assert!(err.to_string().contains("already running"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        write_file_atomic(&path, b"x", 0o600).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}

@@ -1,0 +1,518 @@
+//! Both documents and every operation on them.
+//!
+//! The repo is the single writer: each operation validates, changes the document, commits
+//! one Automerge change whose message is the activity record, appends it to the store's log
+//! with fsync, and only then announces it on the event channel and returns. A caller that
+//! got `Ok` therefore holds an acknowledged, durable change.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::ActorId;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::Serialize;
+use tandem_protocol::activity::Activity;
+use tandem_protocol::api::{ActivityEntry, CheckinWeek, DocumentStatus, PersonalTimeView, Status};
+use tandem_protocol::balance::{Balance, BalanceInput, balance};
+use tandem_protocol::checkin::{answers_to_reveal, complete_weeks};
+use tandem_protocol::config::Config;
+use tandem_protocol::document::{Collection, DocKind, Document};
+use tandem_protocol::entity::{Author, Entity};
+use tandem_protocol::error::{DocumentError, ValidationError};
+use tandem_protocol::ids::{EntityId, PersonId};
+use tandem_protocol::model::checkin::{CheckinAnswer, CheckinMarker, NewCheckin};
+use tandem_protocol::model::idea::Idea;
+use tandem_protocol::model::person::Person;
+use tandem_protocol::model::personal_time::{
+    NewPersonalTime, PersonalTime, PersonalTimeDetail, PersonalTimePatch, check_details,
+};
+use tandem_protocol::model::plan::Plan;
+use tandem_protocol::model::settings::{Settings, SettingsPatch};
+use tandem_protocol::time::{IsoWeek, Stamp};
+use thiserror::Error;
+use tokio::sync::broadcast;
+
+use crate::home::Home;
+use crate::store::{DocStore, StoreError};
+
+/// How many change events a slow SSE reader may lag behind before it misses some.
+const EVENT_BUFFER: usize = 256;
+
+/// Errors of repo operations.
+#[derive(Debug, Error)]
+pub enum RepoError {
+    /// The request was invalid or named something that does not exist.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    /// The disk failed; the change was not acknowledged.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ValidationError> for RepoError {
+    fn from(e: ValidationError) -> Self {
+        RepoError::Document(e.into())
+    }
+}
+
+/// A change, as announced on `/v1/events`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChangeEvent {
+    /// Which document changed.
+    pub document: DocKind,
+    /// What happened.
+    #[serde(flatten)]
+    pub activity: Activity,
+}
+
+struct Slot {
+    doc: Document,
+    store: DocStore,
+}
+
+/// The two documents of this person, and their stores.
+pub struct Repo {
+    home: Home,
+    me: Person,
+    tz: TimeZone,
+    shared: Slot,
+    private: Slot,
+    events: broadcast::Sender<ChangeEvent>,
+}
+
+impl Repo {
+    /// Opens both documents and makes sure this person is listed in the shared one.
+    pub fn open(home: &Home, config: &Config, actor: ActorId) -> Result<Self, RepoError> {
+        let open = |kind: DocKind| -> Result<Slot, RepoError> {
+            let (store, doc) = DocStore::open(&home.doc_dir(kind.name()), kind, actor.clone())?;
+            Ok(Slot { doc, store })
+        };
+        let shared = open(DocKind::Shared)?;
+        let private = open(DocKind::Private)?;
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let me = Person {
+            id: config.person_id.clone(),
+            name: config.name.clone(),
+            joined_at: Stamp(Timestamp::now()),
+        };
+        let mut repo = Self {
+            home: home.clone(),
+            me,
+            tz: config.tz(),
+            shared,
+            private,
+            events,
+        };
+        repo.introduce_myself()?;
+        Ok(repo)
+    }
+
+    fn introduce_myself(&mut self) -> Result<(), RepoError> {
+        let known: Option<Person> = self.shared.doc.get(Collection::People, self.me.id.as_str())?;
+        match known {
+            Some(p) if p.name == self.me.name => {
+                self.me.joined_at = p.joined_at;
+                Ok(())
+            }
+            known => {
+                if let Some(p) = known {
+                    self.me.joined_at = p.joined_at;
+                }
+                let me = self.me.clone();
+                self.shared.doc.put(Collection::People, &me)?;
+                let author = self.author();
+                self.commit(DocKind::Shared, Activity::new(&author, "person.join", None, &me.name))
+            }
+        }
+    }
+
+    /// Receives every change from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<ChangeEvent> {
+        self.events.subscribe()
+    }
+
+    /// This daemon's person.
+    pub fn me(&self) -> &Person {
+        &self.me
+    }
+
+    /// The time zone "this week" is read in.
+    pub fn tz(&self) -> &TimeZone {
+        &self.tz
+    }
+
+    fn author(&self) -> Author {
+        Author {
+            person: self.me.id.clone(),
+            at: Stamp(Timestamp::now()),
+        }
+    }
+
+    fn slot(&mut self, kind: DocKind) -> &mut Slot {
+        match kind {
+            DocKind::Shared => &mut self.shared,
+            DocKind::Private => &mut self.private,
+        }
+    }
+
+    fn doc(&self, kind: DocKind) -> &Document {
+        match kind {
+            DocKind::Shared => &self.shared.doc,
+            DocKind::Private => &self.private.doc,
+        }
+    }
+
+    /// Commits pending operations as one change, makes it durable, then announces it.
+    fn commit(&mut self, kind: DocKind, activity: Activity) -> Result<(), RepoError> {
+        let slot = self.slot(kind);
+        if slot.doc.commit(&activity).is_none() {
+            return Ok(());
+        }
+        slot.store.persist(&mut slot.doc)?;
+        // Nobody listening is fine.
+        let _ = self.events.send(ChangeEvent { document: kind, activity });
+        Ok(())
+    }
+
+    /// Runs `change` on a document and commits it, or rolls everything back on error.
+    fn change<T>(
+        &mut self,
+        kind: DocKind,
+        change: impl FnOnce(&mut Document, &Author) -> Result<(T, Activity), RepoError>,
+    ) -> Result<T, RepoError> {
+        let author = self.author();
+        let slot = self.slot(kind);
+        match change(&mut slot.doc, &author) {
+            Ok((value, activity)) => {
+                self.commit(kind, activity)?;
+                Ok(value)
+            }
+            Err(e) => {
+                slot.doc.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// The full id of the `E` whose id starts with `prefix`.
+    pub fn resolve<E: Entity>(&self, prefix: &str) -> Result<EntityId, RepoError> {
+        let doc = self.doc(E::COLLECTION.doc());
+        if doc.get::<E>(E::COLLECTION, prefix)?.is_some() {
+            return Ok(EntityId::parse(prefix)?);
+        }
+        Ok(EntityId::parse(&doc.resolve_prefix(E::COLLECTION, prefix)?)?)
+    }
+
+    /// The `E` with this id (or unique id prefix).
+    pub fn get<E: Entity>(&self, prefix: &str) -> Result<E, RepoError> {
+        let id = self.resolve::<E>(prefix)?;
+        let doc = self.doc(E::COLLECTION.doc());
+        doc.get::<E>(E::COLLECTION, id.as_str())?.ok_or_else(|| {
+            RepoError::Document(DocumentError::NotFound {
+                collection: E::COLLECTION.key(),
+                id: prefix.to_owned(),
+            })
+        })
+    }
+
+    /// Every `E`, oldest first.
+    pub fn list<E: Entity>(&self) -> Result<Vec<E>, RepoError> {
+        Ok(self.doc(E::COLLECTION.doc()).list(E::COLLECTION)?)
+    }
+
+    /// Creates an `E`.
+    pub fn create<E: Entity>(&mut self, new: E::New) -> Result<E, RepoError> {
+        let id = EntityId::parse(&ulid::Ulid::new().to_string())?;
+        self.change(E::COLLECTION.doc(), |doc, author| {
+            let item = E::create(id, new, author)?;
+            doc.put(E::COLLECTION, &item)?;
+            let activity = Activity::new(author, &format!("{}.add", E::NOUN), Some(item.id().clone()), &item.summary());
+            Ok((item, activity))
+        })
+    }
+
+    /// Applies `patch` to the `E` with this id (or prefix).
+    pub fn update<E: Entity>(&mut self, prefix: &str, patch: E::Patch) -> Result<E, RepoError> {
+        self.modify::<E>(prefix, "edit", |item, author| item.apply(patch, author))
+    }
+
+    /// Changes the `E` with `f`, recording `verb` (e.g. `rsvp`) in the activity feed.
+    pub fn modify<E: Entity>(
+        &mut self,
+        prefix: &str,
+        verb: &str,
+        f: impl FnOnce(&mut E, &Author) -> Result<(), ValidationError>,
+    ) -> Result<E, RepoError> {
+        let mut item = self.get::<E>(prefix)?;
+        self.change(E::COLLECTION.doc(), |doc, author| {
+            f(&mut item, author)?;
+            doc.put(E::COLLECTION, &item)?;
+            let activity = Activity::new(author, &format!("{}.{verb}", E::NOUN), Some(item.id().clone()), &item.summary());
+            Ok((item, activity))
+        })
+    }
+
+    /// Deletes the `E` with this id (or prefix).
+    pub fn delete<E: Entity>(&mut self, prefix: &str) -> Result<(), RepoError> {
+        let item = self.get::<E>(prefix)?;
+        self.change(E::COLLECTION.doc(), |doc, author| {
+            doc.remove(E::COLLECTION, item.id().as_str())?;
+            let activity = Activity::new(author, &format!("{}.delete", E::NOUN), Some(item.id().clone()), &item.summary());
+            Ok(((), activity))
+        })
+    }
+
+    /// One idea from the jar, chosen at random; `None` if the jar is empty.
+    pub fn draw_idea(&self) -> Result<Option<Idea>, RepoError> {
+        let ideas = self.list::<Idea>()?;
+        if ideas.is_empty() {
+            return Ok(None);
+        }
+        let pick = rand::random_range(0..ideas.len());
+        Ok(ideas.into_iter().nth(pick))
+    }
+
+    fn personal_time_view(&self, block: PersonalTime) -> Result<PersonalTimeView, RepoError> {
+        let details = if block.owner == self.me.id {
+            self.private
+                .doc
+                .get::<PersonalTimeDetail>(Collection::PersonalTimeDetails, block.id.as_str())?
+                .map(|d| d.details)
+        } else {
+            None
+        };
+        Ok(PersonalTimeView { block, details })
+    }
+
+    /// Every personal-time block, with details on one's own.
+    pub fn personal_time(&self) -> Result<Vec<PersonalTimeView>, RepoError> {
+        self.list::<PersonalTime>()?
+            .into_iter()
+            .map(|b| self.personal_time_view(b))
+            .collect()
+    }
+
+    /// One block, with details if it is one's own.
+    pub fn personal_time_one(&self, prefix: &str) -> Result<PersonalTimeView, RepoError> {
+        let block = self.get::<PersonalTime>(prefix)?;
+        self.personal_time_view(block)
+    }
+
+    /// Blocks personal time: the hours go to the shared document, the details to the
+    /// private one.
+    pub fn create_personal_time(&mut self, mut new: NewPersonalTime) -> Result<PersonalTimeView, RepoError> {
+        let details = new.details.take().map(|d| check_details(&d)).transpose()?;
+        let block = self.create::<PersonalTime>(new)?;
+        self.set_details(&block, details)?;
+        self.personal_time_view(block)
+    }
+
+    /// Changes a block of one's own personal time.
+    pub fn update_personal_time(&mut self, prefix: &str, mut patch: PersonalTimePatch) -> Result<PersonalTimeView, RepoError> {
+        let details = patch.details.take().map(|d| check_details(&d)).transpose()?;
+        let block = self.update::<PersonalTime>(prefix, patch)?;
+        self.set_details(&block, details)?;
+        self.personal_time_view(block)
+    }
+
+    fn set_details(&mut self, block: &PersonalTime, details: Option<String>) -> Result<(), RepoError> {
+        let Some(details) = details else {
+            return Ok(());
+        };
+        let detail = PersonalTimeDetail {
+            id: block.id.clone(),
+            details,
+        };
+        self.change(DocKind::Private, |doc, author| {
+            doc.put(Collection::PersonalTimeDetails, &detail)?;
+            Ok(((), Activity::new(author, "personal_time.details", Some(detail.id.clone()), &block.label)))
+        })
+    }
+
+    /// Deletes a block of one's own personal time and its details.
+    pub fn delete_personal_time(&mut self, prefix: &str) -> Result<(), RepoError> {
+        let block = self.get::<PersonalTime>(prefix)?;
+        if block.owner != self.me.id {
+            return Err(ValidationError::new("owner", "only the owner can delete personal time").into());
+        }
+        self.delete::<PersonalTime>(block.id.as_str())?;
+        if self.private.doc.get::<PersonalTimeDetail>(Collection::PersonalTimeDetails, block.id.as_str())?.is_some() {
+            self.change(DocKind::Private, |doc, author| {
+                doc.remove(Collection::PersonalTimeDetails, block.id.as_str())?;
+                Ok(((), Activity::new(author, "personal_time.details", Some(block.id.clone()), "deleted")))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The week "now" falls in, in this daemon's time zone.
+    pub fn this_week(&self) -> IsoWeek {
+        IsoWeek::of(&Timestamp::now().to_zoned_datetime(self.tz.clone()))
+    }
+
+    /// Records this person's check-in: the answer privately, a marker publicly; then
+    /// reveals whatever both partners have now answered.
+    pub fn answer_checkin(&mut self, new: NewCheckin) -> Result<CheckinWeek, RepoError> {
+        let week = new.week.unwrap_or_else(|| self.this_week());
+        let answer = CheckinAnswer::new(week, self.me.id.clone(), new, Stamp(Timestamp::now()))?;
+        let summary = format!("check-in {week}");
+        self.change(DocKind::Private, |doc, author| {
+            doc.put(Collection::CheckinDrafts, &answer)?;
+            Ok(((), Activity::new(author, "checkin.answer", None, &summary)))
+        })?;
+        let marker = answer.marker();
+        self.change(DocKind::Shared, |doc, author| {
+            doc.put(Collection::CheckinMarkers, &marker)?;
+            Ok(((), Activity::new(author, "checkin.answered", None, &summary)))
+        })?;
+        self.reveal_checkins()?;
+        self.checkin_weeks()?
+            .into_iter()
+            .find(|w| w.week == week)
+            .ok_or_else(|| DocumentError::Malformed("the check-in just written is missing".into()).into())
+    }
+
+    /// Publishes this person's answers for every week both partners have answered. Runs
+    /// after local answers, and (with peer sync) after the partner's changes arrive.
+    pub fn reveal_checkins(&mut self) -> Result<(), RepoError> {
+        let markers: Vec<CheckinMarker> = self.shared.doc.list(Collection::CheckinMarkers)?;
+        let drafts: Vec<CheckinAnswer> = self.private.doc.list(Collection::CheckinDrafts)?;
+        let published: Vec<CheckinAnswer> = self.shared.doc.list(Collection::CheckinAnswers)?;
+        let reveal = answers_to_reveal(&self.me.id, &markers, &drafts, &published);
+        if reveal.is_empty() {
+            return Ok(());
+        }
+        self.change(DocKind::Shared, |doc, author| {
+            for answer in &reveal {
+                doc.put(Collection::CheckinAnswers, answer)?;
+            }
+            let weeks: Vec<String> = reveal.iter().map(|a| a.week.to_string()).collect();
+            Ok(((), Activity::new(author, "checkin.reveal", None, &weeks.join(", "))))
+        })
+    }
+
+    /// The answers this person may read: their own, and published ones.
+    fn visible_answers(&self) -> Result<Vec<CheckinAnswer>, RepoError> {
+        let mut answers: BTreeMap<String, CheckinAnswer> = BTreeMap::new();
+        for a in self.shared.doc.list::<CheckinAnswer>(Collection::CheckinAnswers)? {
+            answers.insert(a.key.clone(), a);
+        }
+        for a in self.private.doc.list::<CheckinAnswer>(Collection::CheckinDrafts)? {
+            answers.insert(a.key.clone(), a);
+        }
+        Ok(answers.into_values().collect())
+    }
+
+    /// Every week someone checked in, newest first.
+    pub fn checkin_weeks(&self) -> Result<Vec<CheckinWeek>, RepoError> {
+        let markers: Vec<CheckinMarker> = self.shared.doc.list(Collection::CheckinMarkers)?;
+        let answers = self.visible_answers()?;
+        let complete = complete_weeks(&markers);
+        let weeks: BTreeSet<IsoWeek> = markers.iter().map(|m| m.week).chain(answers.iter().map(|a| a.week)).collect();
+        Ok(weeks
+            .into_iter()
+            .rev()
+            .map(|week| CheckinWeek {
+                week,
+                answered: markers.iter().filter(|m| m.week == week).map(|m| m.person.clone()).collect(),
+                answers: answers.iter().filter(|a| a.week == week).cloned().collect(),
+                revealed: complete.contains(&week),
+            })
+            .collect())
+    }
+
+    /// Both partners, as listed in the shared document.
+    pub fn people(&self) -> Result<Vec<Person>, RepoError> {
+        Ok(self.shared.doc.list(Collection::People)?)
+    }
+
+    /// The balance report for `week` read in `tz`.
+    pub fn balance(&self, week: IsoWeek, tz: &TimeZone) -> Result<Balance, RepoError> {
+        let people = self.people()?;
+        let plans = self.list::<Plan>()?;
+        let personal_time = self.list::<PersonalTime>()?;
+        let answers = self.visible_answers()?;
+        Ok(balance(&BalanceInput {
+            week,
+            tz,
+            people: &people,
+            plans: &plans,
+            personal_time: &personal_time,
+            answers: &answers,
+        })?)
+    }
+
+    /// The shared settings.
+    pub fn settings(&self) -> Result<Settings, RepoError> {
+        Ok(self.shared.doc.settings()?)
+    }
+
+    /// Changes the shared settings.
+    pub fn update_settings(&mut self, patch: SettingsPatch) -> Result<Settings, RepoError> {
+        let mut settings = self.settings()?;
+        settings.apply(patch)?;
+        self.change(DocKind::Shared, |doc, author| {
+            doc.put_settings(&settings)?;
+            Ok((settings.clone(), Activity::new(author, "settings.edit", None, "settings")))
+        })
+    }
+
+    /// The most recent activity of both documents, newest first.
+    pub fn activity(&mut self, limit: usize) -> Result<Vec<ActivityEntry>, RepoError> {
+        let names: BTreeMap<PersonId, String> = self.people()?.into_iter().map(|p| (p.id, p.name)).collect();
+        let mut entries: Vec<ActivityEntry> = DocKind::ALL
+            .into_iter()
+            .flat_map(|kind| {
+                let doc = &mut self.slot(kind).doc;
+                doc.activity(limit).into_iter().map(move |a| (kind, a))
+            })
+            .map(|(kind, activity)| ActivityEntry {
+                by_name: names.get(&activity.by).cloned(),
+                activity,
+                document: kind.name().to_owned(),
+            })
+            .collect();
+        entries.sort_by(|a, b| b.activity.at.cmp(&a.activity.at));
+        entries.truncate(limit);
+        Ok(entries)
+    }
+
+    /// What `tandem status` shows.
+    pub fn status(&mut self) -> Result<Status, RepoError> {
+        let people = self.people()?;
+        let partner = people.iter().find(|p| p.id != self.me.id).cloned();
+        let mut counts = BTreeMap::new();
+        for c in Collection::ALL {
+            counts.insert(c.key().to_owned(), self.doc(c.doc()).count(c)?);
+        }
+        let documents = DocKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let slot = self.slot(kind);
+                DocumentStatus {
+                    kind: kind.name().to_owned(),
+                    changes: slot.doc.change_count(),
+                    bytes_on_disk: slot.store.bytes_on_disk(),
+                }
+            })
+            .collect();
+        Ok(Status {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            me: self.me.clone(),
+            partner,
+            home: self.home.root().display().to_string(),
+            documents,
+            counts,
+        })
+    }
+
+    /// Compacts both documents: a fresh snapshot, an empty log. Run at clean shutdown so
+    /// the next start loads one file per document.
+    pub fn flush(&mut self) -> Result<(), RepoError> {
+        for kind in DocKind::ALL {
+            let slot = self.slot(kind);
+            slot.store.compact(&mut slot.doc)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,80 @@
+//! `config.toml`: who a daemon belongs to and how it runs.
+//!
+//! Written by `tandem init` (before any daemon runs, so the CLI writes it) and read by the
+//! daemon at start. Only the type and its text form live here; the files belong to callers.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ValidationError;
+use crate::ids::PersonId;
+use crate::model::person::MAX_NAME_LEN;
+
+/// The daemon's configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The person's display name, e.g. "Alex".
+    pub name: String,
+    /// The person's stable id, created by `tandem init`.
+    pub person_id: PersonId,
+    /// Port of the local API on 127.0.0.1; 0 picks a free one at each start.
+    #[serde(default)]
+    pub api_port: u16,
+    /// IANA time zone for "this week"; the system's when absent.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+impl Config {
+    /// A new config for `name`, checked.
+    pub fn new(name: &str, person_id: PersonId) -> Result<Self, ValidationError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+            return Err(ValidationError::new("name", format!("must be 1 to {MAX_NAME_LEN} characters")));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            person_id,
+            api_port: 0,
+            time_zone: None,
+        })
+    }
+
+    /// Parses and checks the text of a config file.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        Config::new(&config.name, config.person_id.clone()).map_err(|e| e.to_string())?;
+        if let Some(tz) = &config.time_zone {
+            jiff::tz::TimeZone::get(tz).map_err(|e| format!("time_zone: {e}"))?;
+        }
+        Ok(config)
+    }
+
+    /// The text of the config file.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("config always serializes")
+    }
+
+    /// The time zone "this week" is read in.
+    pub fn tz(&self) -> jiff::tz::TimeZone {
+        self.time_zone
+            .as_deref()
+            .and_then(|name| jiff::tz::TimeZone::get(name).ok())
+            .unwrap_or_else(jiff::tz::TimeZone::system)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_checks() {
+        let c = Config::new(" Alex ", PersonId::parse("p1").unwrap()).unwrap();
+        assert_eq!(c.name, "Alex");
+        assert_eq!(Config::from_toml(&c.to_toml()).unwrap(), c);
+        assert!(Config::from_toml("name = 'A'\nperson_id = 'p1'\ntime_zone = 'Mars/Base'").is_err());
+        assert!(Config::from_toml("name = ''\nperson_id = 'p1'").is_err());
+        assert!(Config::from_toml("garbage").is_err());
+    }
+}
