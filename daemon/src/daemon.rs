@@ -24,7 +24,9 @@ pub enum DaemonError {
     #[error(transparent)]
     Repo(#[from] RepoError),
     /// The API port could not be bound.
-    #[error("cannot listen on {addr}: {source} (is another program using it? set api_port = 0 in config.toml to pick a free port)")]
+    #[error(
+        "cannot listen on {addr}: {source} (is another program using it? set api_port = 0 in config.toml to pick a free port)"
+    )]
     Bind {
         /// The address tried.
         addr: SocketAddr,
@@ -70,7 +72,8 @@ fn load_token(home: &Home) -> Result<String, HomeError> {
     match std::fs::read_to_string(&path) {
         Ok(token) if token.trim().len() >= 32 => {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io_at(&path))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(io_at(&path))?;
             Ok(token.trim().to_owned())
         }
         Ok(_) | Err(_) => {
@@ -84,7 +87,10 @@ fn load_token(home: &Home) -> Result<String, HomeError> {
 
 /// Runs the daemon until `stop` resolves, then flushes the documents. Returns only after
 /// every connection has closed and the store is compacted.
-pub async fn run(options: Options, stop: impl Future<Output = ()> + Send + 'static) -> Result<(), DaemonError> {
+pub async fn run(
+    options: Options,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), DaemonError> {
     let home = options.home;
     home.create()?;
     let _lock = home.lock()?;
@@ -92,9 +98,15 @@ pub async fn run(options: Options, stop: impl Future<Output = ()> + Send + 'stat
     let actor = load_actor(&home)?;
     let started = std::time::Instant::now();
     let repo = Repo::open(&home, &config, actor)?;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "documents loaded");
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "documents loaded"
+    );
 
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, options.api_port.unwrap_or(config.api_port)));
+    let addr = SocketAddr::from((
+        Ipv4Addr::LOCALHOST,
+        options.api_port.unwrap_or(config.api_port),
+    ));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| DaemonError::Bind { addr, source })?;

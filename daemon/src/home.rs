@@ -9,6 +9,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use tandem_protocol::paths::{API_ADDR_FILE, API_TOKEN_FILE, CONFIG_FILE, resolve_home};
 use thiserror::Error;
 
 /// Errors opening or writing the data home.
@@ -55,10 +56,9 @@ pub struct Home {
 impl Home {
     /// Resolves the home from an explicit directory, `TANDEM_HOME`, or the platform default.
     pub fn resolve(explicit: Option<PathBuf>) -> Self {
-        let root = explicit
-            .or_else(|| std::env::var_os("TANDEM_HOME").map(PathBuf::from))
-            .unwrap_or_else(default_home);
-        Self { root }
+        Self {
+            root: resolve_home(explicit, |key| std::env::var_os(key)),
+        }
     }
 
     /// The directory itself.
@@ -68,7 +68,7 @@ impl Home {
 
     /// `config.toml`.
     pub fn config(&self) -> PathBuf {
-        self.root.join("config.toml")
+        self.root.join(CONFIG_FILE)
     }
 
     /// Directory of one document.
@@ -78,12 +78,12 @@ impl Home {
 
     /// `api.addr`: where the local API listens, for the CLI.
     pub fn api_addr(&self) -> PathBuf {
-        self.root.join("api.addr")
+        self.root.join(API_ADDR_FILE)
     }
 
     /// `api.token`: the bearer token of the local API, mode 0600.
     pub fn api_token(&self) -> PathBuf {
-        self.root.join("api.token")
+        self.root.join(API_TOKEN_FILE)
     }
 
     /// `actor.id`: this device's Automerge actor, stable across restarts.
@@ -94,7 +94,8 @@ impl Home {
     /// Creates the directory (mode 0700) if needed.
     pub fn create(&self) -> Result<(), HomeError> {
         fs::create_dir_all(&self.root).map_err(io_at(&self.root))?;
-        fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700)).map_err(io_at(&self.root))
+        fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))
+            .map_err(io_at(&self.root))
     }
 
     /// Takes the per-home lock, held until the returned file is dropped (at exit).
@@ -114,14 +115,6 @@ impl Home {
     }
 }
 
-fn default_home() -> PathBuf {
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("tandem")
-}
-
 /// Writes a small file atomically (temp file, fsync, rename) with the given mode, so a
 /// reader never sees half of it and secrets are never briefly world-readable.
 pub fn write_file_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), HomeError> {
@@ -133,7 +126,8 @@ pub fn write_file_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), 
         .mode(mode)
         .open(&tmp)
         .map_err(io_at(&tmp))?;
-    file.set_permissions(fs::Permissions::from_mode(mode)).map_err(io_at(&tmp))?;
+    file.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(io_at(&tmp))?;
     file.write_all(contents).map_err(io_at(&tmp))?;
     file.sync_all().map_err(io_at(&tmp))?;
     fs::rename(&tmp, path).map_err(io_at(path))?;
@@ -142,7 +136,9 @@ pub fn write_file_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), 
 
 /// Fsyncs a directory so a rename or a new file in it survives a crash.
 pub fn sync_dir(dir: &Path) -> Result<(), HomeError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io_at(dir))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_at(dir))
 }
 
 #[cfg(test)]

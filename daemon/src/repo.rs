@@ -38,6 +38,15 @@ use crate::store::{DocStore, StoreError};
 /// How many change events a slow SSE reader may lag behind before it misses some.
 const EVENT_BUFFER: usize = 256;
 
+/// A fresh entity id: 128 random bits in lowercase Crockford base32, so a short prefix
+/// (as in `tandem plan show 3kf9a`) is almost always unique.
+pub fn new_id() -> EntityId {
+    let text = ulid::Ulid(rand::random::<u128>())
+        .to_string()
+        .to_ascii_lowercase();
+    EntityId::parse(&text).expect("base32 text is a valid id")
+}
+
 /// Errors of repo operations.
 #[derive(Debug, Error)]
 pub enum RepoError {
@@ -108,7 +117,10 @@ impl Repo {
     }
 
     fn introduce_myself(&mut self) -> Result<(), RepoError> {
-        let known: Option<Person> = self.shared.doc.get(Collection::People, self.me.id.as_str())?;
+        let known: Option<Person> = self
+            .shared
+            .doc
+            .get(Collection::People, self.me.id.as_str())?;
         match known {
             Some(p) if p.name == self.me.name => {
                 self.me.joined_at = p.joined_at;
@@ -121,7 +133,10 @@ impl Repo {
                 let me = self.me.clone();
                 self.shared.doc.put(Collection::People, &me)?;
                 let author = self.author();
-                self.commit(DocKind::Shared, Activity::new(&author, "person.join", None, &me.name))
+                self.commit(
+                    DocKind::Shared,
+                    Activity::new(&author, "person.join", None, &me.name),
+                )
             }
         }
     }
@@ -170,7 +185,10 @@ impl Repo {
         }
         slot.store.persist(&mut slot.doc)?;
         // Nobody listening is fine.
-        let _ = self.events.send(ChangeEvent { document: kind, activity });
+        let _ = self.events.send(ChangeEvent {
+            document: kind,
+            activity,
+        });
         Ok(())
     }
 
@@ -196,11 +214,14 @@ impl Repo {
 
     /// The full id of the `E` whose id starts with `prefix`.
     pub fn resolve<E: Entity>(&self, prefix: &str) -> Result<EntityId, RepoError> {
+        let prefix = &prefix.to_ascii_lowercase();
         let doc = self.doc(E::COLLECTION.doc());
         if doc.get::<E>(E::COLLECTION, prefix)?.is_some() {
             return Ok(EntityId::parse(prefix)?);
         }
-        Ok(EntityId::parse(&doc.resolve_prefix(E::COLLECTION, prefix)?)?)
+        Ok(EntityId::parse(
+            &doc.resolve_prefix(E::COLLECTION, prefix)?,
+        )?)
     }
 
     /// The `E` with this id (or unique id prefix).
@@ -217,16 +238,23 @@ impl Repo {
 
     /// Every `E`, oldest first.
     pub fn list<E: Entity>(&self) -> Result<Vec<E>, RepoError> {
-        Ok(self.doc(E::COLLECTION.doc()).list(E::COLLECTION)?)
+        let mut items: Vec<E> = self.doc(E::COLLECTION.doc()).list(E::COLLECTION)?;
+        items.sort_by(|a, b| a.meta().created_at.cmp(&b.meta().created_at));
+        Ok(items)
     }
 
     /// Creates an `E`.
     pub fn create<E: Entity>(&mut self, new: E::New) -> Result<E, RepoError> {
-        let id = EntityId::parse(&ulid::Ulid::new().to_string())?;
+        let id = new_id();
         self.change(E::COLLECTION.doc(), |doc, author| {
             let item = E::create(id, new, author)?;
             doc.put(E::COLLECTION, &item)?;
-            let activity = Activity::new(author, &format!("{}.add", E::NOUN), Some(item.id().clone()), &item.summary());
+            let activity = Activity::new(
+                author,
+                &format!("{}.add", E::NOUN),
+                Some(item.id().clone()),
+                &item.summary(),
+            );
             Ok((item, activity))
         })
     }
@@ -247,7 +275,12 @@ impl Repo {
         self.change(E::COLLECTION.doc(), |doc, author| {
             f(&mut item, author)?;
             doc.put(E::COLLECTION, &item)?;
-            let activity = Activity::new(author, &format!("{}.{verb}", E::NOUN), Some(item.id().clone()), &item.summary());
+            let activity = Activity::new(
+                author,
+                &format!("{}.{verb}", E::NOUN),
+                Some(item.id().clone()),
+                &item.summary(),
+            );
             Ok((item, activity))
         })
     }
@@ -257,7 +290,12 @@ impl Repo {
         let item = self.get::<E>(prefix)?;
         self.change(E::COLLECTION.doc(), |doc, author| {
             doc.remove(E::COLLECTION, item.id().as_str())?;
-            let activity = Activity::new(author, &format!("{}.delete", E::NOUN), Some(item.id().clone()), &item.summary());
+            let activity = Activity::new(
+                author,
+                &format!("{}.delete", E::NOUN),
+                Some(item.id().clone()),
+                &item.summary(),
+            );
             Ok(((), activity))
         })
     }
@@ -300,7 +338,10 @@ impl Repo {
 
     /// Blocks personal time: the hours go to the shared document, the details to the
     /// private one.
-    pub fn create_personal_time(&mut self, mut new: NewPersonalTime) -> Result<PersonalTimeView, RepoError> {
+    pub fn create_personal_time(
+        &mut self,
+        mut new: NewPersonalTime,
+    ) -> Result<PersonalTimeView, RepoError> {
         let details = new.details.take().map(|d| check_details(&d)).transpose()?;
         let block = self.create::<PersonalTime>(new)?;
         self.set_details(&block, details)?;
@@ -308,14 +349,26 @@ impl Repo {
     }
 
     /// Changes a block of one's own personal time.
-    pub fn update_personal_time(&mut self, prefix: &str, mut patch: PersonalTimePatch) -> Result<PersonalTimeView, RepoError> {
-        let details = patch.details.take().map(|d| check_details(&d)).transpose()?;
+    pub fn update_personal_time(
+        &mut self,
+        prefix: &str,
+        mut patch: PersonalTimePatch,
+    ) -> Result<PersonalTimeView, RepoError> {
+        let details = patch
+            .details
+            .take()
+            .map(|d| check_details(&d))
+            .transpose()?;
         let block = self.update::<PersonalTime>(prefix, patch)?;
         self.set_details(&block, details)?;
         self.personal_time_view(block)
     }
 
-    fn set_details(&mut self, block: &PersonalTime, details: Option<String>) -> Result<(), RepoError> {
+    fn set_details(
+        &mut self,
+        block: &PersonalTime,
+        details: Option<String>,
+    ) -> Result<(), RepoError> {
         let Some(details) = details else {
             return Ok(());
         };
@@ -325,7 +378,15 @@ impl Repo {
         };
         self.change(DocKind::Private, |doc, author| {
             doc.put(Collection::PersonalTimeDetails, &detail)?;
-            Ok(((), Activity::new(author, "personal_time.details", Some(detail.id.clone()), &block.label)))
+            Ok((
+                (),
+                Activity::new(
+                    author,
+                    "personal_time.details",
+                    Some(detail.id.clone()),
+                    &block.label,
+                ),
+            ))
         })
     }
 
@@ -333,13 +394,28 @@ impl Repo {
     pub fn delete_personal_time(&mut self, prefix: &str) -> Result<(), RepoError> {
         let block = self.get::<PersonalTime>(prefix)?;
         if block.owner != self.me.id {
-            return Err(ValidationError::new("owner", "only the owner can delete personal time").into());
+            return Err(
+                ValidationError::new("owner", "only the owner can delete personal time").into(),
+            );
         }
         self.delete::<PersonalTime>(block.id.as_str())?;
-        if self.private.doc.get::<PersonalTimeDetail>(Collection::PersonalTimeDetails, block.id.as_str())?.is_some() {
+        if self
+            .private
+            .doc
+            .get::<PersonalTimeDetail>(Collection::PersonalTimeDetails, block.id.as_str())?
+            .is_some()
+        {
             self.change(DocKind::Private, |doc, author| {
                 doc.remove(Collection::PersonalTimeDetails, block.id.as_str())?;
-                Ok(((), Activity::new(author, "personal_time.details", Some(block.id.clone()), "deleted")))
+                Ok((
+                    (),
+                    Activity::new(
+                        author,
+                        "personal_time.details",
+                        Some(block.id.clone()),
+                        "deleted",
+                    ),
+                ))
             })?;
         }
         Ok(())
@@ -363,13 +439,18 @@ impl Repo {
         let marker = answer.marker();
         self.change(DocKind::Shared, |doc, author| {
             doc.put(Collection::CheckinMarkers, &marker)?;
-            Ok(((), Activity::new(author, "checkin.answered", None, &summary)))
+            Ok((
+                (),
+                Activity::new(author, "checkin.answered", None, &summary),
+            ))
         })?;
         self.reveal_checkins()?;
         self.checkin_weeks()?
             .into_iter()
             .find(|w| w.week == week)
-            .ok_or_else(|| DocumentError::Malformed("the check-in just written is missing".into()).into())
+            .ok_or_else(|| {
+                DocumentError::Malformed("the check-in just written is missing".into()).into()
+            })
     }
 
     /// Publishes this person's answers for every week both partners have answered. Runs
@@ -387,17 +468,28 @@ impl Repo {
                 doc.put(Collection::CheckinAnswers, answer)?;
             }
             let weeks: Vec<String> = reveal.iter().map(|a| a.week.to_string()).collect();
-            Ok(((), Activity::new(author, "checkin.reveal", None, &weeks.join(", "))))
+            Ok((
+                (),
+                Activity::new(author, "checkin.reveal", None, &weeks.join(", ")),
+            ))
         })
     }
 
     /// The answers this person may read: their own, and published ones.
     fn visible_answers(&self) -> Result<Vec<CheckinAnswer>, RepoError> {
         let mut answers: BTreeMap<String, CheckinAnswer> = BTreeMap::new();
-        for a in self.shared.doc.list::<CheckinAnswer>(Collection::CheckinAnswers)? {
+        for a in self
+            .shared
+            .doc
+            .list::<CheckinAnswer>(Collection::CheckinAnswers)?
+        {
             answers.insert(a.key.clone(), a);
         }
-        for a in self.private.doc.list::<CheckinAnswer>(Collection::CheckinDrafts)? {
+        for a in self
+            .private
+            .doc
+            .list::<CheckinAnswer>(Collection::CheckinDrafts)?
+        {
             answers.insert(a.key.clone(), a);
         }
         Ok(answers.into_values().collect())
@@ -408,13 +500,21 @@ impl Repo {
         let markers: Vec<CheckinMarker> = self.shared.doc.list(Collection::CheckinMarkers)?;
         let answers = self.visible_answers()?;
         let complete = complete_weeks(&markers);
-        let weeks: BTreeSet<IsoWeek> = markers.iter().map(|m| m.week).chain(answers.iter().map(|a| a.week)).collect();
+        let weeks: BTreeSet<IsoWeek> = markers
+            .iter()
+            .map(|m| m.week)
+            .chain(answers.iter().map(|a| a.week))
+            .collect();
         Ok(weeks
             .into_iter()
             .rev()
             .map(|week| CheckinWeek {
                 week,
-                answered: markers.iter().filter(|m| m.week == week).map(|m| m.person.clone()).collect(),
+                answered: markers
+                    .iter()
+                    .filter(|m| m.week == week)
+                    .map(|m| m.person.clone())
+                    .collect(),
                 answers: answers.iter().filter(|a| a.week == week).cloned().collect(),
                 revealed: complete.contains(&week),
             })
@@ -453,13 +553,17 @@ impl Repo {
         settings.apply(patch)?;
         self.change(DocKind::Shared, |doc, author| {
             doc.put_settings(&settings)?;
-            Ok((settings.clone(), Activity::new(author, "settings.edit", None, "settings")))
+            Ok((
+                settings.clone(),
+                Activity::new(author, "settings.edit", None, "settings"),
+            ))
         })
     }
 
     /// The most recent activity of both documents, newest first.
     pub fn activity(&mut self, limit: usize) -> Result<Vec<ActivityEntry>, RepoError> {
-        let names: BTreeMap<PersonId, String> = self.people()?.into_iter().map(|p| (p.id, p.name)).collect();
+        let names: BTreeMap<PersonId, String> =
+            self.people()?.into_iter().map(|p| (p.id, p.name)).collect();
         let mut entries: Vec<ActivityEntry> = DocKind::ALL
             .into_iter()
             .flat_map(|kind| {

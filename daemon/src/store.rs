@@ -34,7 +34,9 @@ const COMPACT_RECORDS: usize = 2_000;
 #[derive(Debug, Error)]
 pub enum StoreError {
     /// A file is damaged; it has been left exactly as found.
-    #[error("{path} is corrupt ({reason}); it was left untouched: restore it from a backup or move it away to start that document afresh")]
+    #[error(
+        "{path} is corrupt ({reason}); it was left untouched: restore it from a backup or move it away to start that document afresh"
+    )]
     Corrupt {
         /// The damaged file.
         path: PathBuf,
@@ -196,7 +198,9 @@ impl DocStore {
 
     /// Bytes on disk: snapshot plus log.
     pub fn bytes_on_disk(&self) -> u64 {
-        let snapshot = fs::metadata(self.dir.join(SNAPSHOT)).map(|m| m.len()).unwrap_or(0);
+        let snapshot = fs::metadata(self.dir.join(SNAPSHOT))
+            .map(|m| m.len())
+            .unwrap_or(0);
         snapshot + self.log_bytes
     }
 }
@@ -220,14 +224,19 @@ mod tests {
             title: format!("idea {n}"),
             notes: None,
         };
-        let idea = Idea::create(EntityId::parse(&format!("i{n:04}")).unwrap(), new, &author).unwrap();
+        let idea =
+            Idea::create(EntityId::parse(&format!("i{n:04}")).unwrap(), new, &author).unwrap();
         doc.put(Collection::Ideas, &idea).unwrap();
         doc.commit(&Activity::new(&author, "idea.add", None, "x"));
         store.persist(doc).unwrap();
     }
 
     fn titles(doc: &Document) -> Vec<String> {
-        doc.list::<Idea>(Collection::Ideas).unwrap().into_iter().map(|i| i.title).collect()
+        doc.list::<Idea>(Collection::Ideas)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.title)
+            .collect()
     }
 
     fn open(dir: &Path) -> Result<(DocStore, Document), StoreError> {
@@ -284,7 +293,11 @@ mod tests {
         fs::write(&log, &bytes).unwrap();
         let err = open(dir.path()).unwrap_err();
         assert!(err.to_string().contains("changes.log is corrupt"), "{err}");
-        assert_eq!(fs::read(&log).unwrap(), bytes, "a corrupt file is left untouched");
+        assert_eq!(
+            fs::read(&log).unwrap(),
+            bytes,
+            "a corrupt file is left untouched"
+        );
     }
 
     #[test]
@@ -294,7 +307,10 @@ mod tests {
         let snap = dir.path().join(SNAPSHOT);
         fs::write(&snap, b"not an automerge document").unwrap();
         let err = open(dir.path()).unwrap_err();
-        assert!(err.to_string().contains("doc.automerge is corrupt"), "{err}");
+        assert!(
+            err.to_string().contains("doc.automerge is corrupt"),
+            "{err}"
+        );
         assert_eq!(fs::read(&snap).unwrap(), b"not an automerge document");
     }
 }

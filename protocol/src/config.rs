@@ -30,7 +30,10 @@ impl Config {
     pub fn new(name: &str, person_id: PersonId) -> Result<Self, ValidationError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
-            return Err(ValidationError::new("name", format!("must be 1 to {MAX_NAME_LEN} characters")));
+            return Err(ValidationError::new(
+                "name",
+                format!("must be 1 to {MAX_NAME_LEN} characters"),
+            ));
         }
         Ok(Self {
             name: name.to_owned(),
@@ -73,7 +76,9 @@ mod tests {
         let c = Config::new(" Alex ", PersonId::parse("p1").unwrap()).unwrap();
         assert_eq!(c.name, "Alex");
         assert_eq!(Config::from_toml(&c.to_toml()).unwrap(), c);
-        assert!(Config::from_toml("name = 'A'\nperson_id = 'p1'\ntime_zone = 'Mars/Base'").is_err());
+        assert!(
+            Config::from_toml("name = 'A'\nperson_id = 'p1'\ntime_zone = 'Mars/Base'").is_err()
+        );
         assert!(Config::from_toml("name = ''\nperson_id = 'p1'").is_err());
         assert!(Config::from_toml("garbage").is_err());
     }

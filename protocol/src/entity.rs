@@ -79,6 +79,8 @@ pub trait Entity: Stored {
     fn summary(&self) -> String;
     /// The entity's id.
     fn id(&self) -> &EntityId;
+    /// Who created and changed it, and when.
+    fn meta(&self) -> &Meta;
 }
 
 /// Checks a required one-line text: trimmed, non-empty, at most `max` characters.

@@ -12,6 +12,7 @@
 //! - [`document`]: the two Automerge documents (shared, private), their genesis change and
 //!   typed access to their collections.
 //! - [`entity`]: the [`entity::Entity`] trait every stored collection item implements.
+//! - [`paths`]: the data home and the files both binaries read.
 //! - [`model`]: plans, ideas, personal time, agreements, check-ins, notes, people, settings.
 //! - [`checkin`]: the reveal rule that keeps answers hidden until both have answered.
 //! - [`activity`]: the activity record written as each change's message.
@@ -28,4 +29,5 @@ pub mod entity;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod paths;
 pub mod time;

@@ -56,8 +56,12 @@ impl From<RepoError> for ApiError {
                 err.detail.field = Some(v.field);
                 err
             }
-            RepoError::Document(DocumentError::NotFound { .. }) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
-            RepoError::Document(DocumentError::Ambiguous { .. }) => ApiError::new(StatusCode::BAD_REQUEST, "ambiguous_id", message),
+            RepoError::Document(DocumentError::NotFound { .. }) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+            }
+            RepoError::Document(DocumentError::Ambiguous { .. }) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "ambiguous_id", message)
+            }
             RepoError::Document(_) | RepoError::Store(_) => ApiError::internal(message),
         }
     }
@@ -101,6 +105,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Params(q.0))
-            .map_err(|e: QueryRejection| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))
+            .map_err(|e: QueryRejection| {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text())
+            })
     }
 }

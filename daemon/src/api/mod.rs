@@ -62,14 +62,24 @@ pub fn router(state: AppState) -> Router {
     routes::routes()
         .route("/v1/openapi.json", axum::routing::get(openapi::serve))
         .route("/v1/events", axum::routing::get(events::stream))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; see /v1/openapi.json") })
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route; see /v1/openapi.json",
+            )
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
 
 fn loopback_hosts(port: u16) -> [String; 3] {
-    [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")]
+    [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ]
 }
 
 /// Compares in time independent of where the first difference is.
@@ -81,12 +91,18 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let allowed = loopback_hosts(state.port);
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
     if !allowed.iter().any(|a| a == host) {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden_host",
-            format!("Host {host:?} is not this daemon's loopback address; use http://127.0.0.1:{}", state.port),
+            format!(
+                "Host {host:?} is not this daemon's loopback address; use http://127.0.0.1:{}",
+                state.port
+            ),
         )
         .into_response();
     }
@@ -106,7 +122,9 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "));
     match presented {
-        Some(token) if same_secret(token.as_bytes(), state.token.as_bytes()) => next.run(request).await,
+        Some(token) if same_secret(token.as_bytes(), state.token.as_bytes()) => {
+            next.run(request).await
+        }
         Some(_) => ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",

@@ -12,7 +12,9 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use tandem_protocol::api::{ActivityEntry, BalanceQuery, CheckinWeek, ListQuery, LogQuery, PersonalTimeView, Status};
+use tandem_protocol::api::{
+    ActivityEntry, BalanceQuery, CheckinWeek, ListQuery, LogQuery, PersonalTimeView, Status,
+};
 use tandem_protocol::balance::Balance;
 use tandem_protocol::entity::Entity;
 use tandem_protocol::error::ValidationError;
@@ -40,10 +42,15 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/plans/{id}/rsvp", post(rsvp))
         .route("/v1/ideas/draw", post(draw_idea))
         .route("/v1/agreements/{id}/accept", post(accept))
-        .route("/v1/personal-time", get(list_personal_time).post(create_personal_time))
+        .route(
+            "/v1/personal-time",
+            get(list_personal_time).post(create_personal_time),
+        )
         .route(
             "/v1/personal-time/{id}",
-            get(get_personal_time).patch(update_personal_time).delete(delete_personal_time),
+            get(get_personal_time)
+                .patch(update_personal_time)
+                .delete(delete_personal_time),
         )
         .route("/v1/checkins", get(list_checkins).post(answer_checkin))
         .route("/v1/balance", get(balance))
@@ -60,19 +67,30 @@ fn crud<E>(base: &str, with_list: bool) -> Router<AppState>
 where
     E: Entity + Send + 'static,
 {
-    let mut router = Router::new().route(&format!("{base}/{{id}}"), get(get_one::<E>).patch(update::<E>).delete(delete::<E>));
+    let mut router = Router::new().route(
+        &format!("{base}/{{id}}"),
+        get(get_one::<E>).patch(update::<E>).delete(delete::<E>),
+    );
     if with_list {
         router = router.route(base, get(list::<E>).post(create::<E>));
     }
     router
 }
 
-async fn list<E: Entity + Send + 'static>(State(state): State<AppState>) -> Result<Json<Vec<E>>, ApiError> {
+async fn list<E: Entity + Send + 'static>(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<E>>, ApiError> {
     state.with_repo(|repo| repo.list::<E>()).await.map(Json)
 }
 
-async fn get_one<E: Entity + Send + 'static>(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<E>, ApiError> {
-    state.with_repo(move |repo| repo.get::<E>(&id)).await.map(Json)
+async fn get_one<E: Entity + Send + 'static>(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<E>, ApiError> {
+    state
+        .with_repo(move |repo| repo.get::<E>(&id))
+        .await
+        .map(Json)
 }
 
 async fn create<E: Entity + Send + 'static>(
@@ -88,25 +106,43 @@ async fn update<E: Entity + Send + 'static>(
     Path(id): Path<String>,
     Body(patch): Body<E::Patch>,
 ) -> Result<Json<E>, ApiError> {
-    state.with_repo(move |repo| repo.update::<E>(&id, patch)).await.map(Json)
+    state
+        .with_repo(move |repo| repo.update::<E>(&id, patch))
+        .await
+        .map(Json)
 }
 
-async fn delete<E: Entity + Send + 'static>(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete<E: Entity + Send + 'static>(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.with_repo(move |repo| repo.delete::<E>(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// A from/to bound: an RFC 3339 instant, or a date meaning its midnight in `tz`.
-fn bound(field: &str, raw: Option<&str>, tz: &TimeZone) -> Result<Option<Timestamp>, ValidationError> {
+fn bound(
+    field: &str,
+    raw: Option<&str>,
+    tz: &TimeZone,
+) -> Result<Option<Timestamp>, ValidationError> {
     let Some(raw) = raw else { return Ok(None) };
     if let Ok(ts) = raw.parse::<Timestamp>() {
         return Ok(Some(ts));
     }
     raw.parse::<jiff::civil::Date>()
         .ok()
-        .and_then(|d| tz.to_timestamp(d.to_datetime(jiff::civil::Time::midnight())).ok())
+        .and_then(|d| {
+            tz.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+                .ok()
+        })
         .map(Some)
-        .ok_or_else(|| ValidationError::new(field, format!("{raw:?} is not an RFC 3339 instant or a YYYY-MM-DD date")))
+        .ok_or_else(|| {
+            ValidationError::new(
+                field,
+                format!("{raw:?} is not an RFC 3339 instant or a YYYY-MM-DD date"),
+            )
+        })
 }
 
 /// The query's time window, resolved in the daemon's zone.
@@ -128,12 +164,16 @@ impl Window {
     }
 }
 
-async fn list_plans(State(state): State<AppState>, Params(query): Params<ListQuery>) -> Result<Json<Vec<Plan>>, ApiError> {
+async fn list_plans(
+    State(state): State<AppState>,
+    Params(query): Params<ListQuery>,
+) -> Result<Json<Vec<Plan>>, ApiError> {
     state
         .with_repo(move |repo| {
             let window = Window::parse(&query, repo.tz())?;
             let status: Option<PlanStatus> = query.status.as_deref().map(str::parse).transpose()?;
-            let plans = repo.list::<Plan>()?;
+            let mut plans = repo.list::<Plan>()?;
+            plans.sort_by_key(|p| p.start.timestamp());
             Ok(plans
                 .into_iter()
                 .filter(|p| status.is_none_or(|s| p.status == s))
@@ -149,7 +189,11 @@ async fn list_plans(State(state): State<AppState>, Params(query): Params<ListQue
         .map(Json)
 }
 
-async fn rsvp(State(state): State<AppState>, Path(id): Path<String>, Body(req): Body<RsvpRequest>) -> Result<Json<Plan>, ApiError> {
+async fn rsvp(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Body(req): Body<RsvpRequest>,
+) -> Result<Json<Plan>, ApiError> {
     state
         .with_repo(move |repo| {
             repo.modify::<Plan>(&id, "rsvp", |plan, author| {
@@ -161,7 +205,10 @@ async fn rsvp(State(state): State<AppState>, Path(id): Path<String>, Body(req): 
         .map(Json)
 }
 
-async fn accept(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Agreement>, ApiError> {
+async fn accept(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Agreement>, ApiError> {
     state
         .with_repo(move |repo| {
             repo.modify::<Agreement>(&id, "accept", |agreement, author| {
@@ -201,15 +248,23 @@ async fn list_personal_time(
         .map(Json)
 }
 
-async fn get_personal_time(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<PersonalTimeView>, ApiError> {
-    state.with_repo(move |repo| repo.personal_time_one(&id)).await.map(Json)
+async fn get_personal_time(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PersonalTimeView>, ApiError> {
+    state
+        .with_repo(move |repo| repo.personal_time_one(&id))
+        .await
+        .map(Json)
 }
 
 async fn create_personal_time(
     State(state): State<AppState>,
     Body(new): Body<NewPersonalTime>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let view = state.with_repo(move |repo| repo.create_personal_time(new)).await?;
+    let view = state
+        .with_repo(move |repo| repo.create_personal_time(new))
+        .await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -218,11 +273,19 @@ async fn update_personal_time(
     Path(id): Path<String>,
     Body(patch): Body<PersonalTimePatch>,
 ) -> Result<Json<PersonalTimeView>, ApiError> {
-    state.with_repo(move |repo| repo.update_personal_time(&id, patch)).await.map(Json)
+    state
+        .with_repo(move |repo| repo.update_personal_time(&id, patch))
+        .await
+        .map(Json)
 }
 
-async fn delete_personal_time(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    state.with_repo(move |repo| repo.delete_personal_time(&id)).await?;
+async fn delete_personal_time(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .with_repo(move |repo| repo.delete_personal_time(&id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -230,16 +293,26 @@ async fn list_checkins(State(state): State<AppState>) -> Result<Json<Vec<Checkin
     state.with_repo(|repo| repo.checkin_weeks()).await.map(Json)
 }
 
-async fn answer_checkin(State(state): State<AppState>, Body(new): Body<NewCheckin>) -> Result<impl IntoResponse, ApiError> {
-    let week = state.with_repo(move |repo| repo.answer_checkin(new)).await?;
+async fn answer_checkin(
+    State(state): State<AppState>,
+    Body(new): Body<NewCheckin>,
+) -> Result<impl IntoResponse, ApiError> {
+    let week = state
+        .with_repo(move |repo| repo.answer_checkin(new))
+        .await?;
     Ok((StatusCode::CREATED, Json(week)))
 }
 
-async fn balance(State(state): State<AppState>, Params(query): Params<BalanceQuery>) -> Result<Json<Balance>, ApiError> {
+async fn balance(
+    State(state): State<AppState>,
+    Params(query): Params<BalanceQuery>,
+) -> Result<Json<Balance>, ApiError> {
     state
         .with_repo(move |repo| {
             let tz = match &query.tz {
-                Some(name) => TimeZone::get(name).map_err(|e| ValidationError::new("tz", e.to_string()))?,
+                Some(name) => {
+                    TimeZone::get(name).map_err(|e| ValidationError::new("tz", e.to_string()))?
+                }
                 None => repo.tz().clone(),
             };
             let week = match &query.week {
@@ -256,13 +329,25 @@ async fn settings(State(state): State<AppState>) -> Result<Json<Settings>, ApiEr
     state.with_repo(|repo| repo.settings()).await.map(Json)
 }
 
-async fn update_settings(State(state): State<AppState>, Body(patch): Body<SettingsPatch>) -> Result<Json<Settings>, ApiError> {
-    state.with_repo(move |repo| repo.update_settings(patch)).await.map(Json)
+async fn update_settings(
+    State(state): State<AppState>,
+    Body(patch): Body<SettingsPatch>,
+) -> Result<Json<Settings>, ApiError> {
+    state
+        .with_repo(move |repo| repo.update_settings(patch))
+        .await
+        .map(Json)
 }
 
-async fn log(State(state): State<AppState>, Params(query): Params<LogQuery>) -> Result<Json<Vec<ActivityEntry>>, ApiError> {
+async fn log(
+    State(state): State<AppState>,
+    Params(query): Params<LogQuery>,
+) -> Result<Json<Vec<ActivityEntry>>, ApiError> {
     let limit = query.limit.unwrap_or(50).min(MAX_LOG);
-    state.with_repo(move |repo| repo.activity(limit)).await.map(Json)
+    state
+        .with_repo(move |repo| repo.activity(limit))
+        .await
+        .map(Json)
 }
 
 async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {

@@ -110,6 +110,10 @@ impl Entity for Agreement {
     fn id(&self) -> &EntityId {
         &self.id
     }
+
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
 }
 
 impl Agreement {

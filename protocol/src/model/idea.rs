@@ -91,4 +91,8 @@ impl Entity for Idea {
     fn id(&self) -> &EntityId {
         &self.id
     }
+
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
 }

@@ -110,4 +110,8 @@ impl Entity for Note {
     fn id(&self) -> &EntityId {
         &self.id
     }
+
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
 }

@@ -155,4 +155,8 @@ impl Entity for PersonalTime {
     fn id(&self) -> &EntityId {
         &self.id
     }
+
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
 }

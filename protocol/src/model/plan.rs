@@ -291,6 +291,10 @@ impl Entity for Plan {
     fn id(&self) -> &EntityId {
         &self.id
     }
+
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
 }
 
 impl Plan {
