@@ -1,1 +1,61 @@
-fn main() {}
+//! `tandem`: the command line of tandem. It only talks to the local daemon's API; the
+//! daemon is the single writer of the data.
+
+mod args;
+mod client;
+mod commands;
+mod show;
+mod when;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use args::{Cli, Command};
+use commands::Ctx;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A closed pipe (`tandem plan list | head`) is not an error worth a message.
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("tandem: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let home = tandem_protocol::paths::resolve_home(cli.home, |key| std::env::var_os(key));
+    let command = match cli.command {
+        Command::Init(args) => return commands::init::run(&home, args, cli.json),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "tandem", &mut std::io::stdout());
+            return Ok(());
+        }
+        other => other,
+    };
+    let ctx = Ctx {
+        client: client::Client::connect(&home)?,
+        json: cli.json,
+    };
+    match command {
+        Command::Status => commands::status::run(&ctx),
+        Command::Plan(c) => commands::plan::run(&ctx, c),
+        Command::Idea(c) => commands::idea::run(&ctx, c),
+        Command::Me(c) => commands::me::run(&ctx, c),
+        Command::Agree(c) => commands::agree::run(&ctx, c),
+        Command::Checkin(a) => commands::checkin::run(&ctx, a),
+        Command::Note(c) => commands::note::run(&ctx, c),
+        Command::Balance(a) => commands::balance::run(&ctx, a),
+        Command::Log(a) => commands::log::run(&ctx, a),
+        Command::Export(a) => commands::export::run(&ctx, a),
+        Command::Init(_) | Command::Completions { .. } => unreachable!("handled above"),
+    }
+}

@@ -38,15 +38,6 @@ use crate::store::{DocStore, StoreError};
 /// How many change events a slow SSE reader may lag behind before it misses some.
 const EVENT_BUFFER: usize = 256;
 
-/// A fresh entity id: 128 random bits in lowercase Crockford base32, so a short prefix
-/// (as in `tandem plan show 3kf9a`) is almost always unique.
-pub fn new_id() -> EntityId {
-    let text = ulid::Ulid(rand::random::<u128>())
-        .to_string()
-        .to_ascii_lowercase();
-    EntityId::parse(&text).expect("base32 text is a valid id")
-}
-
 /// Errors of repo operations.
 #[derive(Debug, Error)]
 pub enum RepoError {
@@ -245,7 +236,7 @@ impl Repo {
 
     /// Creates an `E`.
     pub fn create<E: Entity>(&mut self, new: E::New) -> Result<E, RepoError> {
-        let id = new_id();
+        let id = EntityId::from_random(rand::random());
         self.change(E::COLLECTION.doc(), |doc, author| {
             let item = E::create(id, new, author)?;
             doc.put(E::COLLECTION, &item)?;
@@ -605,6 +596,7 @@ impl Repo {
             me: self.me.clone(),
             partner,
             home: self.home.root().display().to_string(),
+            time_zone: self.tz.iana_name().unwrap_or("UTC").to_owned(),
             documents,
             counts,
         })

@@ -58,6 +58,8 @@ pub struct Status {
     pub partner: Option<Person>,
     /// Data directory in use.
     pub home: String,
+    /// IANA time zone the daemon reads "this week" and human times in.
+    pub time_zone: String,
     /// Both documents.
     pub documents: Vec<DocumentStatus>,
     /// Items per collection, e.g. `plans: 3`.

@@ -37,6 +37,13 @@ macro_rules! string_id {
                 }
             }
 
+            /// An id made from 128 random bits (the caller supplies them: this crate owns
+            /// no randomness), in lowercase Crockford base32 so that a short prefix is almost
+            /// always unique and easy to type.
+            pub fn from_random(bits: u128) -> Self {
+                Self(base32(bits))
+            }
+
             /// The id as text.
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -91,6 +98,17 @@ macro_rules! string_id {
     };
 }
 
+/// 26 characters of lowercase Crockford base32 (no i, l, o, u).
+fn base32(mut bits: u128) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+    let mut out = [0u8; 26];
+    for slot in out.iter_mut().rev() {
+        *slot = ALPHABET[(bits & 31) as usize];
+        bits >>= 5;
+    }
+    String::from_utf8(out.to_vec()).expect("alphabet is ASCII")
+}
+
 string_id!(
     /// Identifies one plan, idea, note, block or agreement inside its collection.
     EntityId
@@ -110,6 +128,14 @@ mod tests {
         for bad in ["", "../etc", "a/b", "a b", &"x".repeat(65)] {
             assert!(EntityId::parse(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn random_ids_are_valid_and_distinct() {
+        let a = EntityId::from_random(u128::MAX);
+        assert_eq!(a.as_str().len(), 26);
+        assert!(EntityId::parse(a.as_str()).is_ok());
+        assert_ne!(EntityId::from_random(1), EntityId::from_random(2));
     }
 
     #[test]

@@ -1,0 +1,326 @@
+//! Command-line arguments, as clap parses them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// tandem: plans together, time apart, notes to yourself. Talks to your local tandemd.
+#[derive(Parser, Debug)]
+#[command(name = "tandem", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Data directory (default: $TANDEM_HOME, else ~/.local/share/tandem).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Print JSON for scripts instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Set up this laptop's data home for a person (run once, before starting tandemd).
+    Init(InitArgs),
+    /// Who you are, your partner, and what the daemon holds.
+    Status,
+    /// Plans for time together.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+    /// The idea jar.
+    #[command(subcommand)]
+    Idea(IdeaCommand),
+    /// Your personal time.
+    #[command(subcommand)]
+    Me(MeCommand),
+    /// Agreements and boundaries.
+    #[command(subcommand)]
+    Agree(AgreeCommand),
+    /// Answer this week's check-in (prompts when run without flags in a terminal).
+    Checkin(CheckinArgs),
+    /// Private notes that never leave your devices.
+    #[command(subcommand)]
+    Note(NoteCommand),
+    /// Hours together and apart this week, and what each of you wants.
+    Balance(BalanceArgs),
+    /// Recent changes, yours and your partner's.
+    Log(LogArgs),
+    /// Write everything out as JSON, Markdown or iCalendar.
+    Export(ExportArgs),
+    /// Print shell completions.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `tandem init`.
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Your name as your partner will see it.
+    #[arg(long)]
+    pub name: String,
+    /// IANA time zone for "this week" (default: the system's).
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Fixed port for the local API (default: any free port).
+    #[arg(long)]
+    pub api_port: Option<u16>,
+}
+
+/// When something starts and how long it lasts.
+#[derive(Args, Debug, Clone)]
+pub struct TimeArgs {
+    /// Start: "fri 19:00", "tomorrow 18:30", "2026-12-04 19:30", "19:00".
+    #[arg(long = "at", value_name = "WHEN")]
+    pub at: Option<String>,
+    /// Length: "2h", "90m", "1h30m".
+    #[arg(long = "for", value_name = "DURATION", conflicts_with = "until")]
+    pub length: Option<String>,
+    /// End instead of a length: "22:00", "sat 01:00".
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+}
+
+/// Plan subcommands.
+#[derive(Subcommand, Debug)]
+pub enum PlanCommand {
+    /// Propose a plan.
+    Add {
+        /// What it is, e.g. "Dinner at Luigi's".
+        title: String,
+        /// When.
+        #[command(flatten)]
+        time: TimeArgs,
+        /// date_night, trip, outing, quality_time or other.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Where.
+        #[arg(long)]
+        place: Option<String>,
+        /// Notes.
+        #[arg(long)]
+        notes: Option<String>,
+        /// Start in this status instead of proposed (idea, scheduled, ...).
+        #[arg(long)]
+        status: Option<String>,
+        /// Repeat: daily, weekly or monthly.
+        #[arg(long, value_name = "FREQ")]
+        every: Option<String>,
+        /// Repeat every N days/weeks/months.
+        #[arg(long, default_value_t = 1, requires = "every")]
+        interval: u32,
+        /// Last day of the repetition (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE", requires = "every")]
+        repeat_until: Option<String>,
+    },
+    /// List plans, soonest first.
+    List {
+        /// Only plans ending after this (date or RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        /// Only plans starting before this.
+        #[arg(long)]
+        to: Option<String>,
+        /// Only plans with this status.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Show one plan.
+    Show {
+        /// Id or unique prefix.
+        id: String,
+    },
+    /// Change a plan.
+    Edit {
+        /// Id or unique prefix.
+        id: String,
+        /// New title.
+        #[arg(long)]
+        title: Option<String>,
+        /// New time.
+        #[command(flatten)]
+        time: TimeArgs,
+        /// New kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// New place.
+        #[arg(long)]
+        place: Option<String>,
+        /// New notes.
+        #[arg(long)]
+        notes: Option<String>,
+        /// New status.
+        #[arg(long)]
+        status: Option<String>,
+        /// Stop repeating.
+        #[arg(long)]
+        no_repeat: bool,
+    },
+    /// Answer a plan: yes, no or maybe.
+    Rsvp {
+        /// Id or unique prefix.
+        id: String,
+        /// yes, no or maybe.
+        answer: String,
+    },
+    /// Mark a plan as done.
+    Done {
+        /// Id or unique prefix.
+        id: String,
+    },
+    /// Cancel a plan (it stays in the history).
+    Cancel {
+        /// Id or unique prefix.
+        id: String,
+    },
+}
+
+/// Idea jar subcommands.
+#[derive(Subcommand, Debug)]
+pub enum IdeaCommand {
+    /// Put an idea in the jar.
+    Add {
+        /// What to do together.
+        title: String,
+        /// Details.
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Everything in the jar.
+    List,
+    /// Draw one idea at random for tonight.
+    Draw,
+}
+
+/// Personal time subcommands.
+#[derive(Subcommand, Debug)]
+pub enum MeCommand {
+    /// Block personal time.
+    Add {
+        /// When.
+        #[command(flatten)]
+        time: TimeArgs,
+        /// What your partner sees (default "personal time").
+        #[arg(long)]
+        label: Option<String>,
+        /// What it is really for; stays private to you.
+        #[arg(long)]
+        details: Option<String>,
+    },
+    /// Personal-time blocks, both of yours (with details) and your partner's (hours only).
+    List,
+}
+
+/// Agreement subcommands.
+#[derive(Subcommand, Debug)]
+pub enum AgreeCommand {
+    /// Propose an agreement.
+    Add {
+        /// The agreement, e.g. "no phones at dinner".
+        text: String,
+        /// When to review it (YYYY-MM-DD; default in 90 days).
+        #[arg(long, value_name = "DATE")]
+        review: Option<String>,
+    },
+    /// All agreements and who accepted them.
+    List,
+    /// Accept an agreement.
+    Accept {
+        /// Id or unique prefix.
+        id: String,
+    },
+}
+
+/// `tandem checkin`.
+#[derive(Args, Debug)]
+pub struct CheckinArgs {
+    /// What to do; without one, answer this week's check-in.
+    #[command(subcommand)]
+    pub command: Option<CheckinCommand>,
+    /// "I had enough time to myself", 1–5.
+    #[arg(long, value_name = "1-5")]
+    pub alone: Option<i64>,
+    /// "I had enough time with you", 1–5.
+    #[arg(long, value_name = "1-5")]
+    pub together: Option<i64>,
+    /// What went well.
+    #[arg(long)]
+    pub went_well: Option<String>,
+    /// What I need next week.
+    #[arg(long)]
+    pub need: Option<String>,
+    /// The week, e.g. 2026-W48 (default: this week).
+    #[arg(long)]
+    pub week: Option<String>,
+}
+
+/// Check-in subcommands.
+#[derive(Subcommand, Debug)]
+pub enum CheckinCommand {
+    /// Past check-ins you may see.
+    List,
+}
+
+/// Note subcommands.
+#[derive(Subcommand, Debug)]
+pub enum NoteCommand {
+    /// Write a note (text from the argument, or standard input).
+    Add {
+        /// The text; read from standard input when absent.
+        text: Option<String>,
+        /// Title (default: the first line).
+        #[arg(long)]
+        title: Option<String>,
+    },
+    /// Your notes, newest last.
+    List,
+    /// Show one note.
+    Show {
+        /// Id or unique prefix.
+        id: String,
+    },
+}
+
+/// `tandem balance`.
+#[derive(Args, Debug)]
+pub struct BalanceArgs {
+    /// Week, e.g. 2026-W48 or a date in it (default: this week).
+    #[arg(long)]
+    pub week: Option<String>,
+    /// Time zone of the week (default: the daemon's).
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+}
+
+/// `tandem log`.
+#[derive(Args, Debug)]
+pub struct LogArgs {
+    /// How many entries.
+    #[arg(long, short = 'n', default_value_t = 20)]
+    pub limit: usize,
+}
+
+/// Export formats.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// Everything, machine-readable.
+    Json,
+    /// Readable document.
+    Markdown,
+    /// Plans and personal time for calendars.
+    Ics,
+}
+
+/// `tandem export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+    pub format: ExportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}

@@ -1,0 +1,148 @@
+//! The CLI's only way to the data: the local daemon's HTTP API.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tandem_protocol::api::ErrorBody;
+use tandem_protocol::paths::{API_ADDR_FILE, API_TOKEN_FILE};
+use thiserror::Error;
+
+/// Why a request did not succeed.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    /// No daemon runs for this home.
+    #[error("daemon not running for {0}: start it with `tandemd` (or `tandemd --home {0}`)")]
+    NotRunning(PathBuf),
+    /// The token file could not be read.
+    #[error("cannot read the API token {path}: {source}")]
+    Token {
+        /// The token file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The daemon answered with an error.
+    #[error("{message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// Stable error code.
+        code: String,
+        /// The daemon's message.
+        message: String,
+    },
+    /// The answer could not be understood.
+    #[error("unexpected answer from the daemon: {0}")]
+    Protocol(String),
+}
+
+/// A connection to the local daemon.
+pub struct Client {
+    home: PathBuf,
+    agent: ureq::Agent,
+    base: String,
+    token: String,
+}
+
+impl Client {
+    /// Finds the daemon of `home` through `api.addr` and `api.token`.
+    pub fn connect(home: &Path) -> Result<Self, ClientError> {
+        let addr = std::fs::read_to_string(home.join(API_ADDR_FILE))
+            .map_err(|_| ClientError::NotRunning(home.to_owned()))?;
+        let token_path = home.join(API_TOKEN_FILE);
+        let token = std::fs::read_to_string(&token_path).map_err(|source| ClientError::Token {
+            path: token_path,
+            source,
+        })?;
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        Ok(Self {
+            home: home.to_owned(),
+            agent,
+            base: format!("http://{}", addr.trim()),
+            token: token.trim().to_owned(),
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn auth(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    /// `GET path`.
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let response = self
+            .agent
+            .get(self.url(path))
+            .header("Authorization", self.auth())
+            .call();
+        self.read(response)
+    }
+
+    /// `POST path` with a JSON body.
+    pub fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, ClientError> {
+        let response = self
+            .agent
+            .post(self.url(path))
+            .header("Authorization", self.auth())
+            .send_json(body);
+        self.read(response)
+    }
+
+    /// `PATCH path` with a JSON body.
+    pub fn patch<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, ClientError> {
+        let response = self
+            .agent
+            .patch(self.url(path))
+            .header("Authorization", self.auth())
+            .send_json(body);
+        self.read(response)
+    }
+
+    fn read<T: DeserializeOwned>(
+        &self,
+        response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<T, ClientError> {
+        let mut response = response.map_err(|e| match e {
+            ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
+                ClientError::NotRunning(self.home.clone())
+            }
+            other => ClientError::Protocol(other.to_string()),
+        })?;
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .read_to_string()
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        if (200..300).contains(&status) {
+            let text = if text.is_empty() { "null" } else { &text };
+            return serde_json::from_str(text).map_err(|e| ClientError::Protocol(e.to_string()));
+        }
+        match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(body) => Err(ClientError::Api {
+                status,
+                code: body.error.code,
+                message: body.error.message,
+            }),
+            Err(_) => Err(ClientError::Protocol(format!("HTTP {status}: {text}"))),
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! `tandem agree add|list|accept`.
+
+use serde_json::json;
+use tandem_protocol::model::agreement::Agreement;
+
+use super::Ctx;
+use super::plan::encode;
+use crate::args::AgreeCommand;
+use crate::show;
+
+/// Runs an agreement subcommand.
+pub fn run(ctx: &Ctx, command: AgreeCommand) -> anyhow::Result<()> {
+    let agreement: Agreement = match command {
+        AgreeCommand::Add { text, review } => ctx.client.post(
+            "/v1/agreements",
+            &json!({ "text": text, "review_on": review }),
+        )?,
+        AgreeCommand::Accept { id } => ctx.client.post(
+            &format!("/v1/agreements/{}/accept", encode(&id)),
+            &json!({}),
+        )?,
+        AgreeCommand::List => {
+            let agreements: Vec<Agreement> = ctx.client.get("/v1/agreements")?;
+            if ctx.json {
+                show::json(&agreements);
+            } else if agreements.is_empty() {
+                println!(
+                    "No agreements yet. Propose one: tandem agree add \"No phones at dinner\""
+                );
+            } else {
+                let names = ctx.names()?;
+                let ids = show::short_ids(agreements.iter().map(|a| a.id.as_str()));
+                let rows: Vec<Vec<String>> = agreements
+                    .iter()
+                    .zip(ids)
+                    .map(|(a, id)| {
+                        let accepted: Vec<String> = a
+                            .accepted_by
+                            .keys()
+                            .map(|p| show::name(&names, p))
+                            .collect();
+                        vec![
+                            id,
+                            a.text.clone(),
+                            accepted.join(", "),
+                            a.review_on.to_string(),
+                        ]
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    show::table(&["ID", "AGREEMENT", "ACCEPTED BY", "REVIEW ON"], &rows)
+                );
+            }
+            return Ok(());
+        }
+    };
+    if ctx.json {
+        show::json(&agreement);
+    } else {
+        let names = ctx.names()?;
+        let accepted: Vec<String> = agreement
+            .accepted_by
+            .keys()
+            .map(|p| show::name(&names, p))
+            .collect();
+        println!(
+            "\"{}\" ({}), accepted by {}; review on {}",
+            agreement.text,
+            agreement.id,
+            accepted.join(" and "),
+            agreement.review_on
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! `tandem balance`.
+
+use tandem_protocol::balance::Balance;
+
+use super::Ctx;
+use super::plan::encode;
+use crate::args::BalanceArgs;
+use crate::show;
+
+/// Prints the week's hours together and apart, and the plain-language reading.
+pub fn run(ctx: &Ctx, args: BalanceArgs) -> anyhow::Result<()> {
+    let mut query = Vec::new();
+    if let Some(w) = &args.week {
+        query.push(format!("week={}", encode(w)));
+    }
+    if let Some(tz) = &args.tz {
+        query.push(format!("tz={}", encode(tz)));
+    }
+    let report: Balance = ctx
+        .client
+        .get(&format!("/v1/balance?{}", query.join("&")))?;
+    if ctx.json {
+        show::json(&report);
+        return Ok(());
+    }
+    println!("Week {}", report.week);
+    println!("Together: {:.1} h", report.together_hours);
+    for p in &report.people {
+        let wish = match &p.wish {
+            Some(w) => format!(
+                " (check-in {}: alone {}/5, together {}/5)",
+                w.week, w.enough_alone, w.enough_together
+            ),
+            None => String::new(),
+        };
+        println!(
+            "{:<9} {:.1} h personal time{wish}",
+            format!("{}:", p.name),
+            p.personal_hours
+        );
+    }
+    for line in &report.reading {
+        println!("• {line}");
+    }
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! `tandem export`: everything out, as JSON, Markdown or iCalendar.
+//!
+//! Own your data: the export is built from the same API the CLI uses, so it contains
+//! exactly what this person may see: the shared document and their own private notes.
+
+use std::io::Write;
+
+use serde::Serialize;
+use tandem_protocol::api::{CheckinWeek, PersonalTimeView, Status};
+use tandem_protocol::model::agreement::Agreement;
+use tandem_protocol::model::idea::Idea;
+use tandem_protocol::model::note::Note;
+use tandem_protocol::model::plan::{Frequency, Plan, PlanStatus};
+use tandem_protocol::model::settings::Settings;
+use tandem_protocol::time::Moment;
+
+use super::Ctx;
+use crate::args::{ExportArgs, ExportFormat};
+use crate::show;
+
+/// Everything one person can see.
+#[derive(Serialize)]
+struct Export {
+    exported_at: String,
+    status: Status,
+    plans: Vec<Plan>,
+    ideas: Vec<Idea>,
+    personal_time: Vec<PersonalTimeView>,
+    agreements: Vec<Agreement>,
+    checkins: Vec<CheckinWeek>,
+    settings: Settings,
+    notes: Vec<Note>,
+}
+
+/// Fetches everything and writes it in the chosen format.
+pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
+    let steps = [
+        "status",
+        "plans",
+        "ideas",
+        "personal time",
+        "agreements",
+        "check-ins",
+        "settings",
+        "notes",
+    ];
+    let progress = |i: usize| {
+        if args.out.is_some() {
+            eprint!("\rexporting {:<14} ({}/{})", steps[i], i + 1, steps.len());
+        }
+    };
+    progress(0);
+    let status = ctx.client.get("/v1/status")?;
+    progress(1);
+    let plans = ctx.client.get("/v1/plans")?;
+    progress(2);
+    let ideas = ctx.client.get("/v1/ideas")?;
+    progress(3);
+    let personal_time = ctx.client.get("/v1/personal-time")?;
+    progress(4);
+    let agreements = ctx.client.get("/v1/agreements")?;
+    progress(5);
+    let checkins = ctx.client.get("/v1/checkins")?;
+    progress(6);
+    let settings = ctx.client.get("/v1/settings")?;
+    progress(7);
+    let notes = ctx.client.get("/v1/notes")?;
+    let export = Export {
+        exported_at: jiff::Timestamp::now().to_string(),
+        status,
+        plans,
+        ideas,
+        personal_time,
+        agreements,
+        checkins,
+        settings,
+        notes,
+    };
+    let text = match args.format {
+        ExportFormat::Json => serde_json::to_string_pretty(&export)?,
+        ExportFormat::Markdown => markdown(&export, &ctx.names()?),
+        ExportFormat::Ics => ics(&export),
+    };
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, text)?;
+            eprintln!("\rexported to {}{:20}", path.display(), "");
+        }
+        None => std::io::stdout().write_all(text.as_bytes())?,
+    }
+    Ok(())
+}
+
+fn markdown(e: &Export, names: &show::Names) -> String {
+    let mut md = format!(
+        "# Tandem export for {}\n\nExported {}.\n\n## Plans\n\n",
+        e.status.me.name, e.exported_at
+    );
+    for p in &e.plans {
+        md += &format!(
+            "- **{}** ({}, {}): {}",
+            p.title,
+            p.kind,
+            p.status,
+            show::range(&p.start, &p.end)
+        );
+        if !p.place.is_empty() {
+            md += &format!(" at {}", p.place);
+        }
+        md += "\n";
+        if !p.notes.as_str().is_empty() {
+            md += &format!("  - notes: {}\n", p.notes.as_str());
+        }
+    }
+    md += "\n## Idea jar\n\n";
+    for i in &e.ideas {
+        md += &format!("- {}\n", i.title);
+    }
+    md += "\n## Personal time\n\n";
+    for b in &e.personal_time {
+        md += &format!(
+            "- {}: {} ({})\n",
+            show::name(names, &b.block.owner),
+            show::range(&b.block.start, &b.block.end),
+            b.details.as_deref().unwrap_or(&b.block.label)
+        );
+    }
+    md += "\n## Agreements\n\n";
+    for a in &e.agreements {
+        md += &format!("- {} (review on {})\n", a.text, a.review_on);
+    }
+    md += "\n## Check-ins\n\n";
+    for w in &e.checkins {
+        for a in &w.answers {
+            md += &format!(
+                "- {} {}: time to myself {}/5, time together {}/5\n",
+                w.week,
+                show::name(names, &a.person),
+                a.enough_alone,
+                a.enough_together
+            );
+        }
+    }
+    md += "\n## Private notes\n\n";
+    for n in &e.notes {
+        md += &format!("### {}\n\n{}\n\n", n.title, n.body.as_str());
+    }
+    md
+}
+
+/// Escapes text per RFC 5545 §3.3.11.
+fn ics_text(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace(';', "\\;")
+        .replace(',', "\\,")
+        .replace('\n', "\\n")
+}
+
+/// `DTSTART;TZID=Europe/Paris:20261204T193000`, or UTC when the zone has no IANA name.
+fn ics_time(name: &str, m: &Moment) -> String {
+    match m.0.time_zone().iana_name() {
+        Some(tz) => format!("{name};TZID={tz}:{}", m.0.strftime("%Y%m%dT%H%M%S")),
+        None => format!("{name}:{}", m.0.timestamp().strftime("%Y%m%dT%H%M%SZ")),
+    }
+}
+
+fn ics(e: &Export) -> String {
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let mut lines = vec![
+        "BEGIN:VCALENDAR".to_owned(),
+        "VERSION:2.0".into(),
+        "PRODID:-//tandem//export//EN".into(),
+    ];
+    for p in &e.plans {
+        lines.push("BEGIN:VEVENT".into());
+        lines.push(format!("UID:{}@tandem", p.id));
+        lines.push(format!("DTSTAMP:{stamp}"));
+        lines.push(ics_time("DTSTART", &p.start));
+        lines.push(ics_time("DTEND", &p.end));
+        lines.push(format!("SUMMARY:{}", ics_text(&p.title)));
+        if !p.place.is_empty() {
+            lines.push(format!("LOCATION:{}", ics_text(&p.place)));
+        }
+        if !p.notes.as_str().is_empty() {
+            lines.push(format!("DESCRIPTION:{}", ics_text(p.notes.as_str())));
+        }
+        let status = match p.status {
+            PlanStatus::Cancelled => "CANCELLED",
+            PlanStatus::Scheduled | PlanStatus::Done => "CONFIRMED",
+            _ => "TENTATIVE",
+        };
+        lines.push(format!("STATUS:{status}"));
+        if let Some(r) = &p.recurrence {
+            let freq = match r.every {
+                Frequency::Daily => "DAILY",
+                Frequency::Weekly => "WEEKLY",
+                Frequency::Monthly => "MONTHLY",
+            };
+            let until = r
+                .until
+                .map(|d| format!(";UNTIL={}", d.0.strftime("%Y%m%d")))
+                .unwrap_or_default();
+            lines.push(format!("RRULE:FREQ={freq};INTERVAL={}{until}", r.interval));
+        }
+        lines.push("END:VEVENT".into());
+    }
+    for b in &e.personal_time {
+        lines.push("BEGIN:VEVENT".into());
+        lines.push(format!("UID:{}@tandem", b.block.id));
+        lines.push(format!("DTSTAMP:{stamp}"));
+        lines.push(ics_time("DTSTART", &b.block.start));
+        lines.push(ics_time("DTEND", &b.block.end));
+        lines.push(format!("SUMMARY:{}", ics_text(&b.block.label)));
+        lines.push("TRANSP:OPAQUE".into());
+        lines.push("END:VEVENT".into());
+    }
+    lines.push("END:VCALENDAR".into());
+    lines.join("\r\n") + "\r\n"
+}

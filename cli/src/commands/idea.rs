@@ -1,0 +1,60 @@
+//! `tandem idea add|list|draw`.
+
+use serde_json::json;
+use tandem_protocol::model::idea::Idea;
+
+use super::Ctx;
+use crate::args::IdeaCommand;
+use crate::show;
+
+/// Runs an idea subcommand.
+pub fn run(ctx: &Ctx, command: IdeaCommand) -> anyhow::Result<()> {
+    match command {
+        IdeaCommand::Add { title, notes } => {
+            let idea: Idea = ctx
+                .client
+                .post("/v1/ideas", &json!({ "title": title, "notes": notes }))?;
+            if ctx.json {
+                show::json(&idea);
+            } else {
+                println!("In the jar: {} ({})", idea.title, idea.id);
+            }
+        }
+        IdeaCommand::List => {
+            let ideas: Vec<Idea> = ctx.client.get("/v1/ideas")?;
+            if ctx.json {
+                show::json(&ideas);
+            } else if ideas.is_empty() {
+                println!("The jar is empty. Add one: tandem idea add \"Night swim\"");
+            } else {
+                let names = ctx.names()?;
+                let ids = show::short_ids(ideas.iter().map(|i| i.id.as_str()));
+                let rows: Vec<Vec<String>> = ideas
+                    .iter()
+                    .zip(ids)
+                    .map(|(i, id)| {
+                        vec![
+                            id,
+                            i.title.clone(),
+                            show::name(&names, &i.meta.created_by),
+                            i.notes.clone(),
+                        ]
+                    })
+                    .collect();
+                println!("{}", show::table(&["ID", "IDEA", "FROM", "NOTES"], &rows));
+            }
+        }
+        IdeaCommand::Draw => {
+            let idea: Idea = ctx.client.post("/v1/ideas/draw", &json!({}))?;
+            if ctx.json {
+                show::json(&idea);
+            } else {
+                println!("Tonight: {}", idea.title);
+                if !idea.notes.is_empty() {
+                    println!("  {}", idea.notes);
+                }
+            }
+        }
+    }
+    Ok(())
+}

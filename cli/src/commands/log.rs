@@ -1,0 +1,31 @@
+//! `tandem log`: the activity feed.
+
+use tandem_protocol::api::ActivityEntry;
+
+use super::Ctx;
+use crate::args::LogArgs;
+use crate::show;
+
+/// Prints recent changes, newest first.
+pub fn run(ctx: &Ctx, args: LogArgs) -> anyhow::Result<()> {
+    let entries: Vec<ActivityEntry> = ctx.client.get(&format!("/v1/log?limit={}", args.limit))?;
+    if ctx.json {
+        show::json(&entries);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.activity.at.0.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+                e.by_name
+                    .clone()
+                    .unwrap_or_else(|| e.activity.by.to_string()),
+                e.activity.action.clone(),
+                e.activity.summary.clone(),
+            ]
+        })
+        .collect();
+    println!("{}", show::table(&["WHEN (UTC)", "WHO", "WHAT", ""], &rows));
+    Ok(())
+}

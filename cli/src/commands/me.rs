@@ -1,0 +1,64 @@
+//! `tandem me add|list`: personal time.
+
+use serde_json::json;
+use tandem_protocol::api::PersonalTimeView;
+
+use super::{Ctx, time_range};
+use crate::args::MeCommand;
+use crate::show;
+
+/// Runs a personal-time subcommand.
+pub fn run(ctx: &Ctx, command: MeCommand) -> anyhow::Result<()> {
+    match command {
+        MeCommand::Add {
+            time,
+            label,
+            details,
+        } => {
+            let (start, end) = time_range(ctx, &time, true)?.expect("required range");
+            let body = json!({ "start": start, "end": end, "label": label, "details": details });
+            let view: PersonalTimeView = ctx.client.post("/v1/personal-time", &body)?;
+            if ctx.json {
+                show::json(&view);
+            } else {
+                println!(
+                    "Blocked {} for yourself ({}); your partner sees \"{}\".",
+                    show::range(&view.block.start, &view.block.end),
+                    view.block.id,
+                    view.block.label
+                );
+            }
+        }
+        MeCommand::List => {
+            let blocks: Vec<PersonalTimeView> = ctx.client.get("/v1/personal-time")?;
+            if ctx.json {
+                show::json(&blocks);
+            } else if blocks.is_empty() {
+                println!(
+                    "No personal time blocked. Take some: tandem me add --at \"sat 10:00\" --for 3h"
+                );
+            } else {
+                let names = ctx.names()?;
+                let ids = show::short_ids(blocks.iter().map(|b| b.block.id.as_str()));
+                let rows: Vec<Vec<String>> = blocks
+                    .iter()
+                    .zip(ids)
+                    .map(|(b, id)| {
+                        vec![
+                            id,
+                            show::name(&names, &b.block.owner),
+                            show::range(&b.block.start, &b.block.end),
+                            b.block.label.clone(),
+                            b.details.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    show::table(&["ID", "WHO", "WHEN", "LABEL", "PRIVATE DETAILS"], &rows)
+                );
+            }
+        }
+    }
+    Ok(())
+}

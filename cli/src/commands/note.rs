@@ -1,0 +1,71 @@
+//! `tandem note add|list|show`: the private journal.
+
+use std::io::Read;
+
+use serde_json::json;
+use tandem_protocol::model::note::Note;
+
+use super::Ctx;
+use super::plan::encode;
+use crate::args::NoteCommand;
+use crate::show;
+
+/// Runs a note subcommand.
+pub fn run(ctx: &Ctx, command: NoteCommand) -> anyhow::Result<()> {
+    match command {
+        NoteCommand::Add { text, title } => {
+            let body = match text {
+                Some(t) => t,
+                None => {
+                    let mut t = String::new();
+                    std::io::stdin().read_to_string(&mut t)?;
+                    t
+                }
+            };
+            let note: Note = ctx
+                .client
+                .post("/v1/notes", &json!({ "title": title, "body": body }))?;
+            if ctx.json {
+                show::json(&note);
+            } else {
+                println!("Noted, privately: {} ({})", note.title, note.id);
+            }
+        }
+        NoteCommand::List => {
+            let notes: Vec<Note> = ctx.client.get("/v1/notes")?;
+            if ctx.json {
+                show::json(&notes);
+            } else if notes.is_empty() {
+                println!("No notes yet. Only you will ever see them: tandem note add \"...\"");
+            } else {
+                let ids = show::short_ids(notes.iter().map(|n| n.id.as_str()));
+                let rows: Vec<Vec<String>> = notes
+                    .iter()
+                    .zip(ids)
+                    .map(|(n, id)| {
+                        vec![
+                            id,
+                            n.meta.created_at.0.strftime("%Y-%m-%d %H:%M").to_string(),
+                            n.title.clone(),
+                        ]
+                    })
+                    .collect();
+                println!("{}", show::table(&["ID", "WRITTEN", "TITLE"], &rows));
+            }
+        }
+        NoteCommand::Show { id } => {
+            let note: Note = ctx.client.get(&format!("/v1/notes/{}", encode(&id)))?;
+            if ctx.json {
+                show::json(&note);
+            } else {
+                println!(
+                    "{}\n{}\n\n{}",
+                    note.title,
+                    note.meta.created_at,
+                    note.body.as_str()
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,227 @@
+//! `tandem plan add|list|show|edit|rsvp|done|cancel`.
+
+use serde_json::{Map, Value, json};
+use tandem_protocol::model::plan::{Frequency, Plan, PlanKind, PlanStatus, Rsvp};
+
+use super::{Ctx, time_range};
+use crate::args::PlanCommand;
+use crate::show;
+
+/// Runs a plan subcommand.
+pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
+    match command {
+        PlanCommand::Add {
+            title,
+            time,
+            kind,
+            place,
+            notes,
+            status,
+            every,
+            interval,
+            repeat_until,
+        } => {
+            let (start, end) = time_range(ctx, &time, true)?.expect("required range");
+            let mut body = json!({ "title": title, "start": start, "end": end });
+            let fields = body.as_object_mut().expect("object");
+            put_parsed::<PlanKind>(fields, "kind", kind)?;
+            put_parsed::<PlanStatus>(fields, "status", status)?;
+            put(fields, "place", place);
+            put(fields, "notes", notes);
+            if let Some(every) = every {
+                let every: Frequency = every.parse()?;
+                fields.insert(
+                    "recurrence".into(),
+                    json!({ "every": every, "interval": interval, "until": repeat_until }),
+                );
+            }
+            let plan: Plan = ctx.client.post("/v1/plans", &body)?;
+            print_one(ctx, &plan, "Proposed")
+        }
+        PlanCommand::List { from, to, status } => {
+            let mut query = Vec::new();
+            for (key, value) in [("from", from), ("to", to), ("status", status)] {
+                if let Some(v) = value {
+                    query.push(format!("{key}={}", encode(&v)));
+                }
+            }
+            let path = if query.is_empty() {
+                "/v1/plans".to_owned()
+            } else {
+                format!("/v1/plans?{}", query.join("&"))
+            };
+            let plans: Vec<Plan> = ctx.client.get(&path)?;
+            if ctx.json {
+                show::json(&plans);
+                return Ok(());
+            }
+            if plans.is_empty() {
+                println!(
+                    "No plans yet. Propose one: tandem plan add \"Dinner\" --at \"fri 19:00\""
+                );
+                return Ok(());
+            }
+            let names = ctx.names()?;
+            let ids = show::short_ids(plans.iter().map(|p| p.id.as_str()));
+            let rows: Vec<Vec<String>> = plans
+                .iter()
+                .zip(ids)
+                .map(|(p, id)| {
+                    vec![
+                        id,
+                        show::range(&p.start, &p.end),
+                        p.title.clone(),
+                        p.kind.to_string(),
+                        p.status.to_string(),
+                        rsvps(&names, p),
+                    ]
+                })
+                .collect();
+            println!(
+                "{}",
+                show::table(&["ID", "WHEN", "TITLE", "KIND", "STATUS", "RSVP"], &rows)
+            );
+            Ok(())
+        }
+        PlanCommand::Show { id } => {
+            let plan: Plan = ctx.client.get(&format!("/v1/plans/{}", encode(&id)))?;
+            print_one(ctx, &plan, "")
+        }
+        PlanCommand::Edit {
+            id,
+            title,
+            time,
+            kind,
+            place,
+            notes,
+            status,
+            no_repeat,
+        } => {
+            let mut fields = Map::new();
+            put(&mut fields, "title", title);
+            if let Some((start, end)) = time_range(ctx, &time, false)? {
+                fields.insert("start".into(), json!(start));
+                fields.insert("end".into(), json!(end));
+            }
+            put_parsed::<PlanKind>(&mut fields, "kind", kind)?;
+            put_parsed::<PlanStatus>(&mut fields, "status", status)?;
+            put(&mut fields, "place", place);
+            put(&mut fields, "notes", notes);
+            if no_repeat {
+                fields.insert("recurrence".into(), Value::Null);
+            }
+            if fields.is_empty() {
+                anyhow::bail!(
+                    "nothing to change: give --title, --at, --place, --notes, --kind, --status or --no-repeat"
+                );
+            }
+            let plan: Plan = ctx
+                .client
+                .patch(&format!("/v1/plans/{}", encode(&id)), &fields)?;
+            print_one(ctx, &plan, "Updated")
+        }
+        PlanCommand::Rsvp { id, answer } => {
+            let answer: Rsvp = answer.parse()?;
+            let plan: Plan = ctx.client.post(
+                &format!("/v1/plans/{}/rsvp", encode(&id)),
+                &json!({ "answer": answer }),
+            )?;
+            print_one(ctx, &plan, "Answered")
+        }
+        PlanCommand::Done { id } => set_status(ctx, &id, PlanStatus::Done, "Done"),
+        PlanCommand::Cancel { id } => set_status(ctx, &id, PlanStatus::Cancelled, "Cancelled"),
+    }
+}
+
+fn set_status(ctx: &Ctx, id: &str, status: PlanStatus, verb: &str) -> anyhow::Result<()> {
+    let plan: Plan = ctx.client.patch(
+        &format!("/v1/plans/{}", encode(id)),
+        &json!({ "status": status }),
+    )?;
+    print_one(ctx, &plan, verb)
+}
+
+/// Adds `key: value` when a value was given.
+pub fn put(fields: &mut Map<String, Value>, key: &str, value: Option<String>) {
+    if let Some(v) = value {
+        fields.insert(key.into(), Value::String(v));
+    }
+}
+
+/// Adds `key: value` after checking `value` parses as `T`, so typos fail before a request.
+fn put_parsed<T>(
+    fields: &mut Map<String, Value>,
+    key: &str,
+    value: Option<String>,
+) -> anyhow::Result<()>
+where
+    T: std::str::FromStr + serde::Serialize,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    if let Some(v) = value {
+        fields.insert(key.into(), json!(v.parse::<T>()?));
+    }
+    Ok(())
+}
+
+/// Escapes a path segment or query value.
+pub fn encode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn rsvps(names: &show::Names, plan: &Plan) -> String {
+    let answers: Vec<String> = plan
+        .rsvps
+        .iter()
+        .map(|(who, a)| format!("{}: {a}", show::name(names, who)))
+        .collect();
+    answers.join(", ")
+}
+
+fn print_one(ctx: &Ctx, plan: &Plan, verb: &str) -> anyhow::Result<()> {
+    if ctx.json {
+        show::json(plan);
+        return Ok(());
+    }
+    if !verb.is_empty() {
+        println!("{verb}: {} ({}, {})", plan.title, plan.id, plan.status);
+        return Ok(());
+    }
+    let names = ctx.names()?;
+    let mut lines = vec![
+        format!("id:        {}", plan.id),
+        format!("title:     {}", plan.title),
+        format!("when:      {}", show::range(&plan.start, &plan.end)),
+        format!("kind:      {}", plan.kind),
+        format!("status:    {}", plan.status),
+        format!("proposed:  by {}", show::name(&names, &plan.proposed_by)),
+        format!("rsvp:      {}", rsvps(&names, plan)),
+    ];
+    if !plan.place.is_empty() {
+        lines.push(format!("place:     {}", plan.place));
+    }
+    if let Some(r) = &plan.recurrence {
+        let until = r.until.map(|d| format!(" until {d}")).unwrap_or_default();
+        lines.push(format!(
+            "repeats:   every {} {}{until}",
+            r.interval, r.every
+        ));
+    }
+    if !plan.notes.as_str().is_empty() {
+        lines.push(format!("notes:     {}", plan.notes.as_str()));
+    }
+    lines.push(format!(
+        "updated:   {} by {}",
+        plan.meta.updated_at,
+        show::name(&names, &plan.meta.updated_by)
+    ));
+    println!("{}", lines.join("\n"));
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! `tandem status`.
+
+use tandem_protocol::api::Status;
+
+use super::Ctx;
+use crate::show;
+
+/// Prints who this is, the partner, and the documents' sizes.
+pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
+    let status: Status = ctx.client.get("/v1/status")?;
+    if ctx.json {
+        show::json(&status);
+        return Ok(());
+    }
+    println!("You:      {} ({})", status.me.name, status.me.id);
+    match &status.partner {
+        Some(p) => println!("Partner:  {} ({})", p.name, p.id),
+        None => println!("Partner:  not synced yet"),
+    }
+    println!("Home:     {}", status.home);
+    println!("Daemon:   tandemd {}", status.version);
+    let count = |k: &str| status.counts.get(k).copied().unwrap_or(0);
+    println!(
+        "Holding:  {} plans, {} ideas, {} personal-time blocks, {} agreements, {} private notes",
+        count("plans"),
+        count("ideas"),
+        count("personal_time"),
+        count("agreements"),
+        count("notes")
+    );
+    for d in &status.documents {
+        println!(
+            "Document: {:<8} {} changes, {} bytes on disk",
+            d.kind, d.changes, d.bytes_on_disk
+        );
+    }
+    Ok(())
+}

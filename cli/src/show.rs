@@ -1,0 +1,112 @@
+//! Printing for people (aligned tables, short ids, local times) and for scripts (`--json`).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use tandem_protocol::ids::PersonId;
+use tandem_protocol::time::Moment;
+
+/// Shortest id prefix shown, even when a shorter one would be unique.
+const MIN_PREFIX: usize = 6;
+
+/// Prints `value` as pretty JSON.
+pub fn json(value: &impl Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("API values always serialize")
+    );
+}
+
+/// Lays out rows under headers with columns padded to their widest cell.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}", w = *w))
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    let mut out = line(headers.to_vec());
+    for row in rows {
+        out.push('\n');
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+/// The shortest prefix of each id (at least six characters) that no other id shares, so
+/// people can type `tandem plan show 3kf9a1`.
+pub fn short_ids<'a>(ids: impl IntoIterator<Item = &'a str> + Clone) -> Vec<String> {
+    ids.clone()
+        .into_iter()
+        .map(|id| {
+            let needed = ids
+                .clone()
+                .into_iter()
+                .filter(|other| *other != id)
+                .map(|other| {
+                    id.chars()
+                        .zip(other.chars())
+                        .take_while(|(a, b)| a == b)
+                        .count()
+                        + 1
+                })
+                .max()
+                .unwrap_or(0)
+                .max(MIN_PREFIX);
+            id.chars().take(needed).collect()
+        })
+        .collect()
+}
+
+/// "Fri 2026-12-04 19:30" in the moment's own zone.
+pub fn moment(m: &Moment) -> String {
+    m.0.strftime("%a %Y-%m-%d %H:%M").to_string()
+}
+
+/// "Fri 2026-12-04 19:30–22:00", or with the end's date when it is another day.
+pub fn range(start: &Moment, end: &Moment) -> String {
+    if start.0.date() == end.0.date() {
+        format!("{}–{}", moment(start), end.0.strftime("%H:%M"))
+    } else {
+        format!("{} – {}", moment(start), moment(end))
+    }
+}
+
+/// Display names of people, by id.
+pub type Names = BTreeMap<PersonId, String>;
+
+/// The name of `id`, or the id itself when unknown.
+pub fn name(names: &Names, id: &PersonId) -> String {
+    names.get(id).cloned().unwrap_or_else(|| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_ids_are_unique_prefixes() {
+        let ids = ["abcdefgh11", "abcdefgh22", "zzzzzzzzzz"];
+        assert_eq!(short_ids(ids), ["abcdefgh1", "abcdefgh2", "zzzzzz"]);
+    }
+
+    #[test]
+    fn tables_align() {
+        let t = table(
+            &["ID", "TITLE"],
+            &[
+                vec!["a".into(), "Dinner".into()],
+                vec!["bbbb".into(), "X".into()],
+            ],
+        );
+        assert_eq!(t, "ID    TITLE\na     Dinner\nbbbb  X");
+    }
+}
