@@ -205,11 +205,12 @@ impl Repo {
 
     /// The full id of the `E` whose id starts with `prefix`.
     pub fn resolve<E: Entity>(&self, prefix: &str) -> Result<EntityId, RepoError> {
-        let prefix = &prefix.to_ascii_lowercase();
+        let prefix = EntityId::parse(&prefix.to_ascii_lowercase())?;
         let doc = self.doc(E::COLLECTION.doc());
-        if doc.get::<E>(E::COLLECTION, prefix)?.is_some() {
-            return Ok(EntityId::parse(prefix)?);
+        if doc.get::<E>(E::COLLECTION, prefix.as_str())?.is_some() {
+            return Ok(prefix);
         }
+        let prefix = prefix.as_str();
         Ok(EntityId::parse(
             &doc.resolve_prefix(E::COLLECTION, prefix)?,
         )?)

@@ -1,1 +1,319 @@
-//! x
+//! Helpers for end-to-end tests: start real `tandemd` processes in their own temporary
+//! homes and drive them through the real `tandem` binary or the HTTP API. Everything
+//! started here is stopped when its guard drops, even when a test fails.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// How long a daemon may take to come up before a test gives up.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Directory holding the built binaries (`target/<profile>`), building them once per test
+/// process so the tests never run stale binaries.
+pub fn bin_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        // target/<profile>/deps/<test> or target/<profile>/<bench>
+        let mut dir = exe.parent().expect("deps dir").to_owned();
+        if dir.ends_with("deps") {
+            dir.pop();
+        }
+        let profile = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("debug")
+            .to_owned();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args([
+            "build",
+            "--quiet",
+            "-p",
+            "tandem-daemon",
+            "-p",
+            "tandem-cli",
+        ]);
+        if profile == "release" {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "building tandemd and tandem failed");
+        dir
+    })
+}
+
+/// Path of one of the workspace binaries.
+pub fn bin(name: &str) -> PathBuf {
+    bin_dir().join(name)
+}
+
+/// The `tandem` CLI pointed at `home`.
+pub fn tandem(home: &Path) -> Command {
+    let mut cmd = Command::new(bin("tandem"));
+    cmd.env("TANDEM_HOME", home)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// A data home that lives as long as the value.
+pub struct Home {
+    dir: TempDir,
+}
+
+impl Home {
+    /// A fresh home initialised for `name` with `tandem init`.
+    pub fn init(name: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let home = Self { dir };
+        let out = tandem(home.path())
+            .args(["init", "--name", name, "--tz", "Europe/Paris"])
+            .output()
+            .expect("run tandem init");
+        assert!(
+            out.status.success(),
+            "tandem init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        home
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Starts a daemon on this home.
+    pub fn start(&self) -> Daemon {
+        Daemon::start(self.path())
+    }
+}
+
+/// A running `tandemd`; killed on drop.
+pub struct Daemon {
+    home: PathBuf,
+    child: Option<Child>,
+    /// `127.0.0.1:PORT` of its API.
+    pub addr: String,
+    /// Its bearer token.
+    pub token: String,
+    agent: ureq::Agent,
+}
+
+/// A response as a test sees it: status and JSON body (`Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Parsed body.
+    pub body: Value,
+}
+
+impl Daemon {
+    /// Starts `tandemd --home home` and waits until its API answers.
+    pub fn start(home: &Path) -> Self {
+        let _ = std::fs::remove_file(home.join("api.addr"));
+        let child = Command::new(bin("tandemd"))
+            .arg("--home")
+            .arg(home)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn tandemd");
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut daemon = Self {
+            home: home.to_owned(),
+            child: Some(child),
+            addr: String::new(),
+            token: String::new(),
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(30)))
+                .build()
+                .into(),
+        };
+        loop {
+            if let Some(status) = daemon
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("tandemd exited during start-up: {status}");
+            }
+            if let (Ok(addr), Ok(token)) = (
+                std::fs::read_to_string(home.join("api.addr")),
+                std::fs::read_to_string(home.join("api.token")),
+            ) {
+                daemon.addr = addr.trim().to_owned();
+                daemon.token = token.trim().to_owned();
+                if daemon.get("/v1/status").status == 200 {
+                    return daemon;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tandemd did not come up within {START_TIMEOUT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The data home.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// `kill -9`: no chance to flush anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then waits; returns the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("tandemd did not stop within 10 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Runs `tandem ARGS` against this daemon.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        tandem(&self.home).args(args).output().expect("run tandem")
+    }
+
+    /// Runs `tandem ARGS`, asserts success, returns stdout.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "tandem {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    /// Runs `tandem --json ARGS` and parses the output.
+    pub fn cli_json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let text = self.cli_ok(&all);
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("tandem {args:?} printed invalid JSON ({e}): {text}"))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+        let mut response = response.expect("HTTP exchange with tandemd");
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().expect("read body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply { status, body }
+    }
+
+    /// Authorised `GET`.
+    pub fn get(&self, path: &str) -> Reply {
+        Self::reply(
+            self.agent
+                .get(self.url(path))
+                .header("Authorization", format!("Bearer {}", self.token))
+                .call(),
+        )
+    }
+
+    /// Authorised `POST` of raw bytes as JSON.
+    pub fn post_raw(&self, path: &str, body: &[u8]) -> Reply {
+        Self::reply(
+            self.agent
+                .post(self.url(path))
+                .header("Authorization", format!("Bearer {}", self.token))
+                .header("Content-Type", "application/json")
+                .send(body),
+        )
+    }
+
+    /// Authorised `POST` of a JSON value.
+    pub fn post(&self, path: &str, body: &Value) -> Reply {
+        self.post_raw(path, body.to_string().as_bytes())
+    }
+
+    /// A `GET` with the given extra headers and no automatic token.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.agent.get(self.url(path));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        Self::reply(request.call())
+    }
+
+    /// Opens `/v1/events` and returns a channel of its `data:` lines.
+    pub fn events(&self) -> std::sync::mpsc::Receiver<String> {
+        let response = self
+            .agent
+            .get(self.url("/v1/events"))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .config()
+            .timeout_global(None)
+            .build()
+            .call()
+            .expect("open event stream");
+        assert_eq!(response.status().as_u16(), 200);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let reader = BufReader::new(response.into_body().into_reader());
+            for line in reader.lines() {
+                let Ok(line) = line else { break };
+                if let Some(data) = line.strip_prefix("data:") {
+                    if tx.send(data.trim().to_owned()).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        rx
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}

@@ -1,0 +1,140 @@
+//! The local API refuses what it must: strangers, foreign pages, bad and oversized input.
+
+use serde_json::json;
+use tandem_tests::Home;
+
+#[test]
+fn refusals_have_their_status_and_a_json_error() {
+    let home = Home::init("Alex");
+    let d = home.start();
+    let host = d.addr.clone();
+    let good = format!("Bearer {}", d.token);
+
+    let r = d.get_with("/v1/plans", &[]);
+    assert_eq!(r.status, 401, "{r:?}");
+    assert_eq!(r.body["error"]["code"], "unauthorized");
+    let r = d.get_with("/v1/plans", &[("Authorization", "Bearer not-the-token")]);
+    assert_eq!(r.status, 401);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("wrong API token")
+    );
+
+    // DNS rebinding: right token, wrong Host; or a foreign page's Origin.
+    let r = d.get_with(
+        "/v1/plans",
+        &[("Authorization", &good), ("Host", "evil.example:80")],
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(r.body["error"]["code"], "forbidden_host");
+    let r = d.get_with(
+        "/v1/plans",
+        &[("Authorization", &good), ("Origin", "http://evil.example")],
+    );
+    assert_eq!(r.status, 403);
+    let own_origin = format!("http://{host}");
+    assert_eq!(
+        d.get_with(
+            "/v1/plans",
+            &[("Authorization", &good), ("Origin", &own_origin)]
+        )
+        .status,
+        200
+    );
+
+    let r = d.post_raw("/v1/plans", b"{not json");
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["error"]["code"], "invalid_json");
+    let r = d.post(
+        "/v1/plans",
+        &json!({"title": "x", "start": "2026-12-04T19:00[Europe/Paris]"}),
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body["error"]["message"].as_str().unwrap().contains("end"),
+        "{r:?}"
+    );
+    let r = d.post("/v1/ideas", &json!({"title": "x", "colour": "red"}));
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour"),
+        "{r:?}"
+    );
+    let r = d.post("/v1/ideas", &json!({"title": ""}));
+    assert_eq!(
+        (r.status, r.body["error"]["field"].as_str()),
+        (400, Some("title"))
+    );
+    let r = d.post(
+        "/v1/checkins",
+        &json!({"enough_alone": 0, "enough_together": 3}),
+    );
+    assert_eq!(
+        (r.status, r.body["error"]["field"].as_str()),
+        (400, Some("enough_alone"))
+    );
+    let r = d.post("/v1/plans", &json!({"title": "x", "start": "2026-12-04T19:00[Europe/Paris]", "end": "2026-12-04T18:00[Europe/Paris]"}));
+    assert_eq!(
+        (r.status, r.body["error"]["field"].as_str()),
+        (400, Some("end"))
+    );
+
+    let big = json!({ "title": "x".repeat(70 * 1024) });
+    let r = d.post("/v1/ideas", &big);
+    assert_eq!(r.status, 413, "{r:?}");
+    assert_eq!(r.body["error"]["code"], "too_large");
+
+    assert_eq!(d.get("/v1/plans/doesnotexist").status, 404);
+    assert_eq!(d.get("/v1/plans/..%2F..%2Fetc").status, 400);
+    assert_eq!(d.get("/v1/nothing-here").status, 404);
+    assert_eq!(
+        d.post("/v1/ideas/draw", &json!({})).status,
+        404,
+        "empty jar"
+    );
+    assert_eq!(d.get("/v1/balance?week=someday").status, 400);
+    assert_eq!(d.get("/v1/plans?from=yesterdayish").status, 400);
+
+    // None of that stored anything, and good requests still work.
+    assert_eq!(d.get("/v1/ideas").body, json!([]));
+    assert_eq!(
+        d.post("/v1/ideas", &json!({"title": "Night swim"})).status,
+        201
+    );
+}
+
+#[test]
+fn token_file_is_private_and_api_is_loopback_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::init("Alex");
+    let d = home.start();
+    let mode = std::fs::metadata(home.path().join("api.token"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(d.addr.starts_with("127.0.0.1:"), "{}", d.addr);
+}
+
+#[test]
+fn events_stream_every_change() {
+    let home = Home::init("Alex");
+    let d = home.start();
+    let events = d.events();
+    d.cli_ok(&["idea", "add", "Night swim"]);
+    let event: serde_json::Value = serde_json::from_str(
+        &events
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(event["action"], "idea.add");
+    assert_eq!(event["summary"], "Night swim");
+    assert_eq!(event["document"], "shared");
+}
