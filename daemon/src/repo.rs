@@ -231,7 +231,7 @@ impl Repo {
     /// Every `E`, oldest first.
     pub fn list<E: Entity>(&self) -> Result<Vec<E>, RepoError> {
         let mut items: Vec<E> = self.doc(E::COLLECTION.doc()).list(E::COLLECTION)?;
-        items.sort_by(|a, b| a.meta().created_at.cmp(&b.meta().created_at));
+        items.sort_by_key(|item| item.meta().created_at);
         Ok(items)
     }
 
@@ -568,7 +568,7 @@ impl Repo {
                 document: kind.name().to_owned(),
             })
             .collect();
-        entries.sort_by(|a, b| b.activity.at.cmp(&a.activity.at));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.activity.at));
         entries.truncate(limit);
         Ok(entries)
     }

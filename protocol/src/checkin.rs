@@ -75,16 +75,24 @@ mod tests {
         let alex = PersonId::parse("alex").unwrap();
         let mine = answer("alex", "2026-W48");
         let markers = vec![mine.marker()];
-        assert!(answers_to_reveal(&alex, &markers, &[mine.clone()], &[]).is_empty());
+        assert!(answers_to_reveal(&alex, &markers, std::slice::from_ref(&mine), &[]).is_empty());
 
         let theirs = answer("sam", "2026-W48");
         let markers = vec![mine.marker(), theirs.marker()];
         assert_eq!(
-            answers_to_reveal(&alex, &markers, &[mine.clone()], &[]),
+            answers_to_reveal(&alex, &markers, std::slice::from_ref(&mine), &[]),
             vec![mine.clone()]
         );
         // Already published: nothing more to do.
-        assert!(answers_to_reveal(&alex, &markers, &[mine.clone()], &[mine]).is_empty());
+        assert!(
+            answers_to_reveal(
+                &alex,
+                &markers,
+                std::slice::from_ref(&mine),
+                std::slice::from_ref(&mine)
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -316,7 +316,7 @@ impl Document {
             .iter()
             .filter_map(|m| m.message.as_deref().and_then(Activity::from_message))
             .collect();
-        out.sort_by(|a, b| b.at.cmp(&a.at));
+        out.sort_by_key(|a| std::cmp::Reverse(a.at));
         out.truncate(limit);
         out
     }

@@ -301,10 +301,10 @@ impl Daemon {
             let reader = BufReader::new(response.into_body().into_reader());
             for line in reader.lines() {
                 let Ok(line) = line else { break };
-                if let Some(data) = line.strip_prefix("data:") {
-                    if tx.send(data.trim().to_owned()).is_err() {
-                        break;
-                    }
+                if let Some(data) = line.strip_prefix("data:")
+                    && tx.send(data.trim().to_owned()).is_err()
+                {
+                    break;
                 }
             }
         });
