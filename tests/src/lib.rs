@@ -275,6 +275,18 @@ impl Daemon {
         self.post_raw(path, body.to_string().as_bytes())
     }
 
+    /// An authorised request with any method and an optional JSON body.
+    pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .header("Content-Type", "application/json")
+            .body(body.map(Value::to_string).unwrap_or_default())
+            .expect("valid request");
+        Self::reply(self.agent.run(request))
+    }
+
     /// A `GET` with the given extra headers and no automatic token.
     pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
         let mut request = self.agent.get(self.url(path));

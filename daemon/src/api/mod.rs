@@ -65,7 +65,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
-                "not_found",
+                "no_route",
                 "no such route; see /v1/openapi.json",
             )
         })

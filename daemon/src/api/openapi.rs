@@ -1,8 +1,369 @@
-//! `/v1/openapi.json`: the API described for other clients.
+//! `/v1/openapi.json`: the API described for other clients (a phone app, scripts).
+//!
+//! Built from one table of endpoints whose request and response schemas come from the very
+//! types the handlers use (`utoipa::ToSchema`), so the document cannot drift from the code
+//! without a type changing. A test checks that every route answers as documented.
+
+use std::sync::OnceLock;
 
 use axum::Json;
+use tandem_protocol::activity::Activity;
+use tandem_protocol::api::{
+    ActivityEntry, BalanceQuery, CheckinWeek, ErrorBody, ListQuery, LogQuery, PersonalTimeView,
+    Status,
+};
+use tandem_protocol::balance::Balance;
+use tandem_protocol::model::agreement::{Agreement, AgreementPatch, NewAgreement};
+use tandem_protocol::model::checkin::NewCheckin;
+use tandem_protocol::model::idea::{Idea, IdeaPatch, NewIdea};
+use tandem_protocol::model::note::{NewNote, Note, NotePatch};
+use tandem_protocol::model::personal_time::{NewPersonalTime, PersonalTimePatch};
+use tandem_protocol::model::plan::{NewPlan, Plan, PlanPatch, RsvpRequest};
+use tandem_protocol::model::settings::{Settings, SettingsPatch};
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn, PathItem,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref,
+    RefOr, Required, ResponseBuilder,
+};
+use utoipa::{IntoParams, ToSchema};
 
 /// Serves the OpenAPI document.
-pub async fn serve() -> Json<serde_json::Value> {
-    Json(serde_json::json!({}))
+pub async fn serve() -> Json<&'static OpenApi> {
+    static DOC: OnceLock<OpenApi> = OnceLock::new();
+    Json(DOC.get_or_init(document))
+}
+
+/// Collects component schemas while the endpoint table refers to them by name.
+#[derive(Default)]
+struct Schemas(Vec<(String, RefOr<Schema>)>);
+
+impl Schemas {
+    fn one<T: ToSchema>(&mut self) -> RefOr<Schema> {
+        let name = T::name().into_owned();
+        if !self.0.iter().any(|(n, _)| *n == name) {
+            self.0.push((name.clone(), T::schema()));
+            T::schemas(&mut self.0);
+        }
+        Ref::from_schema_name(name).into()
+    }
+
+    fn list<T: ToSchema>(&mut self) -> RefOr<Schema> {
+        ArrayBuilder::new().items(self.one::<T>()).into()
+    }
+}
+
+/// One documented operation.
+struct Endpoint {
+    method: HttpMethod,
+    path: &'static str,
+    summary: &'static str,
+    body: Option<RefOr<Schema>>,
+    /// Success status and its body (`None` for 204).
+    ok: (u16, Option<RefOr<Schema>>),
+    params: Vec<Parameter>,
+}
+
+fn id_param() -> Vec<Parameter> {
+    vec![
+        ParameterBuilder::new()
+            .name("id")
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some("the id, or a unique prefix of it"))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build(),
+    ]
+}
+
+fn op(
+    method: HttpMethod,
+    path: &'static str,
+    summary: &'static str,
+    body: Option<RefOr<Schema>>,
+    ok: (u16, Option<RefOr<Schema>>),
+) -> Endpoint {
+    let params = if path.contains("{id}") {
+        id_param()
+    } else {
+        Vec::new()
+    };
+    Endpoint {
+        method,
+        path,
+        summary,
+        body,
+        ok,
+        params,
+    }
+}
+
+/// The full CRUD set for a collection: list, create, get, update, delete.
+fn crud<T: ToSchema, New: ToSchema, Patch: ToSchema>(
+    s: &mut Schemas,
+    base: &'static str,
+    item: &'static str,
+) -> Vec<Endpoint> {
+    vec![
+        op(
+            HttpMethod::Get,
+            base,
+            "list",
+            None,
+            (200, Some(s.list::<T>())),
+        ),
+        op(
+            HttpMethod::Post,
+            base,
+            "create",
+            Some(s.one::<New>()),
+            (201, Some(s.one::<T>())),
+        ),
+        op(
+            HttpMethod::Get,
+            item,
+            "get one",
+            None,
+            (200, Some(s.one::<T>())),
+        ),
+        op(
+            HttpMethod::Patch,
+            item,
+            "change fields; absent fields stay",
+            Some(s.one::<Patch>()),
+            (200, Some(s.one::<T>())),
+        ),
+        op(HttpMethod::Delete, item, "delete", None, (204, None)),
+    ]
+}
+
+fn with_query<P: IntoParams>(mut endpoint: Endpoint) -> Endpoint {
+    endpoint
+        .params
+        .extend(P::into_params(|| Some(ParameterIn::Query)));
+    endpoint
+}
+
+/// Every endpoint of the API.
+fn endpoints(s: &mut Schemas) -> Vec<Endpoint> {
+    use HttpMethod::{Get, Patch, Post};
+    let mut all = vec![
+        op(
+            Get,
+            "/v1/status",
+            "who this daemon is, its partner and documents",
+            None,
+            (200, Some(s.one::<Status>())),
+        ),
+        with_query::<ListQuery>(op(
+            Get,
+            "/v1/plans",
+            "plans, soonest first; filter by window and status",
+            None,
+            (200, Some(s.list::<Plan>())),
+        )),
+        op(
+            Post,
+            "/v1/plans",
+            "propose a plan",
+            Some(s.one::<NewPlan>()),
+            (201, Some(s.one::<Plan>())),
+        ),
+        op(
+            Post,
+            "/v1/plans/{id}/rsvp",
+            "answer a plan; a second yes schedules it",
+            Some(s.one::<RsvpRequest>()),
+            (200, Some(s.one::<Plan>())),
+        ),
+        op(
+            Post,
+            "/v1/ideas/draw",
+            "one idea from the jar at random (404 when empty)",
+            None,
+            (200, Some(s.one::<Idea>())),
+        ),
+        op(
+            Post,
+            "/v1/agreements/{id}/accept",
+            "accept an agreement's current wording",
+            None,
+            (200, Some(s.one::<Agreement>())),
+        ),
+        op(
+            Get,
+            "/v1/checkins",
+            "check-in weeks, newest first; answers only once both answered",
+            None,
+            (200, Some(s.list::<CheckinWeek>())),
+        ),
+        op(
+            Post,
+            "/v1/checkins",
+            "answer a week's check-in",
+            Some(s.one::<NewCheckin>()),
+            (201, Some(s.one::<CheckinWeek>())),
+        ),
+        with_query::<BalanceQuery>(op(
+            Get,
+            "/v1/balance",
+            "the week's hours together and apart, and its reading",
+            None,
+            (200, Some(s.one::<Balance>())),
+        )),
+        op(
+            Get,
+            "/v1/settings",
+            "shared settings",
+            None,
+            (200, Some(s.one::<Settings>())),
+        ),
+        op(
+            Patch,
+            "/v1/settings",
+            "change shared settings",
+            Some(s.one::<SettingsPatch>()),
+            (200, Some(s.one::<Settings>())),
+        ),
+        with_query::<LogQuery>(op(
+            Get,
+            "/v1/log",
+            "activity of both documents, newest first",
+            None,
+            (200, Some(s.list::<ActivityEntry>())),
+        )),
+        op(
+            Get,
+            "/v1/events",
+            "Server-Sent Events: one `change` event per change, data as in the log",
+            None,
+            (200, Some(s.one::<Activity>())),
+        ),
+        op(Get, "/v1/openapi.json", "this document", None, (200, None)),
+    ];
+    for plan_op in crud::<Plan, NewPlan, PlanPatch>(s, "/v1/plans", "/v1/plans/{id}")
+        .into_iter()
+        .skip(2)
+    {
+        all.push(plan_op);
+    }
+    all.extend(crud::<Idea, NewIdea, IdeaPatch>(
+        s,
+        "/v1/ideas",
+        "/v1/ideas/{id}",
+    ));
+    all.extend(crud::<Agreement, NewAgreement, AgreementPatch>(
+        s,
+        "/v1/agreements",
+        "/v1/agreements/{id}",
+    ));
+    all.extend(crud::<Note, NewNote, NotePatch>(
+        s,
+        "/v1/notes",
+        "/v1/notes/{id}",
+    ));
+    all.extend(
+        crud::<PersonalTimeView, NewPersonalTime, PersonalTimePatch>(
+            s,
+            "/v1/personal-time",
+            "/v1/personal-time/{id}",
+        ),
+    );
+    all
+}
+
+/// Builds the document.
+pub fn document() -> OpenApi {
+    let mut schemas = Schemas::default();
+    let error = schemas.one::<ErrorBody>();
+    let mut paths = PathsBuilder::new();
+    for e in endpoints(&mut schemas) {
+        let mut operation = OperationBuilder::new()
+            .summary(Some(e.summary))
+            .parameters(Some(e.params))
+            .security(SecurityRequirement::new::<_, _, &str>("bearer", []));
+        if let Some(body) = e.body {
+            operation = operation.request_body(Some(
+                RequestBodyBuilder::new()
+                    .required(Some(Required::True))
+                    .content(
+                        "application/json",
+                        ContentBuilder::new().schema(Some(body)).build(),
+                    )
+                    .build(),
+            ));
+        }
+        let (status, body) = e.ok;
+        let mut ok = ResponseBuilder::new().description("success");
+        if let Some(body) = body {
+            ok = ok.content(
+                "application/json",
+                ContentBuilder::new().schema(Some(body)).build(),
+            );
+        }
+        let error_response = |what: &str| {
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(error.clone())).build(),
+                )
+                .build()
+        };
+        operation = operation
+            .response(status.to_string(), ok.build())
+            .response(
+                "400",
+                error_response("invalid request: the message names the field"),
+            )
+            .response("401", error_response("missing or wrong bearer token"))
+            .response("403", error_response("foreign Host or Origin"))
+            .response("404", error_response("no such id or route"))
+            .response("413", error_response("body over 64 KiB"));
+        paths = paths.path(e.path, PathItem::new(e.method, operation));
+    }
+    let mut components = ComponentsBuilder::new().security_scheme(
+        "bearer",
+        SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+    );
+    for (name, schema) in schemas.0 {
+        components = components.schema(name, schema);
+    }
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("tandem local API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "The API of tandemd on 127.0.0.1. Token: api.token in the data home.",
+                )),
+        )
+        .paths(paths)
+        .components(Some(components.build()))
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_referenced_schema_is_defined() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let text = doc.to_string();
+        let defined = doc["components"]["schemas"].as_object().unwrap();
+        for part in text.split("\"#/components/schemas/").skip(1) {
+            let name = &part[..part.find('"').unwrap()];
+            assert!(
+                defined.contains_key(name),
+                "{name} is referenced but not defined"
+            );
+        }
+        assert!(doc["paths"]["/v1/plans/{id}"]["patch"].is_object());
+        assert!(doc["paths"]["/v1/plans"]["post"].is_object());
+    }
 }
