@@ -14,38 +14,27 @@ use tempfile::TempDir;
 /// How long a daemon may take to come up before a test gives up.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Directory holding the built binaries (`target/<profile>`), building them once per test
-/// process so the tests never run stale binaries.
+/// Directory holding freshly built `tandemd` and `tandem`, building them once per test
+/// process. They get a target directory of their own: building them inside the test's
+/// own would resolve dependency features differently and relink them on every run.
 pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable path");
-        // target/<profile>/deps/<test> or target/<profile>/<bench>
-        let mut dir = exe.parent().expect("deps dir").to_owned();
-        if dir.ends_with("deps") {
-            dir.pop();
-        }
-        let profile = dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("debug")
-            .to_owned();
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+        let target = workspace.join("target").join("e2e");
+        let release = !cfg!(debug_assertions);
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "--quiet",
-            "-p",
-            "tandem-daemon",
-            "-p",
-            "tandem-cli",
-        ]);
-        if profile == "release" {
+        build
+            .current_dir(workspace)
+            .args(["build", "--quiet", "--bin", "tandemd", "--bin", "tandem", "--target-dir"])
+            .arg(&target);
+        if release {
             build.arg("--release");
         }
         let status = build.status().expect("run cargo build");
         assert!(status.success(), "building tandemd and tandem failed");
-        dir
+        target.join(if release { "release" } else { "debug" })
     })
 }
 
