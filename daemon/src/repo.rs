@@ -87,8 +87,18 @@ impl Repo {
             let (store, doc) = DocStore::open(&home.doc_dir(kind.name()), kind, actor.clone())?;
             Ok(Slot { doc, store })
         };
-        let shared = open(DocKind::Shared)?;
-        let private = open(DocKind::Private)?;
+        // Loading is CPU-bound Automerge work: the two documents load on two cores.
+        let (shared, private) = std::thread::scope(|scope| {
+            let private = scope.spawn(|| open(DocKind::Private));
+            let shared = open(DocKind::Shared);
+            (
+                shared,
+                private
+                    .join()
+                    .expect("loading the private document panicked"),
+            )
+        });
+        let (shared, private) = (shared?, private?);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let me = Person {
             id: config.person_id.clone(),

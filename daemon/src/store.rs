@@ -145,7 +145,7 @@ impl DocStore {
             }
         }
         // Everything loaded is on disk already: the next incremental save starts here.
-        doc.save_incremental();
+        doc.mark_saved();
         let store = Self {
             dir: dir.to_owned(),
             log,

@@ -134,6 +134,10 @@ pub fn genesis(kind: DocKind) -> Vec<u8> {
 pub struct Document {
     kind: DocKind,
     doc: AutoCommit,
+    /// Heads already written to disk by the caller: [`Document::save_incremental`] returns
+    /// only what came after them. Kept here rather than relying on `AutoCommit`'s own
+    /// cursor, which starts empty after a load and would re-save the whole history.
+    saved: Vec<ChangeHash>,
 }
 
 impl Document {
@@ -142,14 +146,19 @@ impl Document {
         let doc = AutoCommit::load(&genesis(kind))
             .expect("genesis bytes are produced by this crate")
             .with_actor(actor);
-        Self { kind, doc }
+        Self {
+            kind,
+            doc,
+            saved: Vec::new(),
+        }
     }
 
     /// A document from saved bytes (a snapshot), writing as `actor`. Checks that it has the
     /// collections of `kind`, so a foreign file is refused instead of half-used.
     pub fn load(kind: DocKind, bytes: &[u8], actor: ActorId) -> Result<Self, DocumentError> {
-        let doc = AutoCommit::load(bytes)?.with_actor(actor);
-        let this = Self { kind, doc };
+        let mut doc = AutoCommit::load(bytes)?.with_actor(actor);
+        let saved = doc.get_heads();
+        let this = Self { kind, doc, saved };
         for collection in Collection::ALL.into_iter().filter(|c| c.doc() == kind) {
             this.collection_obj(collection)?;
         }
@@ -167,14 +176,26 @@ impl Document {
         Ok(())
     }
 
-    /// The whole document, compacted.
+    /// The whole document, compacted. Everything counts as saved afterwards.
     pub fn save(&mut self) -> Vec<u8> {
+        self.saved = self.doc.get_heads();
         self.doc.save()
     }
 
-    /// Changes made since the last `save` or `save_incremental`; empty if none.
+    /// Changes since the document was loaded or last saved; empty if none.
     pub fn save_incremental(&mut self) -> Vec<u8> {
-        self.doc.save_incremental()
+        let heads = self.doc.get_heads();
+        if heads == self.saved {
+            return Vec::new();
+        }
+        let bytes = self.doc.save_after(&self.saved);
+        self.saved = heads;
+        bytes
+    }
+
+    /// Marks everything in the document as saved (after replaying it from disk).
+    pub fn mark_saved(&mut self) {
+        self.saved = self.doc.get_heads();
     }
 
     /// Current heads, which identify the document's state.

@@ -20,14 +20,24 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root");
         let target = workspace.join("target").join("e2e");
         let release = !cfg!(debug_assertions);
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
         build
             .current_dir(workspace)
-            .args(["build", "--quiet", "--bin", "tandemd", "--bin", "tandem", "--target-dir"])
+            .args([
+                "build",
+                "--quiet",
+                "--bin",
+                "tandemd",
+                "--bin",
+                "tandem",
+                "--target-dir",
+            ])
             .arg(&target);
         if release {
             build.arg("--release");
@@ -72,6 +82,11 @@ impl Home {
             String::from_utf8_lossy(&out.stderr)
         );
         home
+    }
+
+    /// Keeps the directory after the value is gone (for inspecting a benchmark's data).
+    pub fn keep(self) -> PathBuf {
+        self.dir.keep()
     }
 
     /// The directory.
