@@ -10,6 +10,9 @@ use automerge::ActorId;
 use thiserror::Error;
 use tokio::sync::watch;
 
+use tandem_protocol::config::Config;
+use tandem_protocol::ids::PersonId;
+
 use crate::api::{self, AppState};
 use crate::home::{Home, HomeError, io_at, write_file_atomic};
 use crate::repo::{Repo, RepoError};
@@ -45,6 +48,9 @@ pub struct Options {
     pub home: Home,
     /// Overrides `api_port` of the config.
     pub api_port: Option<u16>,
+    /// Initialises a fresh home for this person when it has no config yet, so a first
+    /// start needs no separate `tandem init`.
+    pub name: Option<String>,
 }
 
 /// The device's Automerge actor: created once, then reused so a device's changes are
@@ -94,7 +100,20 @@ pub async fn run(
     let home = options.home;
     home.create()?;
     let _lock = home.lock()?;
-    let config = crate::config::load(&home)?;
+    let config = match (crate::config::load(&home), &options.name) {
+        (Err(HomeError::NotInitialized(_)), Some(name)) => {
+            let config = Config::new(name, PersonId::from_random(rand::random())).map_err(|e| {
+                HomeError::BadConfig {
+                    path: home.config(),
+                    reason: e.to_string(),
+                }
+            })?;
+            crate::config::save(&home, &config)?;
+            tracing::info!(name = %config.name, "initialised a new data home");
+            config
+        }
+        (loaded, _) => loaded?,
+    };
     let actor = load_actor(&home)?;
     let started = std::time::Instant::now();
     let repo = Repo::open(&home, &config, actor)?;

@@ -19,7 +19,9 @@ pub enum HomeError {
     #[error("another tandemd is already running on {0} (stop it first, or use another --home)")]
     Locked(PathBuf),
     /// The home has no config yet.
-    #[error("{0} has no config.toml: run `tandem init --name NAME` first")]
+    #[error(
+        "{0} has no config.toml: run `tandem init --name NAME` first (or start with `tandemd --name NAME`)"
+    )]
     NotInitialized(PathBuf),
     /// A file could not be read or written.
     #[error("{path}: {source}")]

@@ -19,6 +19,9 @@ struct Args {
     /// Port of the local API on 127.0.0.1 (default: api_port of config.toml, 0 = any free).
     #[arg(long, value_name = "PORT")]
     api_port: Option<u16>,
+    /// Your name: sets up a fresh data home on first start (like `tandem init --name`).
+    #[arg(long)]
+    name: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
     let options = Options {
         home: Home::resolve(args.home),
         api_port: args.api_port,
+        name: args.name,
     };
     match runtime.block_on(daemon::run(options, tandem_daemon::shutdown::signal())) {
         Ok(()) => ExitCode::SUCCESS,

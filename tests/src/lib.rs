@@ -123,10 +123,16 @@ pub struct Reply {
 impl Daemon {
     /// Starts `tandemd --home home` and waits until its API answers.
     pub fn start(home: &Path) -> Self {
+        Self::start_with(home, &[])
+    }
+
+    /// Starts `tandemd --home home EXTRA...` and waits until its API answers.
+    pub fn start_with(home: &Path, extra: &[&str]) -> Self {
         let _ = std::fs::remove_file(home.join("api.addr"));
         let child = Command::new(bin("tandemd"))
             .arg("--home")
             .arg(home)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -191,9 +197,14 @@ impl Daemon {
 
     /// SIGTERM, then waits; returns the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.signal("TERM")
+    }
+
+    /// Sends `SIG<name>` (e.g. `INT`), then waits; returns the exit status.
+    pub fn signal(&mut self, name: &str) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
         let sent = Command::new("kill")
-            .arg("-TERM")
+            .arg(format!("-{name}"))
             .arg(child.id().to_string())
             .status()
             .expect("run kill");
@@ -205,7 +216,7 @@ impl Daemon {
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
-                panic!("tandemd did not stop within 10 s of SIGTERM");
+                panic!("tandemd did not stop within 10 s of SIG{name}");
             }
             std::thread::sleep(Duration::from_millis(10));
         }

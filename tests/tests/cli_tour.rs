@@ -281,3 +281,55 @@ fn errors_say_what_to_do() {
     let out = d.cli(&["init", "--name", "Other"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
 }
+
+#[test]
+fn checkin_asks_in_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIP: util-linux `script` (to give tandem a terminal) is not installed");
+        return;
+    }
+    let home = Home::init("Alex");
+    let d = home.start();
+    let command = format!(
+        "{} checkin --week 2026-W49",
+        tandem_tests::bin("tandem").display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("TANDEM_HOME", home.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    // A 7 is refused and asked again; then 3 and 4 and two lines of text.
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"7\n3\n4\nthe walk\nmore sleep\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(screen.contains("I had enough time to myself"), "{screen}");
+    assert!(
+        screen.contains("Please answer with a number from 1 to 5"),
+        "{screen}"
+    );
+    let weeks = d.cli_json(&["checkin", "list"]);
+    let answer = &weeks[0]["answers"][0];
+    assert_eq!(
+        (
+            answer["enough_alone"].as_i64(),
+            answer["enough_together"].as_i64()
+        ),
+        (Some(3), Some(4))
+    );
+    assert_eq!(answer["went_well"], "the walk");
+    assert_eq!(answer["need_next"], "more sleep");
+}

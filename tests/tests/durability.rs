@@ -134,4 +134,9 @@ fn one_daemon_per_home_and_init_first() {
     let out = tandemd_output(empty.path());
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("run `tandem init --name NAME` first"));
+
+    // `tandemd --name` sets up a fresh home itself.
+    let mut d = tandem_tests::Daemon::start_with(empty.path(), &["--name", "Sam"]);
+    assert_eq!(d.cli_json(&["status"])["me"]["name"], "Sam");
+    assert!(d.terminate().success());
 }
