@@ -84,6 +84,23 @@ pub struct TimeArgs {
     pub until: Option<String>,
 }
 
+/// Plan fields both `plan add` and `plan edit` take.
+#[derive(Args, Debug, Clone)]
+pub struct PlanDetails {
+    /// date_night, trip, outing, quality_time or other.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Where.
+    #[arg(long)]
+    pub place: Option<String>,
+    /// Notes.
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// Status: idea, proposed, scheduled, done or cancelled.
+    #[arg(long)]
+    pub status: Option<String>,
+}
+
 /// Plan subcommands.
 #[derive(Subcommand, Debug)]
 pub enum PlanCommand {
@@ -94,18 +111,9 @@ pub enum PlanCommand {
         /// When.
         #[command(flatten)]
         time: TimeArgs,
-        /// date_night, trip, outing, quality_time or other.
-        #[arg(long)]
-        kind: Option<String>,
-        /// Where.
-        #[arg(long)]
-        place: Option<String>,
-        /// Notes.
-        #[arg(long)]
-        notes: Option<String>,
-        /// Start in this status instead of proposed (idea, scheduled, ...).
-        #[arg(long)]
-        status: Option<String>,
+        /// Kind, place, notes and status (default proposed).
+        #[command(flatten)]
+        details: PlanDetails,
         /// Repeat: daily, weekly or monthly.
         #[arg(long, value_name = "FREQ")]
         every: Option<String>,
@@ -143,18 +151,9 @@ pub enum PlanCommand {
         /// New time.
         #[command(flatten)]
         time: TimeArgs,
-        /// New kind.
-        #[arg(long)]
-        kind: Option<String>,
-        /// New place.
-        #[arg(long)]
-        place: Option<String>,
-        /// New notes.
-        #[arg(long)]
-        notes: Option<String>,
-        /// New status.
-        #[arg(long)]
-        status: Option<String>,
+        /// New kind, place, notes or status.
+        #[command(flatten)]
+        details: PlanDetails,
         /// Stop repeating.
         #[arg(long)]
         no_repeat: bool,

@@ -93,12 +93,7 @@ impl Client {
         path: &str,
         body: &impl Serialize,
     ) -> Result<T, ClientError> {
-        let response = self
-            .agent
-            .post(self.url(path))
-            .header("Authorization", self.auth())
-            .send_json(body);
-        self.read(response)
+        self.send("POST", path, body)
     }
 
     /// `PATCH path` with a JSON body.
@@ -107,12 +102,24 @@ impl Client {
         path: &str,
         body: &impl Serialize,
     ) -> Result<T, ClientError> {
-        let response = self
-            .agent
-            .patch(self.url(path))
+        self.send("PATCH", path, body)
+    }
+
+    fn send<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, ClientError> {
+        let json = serde_json::to_vec(body).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path))
             .header("Authorization", self.auth())
-            .send_json(body);
-        self.read(response)
+            .header("Content-Type", "application/json")
+            .body(json)
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        self.read(self.agent.run(request))
     }
 
     fn read<T: DeserializeOwned>(

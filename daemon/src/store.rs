@@ -261,14 +261,19 @@ mod tests {
         assert_eq!(titles(&doc).len(), 6);
     }
 
-    #[test]
-    fn torn_tail_is_dropped_and_the_rest_kept() {
+    /// A store whose log holds two records, and the log's path.
+    fn two_records() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, mut doc) = open(dir.path()).unwrap();
         add(&mut doc, &mut store, 0);
         add(&mut doc, &mut store, 1);
-        drop(store);
         let log = dir.path().join(LOG);
+        (dir, log)
+    }
+
+    #[test]
+    fn torn_tail_is_dropped_and_the_rest_kept() {
+        let (dir, log) = two_records();
         let full = fs::read(&log).unwrap();
         // Every cut inside the last record loses only that record.
         let first_len = HEADER + u32::from_be_bytes(full[0..4].try_into().unwrap()) as usize;
@@ -282,12 +287,7 @@ mod tests {
 
     #[test]
     fn damage_before_the_tail_is_an_error_naming_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut store, mut doc) = open(dir.path()).unwrap();
-        add(&mut doc, &mut store, 0);
-        add(&mut doc, &mut store, 1);
-        drop(store);
-        let log = dir.path().join(LOG);
+        let (dir, log) = two_records();
         let mut bytes = fs::read(&log).unwrap();
         bytes[HEADER + 2] ^= 0xff;
         fs::write(&log, &bytes).unwrap();

@@ -184,19 +184,13 @@ fn read_wish(name: &str, wish: &Wish, personal_hours: f64) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entity::{Author, Entity};
+    use crate::entity::Entity;
     use crate::ids::EntityId;
     use crate::model::checkin::NewCheckin;
     use crate::model::personal_time::NewPersonalTime;
     use crate::model::plan::{NewPlan, PlanStatus};
+    use crate::test_support::{author, new_plan};
     use crate::time::Moment;
-
-    fn author(who: &str) -> Author {
-        Author {
-            person: PersonId::parse(who).unwrap(),
-            at: Stamp("2026-10-01T10:00:00Z".parse().unwrap()),
-        }
-    }
 
     fn person(who: &str, name: &str) -> Person {
         Person {
@@ -208,14 +202,8 @@ mod tests {
 
     fn plan(start: &str, end: &str, status: PlanStatus) -> Plan {
         let new = NewPlan {
-            title: "t".into(),
-            kind: None,
-            start: Moment(start.parse().unwrap()),
-            end: Moment(end.parse().unwrap()),
-            place: None,
-            notes: None,
             status: Some(status),
-            recurrence: None,
+            ..new_plan(start, end)
         };
         Plan::create(EntityId::parse("p").unwrap(), new, &author("alex")).unwrap()
     }

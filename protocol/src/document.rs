@@ -346,17 +346,10 @@ impl Document {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entity::{Author, Entity};
-    use crate::ids::{EntityId, PersonId};
+    use crate::entity::Entity;
+    use crate::ids::EntityId;
     use crate::model::idea::{Idea, NewIdea};
-    use crate::time::Stamp;
-
-    fn author(who: &str) -> Author {
-        Author {
-            person: PersonId::parse(who).unwrap(),
-            at: Stamp("2026-11-26T10:00:00Z".parse().unwrap()),
-        }
-    }
+    use crate::test_support::author;
 
     fn add_idea(doc: &mut Document, id: &str, title: &str, who: &str) {
         let a = author(who);

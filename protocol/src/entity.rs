@@ -60,8 +60,41 @@ pub trait Stored: Reconcile + Hydrate + Serialize + Clone {
     fn storage_key(&self) -> &str;
 }
 
+/// An item with its own id and bookkeeping, stored under that id.
+pub trait Identified: Stored {
+    /// The entity's id.
+    fn id(&self) -> &EntityId;
+    /// Who created and changed it, and when.
+    fn meta(&self) -> &Meta;
+}
+
+/// Implements [`Stored`] (keyed by the `id` field) and [`Identified`] (from the `id` and
+/// `meta` fields) for entity structs.
+macro_rules! keyed_by_id {
+    ($($entity:ty),+ $(,)?) => {
+        $(
+            impl $crate::entity::Stored for $entity {
+                fn storage_key(&self) -> &str {
+                    self.id.as_str()
+                }
+            }
+
+            impl $crate::entity::Identified for $entity {
+                fn id(&self) -> &$crate::ids::EntityId {
+                    &self.id
+                }
+
+                fn meta(&self) -> &$crate::entity::Meta {
+                    &self.meta
+                }
+            }
+        )+
+    };
+}
+pub(crate) use keyed_by_id;
+
 /// A collection item people create, edit and delete through the API and CLI.
-pub trait Entity: Stored {
+pub trait Entity: Identified {
     /// Where items of this type live.
     const COLLECTION: Collection;
     /// Singular noun used in activity records and messages, e.g. `plan`.
@@ -77,10 +110,6 @@ pub trait Entity: Stored {
     fn apply(&mut self, patch: Self::Patch, author: &Author) -> Result<(), ValidationError>;
     /// One line for the activity feed, e.g. the title.
     fn summary(&self) -> String;
-    /// The entity's id.
-    fn id(&self) -> &EntityId;
-    /// Who created and changed it, and when.
-    fn meta(&self) -> &Meta;
 }
 
 /// Checks a required one-line text: trimmed, non-empty, at most `max` characters.

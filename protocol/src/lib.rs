@@ -31,3 +31,6 @@ pub mod ids;
 pub mod model;
 pub mod paths;
 pub mod time;
+
+#[cfg(test)]
+mod test_support;

@@ -51,36 +51,6 @@ impl fmt::Display for Stamp {
     }
 }
 
-impl Reconcile for Moment {
-    type Key<'a> = autosurgeon::reconcile::NoKey;
-    fn reconcile<R: Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
-        self.0.to_string().reconcile(reconciler)
-    }
-}
-
-impl Hydrate for Moment {
-    fn hydrate_string(s: &str) -> Result<Self, HydrateError> {
-        ZonedDateTime::from_str(s)
-            .map(Moment)
-            .map_err(|e| HydrateError::unexpected("a zoned date-time", e.to_string()))
-    }
-}
-
-impl Reconcile for Stamp {
-    type Key<'a> = autosurgeon::reconcile::NoKey;
-    fn reconcile<R: Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
-        self.0.to_string().reconcile(reconciler)
-    }
-}
-
-impl Hydrate for Stamp {
-    fn hydrate_string(s: &str) -> Result<Self, HydrateError> {
-        Timestamp::from_str(s)
-            .map(Stamp)
-            .map_err(|e| HydrateError::unexpected("an RFC 3339 timestamp", e.to_string()))
-    }
-}
-
 /// Calendar dates (review dates, recurrence ends) are stored as `YYYY-MM-DD`.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
@@ -89,24 +59,58 @@ impl Hydrate for Stamp {
 #[schema(value_type = String, example = "2027-03-01")]
 pub struct Day(pub Date);
 
-impl Reconcile for Day {
-    type Key<'a> = autosurgeon::reconcile::NoKey;
-    fn reconcile<R: Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
-        self.0.to_string().reconcile(reconciler)
-    }
-}
-
-impl Hydrate for Day {
-    fn hydrate_string(s: &str) -> Result<Self, HydrateError> {
-        Date::from_str(s)
-            .map(Day)
-            .map_err(|e| HydrateError::unexpected("a YYYY-MM-DD date", e.to_string()))
-    }
-}
-
 impl fmt::Display for Day {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+/// Stores a type in documents as its text form (`Display` / `FromStr`), readable by any
+/// Automerge client.
+macro_rules! stored_as_text {
+    ($($ty:ty => $what:literal),+ $(,)?) => {
+        $(
+            impl Reconcile for $ty {
+                type Key<'a> = autosurgeon::reconcile::NoKey;
+                fn reconcile<R: Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
+                    self.to_string().reconcile(reconciler)
+                }
+            }
+
+            impl Hydrate for $ty {
+                fn hydrate_string(s: &str) -> Result<Self, HydrateError> {
+                    s.parse().map_err(|e| HydrateError::unexpected($what, format!("{e}")))
+                }
+            }
+        )+
+    };
+}
+
+stored_as_text!(
+    Moment => "a zoned date-time",
+    Stamp => "an RFC 3339 timestamp",
+    Day => "a YYYY-MM-DD date",
+    IsoWeek => "an ISO week",
+);
+
+impl FromStr for Moment {
+    type Err = jiff::Error;
+    fn from_str(s: &str) -> Result<Self, jiff::Error> {
+        s.parse().map(Moment)
+    }
+}
+
+impl FromStr for Stamp {
+    type Err = jiff::Error;
+    fn from_str(s: &str) -> Result<Self, jiff::Error> {
+        s.parse().map(Stamp)
+    }
+}
+
+impl FromStr for Day {
+    type Err = jiff::Error;
+    fn from_str(s: &str) -> Result<Self, jiff::Error> {
+        s.parse().map(Day)
     }
 }
 
@@ -194,20 +198,6 @@ impl<'de> Deserialize<'de> for IsoWeek {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
         raw.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-impl Reconcile for IsoWeek {
-    type Key<'a> = autosurgeon::reconcile::NoKey;
-    fn reconcile<R: Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
-        self.to_string().reconcile(reconciler)
-    }
-}
-
-impl Hydrate for IsoWeek {
-    fn hydrate_string(s: &str) -> Result<Self, HydrateError> {
-        s.parse()
-            .map_err(|e: ValidationError| HydrateError::unexpected("an ISO week", e.to_string()))
     }
 }
 

@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 use tandem_protocol::model::plan::{Frequency, Plan, PlanKind, PlanStatus, Rsvp};
 
 use super::{Ctx, time_range};
-use crate::args::PlanCommand;
+use crate::args::{PlanCommand, PlanDetails};
 use crate::show;
 
 /// Runs a plan subcommand.
@@ -13,10 +13,7 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
         PlanCommand::Add {
             title,
             time,
-            kind,
-            place,
-            notes,
-            status,
+            details,
             every,
             interval,
             repeat_until,
@@ -24,10 +21,7 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
             let (start, end) = time_range(ctx, &time, true)?.expect("required range");
             let mut body = json!({ "title": title, "start": start, "end": end });
             let fields = body.as_object_mut().expect("object");
-            put_parsed::<PlanKind>(fields, "kind", kind)?;
-            put_parsed::<PlanStatus>(fields, "status", status)?;
-            put(fields, "place", place);
-            put(fields, "notes", notes);
+            put_details(fields, details)?;
             if let Some(every) = every {
                 let every: Frequency = every.parse()?;
                 fields.insert(
@@ -91,10 +85,7 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
             id,
             title,
             time,
-            kind,
-            place,
-            notes,
-            status,
+            details,
             no_repeat,
         } => {
             let mut fields = Map::new();
@@ -103,10 +94,7 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
                 fields.insert("start".into(), json!(start));
                 fields.insert("end".into(), json!(end));
             }
-            put_parsed::<PlanKind>(&mut fields, "kind", kind)?;
-            put_parsed::<PlanStatus>(&mut fields, "status", status)?;
-            put(&mut fields, "place", place);
-            put(&mut fields, "notes", notes);
+            put_details(&mut fields, details)?;
             if no_repeat {
                 fields.insert("recurrence".into(), Value::Null);
             }
@@ -139,6 +127,15 @@ fn set_status(ctx: &Ctx, id: &str, status: PlanStatus, verb: &str) -> anyhow::Re
         &json!({ "status": status }),
     )?;
     print_one(ctx, &plan, verb)
+}
+
+/// Adds the kind, status, place and notes that were given, checking kind and status.
+fn put_details(fields: &mut Map<String, Value>, details: PlanDetails) -> anyhow::Result<()> {
+    put_parsed::<PlanKind>(fields, "kind", details.kind)?;
+    put_parsed::<PlanStatus>(fields, "status", details.status)?;
+    put(fields, "place", details.place);
+    put(fields, "notes", details.notes);
+    Ok(())
 }
 
 /// Adds `key: value` when a value was given.

@@ -7,7 +7,7 @@ use jiff::Span;
 use serde::{Deserialize, Serialize};
 
 use crate::document::Collection;
-use crate::entity::{Author, Entity, Meta, Stored, required_text};
+use crate::entity::{Author, Entity, Meta, keyed_by_id, required_text};
 use crate::error::ValidationError;
 use crate::ids::{EntityId, PersonId};
 use crate::time::{Day, Stamp};
@@ -55,11 +55,7 @@ pub struct AgreementPatch {
     pub review_on: Option<Day>,
 }
 
-impl Stored for Agreement {
-    fn storage_key(&self) -> &str {
-        self.id.as_str()
-    }
-}
+keyed_by_id!(Agreement);
 
 impl Entity for Agreement {
     const COLLECTION: Collection = Collection::Agreements;
@@ -105,14 +101,6 @@ impl Entity for Agreement {
 
     fn summary(&self) -> String {
         self.text.clone()
-    }
-
-    fn id(&self) -> &EntityId {
-        &self.id
-    }
-
-    fn meta(&self) -> &Meta {
-        &self.meta
     }
 }
 

@@ -4,7 +4,7 @@ use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 
 use crate::document::Collection;
-use crate::entity::{Author, Entity, Meta, Stored, bounded_text, required_text};
+use crate::entity::{Author, Entity, Meta, bounded_text, keyed_by_id, required_text};
 use crate::error::ValidationError;
 use crate::ids::EntityId;
 
@@ -48,11 +48,7 @@ pub struct IdeaPatch {
     pub notes: Option<String>,
 }
 
-impl Stored for Idea {
-    fn storage_key(&self) -> &str {
-        self.id.as_str()
-    }
-}
+keyed_by_id!(Idea);
 
 impl Entity for Idea {
     const COLLECTION: Collection = Collection::Ideas;
@@ -86,13 +82,5 @@ impl Entity for Idea {
 
     fn summary(&self) -> String {
         self.title.clone()
-    }
-
-    fn id(&self) -> &EntityId {
-        &self.id
-    }
-
-    fn meta(&self) -> &Meta {
-        &self.meta
     }
 }

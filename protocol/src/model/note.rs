@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::Collection;
 use crate::entity::{
-    Author, Entity, Meta, Stored, bounded_text, required_text, text_as_str, text_from_str,
+    Author, Entity, Meta, bounded_text, keyed_by_id, required_text, text_as_str, text_from_str,
 };
 use crate::error::ValidationError;
 use crate::ids::EntityId;
@@ -52,11 +52,7 @@ pub struct NotePatch {
     pub body: Option<String>,
 }
 
-impl Stored for Note {
-    fn storage_key(&self) -> &str {
-        self.id.as_str()
-    }
-}
+keyed_by_id!(Note);
 
 impl Entity for Note {
     const COLLECTION: Collection = Collection::Notes;
@@ -105,13 +101,5 @@ impl Entity for Note {
 
     fn summary(&self) -> String {
         self.title.clone()
-    }
-
-    fn id(&self) -> &EntityId {
-        &self.id
-    }
-
-    fn meta(&self) -> &Meta {
-        &self.meta
     }
 }

@@ -7,7 +7,9 @@ use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 
 use crate::document::Collection;
-use crate::entity::{Author, Entity, Meta, Stored, bounded_text, check_range, required_text};
+use crate::entity::{
+    Author, Entity, Meta, Stored, bounded_text, check_range, keyed_by_id, required_text,
+};
 use crate::error::ValidationError;
 use crate::ids::{EntityId, PersonId};
 use crate::time::Moment;
@@ -87,11 +89,7 @@ pub fn check_details(details: &str) -> Result<String, ValidationError> {
     bounded_text("details", details, MAX_DETAILS)
 }
 
-impl Stored for PersonalTime {
-    fn storage_key(&self) -> &str {
-        self.id.as_str()
-    }
-}
+keyed_by_id!(PersonalTime);
 
 impl Entity for PersonalTime {
     const COLLECTION: Collection = Collection::PersonalTime;
@@ -150,13 +148,5 @@ impl Entity for PersonalTime {
 
     fn summary(&self) -> String {
         self.label.clone()
-    }
-
-    fn id(&self) -> &EntityId {
-        &self.id
-    }
-
-    fn meta(&self) -> &Meta {
-        &self.meta
     }
 }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::string_enum;
 use crate::document::Collection;
 use crate::entity::{
-    Author, Entity, Meta, Stored, bounded_text, check_range, present, required_text, text_as_str,
-    text_from_str,
+    Author, Entity, Meta, bounded_text, check_range, keyed_by_id, present, required_text,
+    text_as_str, text_from_str,
 };
 use crate::error::ValidationError;
 use crate::ids::{EntityId, PersonId};
@@ -212,11 +212,7 @@ pub struct RsvpRequest {
     pub answer: Rsvp,
 }
 
-impl Stored for Plan {
-    fn storage_key(&self) -> &str {
-        self.id.as_str()
-    }
-}
+keyed_by_id!(Plan);
 
 impl Entity for Plan {
     const COLLECTION: Collection = Collection::Plans;
@@ -287,14 +283,6 @@ impl Entity for Plan {
     fn summary(&self) -> String {
         self.title.clone()
     }
-
-    fn id(&self) -> &EntityId {
-        &self.id
-    }
-
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
 }
 
 impl Plan {
@@ -352,27 +340,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::Stamp;
-
-    fn author(who: &str) -> Author {
-        Author {
-            person: PersonId::parse(who).unwrap(),
-            at: Stamp("2026-11-26T10:00:00Z".parse().unwrap()),
-        }
-    }
-
-    fn new_plan(start: &str, end: &str) -> NewPlan {
-        NewPlan {
-            title: "Dinner".into(),
-            kind: Some(PlanKind::DateNight),
-            start: Moment(start.parse().unwrap()),
-            end: Moment(end.parse().unwrap()),
-            place: None,
-            notes: None,
-            status: None,
-            recurrence: None,
-        }
-    }
+    use crate::test_support::{author, new_plan};
 
     fn plan(start: &str, end: &str) -> Plan {
         Plan::create(
