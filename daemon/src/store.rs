@@ -313,4 +313,30 @@ mod tests {
         );
         assert_eq!(fs::read(&snap).unwrap(), b"not an automerge document");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Whatever bytes end up in the log, opening never panics: it either loads or
+        /// names the file; and a store cut anywhere keeps every complete record.
+        #[test]
+        fn any_log_bytes_open_or_fail_cleanly(garbage in proptest::collection::vec(proptest::num::u8::ANY, 0..300), cut in 0usize..2000) {
+            let (dir, log) = two_records();
+            let full = fs::read(&log).unwrap();
+            let first_len = HEADER + u32::from_be_bytes(full[0..4].try_into().unwrap()) as usize;
+            let cut = cut.min(full.len());
+            fs::write(&log, &full[..cut]).unwrap();
+            let (_, doc) = open(dir.path()).unwrap();
+            let expected = if cut == full.len() { 2 } else if cut >= first_len { 1 } else { 0 };
+            proptest::prop_assert_eq!(titles(&doc).len(), expected);
+
+            let mut bytes = full.clone();
+            bytes.extend_from_slice(&garbage);
+            fs::write(&log, &bytes).unwrap();
+            match open(dir.path()) {
+                Ok((_, doc)) => proptest::prop_assert_eq!(titles(&doc).len(), 2),
+                Err(e) => proptest::prop_assert!(e.to_string().contains("changes.log"), "{}", e),
+            }
+        }
+    }
 }

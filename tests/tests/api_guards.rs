@@ -98,6 +98,8 @@ fn refusals_have_their_status_and_a_json_error() {
         "empty jar"
     );
     assert_eq!(d.get("/v1/balance?week=someday").status, 400);
+    assert_eq!(d.get("/v1/checkins/someday").status, 400);
+    assert_eq!(d.get("/v1/checkins/2026-W48").status, 404);
     assert_eq!(d.get("/v1/plans?from=yesterdayish").status, 400);
 
     // None of that stored anything, and good requests still work.
@@ -152,7 +154,9 @@ fn openapi_documents_every_route_that_exists() {
                 continue; // a stream that never ends; covered by events_stream_every_change
             }
             operations += 1;
-            let concrete = path.replace("{id}", "nonexistent");
+            let concrete = path
+                .replace("{id}", "nonexistent")
+                .replace("{week}", "2026-W48");
             let body = matches!(method.as_str(), "post" | "patch").then(|| json!({}));
             let r = d.request(&method.to_uppercase(), &concrete, body.as_ref());
             assert_ne!(

@@ -143,6 +143,8 @@ fn plans_ideas_checkins_notes_and_balance() {
     assert_eq!(week["answers"][0]["enough_alone"], 2);
     let listed = d.cli_json(&["checkin", "list"]);
     assert_eq!(listed[0]["week"], "2026-W49");
+    let one = d.get("/v1/checkins/2026-12-02").body;
+    assert_eq!(one["week"], "2026-W49", "a date selects its week");
 
     // Private notes.
     d.cli_ok(&["note", "add", "I loved the walk", "--title", "Sunday"]);

@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
                 .delete(delete_personal_time),
         )
         .route("/v1/checkins", get(list_checkins).post(answer_checkin))
+        .route("/v1/checkins/{week}", get(get_checkin))
         .route("/v1/balance", get(balance))
         .route("/v1/settings", get(settings).patch(update_settings))
         .route("/v1/log", get(log))
@@ -291,6 +292,25 @@ async fn delete_personal_time(
 
 async fn list_checkins(State(state): State<AppState>) -> Result<Json<Vec<CheckinWeek>>, ApiError> {
     state.with_repo(|repo| repo.checkin_weeks()).await.map(Json)
+}
+
+async fn get_checkin(
+    State(state): State<AppState>,
+    Path(week): Path<String>,
+) -> Result<Json<CheckinWeek>, ApiError> {
+    let week: IsoWeek = week.parse()?;
+    let found = state
+        .with_repo(move |repo| repo.checkin_weeks())
+        .await?
+        .into_iter()
+        .find(|w| w.week == week);
+    found.map(Json).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("nobody has checked in for {week} yet"),
+        )
+    })
 }
 
 async fn answer_checkin(
