@@ -14,7 +14,9 @@ use crate::error::DocumentError;
 use crate::model::settings::Settings;
 
 /// Which of the two documents.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DocKind {
     /// One per couple; synced to the partner's and one's own devices.
@@ -201,6 +203,40 @@ impl Document {
     /// Current heads, which identify the document's state.
     pub fn heads(&mut self) -> Vec<ChangeHash> {
         self.doc.get_heads()
+    }
+
+    /// The next Automerge sync message for the peer whose state is `state`, encoded.
+    pub fn sync_message(&mut self, state: &mut automerge::sync::State) -> Option<Vec<u8>> {
+        use automerge::sync::SyncDoc;
+        self.doc
+            .sync()
+            .generate_sync_message(state)
+            .map(|m| m.encode())
+    }
+
+    /// Applies an encoded sync message from the peer whose state is `state`. Returns
+    /// whether the document changed.
+    pub fn receive_sync_message(
+        &mut self,
+        state: &mut automerge::sync::State,
+        data: &[u8],
+    ) -> Result<bool, DocumentError> {
+        use automerge::sync::SyncDoc;
+        let message = automerge::sync::Message::decode(data)
+            .map_err(|e| DocumentError::Malformed(format!("sync message: {e}")))?;
+        let before = self.doc.get_heads();
+        self.doc.sync().receive_sync_message(state, message)?;
+        Ok(self.doc.get_heads() != before)
+    }
+
+    /// Activity records of the changes that are not ancestors of `heads`, oldest first:
+    /// what a sync just brought in.
+    pub fn activity_since(&mut self, heads: &[ChangeHash]) -> Vec<Activity> {
+        self.doc
+            .get_changes_meta(heads)
+            .iter()
+            .filter_map(|m| m.message.as_deref().and_then(Activity::from_message))
+            .collect()
     }
 
     /// Number of changes in the document's history.

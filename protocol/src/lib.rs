@@ -17,6 +17,8 @@
 //! - [`checkin`]: the reveal rule that keeps answers hidden until both have answered.
 //! - [`activity`]: the activity record written as each change's message.
 //! - [`balance`]: the weekly together/alone arithmetic and its plain-language reading.
+//! - [`sync`]: keeping one peer in sync, with permissions and limits.
+//! - [`wire`]: frames and messages between two daemons.
 //! - [`api`]: request and response bodies of the local HTTP API.
 
 pub mod activity;
@@ -30,7 +32,9 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod paths;
+pub mod sync;
 pub mod time;
+pub mod wire;
 
 #[cfg(test)]
 mod test_support;

@@ -1,0 +1,368 @@
+//! Keeping one peer in sync: Automerge's sync protocol per document, with the limits and
+//! document permissions tandem needs.
+//!
+//! One [`PeerSync`] per connection. It only ever touches the documents the peer may have
+//! (a partner never gets the private document, whatever it asks), and it cuts a peer that
+//! keeps sending sync messages that bring nothing: after [`MAX_IDLE_ROUNDS`] messages
+//! without progress or [`MAX_IDLE_BYTES`] bytes, [`SyncError::Limit`] tells the caller to
+//! close the connection. Progress is a message that changed our document; a local change
+//! also resets the count, since the peer then legitimately answers.
+
+use std::collections::BTreeMap;
+
+use automerge::sync::State;
+use thiserror::Error;
+
+use crate::document::{DocKind, Document};
+use crate::error::DocumentError;
+use crate::wire::Message;
+
+/// Sync messages accepted in a row without any progress.
+pub const MAX_IDLE_ROUNDS: u32 = 100;
+/// Bytes of sync messages accepted in a row without any progress.
+pub const MAX_IDLE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Why a peer's sync message was refused; the connection should be closed.
+#[derive(Debug, Error)]
+pub enum SyncError {
+    /// The peer offered or asked for a document it may not have.
+    #[error("peer may not sync the {} document", .0.name())]
+    Forbidden(DocKind),
+    /// The peer exceeded the rounds or bytes allowed without progress.
+    #[error("peer sent {rounds} sync messages ({bytes} bytes) that brought nothing")]
+    Limit {
+        /// Messages without progress.
+        rounds: u32,
+        /// Their bytes.
+        bytes: u64,
+    },
+    /// The message could not be applied.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+}
+
+#[derive(Debug, Default)]
+struct DocSync {
+    state: State,
+    idle_rounds: u32,
+    idle_bytes: u64,
+}
+
+/// Sync with one peer over one connection.
+#[derive(Debug)]
+pub struct PeerSync {
+    docs: BTreeMap<DocKind, DocSync>,
+}
+
+impl PeerSync {
+    /// A session for the documents in `allowed`, resuming from states saved at the end of
+    /// the previous session with this peer (see [`PeerSync::saved_state`]).
+    pub fn new(allowed: &[DocKind], mut saved: impl FnMut(DocKind) -> Option<Vec<u8>>) -> Self {
+        let docs = allowed
+            .iter()
+            .map(|&kind| {
+                let state = saved(kind)
+                    .and_then(|bytes| State::decode(&bytes).ok())
+                    .unwrap_or_default();
+                (
+                    kind,
+                    DocSync {
+                        state,
+                        ..DocSync::default()
+                    },
+                )
+            })
+            .collect();
+        Self { docs }
+    }
+
+    /// The documents this peer may sync.
+    pub fn allowed(&self) -> impl Iterator<Item = DocKind> + '_ {
+        self.docs.keys().copied()
+    }
+
+    /// The message to send now for `doc`, if any: call after connecting, after receiving,
+    /// and after every local change.
+    pub fn poll(&mut self, doc: &mut Document) -> Option<Message> {
+        let sync = self.docs.get_mut(&doc.kind())?;
+        doc.sync_message(&mut sync.state).map(|data| Message::Sync {
+            doc: doc.kind(),
+            data,
+        })
+    }
+
+    /// Notes a local change to `kind`: the peer will answer, which is not idling.
+    pub fn local_change(&mut self, kind: DocKind) {
+        if let Some(sync) = self.docs.get_mut(&kind) {
+            sync.idle_rounds = 0;
+            sync.idle_bytes = 0;
+        }
+    }
+
+    /// Applies a sync message the peer sent for `doc`. Returns whether the document
+    /// changed (so the caller persists it and tells the other peers).
+    pub fn receive(&mut self, doc: &mut Document, data: &[u8]) -> Result<bool, SyncError> {
+        let kind = doc.kind();
+        let sync = self.docs.get_mut(&kind).ok_or(SyncError::Forbidden(kind))?;
+        let changed = doc.receive_sync_message(&mut sync.state, data)?;
+        if changed {
+            sync.idle_rounds = 0;
+            sync.idle_bytes = 0;
+        } else {
+            sync.idle_rounds += 1;
+            sync.idle_bytes += data.len() as u64;
+            if sync.idle_rounds > MAX_IDLE_ROUNDS || sync.idle_bytes > MAX_IDLE_BYTES {
+                return Err(SyncError::Limit {
+                    rounds: sync.idle_rounds,
+                    bytes: sync.idle_bytes,
+                });
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Whether `kind` is refused to this peer.
+    pub fn forbids(&self, kind: DocKind) -> bool {
+        !self.docs.contains_key(&kind)
+    }
+
+    /// The state to keep for the next session with this peer (only the shared heads, as
+    /// Automerge intends: a stale mid-session state would cause endless sync loops).
+    pub fn saved_state(&self, kind: DocKind) -> Option<Vec<u8>> {
+        self.docs.get(&kind).map(|s| s.state.encode())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use automerge::ActorId;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::activity::Activity;
+    use crate::document::Collection;
+    use crate::entity::Entity;
+    use crate::ids::EntityId;
+    use crate::model::idea::{Idea, IdeaPatch, NewIdea};
+    use crate::model::note::{NewNote, Note};
+    use crate::test_support::author;
+
+    /// One replica: its documents and a session per other replica.
+    struct Replica {
+        shared: Document,
+        private: Document,
+    }
+
+    fn replica() -> Replica {
+        let actor = ActorId::random();
+        Replica {
+            shared: Document::create(DocKind::Shared, actor.clone()),
+            private: Document::create(DocKind::Private, actor),
+        }
+    }
+
+    fn add_idea(doc: &mut Document, id: u32, who: &str) {
+        let a = author(who);
+        let idea = Idea::create(
+            EntityId::parse(&format!("i{id}")).unwrap(),
+            NewIdea {
+                title: format!("idea {id}"),
+                notes: None,
+            },
+            &a,
+        )
+        .unwrap();
+        doc.put(Collection::Ideas, &idea).unwrap();
+        doc.commit(&Activity::new(&a, "idea.add", None, "x"));
+    }
+
+    fn edit_first_idea(doc: &mut Document, text: &str, who: &str) {
+        let a = author(who);
+        let Some(mut idea) = doc
+            .list::<Idea>(Collection::Ideas)
+            .unwrap()
+            .into_iter()
+            .next()
+        else {
+            return;
+        };
+        idea.apply(
+            IdeaPatch {
+                title: None,
+                notes: Some(text.into()),
+            },
+            &a,
+        )
+        .unwrap();
+        doc.put(Collection::Ideas, &idea).unwrap();
+        doc.commit(&Activity::new(&a, "idea.edit", None, "x"));
+    }
+
+    /// A one-way link: messages in flight from one replica to another, in order.
+    type Link = VecDeque<Vec<u8>>;
+
+    /// Runs sync between every pair until nothing is in flight; returns the steps taken.
+    fn sync_all(
+        replicas: &mut [Replica],
+        sessions: &mut BTreeMap<(usize, usize), PeerSync>,
+        links: &mut BTreeMap<(usize, usize), Link>,
+    ) -> usize {
+        let n = replicas.len();
+        for steps in 0..10_000 {
+            let mut moved = false;
+            for a in 0..n {
+                for b in 0..n {
+                    if a == b {
+                        continue;
+                    }
+                    if let Some(Message::Sync { data, .. }) = sessions
+                        .get_mut(&(a, b))
+                        .unwrap()
+                        .poll(&mut replicas[a].shared)
+                    {
+                        links.entry((a, b)).or_default().push_back(data);
+                        moved = true;
+                    }
+                    if let Some(data) = links.entry((a, b)).or_default().pop_front() {
+                        sessions
+                            .get_mut(&(b, a))
+                            .unwrap()
+                            .receive(&mut replicas[b].shared, &data)
+                            .unwrap();
+                        moved = true;
+                    }
+                }
+            }
+            if !moved {
+                return steps;
+            }
+        }
+        panic!("sync did not terminate");
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Add(usize),
+        Edit(usize, String),
+        /// Deliver the next in-flight message on link (from, to), if the link is up.
+        Deliver(usize, usize),
+        /// Take a link down or up.
+        Toggle(usize, usize),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (0..3usize).prop_map(Step::Add),
+            ((0..3usize), "[a-z ]{0,12}").prop_map(|(r, t)| Step::Edit(r, t)),
+            ((0..3usize), (0..3usize)).prop_map(|(a, b)| Step::Deliver(a, b)),
+            ((0..3usize), (0..3usize)).prop_map(|(a, b)| Step::Toggle(a, b)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Random concurrent edits on three replicas, messages delivered in random order
+        /// over links that go down and up; then the network heals and sync runs to the
+        /// end: every replica has the same heads and the same ideas, and it terminates.
+        #[test]
+        fn three_replicas_converge(steps in proptest::collection::vec(step(), 1..80)) {
+            let mut replicas: Vec<Replica> = (0..3).map(|_| replica()).collect();
+            let mut sessions = BTreeMap::new();
+            for a in 0..3 {
+                for b in 0..3 {
+                    if a != b {
+                        sessions.insert((a, b), PeerSync::new(&[DocKind::Shared], |_| None));
+                    }
+                }
+            }
+            let mut links: BTreeMap<(usize, usize), Link> = BTreeMap::new();
+            let mut down = std::collections::BTreeSet::new();
+            let mut next_id = 0;
+            for s in steps {
+                match s {
+                    Step::Add(r) => {
+                        next_id += 1;
+                        add_idea(&mut replicas[r].shared, next_id, "alex");
+                    }
+                    Step::Edit(r, text) => edit_first_idea(&mut replicas[r].shared, &text, "sam"),
+                    Step::Deliver(a, b) if a != b && !down.contains(&(a.min(b), a.max(b))) => {
+                        if let Some(Message::Sync { data, .. }) = sessions.get_mut(&(a, b)).unwrap().poll(&mut replicas[a].shared) {
+                            links.entry((a, b)).or_default().push_back(data);
+                        }
+                        if let Some(data) = links.entry((a, b)).or_default().pop_front() {
+                            sessions.get_mut(&(b, a)).unwrap().receive(&mut replicas[b].shared, &data).unwrap();
+                        }
+                    }
+                    Step::Toggle(a, b) if a != b => {
+                        let key = (a.min(b), a.max(b));
+                        if !down.remove(&key) {
+                            down.insert(key);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            sync_all(&mut replicas, &mut sessions, &mut links);
+            let heads: Vec<_> = replicas.iter_mut().map(|r| { let mut h = r.shared.heads(); h.sort(); h }).collect();
+            prop_assert_eq!(&heads[0], &heads[1]);
+            prop_assert_eq!(&heads[1], &heads[2]);
+            let ideas: Vec<Vec<Idea>> = replicas.iter().map(|r| r.shared.list(Collection::Ideas).unwrap()).collect();
+            prop_assert_eq!(ideas[0].len(), next_id as usize);
+            prop_assert_eq!(&ideas[0], &ideas[1]);
+            prop_assert_eq!(&ideas[1], &ideas[2]);
+        }
+    }
+
+    #[test]
+    fn private_documents_are_refused_to_partners() {
+        let mut mine = replica();
+        let a = author("alex");
+        let note = Note::create(
+            EntityId::parse("n1").unwrap(),
+            NewNote {
+                title: None,
+                body: "secret".into(),
+            },
+            &a,
+        )
+        .unwrap();
+        mine.private.put(Collection::Notes, &note).unwrap();
+        mine.private
+            .commit(&Activity::new(&a, "note.add", None, "x"));
+        let mut partner_session = PeerSync::new(&[DocKind::Shared], |_| None);
+        assert!(
+            partner_session.poll(&mut mine.private).is_none(),
+            "the private document is never offered"
+        );
+        let mut theirs = replica();
+        let mut own_session = PeerSync::new(&[DocKind::Shared, DocKind::Private], |_| None);
+        let Some(Message::Sync { data, .. }) = own_session.poll(&mut theirs.private) else {
+            panic!("own devices sync private")
+        };
+        let err = partner_session
+            .receive(&mut mine.private, &data)
+            .unwrap_err();
+        assert!(matches!(err, SyncError::Forbidden(DocKind::Private)));
+    }
+
+    #[test]
+    fn a_flooding_peer_is_cut() {
+        let mut mine = replica();
+        let mut theirs = replica();
+        let mut session = PeerSync::new(&[DocKind::Shared], |_| None);
+        // The same "hello, what do you have" message over and over brings nothing new.
+        let mut their_state = State::new();
+        let data = theirs.shared.sync_message(&mut their_state).unwrap();
+        let mut cut = false;
+        for _ in 0..=MAX_IDLE_ROUNDS {
+            if let Err(SyncError::Limit { .. }) = session.receive(&mut mine.shared, &data) {
+                cut = true;
+                break;
+            }
+        }
+        assert!(cut);
+    }
+}
