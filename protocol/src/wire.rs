@@ -199,12 +199,7 @@ mod tests {
             let mut decoder = FrameDecoder::default();
             for chunk in chunks {
                 decoder.push(&chunk);
-                loop {
-                    match decoder.next_message() {
-                        Ok(Some(_)) => continue,
-                        Ok(None) | Err(_) => break,
-                    }
-                }
+                while let Ok(Some(_)) = decoder.next_message() {}
             }
         }
 
