@@ -88,6 +88,26 @@ impl Home {
         self.root.join(API_TOKEN_FILE)
     }
 
+    /// `device.crt`: this device's self-signed certificate (DER).
+    pub fn device_cert(&self) -> PathBuf {
+        self.root.join("device.crt")
+    }
+
+    /// `device.key`: the certificate's private key (PKCS#8 DER), mode 0600.
+    pub fn device_key(&self) -> PathBuf {
+        self.root.join("device.key")
+    }
+
+    /// `peers.toml`: the devices this one trusts.
+    pub fn peers(&self) -> PathBuf {
+        self.root.join("peers.toml")
+    }
+
+    /// Directory of saved sync states, one subdirectory per peer device.
+    pub fn sync_states(&self) -> PathBuf {
+        self.root.join("sync")
+    }
+
     /// `actor.id`: this device's Automerge actor, stable across restarts.
     pub fn actor(&self) -> PathBuf {
         self.root.join("actor.id")

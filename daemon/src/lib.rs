@@ -5,6 +5,8 @@
 //!
 //! # Layout
 //! - [`home`]: the data directory, its files and the one-daemon lock.
+//! - [`identity`]: this device's certificate and key; its device id.
+//! - [`tls`]: rustls configs with pinned-certificate verifiers (sync and pairing).
 //! - [`config`]: reading and writing `config.toml`.
 //! - [`store`]: crash-safe snapshot + change log of one document.
 //! - [`repo`]: both documents and every operation on them; the single place that mutates.
@@ -16,6 +18,8 @@ pub mod api;
 pub mod config;
 pub mod daemon;
 pub mod home;
+pub mod identity;
 pub mod repo;
 pub mod shutdown;
 pub mod store;
+pub mod tls;

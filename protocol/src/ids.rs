@@ -41,7 +41,7 @@ macro_rules! string_id {
             /// no randomness), in lowercase Crockford base32 so that a short prefix is almost
             /// always unique and easy to type.
             pub fn from_random(bits: u128) -> Self {
-                Self(base32(bits))
+                Self(base32(&bits.to_be_bytes()))
             }
 
             /// The id as text.
@@ -98,15 +98,24 @@ macro_rules! string_id {
     };
 }
 
-/// 26 characters of lowercase Crockford base32 (no i, l, o, u).
-fn base32(mut bits: u128) -> String {
+/// Lowercase Crockford base32 (no i, l, o, u), 5 bits per character, most significant
+/// first; the last character holds the remaining bits.
+pub fn base32(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
-    let mut out = [0u8; 26];
-    for slot in out.iter_mut().rev() {
-        *slot = ALPHABET[(bits & 31) as usize];
-        bits >>= 5;
+    let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &byte in bytes {
+        acc = (acc << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((acc >> bits) & 31) as usize] as char);
+        }
     }
-    String::from_utf8(out.to_vec()).expect("alphabet is ASCII")
+    if bits > 0 {
+        out.push(ALPHABET[((acc << (5 - bits)) & 31) as usize] as char);
+    }
+    out
 }
 
 string_id!(

@@ -6,6 +6,7 @@
 //!
 //! # Layout
 //! - [`config`]: the daemon's `config.toml`.
+//! - [`device`]: device ids (certificate fingerprints).
 //! - [`ids`]: entity and person identifiers.
 //! - [`time`]: instants and zoned times as they are stored in documents, ISO weeks.
 //! - [`error`]: validation and document errors.
@@ -26,6 +27,7 @@ pub mod api;
 pub mod balance;
 pub mod checkin;
 pub mod config;
+pub mod device;
 pub mod document;
 pub mod entity;
 pub mod error;
