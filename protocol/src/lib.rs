@@ -13,6 +13,7 @@
 //! - [`document`]: the two Automerge documents (shared, private), their genesis change and
 //!   typed access to their collections.
 //! - [`entity`]: the [`entity::Entity`] trait every stored collection item implements.
+//! - [`pairing`]: codes, the pairing window, messages and key confirmation.
 //! - [`paths`]: the data home and the files both binaries read.
 //! - [`model`]: plans, ideas, personal time, agreements, check-ins, notes, people, settings.
 //! - [`checkin`]: the reveal rule that keeps answers hidden until both have answered.
@@ -33,6 +34,7 @@ pub mod entity;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod pairing;
 pub mod paths;
 pub mod sync;
 pub mod time;

@@ -1,0 +1,315 @@
+//! Pairing two devices with a short one-time code.
+//!
+//! The inviter opens a [`PairingWindow`] (8 digits, 5 minutes, 3 wrong attempts). The
+//! joiner dials it over TLS without pinning and both run SPAKE2 with the code (the SPAKE2
+//! arithmetic itself lives in the daemon, which owns randomness). A wrong code yields a
+//! different key, not an error, so both then prove the key: each sends an HMAC over its
+//! role and both certificate fingerprints, keyed from the SPAKE2 key *and* the TLS
+//! exporter. A wrong code, a replayed message, or a relay splicing two TLS sessions all
+//! fail that check. Only then does each side pin the other's device id.
+
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use thiserror::Error;
+
+use crate::device::DeviceId;
+use crate::ids::PersonId;
+
+/// How long a code is valid.
+pub const CODE_LIFETIME: SignedDuration = SignedDuration::from_secs(5 * 60);
+/// Wrong codes accepted before the window closes.
+pub const MAX_ATTEMPTS: u8 = 3;
+/// SPAKE2 identity of the joining side.
+pub const JOINER: &[u8] = b"tandem-joiner";
+/// SPAKE2 identity of the inviting side.
+pub const INVITER: &[u8] = b"tandem-inviter";
+
+/// What the other device is to this one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    /// The partner's device: gets the shared document only.
+    Partner,
+    /// One's own other device: gets the private document too.
+    Own,
+}
+
+/// Pairing failed; nothing was pinned.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum PairingError {
+    /// No code is open on the inviting device.
+    #[error("no pairing in progress there: run `tandem pair` on the other laptop first")]
+    NotOpen,
+    /// The code's 5 minutes are over.
+    #[error("the pairing code expired: run `tandem pair` again for a new one")]
+    Expired,
+    /// The code was wrong (or someone in the middle tampered).
+    #[error("wrong pairing code ({attempts_left} attempts left)")]
+    WrongCode {
+        /// Attempts before the window closes.
+        attempts_left: u8,
+    },
+    /// Too many wrong codes: the window is closed.
+    #[error("too many wrong codes: pairing closed, run `tandem pair` again")]
+    LockedOut,
+    /// One side wants `--own`, the other not.
+    #[error("one side paired with --own and the other without: use the same on both")]
+    RelationMismatch,
+    /// The code is not 8 digits.
+    #[error("a pairing code is 8 digits, like 1234-5678")]
+    BadCode,
+    /// The other side broke the protocol.
+    #[error("pairing protocol error: {0}")]
+    Protocol(String),
+}
+
+/// An 8-digit one-time code.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PairingCode(u32);
+
+impl PairingCode {
+    /// A code from random bits.
+    pub fn from_random(bits: u32) -> Self {
+        Self(bits % 100_000_000)
+    }
+
+    /// Reads `1234-5678`, `1234 5678` or `12345678`.
+    pub fn parse(text: &str) -> Result<Self, PairingError> {
+        let digits: String = text.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+        if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(PairingError::BadCode);
+        }
+        digits.parse().map(Self).map_err(|_| PairingError::BadCode)
+    }
+
+    /// The SPAKE2 password.
+    pub fn password(&self) -> Vec<u8> {
+        format!("{:08}", self.0).into_bytes()
+    }
+}
+
+impl std::fmt::Display for PairingCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:04}", self.0 / 10_000, self.0 % 10_000)
+    }
+}
+
+impl std::fmt::Debug for PairingCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PairingCode(****-****)")
+    }
+}
+
+/// The inviter's open invitation.
+#[derive(Clone, Debug)]
+pub struct PairingWindow {
+    /// The code to type on the other device.
+    pub code: PairingCode,
+    /// What the joiner will be.
+    pub relation: Relation,
+    /// When the code stops working.
+    pub expires_at: Timestamp,
+    /// Wrong codes left.
+    pub attempts_left: u8,
+}
+
+impl PairingWindow {
+    /// Opens a window at `now`.
+    pub fn open(code: PairingCode, relation: Relation, now: Timestamp) -> Self {
+        Self {
+            code,
+            relation,
+            expires_at: now + CODE_LIFETIME,
+            attempts_left: MAX_ATTEMPTS,
+        }
+    }
+
+    /// Whether an attempt may start now.
+    pub fn admit(&self, now: Timestamp, relation: Relation) -> Result<(), PairingError> {
+        if self.attempts_left == 0 {
+            return Err(PairingError::LockedOut);
+        }
+        if now >= self.expires_at {
+            return Err(PairingError::Expired);
+        }
+        if relation != self.relation {
+            return Err(PairingError::RelationMismatch);
+        }
+        Ok(())
+    }
+
+    /// Records a wrong code; the error to send back.
+    pub fn wrong_code(&mut self) -> PairingError {
+        self.attempts_left = self.attempts_left.saturating_sub(1);
+        if self.attempts_left == 0 {
+            PairingError::LockedOut
+        } else {
+            PairingError::WrongCode {
+                attempts_left: self.attempts_left,
+            }
+        }
+    }
+}
+
+/// Messages on a pairing connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PairMessage {
+    /// Joiner → inviter: the SPAKE2 opening and who is asking.
+    Start {
+        /// Protocol version of the joiner.
+        version: u32,
+        /// `--own` or not.
+        relation: Relation,
+        /// SPAKE2 message (side A).
+        pake: Vec<u8>,
+        /// The joiner's person.
+        person: PersonId,
+        /// The joiner's name.
+        name: String,
+        /// Port the joiner accepts sync connections on.
+        port: u16,
+    },
+    /// Inviter → joiner: the SPAKE2 answer and who answers.
+    Reply {
+        /// SPAKE2 message (side B).
+        pake: Vec<u8>,
+        /// The inviter's person.
+        person: PersonId,
+        /// The inviter's name.
+        name: String,
+    },
+    /// Joiner → inviter: proof of the key.
+    Confirm {
+        /// HMAC of [`JOINER`] and both fingerprints.
+        mac: Vec<u8>,
+    },
+    /// Inviter → joiner: the pairing is done, with the inviter's proof.
+    Accepted {
+        /// HMAC of [`INVITER`] and both fingerprints.
+        mac: Vec<u8>,
+    },
+    /// Either side: no.
+    Refused {
+        /// Why, for the person.
+        reason: String,
+    },
+}
+
+impl PairMessage {
+    /// Frame payload bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).expect("pairing messages always serialize")
+    }
+
+    /// Reads a frame payload.
+    pub fn decode(bytes: &[u8]) -> Result<Self, PairingError> {
+        postcard::from_bytes(bytes).map_err(|e| PairingError::Protocol(e.to_string()))
+    }
+}
+
+/// The confirmation key: HKDF over the SPAKE2 key, salted with the TLS exporter so the
+/// proof only holds inside this very TLS session.
+pub fn confirmation_key(spake_key: &[u8], exporter: &[u8]) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    Hkdf::<Sha256>::new(Some(exporter), spake_key)
+        .expand(b"tandem pairing confirmation v1", &mut key)
+        .expect("32 bytes is a valid HKDF-SHA256 length");
+    key
+}
+
+fn mac(key: &[u8; 32], role: &[u8], joiner: &DeviceId, inviter: &DeviceId) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(role);
+    mac.update(joiner.as_bytes());
+    mac.update(inviter.as_bytes());
+    mac
+}
+
+/// The proof `role` sends.
+pub fn prove(key: &[u8; 32], role: &[u8], joiner: &DeviceId, inviter: &DeviceId) -> Vec<u8> {
+    mac(key, role, joiner, inviter)
+        .finalize()
+        .into_bytes()
+        .to_vec()
+}
+
+/// Checks a proof in constant time.
+pub fn verify(
+    key: &[u8; 32],
+    role: &[u8],
+    joiner: &DeviceId,
+    inviter: &DeviceId,
+    proof: &[u8],
+) -> bool {
+    mac(key, role, joiner, inviter).verify_slice(proof).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_read_and_print() {
+        let code = PairingCode::parse("0123-4567").unwrap();
+        assert_eq!(code.to_string(), "0123-4567");
+        assert_eq!(PairingCode::parse("01234567").unwrap(), code);
+        assert!(PairingCode::parse("123").is_err());
+        assert!(PairingCode::parse("abcd-efgh").is_err());
+        assert_eq!(
+            format!("{code:?}"),
+            "PairingCode(****-****)",
+            "codes stay out of logs"
+        );
+    }
+
+    #[test]
+    fn windows_expire_and_lock_after_three_wrong_codes() {
+        let now: Timestamp = "2026-11-26T10:00:00Z".parse().unwrap();
+        let mut w = PairingWindow::open(PairingCode::from_random(42), Relation::Partner, now);
+        assert!(w.admit(now, Relation::Partner).is_ok());
+        assert_eq!(
+            w.admit(now, Relation::Own),
+            Err(PairingError::RelationMismatch)
+        );
+        assert_eq!(
+            w.admit(now + CODE_LIFETIME, Relation::Partner),
+            Err(PairingError::Expired)
+        );
+        assert_eq!(w.wrong_code(), PairingError::WrongCode { attempts_left: 2 });
+        assert_eq!(w.wrong_code(), PairingError::WrongCode { attempts_left: 1 });
+        assert_eq!(w.wrong_code(), PairingError::LockedOut);
+        assert_eq!(
+            w.admit(now, Relation::Partner),
+            Err(PairingError::LockedOut)
+        );
+    }
+
+    #[test]
+    fn proofs_bind_role_devices_and_session() {
+        let (j, i) = (
+            DeviceId::of_certificate(b"j"),
+            DeviceId::of_certificate(b"i"),
+        );
+        let key = confirmation_key(b"spake key", b"exporter of this session");
+        let proof = prove(&key, JOINER, &j, &i);
+        assert!(verify(&key, JOINER, &j, &i, &proof));
+        assert!(
+            !verify(&key, INVITER, &j, &i, &proof),
+            "a reflected proof fails"
+        );
+        assert!(
+            !verify(&key, JOINER, &i, &j, &proof),
+            "swapped devices fail"
+        );
+        let other_session = confirmation_key(b"spake key", b"exporter of another session");
+        assert!(
+            !verify(&other_session, JOINER, &j, &i, &proof),
+            "a relayed proof fails"
+        );
+        let wrong_code = confirmation_key(b"other key", b"exporter of this session");
+        assert!(!verify(&wrong_code, JOINER, &j, &i, &proof));
+    }
+}
