@@ -47,6 +47,14 @@ pub enum Command {
     Balance(BalanceArgs),
     /// Recent changes, yours and your partner's.
     Log(LogArgs),
+    /// Pair with your partner's laptop (or your own other device with --own): without a
+    /// code, show one; with the code from the other laptop, join it.
+    Pair(PairArgs),
+    /// Paired devices and whether they are connected.
+    Peers,
+    /// Manage paired devices.
+    #[command(subcommand)]
+    Peer(PeerCommand),
     /// Write everything out as JSON, Markdown or iCalendar.
     Export(ExportArgs),
     /// Print shell completions.
@@ -292,6 +300,37 @@ pub struct BalanceArgs {
     /// Time zone of the week (default: the daemon's).
     #[arg(long, value_name = "ZONE")]
     pub tz: Option<String>,
+}
+
+/// `tandem pair`.
+#[derive(Args, Debug)]
+pub struct PairArgs {
+    /// The code shown on the other laptop; omit it to show a code here.
+    pub code: Option<String>,
+    /// The other laptop's peer address, HOST:PORT (shown by `tandem status` there).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+    /// Pair your own other device: it also gets your private notes.
+    #[arg(long)]
+    pub own: bool,
+    /// Show the code and return instead of waiting for the other laptop.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// Peer subcommands.
+#[derive(Subcommand, Debug)]
+pub enum PeerCommand {
+    /// Connect to a paired device at a known address (when discovery cannot find it).
+    Add {
+        /// HOST:PORT of its peer port.
+        addr: String,
+    },
+    /// Unpair a device: it is disconnected and refused from now on.
+    Remove {
+        /// Its device id (or the start of it, as `tandem peers` shows).
+        id: String,
+    },
 }
 
 /// `tandem log`.

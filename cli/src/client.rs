@@ -105,6 +105,16 @@ impl Client {
         self.send("PATCH", path, body)
     }
 
+    /// `DELETE path`.
+    pub fn delete(&self, path: &str) -> Result<(), ClientError> {
+        let response = self
+            .agent
+            .delete(self.url(path))
+            .header("Authorization", self.auth())
+            .call();
+        self.read::<serde_json::Value>(response).map(|_| ())
+    }
+
     fn send<T: DeserializeOwned>(
         &self,
         method: &str,

@@ -56,6 +56,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Balance(a) => commands::balance::run(&ctx, a),
         Command::Log(a) => commands::log::run(&ctx, a),
         Command::Export(a) => commands::export::run(&ctx, a),
+        Command::Pair(a) => commands::pair::pair(&ctx, a),
+        Command::Peers => commands::pair::peers(&ctx),
+        Command::Peer(c) => commands::pair::peer(&ctx, c),
         Command::Init(_) | Command::Completions { .. } => unreachable!("handled above"),
     }
 }

@@ -15,6 +15,9 @@ use tandem_protocol::ids::PersonId;
 
 use crate::api::{self, AppState};
 use crate::home::{Home, HomeError, io_at, write_file_atomic};
+use crate::identity::Identity;
+use crate::peer::PeerHub;
+use crate::peers::PeerBook;
 use crate::repo::{Repo, RepoError};
 
 /// Why the daemon could not start or stopped with an error.
@@ -48,6 +51,10 @@ pub struct Options {
     pub home: Home,
     /// Overrides `api_port` of the config.
     pub api_port: Option<u16>,
+    /// Overrides `peer_port` of the config.
+    pub peer_port: Option<u16>,
+    /// Overrides `peer_listen` of the config.
+    pub peer_listen: Option<std::net::IpAddr>,
     /// Initialises a fresh home for this person when it has no config yet, so a first
     /// start needs no separate `tandem init`.
     pub name: Option<String>,
@@ -97,7 +104,7 @@ pub async fn run(
     options: Options,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
-    let home = options.home;
+    let home = options.home.clone();
     home.create()?;
     let _lock = home.lock()?;
     let config = match (crate::config::load(&home), &options.name) {
@@ -136,8 +143,20 @@ pub async fn run(
 
     let (stopping_tx, stopping) = watch::channel(false);
     let repo = Arc::new(Mutex::new(repo));
+    let identity = Identity::load_or_create(&home)?;
+    let peer_listener = bind_peer_listener(&home, &options, &config).await?;
+    let hub = PeerHub::start(
+        identity,
+        home.clone(),
+        repo.clone(),
+        PeerBook::load(&home)?,
+        peer_listener,
+        stopping.clone(),
+    );
+    tracing::info!(device = %hub.identity.device_id, peer_port = hub.port(), "accepting paired devices");
     let state = AppState {
         repo: repo.clone(),
+        hub: hub.clone(),
         token: token.into(),
         port: bound.port(),
         stopping,
@@ -150,11 +169,49 @@ pub async fn run(
         .await;
     remove_addr_file(home.api_addr());
     served.map_err(DaemonError::Serve)?;
+    hub.wait_closed(std::time::Duration::from_secs(3)).await;
 
     let mut repo = repo.lock().unwrap_or_else(|p| p.into_inner());
     repo.flush()?;
     tracing::info!("store flushed, bye");
     Ok(())
+}
+
+/// Binds the peer port: the configured one, else the one used last (so paired devices
+/// find us at the address they remember), else any free one.
+async fn bind_peer_listener(
+    home: &Home,
+    options: &Options,
+    config: &Config,
+) -> Result<tokio::net::TcpListener, DaemonError> {
+    let ip = options
+        .peer_listen
+        .or(config.peer_listen)
+        .unwrap_or(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    let fixed = options.peer_port.unwrap_or(config.peer_port);
+    let remembered = std::fs::read_to_string(home.peer_port())
+        .ok()
+        .and_then(|p| p.trim().parse::<u16>().ok());
+    let listener = match (fixed, remembered) {
+        (0, Some(port)) => match tokio::net::TcpListener::bind((ip, port)).await {
+            Ok(listener) => listener,
+            Err(_) => tokio::net::TcpListener::bind((ip, 0))
+                .await
+                .map_err(|source| DaemonError::Bind {
+                    addr: SocketAddr::new(ip, 0),
+                    source,
+                })?,
+        },
+        (port, _) => tokio::net::TcpListener::bind((ip, port))
+            .await
+            .map_err(|source| DaemonError::Bind {
+                addr: SocketAddr::new(ip, port),
+                source,
+            })?,
+    };
+    let port = listener.local_addr().map_err(DaemonError::Serve)?.port();
+    write_file_atomic(&home.peer_port(), port.to_string().as_bytes(), 0o600)?;
+    Ok(listener)
 }
 
 fn remove_addr_file(path: PathBuf) {

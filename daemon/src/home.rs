@@ -108,6 +108,11 @@ impl Home {
         self.root.join("sync")
     }
 
+    /// `peer.port`: the peer port used last, reused so paired devices find us again.
+    pub fn peer_port(&self) -> PathBuf {
+        self.root.join("peer.port")
+    }
+
     /// `actor.id`: this device's Automerge actor, stable across restarts.
     pub fn actor(&self) -> PathBuf {
         self.root.join("actor.id")

@@ -7,6 +7,8 @@
 //! - [`home`]: the data directory, its files and the one-daemon lock.
 //! - [`identity`]: this device's certificate and key; its device id.
 //! - [`tls`]: rustls configs with pinned-certificate verifiers (sync and pairing).
+//! - [`peers`]: `peers.toml`, the pinned devices.
+//! - [`peer`]: the peer listener, dialer, connections (sync) and pairing.
 //! - [`config`]: reading and writing `config.toml`.
 //! - [`store`]: crash-safe snapshot + change log of one document.
 //! - [`repo`]: both documents and every operation on them; the single place that mutates.
@@ -19,6 +21,8 @@ pub mod config;
 pub mod daemon;
 pub mod home;
 pub mod identity;
+pub mod peer;
+pub mod peers;
 pub mod repo;
 pub mod shutdown;
 pub mod store;

@@ -19,6 +19,12 @@ struct Args {
     /// Port of the local API on 127.0.0.1 (default: api_port of config.toml, 0 = any free).
     #[arg(long, value_name = "PORT")]
     api_port: Option<u16>,
+    /// Port other devices dial (default: peer_port of config.toml, else the last one used).
+    #[arg(long, value_name = "PORT")]
+    peer_port: Option<u16>,
+    /// Address the peer listener binds (default 0.0.0.0, the home network).
+    #[arg(long, value_name = "IP")]
+    peer_listen: Option<std::net::IpAddr>,
     /// Your name: sets up a fresh data home on first start (like `tandem init --name`).
     #[arg(long)]
     name: Option<String>,
@@ -46,6 +52,8 @@ fn main() -> ExitCode {
     let options = Options {
         home: Home::resolve(args.home),
         api_port: args.api_port,
+        peer_port: args.peer_port,
+        peer_listen: args.peer_listen,
         name: args.name,
     };
     match runtime.block_on(daemon::run(options, tandem_daemon::shutdown::signal())) {

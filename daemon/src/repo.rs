@@ -28,7 +28,9 @@ use tandem_protocol::model::personal_time::{
 };
 use tandem_protocol::model::plan::Plan;
 use tandem_protocol::model::settings::{Settings, SettingsPatch};
+use tandem_protocol::sync::{PeerSync, SyncError};
 use tandem_protocol::time::{IsoWeek, Stamp};
+use tandem_protocol::wire::Message;
 use thiserror::Error;
 use tokio::sync::broadcast;
 
@@ -47,6 +49,9 @@ pub enum RepoError {
     /// The disk failed; the change was not acknowledged.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A peer's sync message was refused.
+    #[error(transparent)]
+    Sync(#[from] SyncError),
 }
 
 impl From<ValidationError> for RepoError {
@@ -608,9 +613,62 @@ impl Repo {
             partner,
             home: self.home.root().display().to_string(),
             time_zone: self.tz.iana_name().unwrap_or("UTC").to_owned(),
+            device_id: String::new(),
+            peer_port: 0,
+            heads: self.heads(),
             documents,
             counts,
         })
+    }
+
+    /// The next sync message for `kind` to the peer of `session`, if any.
+    pub fn sync_poll(&mut self, session: &mut PeerSync, kind: DocKind) -> Option<Message> {
+        session.poll(&mut self.slot(kind).doc)
+    }
+
+    /// Applies a peer's sync message for `kind`. What it brought is persisted before this
+    /// returns, announced as change events (so the feed shows the partner's edits), and
+    /// check-ins both have now answered are revealed.
+    pub fn sync_receive(
+        &mut self,
+        session: &mut PeerSync,
+        kind: DocKind,
+        data: &[u8],
+    ) -> Result<(), RepoError> {
+        let slot = self.slot(kind);
+        let before = slot.doc.heads();
+        if !session.receive(&mut slot.doc, data)? {
+            return Ok(());
+        }
+        slot.store.persist(&mut slot.doc)?;
+        for activity in slot.doc.activity_since(&before) {
+            let _ = self.events.send(ChangeEvent {
+                document: kind,
+                activity,
+            });
+        }
+        if kind == DocKind::Shared {
+            self.reveal_checkins()?;
+        }
+        Ok(())
+    }
+
+    /// Both documents' heads, to tell whether two devices are in sync.
+    pub fn heads(&mut self) -> BTreeMap<String, Vec<String>> {
+        DocKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let mut heads: Vec<String> = self
+                    .slot(kind)
+                    .doc
+                    .heads()
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect();
+                heads.sort();
+                (kind.name().to_owned(), heads)
+            })
+            .collect()
     }
 
     /// Compacts both documents: a fresh snapshot, an empty log. Run at clean shutdown so

@@ -6,11 +6,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::activity::Activity;
+use crate::device::DeviceId;
 use crate::ids::PersonId;
 use crate::model::checkin::CheckinAnswer;
 use crate::model::person::Person;
 use crate::model::personal_time::PersonalTime;
-use crate::time::IsoWeek;
+use crate::pairing::Relation;
+use crate::time::{IsoWeek, Stamp};
 
 /// Version prefix of every route.
 pub const API_PREFIX: &str = "/v1";
@@ -60,6 +62,15 @@ pub struct Status {
     pub home: String,
     /// IANA time zone the daemon reads "this week" and human times in.
     pub time_zone: String,
+    /// This device's id (its certificate's SHA-256).
+    #[serde(default)]
+    pub device_id: String,
+    /// Port paired devices dial.
+    #[serde(default)]
+    pub peer_port: u16,
+    /// Each document's heads: equal on two devices means they are in sync.
+    #[serde(default)]
+    pub heads: std::collections::BTreeMap<String, Vec<String>>,
     /// Both documents.
     pub documents: Vec<DocumentStatus>,
     /// Items per collection, e.g. `plans: 3`.
@@ -130,4 +141,67 @@ pub struct BalanceQuery {
 pub struct LogQuery {
     /// How many entries, default 50, at most 1000.
     pub limit: Option<usize>,
+}
+
+/// What `tandem peers` shows of one paired device.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PeerStatus {
+    /// Its device id.
+    #[schema(value_type = String)]
+    pub device_id: DeviceId,
+    /// Its person's name.
+    pub name: String,
+    /// `partner` or `own`.
+    pub relation: Relation,
+    /// Whether a connection is up now.
+    pub connected: bool,
+    /// Address of the live connection, else the last known one.
+    pub addr: Option<String>,
+    /// When it was last connected.
+    pub last_seen: Option<Stamp>,
+}
+
+/// State of this device's pairing window.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PairingState {
+    /// The code to type on the other laptop, while the window is open.
+    pub code: Option<String>,
+    /// `partner` or `own`.
+    pub relation: Option<Relation>,
+    /// When the code stops working.
+    pub expires_at: Option<Stamp>,
+    /// Wrong codes left.
+    pub attempts_left: u8,
+    /// Paired devices, in pairing order.
+    pub paired: Vec<String>,
+}
+
+/// `POST /v1/pairing`: open a window.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PairRequest {
+    /// Pair one's own other device (it gets the private document too).
+    #[serde(default)]
+    pub own: bool,
+}
+
+/// `POST /v1/pairing/join`: join another device's window.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    /// The code shown on the other device.
+    pub code: String,
+    /// Its peer address, `HOST:PORT`.
+    pub addr: String,
+    /// Must match the other side's `--own`.
+    #[serde(default)]
+    pub own: bool,
+}
+
+/// `POST /v1/peers`: connect to a paired device at a known address.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddPeerRequest {
+    /// `HOST:PORT` of the device's peer port.
+    pub addr: String,
 }

@@ -20,6 +20,12 @@ pub struct Config {
     /// Port of the local API on 127.0.0.1; 0 picks a free one at each start.
     #[serde(default)]
     pub api_port: u16,
+    /// Port other devices dial; 0 reuses the last one (or picks a free one).
+    #[serde(default)]
+    pub peer_port: u16,
+    /// Address the peer listener binds, `0.0.0.0` (the home network) when absent.
+    #[serde(default)]
+    pub peer_listen: Option<std::net::IpAddr>,
     /// IANA time zone for "this week"; the system's when absent.
     #[serde(default)]
     pub time_zone: Option<String>,
@@ -39,6 +45,8 @@ impl Config {
             name: name.to_owned(),
             person_id,
             api_port: 0,
+            peer_port: 0,
+            peer_listen: None,
             time_zone: None,
         })
     }

@@ -77,17 +77,21 @@ pub enum Message {
 impl Message {
     /// The frame carrying this message: length prefix and payload.
     pub fn to_frame(&self) -> Vec<u8> {
-        let payload = postcard::to_stdvec(self).expect("messages always serialize");
-        let mut frame = Vec::with_capacity(LEN + payload.len());
-        frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&payload);
-        frame
+        frame(&postcard::to_stdvec(self).expect("messages always serialize"))
     }
 
     /// Reads a frame payload.
     pub fn decode(payload: &[u8]) -> Result<Self, WireError> {
         postcard::from_bytes(payload).map_err(|e| WireError::Garbage(e.to_string()))
     }
+}
+
+/// A payload with its length prefix.
+pub fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(LEN + payload.len());
+    frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
 }
 
 /// Splits a byte stream into frame payloads.

@@ -9,6 +9,7 @@ pub mod init;
 pub mod log;
 pub mod me;
 pub mod note;
+pub mod pair;
 pub mod plan;
 pub mod status;
 

@@ -62,7 +62,9 @@ impl From<RepoError> for ApiError {
             RepoError::Document(DocumentError::Ambiguous { .. }) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "ambiguous_id", message)
             }
-            RepoError::Document(_) | RepoError::Store(_) => ApiError::internal(message),
+            RepoError::Document(_) | RepoError::Store(_) | RepoError::Sync(_) => {
+                ApiError::internal(message)
+            }
         }
     }
 }

@@ -8,6 +8,7 @@
 mod error;
 mod events;
 mod openapi;
+mod peers;
 mod routes;
 
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,8 @@ pub struct AppState {
     /// The documents; a std mutex because every operation runs on a blocking thread
     /// (it ends in an fsync).
     pub repo: Arc<Mutex<Repo>>,
+    /// Peer connections and pairing.
+    pub hub: Arc<crate::peer::PeerHub>,
     /// The bearer token clients must present.
     pub token: Arc<str>,
     /// The port we listen on, to recognise our own `Host` and `Origin`.
@@ -60,6 +63,7 @@ impl AppState {
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     routes::routes()
+        .merge(peers::routes())
         .route("/v1/openapi.json", axum::routing::get(openapi::serve))
         .route("/v1/events", axum::routing::get(events::stream))
         .fallback(|| async {

@@ -371,7 +371,10 @@ async fn log(
 }
 
 async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
-    state.with_repo(|repo| repo.status()).await.map(Json)
+    let mut status = state.with_repo(|repo| repo.status()).await?;
+    status.device_id = state.hub.identity.device_id.to_string();
+    status.peer_port = state.hub.port();
+    Ok(Json(status))
 }
 
 impl From<ValidationError> for ApiError {

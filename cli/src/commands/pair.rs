@@ -1,0 +1,173 @@
+//! `tandem pair`, `tandem peers`, `tandem peer add|remove`.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tandem_protocol::api::{PairingState, PeerStatus, Status};
+
+use super::Ctx;
+use super::plan::encode;
+use crate::args::{PairArgs, PeerCommand};
+use crate::show;
+
+/// How often `tandem pair` checks whether the other laptop joined.
+const POLL: Duration = Duration::from_millis(300);
+
+/// Shows a code and waits, or joins another laptop's code.
+pub fn pair(ctx: &Ctx, args: PairArgs) -> anyhow::Result<()> {
+    if let Some(code) = args.code {
+        let Some(addr) = args.addr else {
+            anyhow::bail!(
+                "give the other laptop's address: tandem pair {code} --addr HOST:PORT (its `tandem status` shows the peer port)"
+            );
+        };
+        let peer: PeerStatus = ctx.client.post(
+            "/v1/pairing/join",
+            &json!({ "code": code, "addr": addr, "own": args.own }),
+        )?;
+        if ctx.json {
+            show::json(&peer);
+        } else {
+            println!(
+                "Paired with {} ({}). Your plans now sync with them.",
+                peer.name, peer.device_id
+            );
+        }
+        return Ok(());
+    }
+    let before: PairingState = ctx.client.get("/v1/pairing")?;
+    let opened: PairingState = ctx
+        .client
+        .post("/v1/pairing", &json!({ "own": args.own }))?;
+    let code = opened.code.clone().unwrap_or_default();
+    if ctx.json && args.no_wait {
+        show::json(&opened);
+        return Ok(());
+    }
+    let status: Status = ctx.client.get("/v1/status")?;
+    eprintln!("Pairing code: {code}  (valid 5 minutes)");
+    eprintln!(
+        "On the other laptop run:  tandem pair {code} --addr THIS_LAPTOP_IP:{}",
+        status.peer_port
+    );
+    if args.no_wait {
+        return Ok(());
+    }
+    eprintln!("Waiting for the other laptop ... (Ctrl-C to stop)");
+    loop {
+        std::thread::sleep(POLL);
+        let now: PairingState = ctx.client.get("/v1/pairing")?;
+        if let Some(new) = now.paired.iter().find(|d| !before.paired.contains(d)) {
+            let peers: Vec<PeerStatus> = ctx.client.get("/v1/peers")?;
+            let peer = peers.into_iter().find(|p| p.device_id.to_string() == *new);
+            if ctx.json {
+                show::json(&peer);
+            } else if let Some(peer) = peer {
+                println!("Paired with {} ({}).", peer.name, peer.device_id);
+            }
+            return Ok(());
+        }
+        if now.code.is_none() {
+            anyhow::bail!(
+                "pairing closed (the code expired or was typed wrong 3 times): run `tandem pair` again"
+            );
+        }
+    }
+}
+
+/// Lists paired devices.
+pub fn peers(ctx: &Ctx) -> anyhow::Result<()> {
+    let peers: Vec<PeerStatus> = ctx.client.get("/v1/peers")?;
+    if ctx.json {
+        show::json(&peers);
+        return Ok(());
+    }
+    let status: Status = ctx.client.get("/v1/status")?;
+    println!(
+        "This device: {} (peer port {})",
+        status.device_id, status.peer_port
+    );
+    if peers.is_empty() {
+        println!(
+            "No paired devices yet. Run `tandem pair` here and `tandem pair CODE --addr ...` on the other laptop."
+        );
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = peers
+        .iter()
+        .map(|p| {
+            vec![
+                p.device_id.short(),
+                p.name.clone(),
+                format!("{:?}", p.relation).to_lowercase(),
+                if p.connected {
+                    "connected".into()
+                } else {
+                    "offline".into()
+                },
+                p.addr.clone().unwrap_or_default(),
+                p.last_seen
+                    .map(|s| s.0.strftime("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|| "never".into()),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        show::table(
+            &[
+                "DEVICE",
+                "NAME",
+                "RELATION",
+                "STATE",
+                "ADDRESS",
+                "LAST SEEN"
+            ],
+            &rows
+        )
+    );
+    Ok(())
+}
+
+/// Adds an address or removes a device.
+pub fn peer(ctx: &Ctx, command: PeerCommand) -> anyhow::Result<()> {
+    match command {
+        PeerCommand::Add { addr } => {
+            let peer: PeerStatus = ctx.client.post("/v1/peers", &json!({ "addr": addr }))?;
+            if ctx.json {
+                show::json(&peer);
+            } else {
+                println!("Connected to {} at {addr}.", peer.name);
+            }
+        }
+        PeerCommand::Remove { id } => {
+            let peers: Vec<PeerStatus> = ctx.client.get("/v1/peers")?;
+            let wanted = id.replace('-', "").to_ascii_uppercase();
+            let matches: Vec<&PeerStatus> = peers
+                .iter()
+                .filter(|p| {
+                    p.device_id
+                        .to_string()
+                        .replace('-', "")
+                        .starts_with(&wanted)
+                })
+                .collect();
+            let peer = match matches.as_slice() {
+                [one] => *one,
+                [] => anyhow::bail!("no paired device starts with {id}: see `tandem peers`"),
+                _ => anyhow::bail!("{id} matches several devices: give more of the id"),
+            };
+            ctx.client.delete(&format!(
+                "/v1/peers/{}",
+                encode(&peer.device_id.to_string())
+            ))?;
+            if !ctx.json {
+                println!(
+                    "Unpaired {} ({}); it is refused from now on.",
+                    peer.name, peer.device_id
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! One live connection to a paired device: Hello, then Automerge sync until either side
+//! goes away.
+//!
+//! After the Hello exchange both sides poll every document the peer may have, so they sync
+//! to quiescence; afterwards each local change (a [`ChangeEvent`] from the repo) is pushed
+//! at once. Anything unexpected (garbage, oversized frames, another protocol version,
+//! asking for the private document as a partner, endless sync rounds) closes the
+//! connection with a logged reason; the daemon keeps serving everyone else.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tandem_protocol::device::DeviceId;
+use tandem_protocol::document::DocKind;
+use tandem_protocol::pairing::Relation;
+use tandem_protocol::sync::PeerSync;
+use tandem_protocol::wire::{ErrorCode, Message, PROTOCOL_VERSION, WireError};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::PeerHub;
+use super::framed::{Framed, FramedError};
+use crate::repo::{ChangeEvent, Repo, RepoError};
+
+/// Sync messages sent for one document before waiting for the peer.
+const MAX_MESSAGES_PER_POLL: usize = 8;
+/// How long a peer has to say Hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The documents a device of this relation may have.
+pub fn documents_for(relation: Relation) -> &'static [DocKind] {
+    match relation {
+        Relation::Partner => &[DocKind::Shared],
+        Relation::Own => &[DocKind::Shared, DocKind::Private],
+    }
+}
+
+/// Why a connection ended.
+#[derive(Debug)]
+enum End {
+    /// The peer closed, or we were asked to (shutdown, removal, duplicate).
+    Closed(&'static str),
+    /// The peer misbehaved; tell it why and close.
+    Refuse(ErrorCode, String),
+    /// The connection failed.
+    Failed(String),
+}
+
+impl From<FramedError> for End {
+    fn from(e: FramedError) -> Self {
+        match e {
+            FramedError::Wire(WireError::FrameTooLarge(n)) => End::Refuse(
+                ErrorCode::Limit,
+                format!("frame of {n} bytes is over 16 MiB"),
+            ),
+            FramedError::Wire(WireError::Garbage(m)) => End::Refuse(ErrorCode::Malformed, m),
+            other => End::Failed(other.to_string()),
+        }
+    }
+}
+
+fn with_repo<T>(hub: &PeerHub, f: impl FnOnce(&mut Repo) -> T) -> T {
+    // Repo work ends in an fsync; let the runtime move other tasks off this thread.
+    tokio::task::block_in_place(|| {
+        let mut repo = hub.repo.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut repo)
+    })
+}
+
+/// Runs a connection to `device` (already authenticated by TLS) until it ends.
+pub async fn run<S>(
+    hub: Arc<PeerHub>,
+    stream: S,
+    device: DeviceId,
+    addr: SocketAddr,
+    dialed_by: DeviceId,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let Some(peer) = hub.book().get(&device).cloned() else {
+        tracing::info!(%device, "dropping a connection from a device that is no longer paired");
+        return;
+    };
+    let mut framed = Framed::new(stream);
+    let me = with_repo(&hub, |repo| repo.me().id.clone());
+    let offered = documents_for(peer.relation);
+    let hello = Message::Hello {
+        version: PROTOCOL_VERSION,
+        device_id: hub.identity.device_id.to_string(),
+        person: me,
+        docs: offered.to_vec(),
+    };
+    if let Err(e) = framed.send(&hello.to_frame()).await {
+        tracing::info!(%device, "peer left before hello: {e}");
+        return;
+    }
+    let theirs = match tokio::time::timeout(HELLO_TIMEOUT, framed.recv()).await {
+        Ok(Ok(Some(payload))) => Message::decode(&payload),
+        _ => {
+            tracing::info!(%device, "peer did not say hello");
+            return;
+        }
+    };
+    let allowed: Vec<DocKind> = match theirs {
+        Ok(Message::Hello {
+            version,
+            device_id,
+            docs,
+            ..
+        }) => {
+            if version != PROTOCOL_VERSION {
+                let reason = format!(
+                    "protocol version {version} is not {PROTOCOL_VERSION}: update tandem on both laptops"
+                );
+                refuse(&mut framed, &device, ErrorCode::Version, &reason).await;
+                return;
+            }
+            if device_id.parse::<DeviceId>().ok() != Some(device) {
+                refuse(
+                    &mut framed,
+                    &device,
+                    ErrorCode::Malformed,
+                    "hello names another device than the certificate",
+                )
+                .await;
+                return;
+            }
+            offered
+                .iter()
+                .copied()
+                .filter(|d| docs.contains(d))
+                .collect()
+        }
+        Ok(_) => {
+            refuse(&mut framed, &device, ErrorCode::Malformed, "expected hello").await;
+            return;
+        }
+        Err(e) => {
+            refuse(&mut framed, &device, ErrorCode::Malformed, &e.to_string()).await;
+            return;
+        }
+    };
+    let Some((serial, mut closed)) = hub.register(device, dialed_by, addr) else {
+        tracing::debug!(%device, "keeping the other connection to this device");
+        return;
+    };
+    tracing::info!(%device, name = %peer.name, %addr, "peer connected");
+
+    let mut session = PeerSync::new(&allowed, |doc| {
+        std::fs::read(hub.sync_state_path(&device, doc.name())).ok()
+    });
+    let mut events = with_repo(&hub, |repo| repo.subscribe());
+    let mut stopping = hub.stopping.clone();
+    let end = async {
+        send_pending(&hub, &mut framed, &mut session, &allowed).await?;
+        loop {
+            tokio::select! {
+                payload = framed.recv() => {
+                    let Some(payload) = payload? else { return Ok(End::Closed("peer closed the connection")) };
+                    match Message::decode(&payload) {
+                        Ok(Message::Sync { doc, data }) => {
+                            if session.forbids(doc) {
+                                return Ok(End::Refuse(ErrorCode::Forbidden, format!("the {} document is not shared with this device", doc.name())));
+                            }
+                            match with_repo(&hub, |repo| repo.sync_receive(&mut session, doc, &data)) {
+                                Ok(()) => {}
+                                Err(RepoError::Sync(e)) => return Ok(End::Refuse(ErrorCode::Limit, e.to_string())),
+                                Err(e) => return Ok(End::Failed(e.to_string())),
+                            }
+                            send_pending(&hub, &mut framed, &mut session, &[doc]).await?;
+                        }
+                        Ok(Message::Error { code, message }) => {
+                            tracing::info!(%device, ?code, "peer closed the connection: {message}");
+                            return Ok(End::Closed("peer sent an error"));
+                        }
+                        Ok(Message::Hello { .. }) => return Ok(End::Refuse(ErrorCode::Malformed, "second hello".into())),
+                        Err(e) => return Ok(End::Refuse(ErrorCode::Malformed, e.to_string())),
+                    }
+                }
+                event = events.recv() => {
+                    let docs: Vec<DocKind> = match event {
+                        Ok(ChangeEvent { document, .. }) => vec![document],
+                        Err(RecvError::Lagged(_)) => allowed.clone(),
+                        Err(RecvError::Closed) => return Ok(End::Closed("daemon stopping")),
+                    };
+                    for doc in &docs {
+                        session.local_change(*doc);
+                    }
+                    send_pending(&hub, &mut framed, &mut session, &docs).await?;
+                }
+                () = flipped(&mut closed) => return Ok(End::Closed("closed by this daemon")),
+                () = flipped(&mut stopping) => return Ok(End::Refuse(ErrorCode::Shutdown, "daemon stopping".into())),
+            }
+        }
+    };
+    let end = match end.await {
+        Ok(end) => end,
+        Err(end) => end,
+    };
+    match end {
+        End::Closed(why) => tracing::info!(%device, "peer disconnected: {why}"),
+        End::Refuse(code, reason) => refuse(&mut framed, &device, code, &reason).await,
+        End::Failed(reason) => tracing::info!(%device, "peer connection failed: {reason}"),
+    }
+    for doc in session.allowed().collect::<Vec<_>>() {
+        if let Some(state) = session.saved_state(doc) {
+            let path = hub.sync_state_path(&device, doc.name());
+            let saved = path
+                .parent()
+                .map(std::fs::create_dir_all)
+                .transpose()
+                .and_then(|_| std::fs::write(&path, state));
+            if let Err(e) = saved {
+                tracing::warn!("cannot save sync state {}: {e}", path.display());
+            }
+        }
+    }
+    hub.unregister(device, serial);
+}
+
+/// Resolves once the flag turns true (or its sender is gone).
+async fn flipped(flag: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = flag.wait_for(|set| *set).await;
+}
+
+/// Sends whatever sync messages `docs` need now.
+async fn send_pending<S: AsyncRead + AsyncWrite + Unpin>(
+    hub: &PeerHub,
+    framed: &mut Framed<S>,
+    session: &mut PeerSync,
+    docs: &[DocKind],
+) -> Result<(), End> {
+    for &doc in docs {
+        if session.forbids(doc) {
+            continue;
+        }
+        // Automerge returns `None` while a message is in flight; the bound is only a guard.
+        for _ in 0..MAX_MESSAGES_PER_POLL {
+            let Some(message) = with_repo(hub, |repo| repo.sync_poll(session, doc)) else {
+                break;
+            };
+            framed.send(&message.to_frame()).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(
+    framed: &mut Framed<S>,
+    device: &DeviceId,
+    code: ErrorCode,
+    reason: &str,
+) {
+    tracing::warn!(%device, ?code, "refusing peer: {reason}");
+    let message = Message::Error {
+        code,
+        message: reason.to_owned(),
+    };
+    let _ = framed.send(&message.to_frame()).await;
+    framed.shutdown().await;
+}

@@ -1,0 +1,80 @@
+//! Frames over an async byte stream: the I/O half of `tandem_protocol::wire`.
+
+use std::time::Duration;
+
+use tandem_protocol::wire::{FrameDecoder, WireError};
+use thiserror::Error;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// A peer that takes longer than this to accept a frame is treated as gone.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(15);
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The stream failed or carried something that is not a frame.
+#[derive(Debug, Error)]
+pub enum FramedError {
+    /// Socket error.
+    #[error("connection error: {0}")]
+    Io(#[from] std::io::Error),
+    /// Broken framing.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// The peer stopped reading.
+    #[error("peer did not accept data for {0:?}")]
+    WriteTimeout(Duration),
+}
+
+/// A byte stream read and written in frames.
+pub struct Framed<S> {
+    stream: S,
+    decoder: FrameDecoder,
+    buffer: Box<[u8]>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
+    /// Wraps a connected stream.
+    pub fn new(stream: S) -> Self {
+        Self {
+            stream,
+            decoder: FrameDecoder::default(),
+            buffer: vec![0; READ_CHUNK].into_boxed_slice(),
+        }
+    }
+
+    /// The next frame payload; `None` when the peer closed the stream. Cancel-safe: bytes
+    /// read are kept in the decoder even if the caller stops waiting.
+    pub async fn recv(&mut self) -> Result<Option<Vec<u8>>, FramedError> {
+        loop {
+            if let Some(frame) = self.decoder.next_frame()? {
+                return Ok(Some(frame));
+            }
+            let n = self.stream.read(&mut self.buffer).await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.decoder.push(&self.buffer[..n]);
+        }
+    }
+
+    /// Writes one complete frame (length prefix included).
+    pub async fn send(&mut self, frame: &[u8]) -> Result<(), FramedError> {
+        let write = async {
+            self.stream.write_all(frame).await?;
+            self.stream.flush().await
+        };
+        tokio::time::timeout(WRITE_TIMEOUT, write)
+            .await
+            .map_err(|_| FramedError::WriteTimeout(WRITE_TIMEOUT))??;
+        Ok(())
+    }
+
+    /// Writes a payload as a frame.
+    pub async fn send_payload(&mut self, payload: &[u8]) -> Result<(), FramedError> {
+        self.send(&tandem_protocol::wire::frame(payload)).await
+    }
+
+    /// Closes the write side so the peer sees a clean end.
+    pub async fn shutdown(&mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.stream.shutdown()).await;
+    }
+}

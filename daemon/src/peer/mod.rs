@@ -1,0 +1,436 @@
+//! Peers: accepting and dialing paired devices, keeping one live connection per device,
+//! and pairing new ones.
+//!
+//! The [`PeerHub`] owns the peer listener, a dial loop that reconnects to every pinned
+//! device at its remembered addresses with jittered backoff, and the table of live
+//! connections. Connections themselves are in [`connection`]; pairing in [`pairing`].
+
+pub mod connection;
+mod framed;
+pub mod pairing;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tandem_protocol::api::PeerStatus;
+use tandem_protocol::device::DeviceId;
+use tandem_protocol::pairing::PairingWindow;
+use tandem_protocol::time::Stamp;
+use thiserror::Error;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::home::{Home, HomeError};
+use crate::identity::Identity;
+use crate::peers::{PeerBook, PeerEntry};
+use crate::repo::Repo;
+use crate::tls::{self, ALPN_PAIR, ALPN_SYNC, Trust};
+
+/// How long a dial (TCP connect and TLS handshake) may take.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
+/// First and longest wait between reconnection attempts.
+const BACKOFF_MIN: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// How often the dial loop looks for peers to reconnect.
+const DIAL_TICK: Duration = Duration::from_millis(250);
+
+/// Errors of peer operations requested through the API.
+#[derive(Debug, Error)]
+pub enum PeerError {
+    /// Nothing paired answered at the address.
+    #[error("no paired device answered at {addr}: {reason}")]
+    Unreachable {
+        /// The address tried.
+        addr: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The device is not paired.
+    #[error("no paired device {0}")]
+    UnknownDevice(String),
+    /// peers.toml could not be written.
+    #[error(transparent)]
+    Home(#[from] HomeError),
+}
+
+/// A live connection in the table.
+struct Live {
+    /// Tells the connection task to close.
+    close: watch::Sender<bool>,
+    /// Which side dialed: decides which of two simultaneous connections stays.
+    dialed_by: DeviceId,
+    /// The peer's address.
+    addr: SocketAddr,
+    /// Distinguishes this connection from a later one to the same device.
+    serial: u64,
+}
+
+/// Reconnection bookkeeping per device.
+#[derive(Clone, Copy)]
+struct Backoff {
+    next_try: Instant,
+    delay: Duration,
+}
+
+/// All peer networking of one daemon.
+pub struct PeerHub {
+    /// This device.
+    pub identity: Identity,
+    home: Home,
+    repo: Arc<Mutex<Repo>>,
+    book: Arc<RwLock<PeerBook>>,
+    port: u16,
+    live: Mutex<HashMap<DeviceId, Live>>,
+    last_seen: Mutex<HashMap<DeviceId, Stamp>>,
+    backoff: Mutex<HashMap<DeviceId, Backoff>>,
+    dialing: Mutex<std::collections::HashSet<DeviceId>>,
+    window: Mutex<Option<PairingWindow>>,
+    serial: std::sync::atomic::AtomicU64,
+    stopping: watch::Receiver<bool>,
+}
+
+impl PeerHub {
+    /// Starts accepting on `listener` and dialing paired devices, until `stopping`.
+    pub fn start(
+        identity: Identity,
+        home: Home,
+        repo: Arc<Mutex<Repo>>,
+        book: PeerBook,
+        listener: TcpListener,
+        stopping: watch::Receiver<bool>,
+    ) -> Arc<Self> {
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let hub = Arc::new(Self {
+            identity,
+            home,
+            repo,
+            book: Arc::new(RwLock::new(book)),
+            port,
+            live: Mutex::default(),
+            last_seen: Mutex::default(),
+            backoff: Mutex::default(),
+            dialing: Mutex::default(),
+            window: Mutex::default(),
+            serial: Default::default(),
+            stopping,
+        });
+        tokio::spawn(hub.clone().accept_loop(listener));
+        tokio::spawn(hub.clone().dial_loop());
+        hub
+    }
+
+    /// The port peers dial.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn book(&self) -> std::sync::RwLockReadGuard<'_, PeerBook> {
+        self.book.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn book_mut(&self) -> std::sync::RwLockWriteGuard<'_, PeerBook> {
+        self.book.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Trust in whatever is pinned at handshake time.
+    fn pinned_trust(&self) -> Trust {
+        let book = self.book.clone();
+        Trust::Pinned(Arc::new(move |id| {
+            book.read().map(|b| b.get(id).is_some()).unwrap_or(false)
+        }))
+    }
+
+    async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        let mut stopping = self.stopping.clone();
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = stopping.wait_for(|s| *s) => return,
+            };
+            match accepted {
+                Ok((tcp, addr)) => {
+                    tokio::spawn(self.clone().handle_incoming(tcp, addr));
+                }
+                Err(e) => {
+                    tracing::warn!("peer listener: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+
+    async fn handle_incoming(self: Arc<Self>, tcp: TcpStream, addr: SocketAddr) {
+        let _ = tcp.set_nodelay(true);
+        let acceptor =
+            tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp);
+        let start = match tokio::time::timeout(DIAL_TIMEOUT, acceptor).await {
+            Ok(Ok(start)) => start,
+            Ok(Err(e)) => {
+                tracing::info!(%addr, "refused a peer connection: {e}");
+                return;
+            }
+            Err(_) => return,
+        };
+        let wants_pairing = start
+            .client_hello()
+            .alpn()
+            .is_some_and(|mut protocols| protocols.any(|p| p == ALPN_PAIR));
+        if wants_pairing {
+            let config = tls::server_config(&self.identity, Trust::Anyone, ALPN_PAIR);
+            match tokio::time::timeout(DIAL_TIMEOUT, start.into_stream(config)).await {
+                Ok(Ok(tls)) => pairing::respond(&self, tls, addr).await,
+                _ => tracing::info!(%addr, "pairing handshake failed"),
+            }
+            return;
+        }
+        let config = tls::server_config(&self.identity, self.pinned_trust(), ALPN_SYNC);
+        match tokio::time::timeout(DIAL_TIMEOUT, start.into_stream(config)).await {
+            Ok(Ok(tls)) => {
+                let cert = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first().cloned());
+                let Some(cert) = cert else { return };
+                let device = DeviceId::of_certificate(&cert);
+                connection::run(self.clone(), tls, device, addr, device).await;
+            }
+            Ok(Err(e)) => tracing::info!(%addr, "refused a peer: {e}"),
+            Err(_) => tracing::info!(%addr, "peer handshake timed out"),
+        }
+    }
+
+    /// Dials `addr` expecting `trust`; runs the connection in the background and returns
+    /// the device that answered.
+    async fn dial(self: &Arc<Self>, addr: SocketAddr, trust: Trust) -> Result<DeviceId, String> {
+        let connector =
+            tokio_rustls::TlsConnector::from(tls::client_config(&self.identity, trust, ALPN_SYNC));
+        let attempt = async {
+            let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+            let _ = tcp.set_nodelay(true);
+            connector
+                .connect(tls::server_name(), tcp)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        let tls = tokio::time::timeout(DIAL_TIMEOUT, attempt)
+            .await
+            .map_err(|_| "timed out".to_owned())??;
+        let cert = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|c| c.first().cloned())
+            .ok_or("no certificate")?;
+        let device = DeviceId::of_certificate(&cert);
+        let _ = self.book_mut().remember_addr(&device, addr);
+        tokio::spawn(connection::run(
+            self.clone(),
+            tls,
+            device,
+            addr,
+            self.identity.device_id,
+        ));
+        Ok(device)
+    }
+
+    /// Connects to whatever paired device listens at `addr` (`tandem peer add`).
+    pub async fn add_address(self: &Arc<Self>, addr: &str) -> Result<DeviceId, PeerError> {
+        let unreachable = |reason: String| PeerError::Unreachable {
+            addr: addr.to_owned(),
+            reason,
+        };
+        let resolved = tokio::net::lookup_host(addr)
+            .await
+            .map_err(|e| unreachable(e.to_string()))?
+            .next()
+            .ok_or_else(|| unreachable("no address".into()))?;
+        self.dial(resolved, self.pinned_trust())
+            .await
+            .map_err(unreachable)
+    }
+
+    async fn dial_loop(self: Arc<Self>) {
+        let mut stopping = self.stopping.clone();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(DIAL_TICK) => {}
+                _ = stopping.wait_for(|s| *s) => return,
+            }
+            let due: Vec<PeerEntry> = {
+                let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+                let backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
+                let dialing = self.dialing.lock().unwrap_or_else(|p| p.into_inner());
+                let now = Instant::now();
+                self.book()
+                    .all()
+                    .iter()
+                    .filter(|p| {
+                        !p.addrs.is_empty()
+                            && !live.contains_key(&p.device_id)
+                            && !dialing.contains(&p.device_id)
+                    })
+                    .filter(|p| backoff.get(&p.device_id).is_none_or(|b| b.next_try <= now))
+                    .cloned()
+                    .collect()
+            };
+            for peer in due {
+                self.dialing
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(peer.device_id);
+                let hub = self.clone();
+                tokio::spawn(async move {
+                    let mut connected = false;
+                    for addr in &peer.addrs {
+                        if hub.dial(*addr, Trust::Device(peer.device_id)).await.is_ok() {
+                            connected = true;
+                            break;
+                        }
+                    }
+                    hub.dialing
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&peer.device_id);
+                    let mut backoff = hub.backoff.lock().unwrap_or_else(|p| p.into_inner());
+                    if connected {
+                        backoff.remove(&peer.device_id);
+                    } else {
+                        let previous = backoff
+                            .get(&peer.device_id)
+                            .map(|b| b.delay)
+                            .unwrap_or(BACKOFF_MIN / 2);
+                        let delay = (previous * 2).min(BACKOFF_MAX);
+                        let jitter = delay.mul_f64(rand::random_range(0.0..0.25));
+                        backoff.insert(
+                            peer.device_id,
+                            Backoff {
+                                next_try: Instant::now() + delay + jitter,
+                                delay,
+                            },
+                        );
+                    }
+                });
+            }
+        }
+    }
+
+    /// Registers a connection after the Hello exchange. Of two connections to the same
+    /// device, both sides keep the one dialed by the lower device id (or the newer, if the
+    /// same side dialed both). Returns the serial and close signal, or `None` if this
+    /// connection is the one to drop.
+    fn register(
+        &self,
+        device: DeviceId,
+        dialed_by: DeviceId,
+        addr: SocketAddr,
+    ) -> Option<(u64, watch::Receiver<bool>)> {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let preferred_dialer = self.identity.device_id.min(device);
+        if let Some(existing) = live.get(&device) {
+            let keep_existing =
+                existing.dialed_by != dialed_by && existing.dialed_by == preferred_dialer;
+            if keep_existing {
+                return None;
+            }
+            let _ = existing.close.send(true);
+        }
+        let serial = self
+            .serial
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (close, closed) = watch::channel(false);
+        live.insert(
+            device,
+            Live {
+                close,
+                dialed_by,
+                addr,
+                serial,
+            },
+        );
+        self.backoff
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&device);
+        self.last_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(device, Stamp(jiff::Timestamp::now()));
+        Some((serial, closed))
+    }
+
+    fn unregister(&self, device: DeviceId, serial: u64) {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        if live.get(&device).is_some_and(|l| l.serial == serial) {
+            live.remove(&device);
+        }
+        self.last_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(device, Stamp(jiff::Timestamp::now()));
+    }
+
+    /// Unpins a device and closes its connection; later attempts are refused.
+    pub fn remove(&self, device: &DeviceId) -> Result<(), PeerError> {
+        if !self.book_mut().remove(device)? {
+            return Err(PeerError::UnknownDevice(device.to_string()));
+        }
+        if let Some(live) = self
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(device)
+        {
+            let _ = live.close.send(true);
+        }
+        Ok(())
+    }
+
+    /// Every paired device and its state.
+    pub fn status(&self) -> Vec<PeerStatus> {
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let seen = self.last_seen.lock().unwrap_or_else(|p| p.into_inner());
+        self.book()
+            .all()
+            .iter()
+            .map(|p| {
+                let connection = live.get(&p.device_id);
+                PeerStatus {
+                    device_id: p.device_id,
+                    name: p.name.clone(),
+                    relation: p.relation,
+                    connected: connection.is_some(),
+                    addr: connection
+                        .map(|l| l.addr)
+                        .or(p.addrs.first().copied())
+                        .map(|a| a.to_string()),
+                    last_seen: seen.get(&p.device_id).copied(),
+                }
+            })
+            .collect()
+    }
+
+    /// Waits until every connection has said goodbye (after `stopping`), at most `limit`.
+    pub async fn wait_closed(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline
+            && !self
+                .live
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_empty()
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Where sync states with `device` are kept.
+    fn sync_state_path(&self, device: &DeviceId, doc: &str) -> std::path::PathBuf {
+        self.home
+            .sync_states()
+            .join(device.to_string().replace('-', "").to_ascii_lowercase())
+            .join(format!("{doc}.state"))
+    }
+}

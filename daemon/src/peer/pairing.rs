@@ -1,0 +1,348 @@
+//! Pairing over the network: the inviter's responder and the joiner's dialer.
+//!
+//! The rules (code, window, messages, key confirmation) are in `tandem_protocol::pairing`;
+//! this module runs SPAKE2 (which needs the OS's randomness) and moves the messages.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use spake2::{Ed25519Group, Identity as PakeIdentity, Password, Spake2};
+use tandem_protocol::api::PairingState;
+use tandem_protocol::device::DeviceId;
+use tandem_protocol::pairing::{
+    INVITER, JOINER, PairMessage, PairingCode, PairingError, PairingWindow, Relation,
+    confirmation_key, prove, verify,
+};
+use tandem_protocol::time::Stamp;
+use tandem_protocol::wire::PROTOCOL_VERSION;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use super::PeerHub;
+use super::framed::Framed;
+use crate::peers::PeerEntry;
+use crate::tls::{self, ALPN_PAIR, EXPORTER_LABEL, Trust};
+
+/// How long each pairing step may take.
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn recv<S: AsyncRead + AsyncWrite + Unpin>(
+    framed: &mut Framed<S>,
+) -> Result<PairMessage, PairingError> {
+    match tokio::time::timeout(STEP_TIMEOUT, framed.recv()).await {
+        Ok(Ok(Some(payload))) => PairMessage::decode(&payload),
+        Ok(Ok(None)) => Err(PairingError::Protocol(
+            "the other device closed the connection".into(),
+        )),
+        Ok(Err(e)) => Err(PairingError::Protocol(e.to_string())),
+        Err(_) => Err(PairingError::Protocol(
+            "the other device stopped answering".into(),
+        )),
+    }
+}
+
+async fn send<S: AsyncRead + AsyncWrite + Unpin>(
+    framed: &mut Framed<S>,
+    message: &PairMessage,
+) -> Result<(), PairingError> {
+    framed
+        .send_payload(&message.encode())
+        .await
+        .map_err(|e| PairingError::Protocol(e.to_string()))
+}
+
+impl PeerHub {
+    /// Opens a pairing window and returns its code.
+    pub fn open_pairing(&self, relation: Relation) -> PairingCode {
+        let code = PairingCode::from_random(rand::random());
+        *self.window.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(PairingWindow::open(code, relation, jiff::Timestamp::now()));
+        code
+    }
+
+    /// The window's state.
+    pub fn pairing_state(&self) -> PairingState {
+        let window = self
+            .window
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let open = window
+            .as_ref()
+            .filter(|w| w.admit(jiff::Timestamp::now(), w.relation).is_ok());
+        PairingState {
+            code: open.map(|w| w.code.to_string()),
+            relation: open.map(|w| w.relation),
+            expires_at: open.map(|w| Stamp(w.expires_at)),
+            attempts_left: window.as_ref().map(|w| w.attempts_left).unwrap_or(0),
+            paired: self
+                .book()
+                .all()
+                .iter()
+                .map(|p| p.device_id.to_string())
+                .collect(),
+        }
+    }
+
+    /// Closes the window (`tandem pair` interrupted).
+    pub fn close_pairing(&self) {
+        *self.window.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Joins the device inviting at `addr` with `code`; pins it on success.
+    pub async fn join(
+        &self,
+        code: PairingCode,
+        addr: &str,
+        relation: Relation,
+    ) -> Result<PeerEntry, PairingError> {
+        let protocol = |e: String| PairingError::Protocol(e);
+        let target: SocketAddr = tokio::net::lookup_host(addr)
+            .await
+            .map_err(|e| protocol(format!("{addr}: {e}")))?
+            .next()
+            .ok_or_else(|| protocol(format!("{addr}: no address")))?;
+        let connector = tokio_rustls::TlsConnector::from(tls::client_config(
+            &self.identity,
+            Trust::Anyone,
+            ALPN_PAIR,
+        ));
+        let dial = async {
+            let tcp = TcpStream::connect(target)
+                .await
+                .map_err(|e| protocol(format!("cannot reach {addr}: {e}")))?;
+            connector
+                .connect(tls::server_name(), tcp)
+                .await
+                .map_err(|e| protocol(e.to_string()))
+        };
+        let tls = tokio::time::timeout(STEP_TIMEOUT, dial)
+            .await
+            .map_err(|_| protocol(format!("{addr} did not answer")))??;
+        let (inviter, key_material) = {
+            let conn = tls.get_ref().1;
+            let cert = conn
+                .peer_certificates()
+                .and_then(|c| c.first().cloned())
+                .ok_or_else(|| protocol("no certificate".into()))?;
+            let mut material = [0u8; 32];
+            conn.export_keying_material(&mut material, EXPORTER_LABEL, None)
+                .map_err(|e| protocol(e.to_string()))?;
+            (DeviceId::of_certificate(&cert), material)
+        };
+        let joiner = self.identity.device_id;
+        let mut framed = Framed::new(tls);
+        let (pake, outbound) = Spake2::<Ed25519Group>::start_a(
+            &Password::new(code.password()),
+            &PakeIdentity::new(JOINER),
+            &PakeIdentity::new(INVITER),
+        );
+        let me = self
+            .repo
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .me()
+            .clone();
+        send(
+            &mut framed,
+            &PairMessage::Start {
+                version: PROTOCOL_VERSION,
+                relation,
+                pake: outbound,
+                person: me.id.clone(),
+                name: me.name.clone(),
+                port: self.port,
+            },
+        )
+        .await?;
+        let (their_pake, person, name) = match recv(&mut framed).await? {
+            PairMessage::Reply { pake, person, name } => (pake, person, name),
+            PairMessage::Refused { reason } => return Err(refusal(reason)),
+            other => return Err(protocol(format!("unexpected {other:?}"))),
+        };
+        let spake_key = pake
+            .finish(&their_pake)
+            .map_err(|e| protocol(format!("SPAKE2: {e:?}")))?;
+        let key = confirmation_key(&spake_key, &key_material);
+        send(
+            &mut framed,
+            &PairMessage::Confirm {
+                mac: prove(&key, JOINER, &joiner, &inviter),
+            },
+        )
+        .await?;
+        match recv(&mut framed).await? {
+            PairMessage::Accepted { mac } if verify(&key, INVITER, &joiner, &inviter, &mac) => {}
+            PairMessage::Accepted { .. } => {
+                return Err(protocol(
+                    "the other device could not prove it knows the code: nothing was pinned".into(),
+                ));
+            }
+            PairMessage::Refused { reason } => return Err(refusal(reason)),
+            other => return Err(protocol(format!("unexpected {other:?}"))),
+        }
+        let entry = PeerEntry {
+            device_id: inviter,
+            name,
+            person,
+            relation,
+            addrs: vec![target],
+            paired_at: Stamp(jiff::Timestamp::now()),
+        };
+        self.book_mut()
+            .pin(entry.clone())
+            .map_err(|e| protocol(e.to_string()))?;
+        framed.shutdown().await;
+        tracing::info!(device = %inviter, "paired");
+        Ok(entry)
+    }
+}
+
+/// Turns the inviter's refusal text back into the error it came from, when it is one.
+fn refusal(reason: String) -> PairingError {
+    if reason.starts_with("wrong pairing code") {
+        let left = reason
+            .chars()
+            .filter(|c| c.is_ascii_digit())
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0);
+        return PairingError::WrongCode {
+            attempts_left: left,
+        };
+    }
+    for known in [
+        PairingError::NotOpen,
+        PairingError::Expired,
+        PairingError::LockedOut,
+        PairingError::RelationMismatch,
+    ] {
+        if reason == known.to_string() {
+            return known;
+        }
+    }
+    PairingError::Protocol(reason)
+}
+
+/// The inviter's side of one pairing attempt on an accepted TLS connection.
+pub async fn respond<S>(hub: &PeerHub, tls: tokio_rustls::server::TlsStream<S>, addr: SocketAddr)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (joiner, key_material) = {
+        let conn = tls.get_ref().1;
+        let Some(cert) = conn.peer_certificates().and_then(|c| c.first().cloned()) else {
+            return;
+        };
+        let mut material = [0u8; 32];
+        if conn
+            .export_keying_material(&mut material, EXPORTER_LABEL, None)
+            .is_err()
+        {
+            return;
+        }
+        (DeviceId::of_certificate(&cert), material)
+    };
+    let mut framed = Framed::new(tls);
+    if let Err(e) = respond_steps(hub, &mut framed, joiner, key_material, addr).await {
+        tracing::warn!(%addr, device = %joiner, "pairing refused: {e}");
+        let _ = send(
+            &mut framed,
+            &PairMessage::Refused {
+                reason: e.to_string(),
+            },
+        )
+        .await;
+    }
+    framed.shutdown().await;
+}
+
+async fn respond_steps<S: AsyncRead + AsyncWrite + Unpin>(
+    hub: &PeerHub,
+    framed: &mut Framed<S>,
+    joiner: DeviceId,
+    key_material: [u8; 32],
+    addr: SocketAddr,
+) -> Result<(), PairingError> {
+    let PairMessage::Start {
+        version,
+        relation,
+        pake: their_pake,
+        person,
+        name,
+        port,
+    } = recv(framed).await?
+    else {
+        return Err(PairingError::Protocol("expected the joiner's start".into()));
+    };
+    if version != PROTOCOL_VERSION {
+        return Err(PairingError::Protocol(format!(
+            "protocol version {version} is not {PROTOCOL_VERSION}"
+        )));
+    }
+    let code = {
+        let window = hub.window.lock().unwrap_or_else(|p| p.into_inner());
+        let window = window.as_ref().ok_or(PairingError::NotOpen)?;
+        window.admit(jiff::Timestamp::now(), relation)?;
+        window.code
+    };
+    let (pake, outbound) = Spake2::<Ed25519Group>::start_b(
+        &Password::new(code.password()),
+        &PakeIdentity::new(JOINER),
+        &PakeIdentity::new(INVITER),
+    );
+    let me = hub
+        .repo
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .me()
+        .clone();
+    send(
+        framed,
+        &PairMessage::Reply {
+            pake: outbound,
+            person: me.id,
+            name: me.name,
+        },
+    )
+    .await?;
+    let spake_key = pake
+        .finish(&their_pake)
+        .map_err(|e| PairingError::Protocol(format!("SPAKE2: {e:?}")))?;
+    let key = confirmation_key(&spake_key, &key_material);
+    let PairMessage::Confirm { mac } = recv(framed).await? else {
+        return Err(PairingError::Protocol(
+            "expected the joiner's confirmation".into(),
+        ));
+    };
+    let inviter = hub.identity.device_id;
+    if !verify(&key, JOINER, &joiner, &inviter, &mac) {
+        let mut window = hub.window.lock().unwrap_or_else(|p| p.into_inner());
+        return Err(window
+            .as_mut()
+            .map(PairingWindow::wrong_code)
+            .unwrap_or(PairingError::NotOpen));
+    }
+    let entry = PeerEntry {
+        device_id: joiner,
+        name,
+        person,
+        relation,
+        addrs: vec![SocketAddr::new(addr.ip(), port)],
+        paired_at: Stamp(jiff::Timestamp::now()),
+    };
+    hub.book_mut()
+        .pin(entry)
+        .map_err(|e| PairingError::Protocol(e.to_string()))?;
+    // One code pairs one device.
+    *hub.window.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    send(
+        framed,
+        &PairMessage::Accepted {
+            mac: prove(&key, INVITER, &joiner, &inviter),
+        },
+    )
+    .await?;
+    tracing::info!(device = %joiner, "paired");
+    Ok(())
+}
