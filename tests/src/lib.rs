@@ -132,6 +132,8 @@ impl Daemon {
         let child = Command::new(bin("tandemd"))
             .arg("--home")
             .arg(home)
+            // Peer traffic in tests stays on loopback.
+            .args(["--peer-listen", "127.0.0.1"])
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -336,6 +338,63 @@ impl Daemon {
             }
         });
         rx
+    }
+}
+
+impl Daemon {
+    /// This daemon's peer address on loopback.
+    pub fn peer_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.get("/v1/status").body["peer_port"])
+    }
+
+    /// This daemon's device id.
+    pub fn device_id(&self) -> String {
+        self.get("/v1/status").body["device_id"]
+            .as_str()
+            .expect("device id")
+            .to_owned()
+    }
+
+    /// Both documents' heads.
+    pub fn heads(&self) -> Value {
+        self.get("/v1/status").body["heads"].clone()
+    }
+
+    /// Opens a pairing window here and returns its code.
+    pub fn pairing_code(&self, own: bool) -> String {
+        let mut args = vec!["pair", "--no-wait"];
+        if own {
+            args.push("--own");
+        }
+        self.cli_json(&args)["code"]
+            .as_str()
+            .expect("a code")
+            .to_owned()
+    }
+}
+
+/// Pairs `joiner` with `inviter` through the CLI, as two people would.
+pub fn pair(inviter: &Daemon, joiner: &Daemon, own: bool) {
+    let code = inviter.pairing_code(own);
+    let addr = inviter.peer_addr();
+    let mut args = vec!["pair", code.as_str(), "--addr", addr.as_str()];
+    if own {
+        args.push("--own");
+    }
+    joiner.cli_ok(&args);
+}
+
+/// Polls `check` until it holds or `limit` passes; returns whether it held.
+pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

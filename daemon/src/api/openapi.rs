@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 use axum::Json;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::api::{
-    ActivityEntry, AddPeerRequest, JoinRequest, PairRequest, PairingState, PeerStatus, BalanceQuery, CheckinWeek, ErrorBody, ListQuery, LogQuery, PersonalTimeView,
-    Status,
+    ActivityEntry, AddPeerRequest, BalanceQuery, CheckinWeek, ErrorBody, JoinRequest, ListQuery,
+    LogQuery, PairRequest, PairingState, PeerStatus, PersonalTimeView, Status,
 };
 use tandem_protocol::balance::Balance;
 use tandem_protocol::model::agreement::{Agreement, AgreementPatch, NewAgreement};
@@ -244,8 +244,20 @@ fn endpoints(s: &mut Schemas) -> Vec<Endpoint> {
             (200, Some(s.one::<Activity>())),
         ),
         op(Get, "/v1/openapi.json", "this document", None, (200, None)),
-        op(Get, "/v1/peers", "paired devices and whether they are connected", None, (200, Some(s.list::<PeerStatus>()))),
-        op(Post, "/v1/peers", "connect to a paired device at a known HOST:PORT (502 if none answers)", Some(s.one::<AddPeerRequest>()), (200, Some(s.one::<PeerStatus>()))),
+        op(
+            Get,
+            "/v1/peers",
+            "paired devices and whether they are connected",
+            None,
+            (200, Some(s.list::<PeerStatus>())),
+        ),
+        op(
+            Post,
+            "/v1/peers",
+            "connect to a paired device at a known HOST:PORT (502 if none answers)",
+            Some(s.one::<AddPeerRequest>()),
+            (200, Some(s.one::<PeerStatus>())),
+        ),
         Endpoint {
             params: vec![
                 ParameterBuilder::new()
@@ -256,12 +268,42 @@ fn endpoints(s: &mut Schemas) -> Vec<Endpoint> {
                     .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
                     .build(),
             ],
-            ..op(HttpMethod::Delete, "/v1/peers/{device}", "unpair a device: disconnect it and refuse it from now on", None, (204, None))
+            ..op(
+                HttpMethod::Delete,
+                "/v1/peers/{device}",
+                "unpair a device: disconnect it and refuse it from now on",
+                None,
+                (204, None),
+            )
         },
-        op(Get, "/v1/pairing", "the pairing window: code, expiry, attempts left", None, (200, Some(s.one::<PairingState>()))),
-        op(Post, "/v1/pairing", "open a pairing window and get its code", Some(s.one::<PairRequest>()), (200, Some(s.one::<PairingState>()))),
-        op(HttpMethod::Delete, "/v1/pairing", "close the pairing window", None, (204, None)),
-        op(Post, "/v1/pairing/join", "pair with the device inviting at an address (409 on a wrong code)", Some(s.one::<JoinRequest>()), (201, Some(s.one::<PeerStatus>()))),
+        op(
+            Get,
+            "/v1/pairing",
+            "the pairing window: code, expiry, attempts left",
+            None,
+            (200, Some(s.one::<PairingState>())),
+        ),
+        op(
+            Post,
+            "/v1/pairing",
+            "open a pairing window and get its code",
+            Some(s.one::<PairRequest>()),
+            (200, Some(s.one::<PairingState>())),
+        ),
+        op(
+            HttpMethod::Delete,
+            "/v1/pairing",
+            "close the pairing window",
+            None,
+            (204, None),
+        ),
+        op(
+            Post,
+            "/v1/pairing/join",
+            "pair with the device inviting at an address (409 on a wrong code)",
+            Some(s.one::<JoinRequest>()),
+            (201, Some(s.one::<PeerStatus>())),
+        ),
     ];
     for plan_op in crud::<Plan, NewPlan, PlanPatch>(s, "/v1/plans", "/v1/plans/{id}")
         .into_iter()

@@ -68,6 +68,16 @@ fn with_repo<T>(hub: &PeerHub, f: impl FnOnce(&mut Repo) -> T) -> T {
     })
 }
 
+/// A connection past its Hello exchange, registered as the live one for its device.
+pub struct Established<S> {
+    hub: Arc<PeerHub>,
+    framed: Framed<S>,
+    device: DeviceId,
+    allowed: Vec<DocKind>,
+    serial: u64,
+    closed: tokio::sync::watch::Receiver<bool>,
+}
+
 /// Runs a connection to `device` (already authenticated by TLS) until it ends.
 pub async fn run<S>(
     hub: Arc<PeerHub>,
@@ -78,10 +88,31 @@ pub async fn run<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let Some(peer) = hub.book().get(&device).cloned() else {
-        tracing::info!(%device, "dropping a connection from a device that is no longer paired");
-        return;
-    };
+    match establish(hub, stream, device, addr, dialed_by).await {
+        Ok(Some(established)) => serve(established).await,
+        Ok(None) => tracing::debug!(%device, "keeping the other connection to this device"),
+        Err(why) => tracing::info!(%device, "peer connection not established: {why}"),
+    }
+}
+
+/// Exchanges Hello and registers the connection. `Ok(None)` means another connection to
+/// the same device is kept instead. Only after this does a dialer know the peer accepted
+/// it: in TLS 1.3 the server checks the client's certificate after the client is done.
+pub async fn establish<S>(
+    hub: Arc<PeerHub>,
+    stream: S,
+    device: DeviceId,
+    addr: SocketAddr,
+    dialed_by: DeviceId,
+) -> Result<Option<Established<S>>, String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let peer = hub
+        .book()
+        .get(&device)
+        .cloned()
+        .ok_or("the device is no longer paired")?;
     let mut framed = Framed::new(stream);
     let me = with_repo(&hub, |repo| repo.me().id.clone());
     let offered = documents_for(peer.relation);
@@ -91,62 +122,71 @@ pub async fn run<S>(
         person: me,
         docs: offered.to_vec(),
     };
-    if let Err(e) = framed.send(&hello.to_frame()).await {
-        tracing::info!(%device, "peer left before hello: {e}");
-        return;
-    }
+    framed
+        .send(&hello.to_frame())
+        .await
+        .map_err(|e| format!("peer left before hello: {e}"))?;
     let theirs = match tokio::time::timeout(HELLO_TIMEOUT, framed.recv()).await {
         Ok(Ok(Some(payload))) => Message::decode(&payload),
-        _ => {
-            tracing::info!(%device, "peer did not say hello");
-            return;
-        }
+        Ok(Ok(None)) => return Err("the peer closed the connection (not paired there?)".into()),
+        Ok(Err(e)) => return Err(format!("the peer refused the connection: {e}")),
+        Err(_) => return Err("the peer did not say hello".into()),
     };
-    let allowed: Vec<DocKind> = match theirs {
-        Ok(Message::Hello {
-            version,
-            device_id,
-            docs,
-            ..
-        }) => {
-            if version != PROTOCOL_VERSION {
-                let reason = format!(
-                    "protocol version {version} is not {PROTOCOL_VERSION}: update tandem on both laptops"
-                );
-                refuse(&mut framed, &device, ErrorCode::Version, &reason).await;
-                return;
-            }
-            if device_id.parse::<DeviceId>().ok() != Some(device) {
-                refuse(
-                    &mut framed,
-                    &device,
-                    ErrorCode::Malformed,
-                    "hello names another device than the certificate",
-                )
-                .await;
-                return;
-            }
-            offered
+    let (code, reason) = match theirs {
+        Ok(Message::Hello { version, .. }) if version != PROTOCOL_VERSION => (
+            ErrorCode::Version,
+            format!(
+                "protocol version {version} is not {PROTOCOL_VERSION}: update tandem on both laptops"
+            ),
+        ),
+        Ok(Message::Hello { device_id, .. })
+            if device_id.parse::<DeviceId>().ok() != Some(device) =>
+        {
+            (
+                ErrorCode::Malformed,
+                "hello names another device than the certificate".to_owned(),
+            )
+        }
+        Ok(Message::Hello { docs, .. }) => {
+            let allowed: Vec<DocKind> = offered
                 .iter()
                 .copied()
                 .filter(|d| docs.contains(d))
-                .collect()
+                .collect();
+            let Some((serial, closed)) = hub.register(device, dialed_by, addr) else {
+                return Ok(None);
+            };
+            tracing::info!(%device, name = %peer.name, %addr, "peer connected");
+            return Ok(Some(Established {
+                hub,
+                framed,
+                device,
+                allowed,
+                serial,
+                closed,
+            }));
         }
-        Ok(_) => {
-            refuse(&mut framed, &device, ErrorCode::Malformed, "expected hello").await;
-            return;
-        }
-        Err(e) => {
-            refuse(&mut framed, &device, ErrorCode::Malformed, &e.to_string()).await;
-            return;
-        }
+        Ok(Message::Error { message, .. }) => return Err(format!("the peer refused: {message}")),
+        Ok(_) => (ErrorCode::Malformed, "expected hello".to_owned()),
+        Err(e) => (ErrorCode::Malformed, e.to_string()),
     };
-    let Some((serial, mut closed)) = hub.register(device, dialed_by, addr) else {
-        tracing::debug!(%device, "keeping the other connection to this device");
-        return;
-    };
-    tracing::info!(%device, name = %peer.name, %addr, "peer connected");
+    refuse(&mut framed, &device, code, &reason).await;
+    Err(reason)
+}
 
+/// Syncs over an established connection until it ends, then saves the sync states.
+pub async fn serve<S>(established: Established<S>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let Established {
+        hub,
+        mut framed,
+        device,
+        allowed,
+        serial,
+        mut closed,
+    } = established;
     let mut session = PeerSync::new(&allowed, |doc| {
         std::fs::read(hub.sync_state_path(&device, doc.name())).ok()
     });

@@ -225,14 +225,12 @@ impl PeerHub {
             .and_then(|c| c.first().cloned())
             .ok_or("no certificate")?;
         let device = DeviceId::of_certificate(&cert);
+        if let Some(established) =
+            connection::establish(self.clone(), tls, device, addr, self.identity.device_id).await?
+        {
+            tokio::spawn(connection::serve(established));
+        }
         let _ = self.book_mut().remember_addr(&device, addr);
-        tokio::spawn(connection::run(
-            self.clone(),
-            tls,
-            device,
-            addr,
-            self.identity.device_id,
-        ));
         Ok(device)
     }
 

@@ -1,0 +1,346 @@
+//! Two partners' daemons, paired by code, merging plans directly over pinned TLS.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tandem_tests::{Daemon, Home, eventually, pair};
+
+const SOON: Duration = Duration::from_secs(10);
+
+fn titles(d: &Daemon) -> Vec<String> {
+    let plans = d.get("/v1/plans").body;
+    plans
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn plan_body(title: &str) -> Value {
+    json!({"title": title, "start": "2026-12-04T19:00[Europe/Paris]", "end": "2026-12-04T21:00[Europe/Paris]"})
+}
+
+#[test]
+fn paired_partners_see_each_others_plans_and_rsvps() {
+    let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
+    let (alex, sam) = (alex_home.start(), sam_home.start());
+    pair(&alex, &sam, false);
+
+    let alex_peers = alex.cli_json(&["peers"]);
+    let sam_peers = sam.cli_json(&["peers"]);
+    assert_eq!(alex_peers[0]["name"], "Sam");
+    assert_eq!(alex_peers[0]["device_id"], sam.device_id());
+    assert_eq!(sam_peers[0]["name"], "Alex");
+    assert_eq!(sam_peers[0]["relation"], "partner");
+    assert!(eventually(
+        SOON,
+        || sam.cli_json(&["peers"])[0]["connected"] == true
+    ));
+
+    let plan = alex.cli_json(&[
+        "plan",
+        "add",
+        "Dinner at Luigi's",
+        "--at",
+        "2026-12-04 19:30",
+    ]);
+    let id = plan["id"].as_str().unwrap().to_owned();
+    assert!(
+        eventually(SOON, || titles(&sam) == ["Dinner at Luigi's"]),
+        "Sam never saw Alex's plan"
+    );
+
+    // Sam says yes from Sam's laptop; Alex sees it, and two yeses schedule the plan.
+    sam.cli_ok(&["plan", "rsvp", &id[..8], "yes"]);
+    assert!(eventually(SOON, || alex
+        .get(&format!("/v1/plans/{id}"))
+        .body["status"]
+        == "scheduled"));
+    let on_alex = alex.get(&format!("/v1/plans/{id}")).body;
+    assert_eq!(on_alex["rsvps"].as_object().unwrap().len(), 2);
+
+    // And the other way round, with the author named in Alex's activity feed.
+    sam.cli_ok(&["idea", "add", "Night swim"]);
+    assert!(eventually(SOON, || alex
+        .get("/v1/ideas")
+        .body
+        .as_array()
+        .unwrap()
+        .len()
+        == 1));
+    let log = alex.cli_json(&["log"]);
+    let entry = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "idea.add")
+        .unwrap();
+    assert_eq!(entry["by_name"], "Sam");
+    assert_eq!(alex.cli_json(&["status"])["partner"]["name"], "Sam");
+    assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
+}
+
+#[test]
+fn three_wrong_codes_close_pairing_and_pin_nothing() {
+    let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
+    let (alex, sam) = (alex_home.start(), sam_home.start());
+    let code = alex.pairing_code(false);
+    let wrong = if code.starts_with('1') {
+        "2222-2222"
+    } else {
+        "1111-1111"
+    };
+    let addr = alex.peer_addr();
+    let mut errors = Vec::new();
+    for _ in 0..3 {
+        let out = sam.cli(&["pair", wrong, "--addr", &addr]);
+        assert!(!out.status.success());
+        errors.push(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    assert!(
+        errors[0].contains("wrong pairing code (2 attempts left)"),
+        "{errors:?}"
+    );
+    assert!(errors[2].contains("too many wrong codes"), "{errors:?}");
+    // Even the right code no longer works.
+    let out = sam.cli(&["pair", &code, "--addr", &addr]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("too many wrong codes"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(alex.cli_json(&["peers"]), json!([]));
+    assert_eq!(sam.cli_json(&["peers"]), json!([]));
+    assert!(
+        !alex_home.path().join("peers.toml").exists()
+            || std::fs::read_to_string(alex_home.path().join("peers.toml"))
+                .unwrap()
+                .trim()
+                .is_empty()
+    );
+}
+
+#[test]
+fn strangers_and_removed_peers_are_refused() {
+    let (alex_home, sam_home, eve_home) =
+        (Home::init("Alex"), Home::init("Sam"), Home::init("Eve"));
+    let (alex, sam, eve) = (alex_home.start(), sam_home.start(), eve_home.start());
+    alex.cli_ok(&[
+        "plan",
+        "add",
+        "Secret anniversary trip",
+        "--at",
+        "2026-12-04 19:30",
+    ]);
+
+    // Eve knows Alex's address but was never paired: refused in the TLS handshake.
+    let out = eve.cli(&["peer", "add", &alex.peer_addr()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no paired device answered"));
+    assert_eq!(
+        titles(&eve),
+        Vec::<String>::new(),
+        "no document byte reached Eve"
+    );
+
+    pair(&alex, &sam, false);
+    assert!(eventually(SOON, || titles(&sam) == ["Secret anniversary trip"]));
+
+    // Alex unpairs Sam: disconnected at once, refused afterwards.
+    let sam_id = sam.device_id();
+    alex.cli_ok(&["peer", "remove", &sam_id[..9]]);
+    assert_eq!(alex.cli_json(&["peers"]), json!([]));
+    assert!(eventually(
+        SOON,
+        || sam.cli_json(&["peers"])[0]["connected"] == false
+    ));
+    alex.cli_ok(&[
+        "plan",
+        "add",
+        "After the breakup",
+        "--at",
+        "2026-12-05 19:30",
+    ]);
+    let out = sam.cli(&["peer", "add", &alex.peer_addr()]);
+    assert!(!out.status.success(), "a removed peer must be refused");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        titles(&sam),
+        ["Secret anniversary trip"],
+        "nothing new reached the removed peer"
+    );
+}
+
+#[test]
+fn offline_edits_on_both_sides_merge_without_loss() {
+    let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
+    let alex = alex_home.start();
+    let mut sam = sam_home.start();
+    pair(&alex, &sam, false);
+    let plan = alex.post("/v1/plans", &json!({"title": "Weekend away", "start": "2026-12-12T10:00[Europe/Paris]", "end": "2026-12-13T18:00[Europe/Paris]", "notes": "pack light"})).body;
+    let id = plan["id"].as_str().unwrap().to_owned();
+    assert!(eventually(SOON, || titles(&sam) == ["Weekend away"]));
+
+    // Sam's laptop goes away; both keep editing, including the same plan's notes.
+    assert!(sam.terminate().success());
+    alex.request(
+        "PATCH",
+        &format!("/v1/plans/{id}"),
+        Some(&json!({"notes": "pack light, bring boots"})),
+    );
+    alex.post("/v1/plans", &plan_body("Alex's plan while apart"));
+    let mut sam = Daemon::start(sam_home.path());
+    // Sam edits before the two meet again (the dial loop needs a moment).
+    sam.request(
+        "PATCH",
+        &format!("/v1/plans/{id}"),
+        Some(&json!({"notes": "swimsuits! pack light"})),
+    );
+    sam.post("/v1/plans", &plan_body("Sam's plan while apart"));
+
+    assert!(
+        eventually(SOON, || titles(&alex).len() == 3 && titles(&sam).len() == 3),
+        "alex {:?} sam {:?}",
+        titles(&alex),
+        titles(&sam)
+    );
+    assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
+    let (a, s) = (alex.get("/v1/plans").body, sam.get("/v1/plans").body);
+    assert_eq!(a, s, "both laptops show the same plans");
+    let notes = alex.get(&format!("/v1/plans/{id}")).body["notes"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        notes.contains("boots") && notes.contains("swimsuits"),
+        "both note edits survive: {notes:?}"
+    );
+    assert!(sam.terminate().success());
+}
+
+#[test]
+fn private_notes_never_reach_the_partner() {
+    let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
+    let (alex, sam) = (alex_home.start(), sam_home.start());
+    pair(&alex, &sam, false);
+    alex.cli_ok(&["note", "add", "I am planning a surprise party zqxv"]);
+    alex.cli_ok(&[
+        "me",
+        "add",
+        "--at",
+        "2026-12-05 09:00",
+        "--for",
+        "3h",
+        "--details",
+        "buying the gift zqxv",
+    ]);
+    alex.cli_ok(&["idea", "add", "Shared marker idea"]);
+    assert!(eventually(SOON, || sam
+        .get("/v1/ideas")
+        .body
+        .as_array()
+        .unwrap()
+        .len()
+        == 1));
+    assert!(eventually(SOON, || sam
+        .get("/v1/personal-time")
+        .body
+        .as_array()
+        .unwrap()
+        .len()
+        == 1));
+
+    assert_eq!(sam.get("/v1/notes").body, json!([]));
+    let block = &sam.get("/v1/personal-time").body[0];
+    assert_eq!(block["label"], "personal time");
+    assert!(block.get("details").is_none(), "{block}");
+    assert_eq!(sam.cli_json(&["status"])["counts"]["notes"], 0);
+    drop(sam);
+    for entry in walk(sam_home.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !bytes.windows(4).any(|w| w == b"zqxv"),
+            "private text found in {}",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn checkin_answers_stay_hidden_until_both_answered() {
+    let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
+    let (alex, sam) = (alex_home.start(), sam_home.start());
+    pair(&alex, &sam, false);
+    alex.cli_ok(&[
+        "checkin",
+        "--alone",
+        "2",
+        "--together",
+        "5",
+        "--went-well",
+        "the long walk qwzk",
+        "--week",
+        "2026-W49",
+    ]);
+    assert!(eventually(SOON, || sam
+        .get("/v1/checkins")
+        .body
+        .as_array()
+        .unwrap()
+        .len()
+        == 1));
+    let week = &sam.get("/v1/checkins").body[0];
+    assert_eq!(
+        week["answered"].as_array().unwrap().len(),
+        1,
+        "Sam sees that Alex answered"
+    );
+    assert_eq!(week["answers"], json!([]), "but not what");
+    assert_eq!(week["revealed"], false);
+    for entry in walk(sam_home.path()) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !bytes.windows(4).any(|w| w == b"qwzk"),
+            "Alex's answer text on Sam's disk: {}",
+            entry.display()
+        );
+    }
+
+    sam.cli_ok(&[
+        "checkin",
+        "--alone",
+        "4",
+        "--together",
+        "3",
+        "--week",
+        "2026-W49",
+    ]);
+    for d in [&alex, &sam] {
+        assert!(eventually(SOON, || {
+            let week = &d.get("/v1/checkins/2026-W49").body;
+            week["revealed"] == true && week["answers"].as_array().unwrap().len() == 2
+        }));
+    }
+    let on_sam = sam.get("/v1/checkins/2026-W49").body;
+    let alex_answer = on_sam["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["went_well"] == "the long walk qwzk");
+    assert!(alex_answer.is_some(), "{on_sam}");
+}
