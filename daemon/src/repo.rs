@@ -52,6 +52,9 @@ pub enum RepoError {
     /// A peer's sync message was refused.
     #[error(transparent)]
     Sync(#[from] SyncError),
+    /// The data home could not be updated.
+    #[error(transparent)]
+    Home(#[from] crate::home::HomeError),
 }
 
 impl From<ValidationError> for RepoError {
@@ -145,6 +148,32 @@ impl Repo {
                 )
             }
         }
+    }
+
+    /// Becomes `id` (named `name`): a device paired with `--own` joins its owner's person,
+    /// so its notes and answers are that person's. The config is updated and the entry this
+    /// device had written for its old person is removed from the shared document.
+    pub fn adopt_person(&mut self, id: PersonId, name: &str) -> Result<(), RepoError> {
+        if self.me.id == id {
+            return Ok(());
+        }
+        let mut config = crate::config::load(&self.home)?;
+        config.person_id = id.clone();
+        config.name = name.to_owned();
+        crate::config::save(&self.home, &config)?;
+        let old = std::mem::replace(
+            &mut self.me,
+            Person {
+                id,
+                name: name.to_owned(),
+                joined_at: Stamp(Timestamp::now()),
+            },
+        );
+        self.change(DocKind::Shared, |doc, author| {
+            doc.remove(Collection::People, old.id.as_str())?;
+            Ok(((), Activity::new(author, "person.merge", None, &old.name)))
+        })?;
+        self.introduce_myself()
     }
 
     /// Receives every change from now on.

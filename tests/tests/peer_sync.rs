@@ -344,3 +344,60 @@ fn checkin_answers_stay_hidden_until_both_answered() {
         .find(|a| a["went_well"] == "the long walk qwzk");
     assert!(alex_answer.is_some(), "{on_sam}");
 }
+
+#[test]
+fn an_own_second_device_gets_the_private_notes() {
+    let (laptop_home, desktop_home, partner_home) = (
+        Home::init("Alex"),
+        Home::init("Alex's desktop"),
+        Home::init("Sam"),
+    );
+    let (laptop, desktop, partner) = (
+        laptop_home.start(),
+        desktop_home.start(),
+        partner_home.start(),
+    );
+    // Both sides must agree on --own.
+    let code = laptop.pairing_code(false);
+    let out = desktop.cli(&["pair", &code, "--addr", &laptop.peer_addr(), "--own"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--own"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    pair(&laptop, &desktop, true);
+    pair(&laptop, &partner, false);
+
+    laptop.cli_ok(&["note", "add", "only for my own devices"]);
+    assert!(eventually(SOON, || desktop
+        .get("/v1/notes")
+        .body
+        .as_array()
+        .unwrap()
+        .len()
+        == 1));
+    // The desktop became Alex: same person, and a note written there is Alex's too.
+    let (on_desktop, on_laptop) = (desktop.cli_json(&["status"]), laptop.cli_json(&["status"]));
+    assert_eq!(on_desktop["me"]["id"], on_laptop["me"]["id"]);
+    assert_eq!(on_desktop["me"]["name"], "Alex");
+    desktop.cli_ok(&["note", "add", "written on the desktop"]);
+    assert!(eventually(SOON, || laptop
+        .get("/v1/notes")
+        .body
+        .as_array()
+        .unwrap()
+        .len()
+        == 2));
+    // The partner has the shared document and not a single note.
+    laptop.cli_ok(&["idea", "add", "Marker"]);
+    assert!(eventually(SOON, || partner
+        .get("/v1/ideas")
+        .body
+        .as_array()
+        .unwrap()
+        .len()
+        == 1));
+    assert_eq!(partner.get("/v1/notes").body, json!([]));
+    let people = partner.cli_json(&["status"]);
+    assert_eq!(people["partner"]["name"], "Alex");
+}

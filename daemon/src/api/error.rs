@@ -62,9 +62,10 @@ impl From<RepoError> for ApiError {
             RepoError::Document(DocumentError::Ambiguous { .. }) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "ambiguous_id", message)
             }
-            RepoError::Document(_) | RepoError::Store(_) | RepoError::Sync(_) => {
-                ApiError::internal(message)
-            }
+            RepoError::Document(_)
+            | RepoError::Store(_)
+            | RepoError::Sync(_)
+            | RepoError::Home(_) => ApiError::internal(message),
         }
     }
 }

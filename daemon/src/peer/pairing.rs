@@ -192,6 +192,15 @@ impl PeerHub {
         self.book_mut()
             .pin(entry.clone())
             .map_err(|e| protocol(e.to_string()))?;
+        if relation == Relation::Own {
+            self.repo
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .adopt_person(entry.person.clone(), &entry.name)
+                .map_err(|e| {
+                    protocol(format!("paired, but could not take over the person: {e}"))
+                })?;
+        }
         framed.shutdown().await;
         tracing::info!(device = %inviter, "paired");
         Ok(entry)
