@@ -159,6 +159,12 @@ pub struct PeerStatus {
     pub addr: Option<String>,
     /// When it was last connected.
     pub last_seen: Option<Stamp>,
+    /// Frame bytes sent over the current connection.
+    #[serde(default)]
+    pub bytes_sent: u64,
+    /// Frame bytes received over the current connection.
+    #[serde(default)]
+    pub bytes_received: u64,
 }
 
 /// State of this device's pairing window.

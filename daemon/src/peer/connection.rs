@@ -153,7 +153,8 @@ where
                 .copied()
                 .filter(|d| docs.contains(d))
                 .collect();
-            let Some((serial, closed)) = hub.register(device, dialed_by, addr) else {
+            let Some((serial, closed)) = hub.register(device, dialed_by, addr, framed.traffic())
+            else {
                 return Ok(None);
             };
             tracing::info!(%device, name = %peer.name, %addr, "peer connected");

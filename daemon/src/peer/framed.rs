@@ -1,5 +1,7 @@
 //! Frames over an async byte stream: the I/O half of `tandem_protocol::wire`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tandem_protocol::wire::{FrameDecoder, WireError};
@@ -24,11 +26,21 @@ pub enum FramedError {
     WriteTimeout(Duration),
 }
 
+/// Bytes moved over one connection, shown by `tandem peers` and used by the benchmark.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    /// Frame bytes written (TLS record overhead not included).
+    pub sent: AtomicU64,
+    /// Frame bytes read.
+    pub received: AtomicU64,
+}
+
 /// A byte stream read and written in frames.
 pub struct Framed<S> {
     stream: S,
     decoder: FrameDecoder,
     buffer: Box<[u8]>,
+    traffic: Arc<Traffic>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
@@ -38,7 +50,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
             stream,
             decoder: FrameDecoder::default(),
             buffer: vec![0; READ_CHUNK].into_boxed_slice(),
+            traffic: Arc::default(),
         }
+    }
+
+    /// The connection's byte counters.
+    pub fn traffic(&self) -> Arc<Traffic> {
+        self.traffic.clone()
     }
 
     /// The next frame payload; `None` when the peer closed the stream. Cancel-safe: bytes
@@ -53,6 +71,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
                 return Ok(None);
             }
             self.decoder.push(&self.buffer[..n]);
+            self.traffic.received.fetch_add(n as u64, Ordering::Relaxed);
         }
     }
 
@@ -65,6 +84,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
         tokio::time::timeout(WRITE_TIMEOUT, write)
             .await
             .map_err(|_| FramedError::WriteTimeout(WRITE_TIMEOUT))??;
+        self.traffic
+            .sent
+            .fetch_add(frame.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 

@@ -65,6 +65,8 @@ struct Live {
     addr: SocketAddr,
     /// Distinguishes this connection from a later one to the same device.
     serial: u64,
+    /// Bytes moved.
+    traffic: Arc<framed::Traffic>,
 }
 
 /// Reconnection bookkeeping per device.
@@ -324,6 +326,7 @@ impl PeerHub {
         device: DeviceId,
         dialed_by: DeviceId,
         addr: SocketAddr,
+        traffic: Arc<framed::Traffic>,
     ) -> Option<(u64, watch::Receiver<bool>)> {
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         let preferred_dialer = self.identity.device_id.min(device);
@@ -346,6 +349,7 @@ impl PeerHub {
                 dialed_by,
                 addr,
                 serial,
+                traffic,
             },
         );
         self.backoff
@@ -405,6 +409,14 @@ impl PeerHub {
                         .or(p.addrs.first().copied())
                         .map(|a| a.to_string()),
                     last_seen: seen.get(&p.device_id).copied(),
+                    bytes_sent: connection.map_or(0, |l| {
+                        l.traffic.sent.load(std::sync::atomic::Ordering::Relaxed)
+                    }),
+                    bytes_received: connection.map_or(0, |l| {
+                        l.traffic
+                            .received
+                            .load(std::sync::atomic::Ordering::Relaxed)
+                    }),
                 }
             })
             .collect()

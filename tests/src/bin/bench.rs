@@ -1,17 +1,20 @@
-//! `cargo run --release -p tandem-tests --bin bench`: measures the foundation's targets
-//! against real release binaries and prints them (and JSON with `--json`).
+//! `cargo run --release -p tandem-tests --bin bench`: measures DESIGN.md's targets against
+//! real release binaries and prints them with their targets (`--json` prints JSON for
+//! comparing commits).
 //!
-//! - acknowledged writes per second through the API (each one fsync'd);
-//! - start-up time of a daemon whose store holds 10k entities in 10k changes
-//!   (about five years of a couple's use), until its API answers;
-//! - idle RSS and CPU of that daemon.
+//! - `writes`: acknowledged writes per second through the API (each one fsync'd), and the
+//!   RSS of a fresh daemon;
+//! - `startup`: start-up of a daemon whose store holds 10k entities in 10k changes (about
+//!   five years of a couple's use) until its API answers, and its idle RSS and CPU;
+//! - `sync`: a change on A visible through B's API (p50/p99 over 500 edits on loopback),
+//!   frame bytes per small edit, and the first sync of a 10k-change document.
 //!
-//! `--startup-only` skips the write measurement; `--keep` keeps the 10k-entity home; `--json` prints JSON for comparisons.
+//! `--only writes|startup|sync` runs one group; `--keep` keeps the 10k-entity home.
 
 use std::time::{Duration, Instant};
 
 use automerge::ActorId;
-use serde_json::json;
+use serde_json::{Value, json};
 use tandem_daemon::store::DocStore;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::document::{Collection, DocKind};
@@ -21,20 +24,57 @@ use tandem_protocol::model::idea::{Idea, NewIdea};
 use tandem_protocol::model::note::{NewNote, Note};
 use tandem_protocol::model::plan::{NewPlan, Plan};
 use tandem_protocol::time::{Moment, Stamp};
-use tandem_tests::{Daemon, Home};
+use tandem_tests::{Daemon, Home, eventually, pair};
 
 const ENTITIES: usize = 10_000;
 const WRITES: usize = 1_000;
 const STARTS: usize = 5;
+const EDITS: usize = 500;
+
+/// One measured figure.
+struct Figure {
+    key: &'static str,
+    label: &'static str,
+    value: f64,
+    target: &'static str,
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let json_out = args.iter().any(|a| a == "--json");
-    let startup_only = args.iter().any(|a| a == "--startup-only");
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let wanted = |group: &str| only.as_deref().is_none_or(|o| o == group);
     tandem_tests::bin_dir();
 
-    let (writes_per_s, fresh_rss) = if startup_only { (0.0, 0) } else { writes() };
+    let mut figures = Vec::new();
+    if wanted("writes") {
+        figures.extend(writes());
+    }
+    if wanted("startup") {
+        figures.extend(startup(args.iter().any(|a| a == "--keep")));
+    }
+    if wanted("sync") {
+        figures.extend(sync());
+    }
+    if json_out {
+        let map: serde_json::Map<String, Value> = figures
+            .iter()
+            .map(|f| (f.key.to_owned(), json!((f.value * 100.0).round() / 100.0)))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&map).expect("json"));
+        return;
+    }
+    println!("{:<44} {:>10}   target", "measure", "value");
+    for f in &figures {
+        println!("{:<44} {:>10.2}   {}", f.label, f.value, f.target);
+    }
+}
 
+fn startup(keep: bool) -> Vec<Figure> {
     eprintln!("start-up: filling a store with {ENTITIES} entities in {ENTITIES} changes ...");
     let big = Home::init("Bench");
     fill(big.path());
@@ -59,61 +99,151 @@ fn main() {
     let idle_cpu_pct =
         (cpu_ticks(d.pid()) - cpu_before) as f64 / 100.0 / idle.as_secs_f64() * 100.0;
     let loaded_rss = rss_kib(d.pid());
-
-    if args.iter().any(|a| a == "--keep") {
+    if keep {
         drop(d);
         eprintln!("kept the 10k-entity home in {}", big.keep().display());
     }
-    let results = json!({
-        "writes_per_s": writes_per_s.round(),
-        "startup_ms_with_10k_entities": (startup_ms * 10.0).round() / 10.0,
-        "idle_rss_mib_fresh": (fresh_rss as f64 / 1024.0 * 10.0).round() / 10.0,
-        "idle_rss_mib_with_10k_entities": (loaded_rss as f64 / 1024.0 * 10.0).round() / 10.0,
-        "idle_cpu_percent": (idle_cpu_pct * 100.0).round() / 100.0,
-    });
-    if json_out {
-        println!("{}", serde_json::to_string_pretty(&results).expect("json"));
-        return;
-    }
-    println!("{:<36} {:>10}   target", "measure", "value");
-    println!(
-        "{:<36} {:>10.0}",
-        "acknowledged writes/s (fsync each)", writes_per_s
-    );
-    println!(
-        "{:<36} {:>10.1}   < 300 ms",
-        "start-up, 10k entities (ms)", startup_ms
-    );
-    println!(
-        "{:<36} {:>10.1}   < 20 MiB",
-        "idle RSS, fresh daemon (MiB)",
-        fresh_rss as f64 / 1024.0
-    );
-    println!(
-        "{:<36} {:>10.1}",
-        "idle RSS, 10k entities (MiB)",
-        loaded_rss as f64 / 1024.0
-    );
-    println!(
-        "{:<36} {:>10.2}   ~0 %",
-        "idle CPU over 5 s (%)", idle_cpu_pct
-    );
+    vec![
+        Figure {
+            key: "startup_ms_10k_entities",
+            label: "start-up, 10k entities (ms, median of 5)",
+            value: startup_ms,
+            target: "< 300",
+        },
+        Figure {
+            key: "idle_rss_mib_10k_entities",
+            label: "idle RSS, 10k entities (MiB)",
+            value: loaded_rss as f64 / 1024.0,
+            target: "",
+        },
+        Figure {
+            key: "idle_cpu_percent",
+            label: "idle CPU over 5 s (%)",
+            value: idle_cpu_pct,
+            target: "~0",
+        },
+    ]
 }
 
-/// Acknowledged writes per second, and the RSS of a fresh daemon afterwards.
-fn writes() -> (f64, u64) {
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn sync() -> Vec<Figure> {
+    eprintln!("sync: {EDITS} edits from A, each timed until B's API announces it ...");
+    let (a_home, b_home) = (Home::init("Alex"), Home::init("Sam"));
+    let (a, b) = (a_home.start(), b_home.start());
+    pair(&a, &b, false);
+    assert!(eventually(Duration::from_secs(10), || b
+        .cli_json(&["peers"])[0]["connected"]
+        == true));
+    let events = b.events();
+    let sent_before = a.get("/v1/peers").body[0]["bytes_sent"]
+        .as_u64()
+        .unwrap_or(0);
+    let mut latencies = Vec::with_capacity(EDITS);
+    for n in 0..EDITS {
+        let title = format!("edit {n}");
+        let t = Instant::now();
+        assert_eq!(a.post("/v1/ideas", &json!({ "title": title })).status, 201);
+        loop {
+            let data = events
+                .recv_timeout(Duration::from_secs(10))
+                .expect("B announces the change");
+            if data.contains(&format!("\"summary\":\"{title}\"")) {
+                break;
+            }
+        }
+        latencies.push(t.elapsed());
+    }
+    let sent_after = a.get("/v1/peers").body[0]["bytes_sent"]
+        .as_u64()
+        .unwrap_or(0);
+    latencies.sort();
+    let bytes_per_edit = (sent_after - sent_before) as f64 / EDITS as f64;
+
+    eprintln!("sync: first sync of a {ENTITIES}-change document ...");
+    let (big_home, fresh_home) = (Home::init("Alex"), Home::init("Sam"));
+    fill(big_home.path());
+    let (big, fresh) = (big_home.start(), fresh_home.start());
+    pair(&big, &fresh, false);
+    let t = Instant::now();
+    assert!(eventually(
+        Duration::from_secs(60),
+        || fresh.heads()["shared"] == big.heads()["shared"]
+    ));
+    let first_sync_ms = t.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(
+        fresh.get("/v1/status").body["counts"]["plans"],
+        (ENTITIES / 2) as u64
+    );
+    assert_eq!(
+        fresh.get("/v1/status").body["counts"]["notes"],
+        0,
+        "the private notes stayed home"
+    );
+    vec![
+        Figure {
+            key: "propagation_p50_ms",
+            label: "change on A visible via B's API, p50 (ms)",
+            value: percentile(&latencies, 0.5),
+            target: "< 5",
+        },
+        Figure {
+            key: "propagation_p99_ms",
+            label: "change on A visible via B's API, p99 (ms)",
+            value: percentile(&latencies, 0.99),
+            target: "< 25",
+        },
+        Figure {
+            key: "bytes_per_edit",
+            label: "frame bytes sent per small edit",
+            value: bytes_per_edit,
+            target: "< 1024",
+        },
+        Figure {
+            key: "first_sync_ms_10k_changes",
+            label: "first sync after pairing, 10k changes (ms)",
+            value: first_sync_ms,
+            target: "< 1000",
+        },
+    ]
+}
+
+/// Acknowledged writes per second, and the RSS of a fresh daemon before and after.
+fn writes() -> Vec<Figure> {
     eprintln!("writes: {WRITES} acknowledged POSTs ...");
     let home = Home::init("Bench");
     let d = home.start();
+    std::thread::sleep(Duration::from_millis(500));
+    let fresh_rss = rss_kib(d.pid());
     let started = Instant::now();
     for n in 0..WRITES {
         let r = d.post("/v1/ideas", &json!({ "title": format!("idea {n}") }));
         assert_eq!(r.status, 201, "{r:?}");
     }
-    (
-        WRITES as f64 / started.elapsed().as_secs_f64(),
-        rss_kib(d.pid()),
-    )
+    let per_s = WRITES as f64 / started.elapsed().as_secs_f64();
+    vec![
+        Figure {
+            key: "writes_per_s",
+            label: "acknowledged writes/s (fsync each)",
+            value: per_s,
+            target: "",
+        },
+        Figure {
+            key: "idle_rss_mib_fresh",
+            label: "idle RSS, fresh daemon (MiB)",
+            value: fresh_rss as f64 / 1024.0,
+            target: "< 20",
+        },
+        Figure {
+            key: "rss_mib_after_writes",
+            label: "RSS after 1000 writes (MiB)",
+            value: rss_kib(d.pid()) as f64 / 1024.0,
+            target: "",
+        },
+    ]
 }
 
 /// Writes 10k entities straight into the home's stores, one change each, as years of use
