@@ -173,6 +173,13 @@ pub enum PlanCommand {
         /// yes, no or maybe.
         answer: String,
     },
+    /// Restore the value a field lost when you both edited it while apart.
+    Keep {
+        /// Id or unique prefix.
+        id: String,
+        /// The field, e.g. title, place, start.
+        field: String,
+    },
     /// Mark a plan as done.
     Done {
         /// Id or unique prefix.

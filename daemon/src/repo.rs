@@ -16,7 +16,7 @@ use tandem_protocol::api::{ActivityEntry, CheckinWeek, DocumentStatus, PersonalT
 use tandem_protocol::balance::{Balance, BalanceInput, balance};
 use tandem_protocol::checkin::{answers_to_reveal, complete_weeks};
 use tandem_protocol::config::Config;
-use tandem_protocol::document::{Collection, DocKind, Document};
+use tandem_protocol::document::{Collection, Conflict, DocKind, Document};
 use tandem_protocol::entity::{Author, Entity};
 use tandem_protocol::error::{DocumentError, ValidationError};
 use tandem_protocol::ids::{EntityId, PersonId};
@@ -333,6 +333,45 @@ impl Repo {
                 &item.summary(),
             );
             Ok(((), activity))
+        })
+    }
+
+    /// Values that lost concurrent writes to the `E`'s fields, with who wrote them.
+    pub fn conflicts<E: Entity>(&mut self, prefix: &str) -> Result<Vec<Conflict>, RepoError> {
+        let id = self.resolve::<E>(prefix)?;
+        let names: BTreeMap<PersonId, String> =
+            self.people()?.into_iter().map(|p| (p.id, p.name)).collect();
+        let mut conflicts = self
+            .slot(E::COLLECTION.doc())
+            .doc
+            .conflicts(E::COLLECTION, id.as_str())?;
+        for c in &mut conflicts {
+            c.by_name = c.by.as_ref().and_then(|by| names.get(by).cloned());
+        }
+        Ok(conflicts)
+    }
+
+    /// Restores the value `field` of the `E` lost in a conflict.
+    pub fn keep<E: Entity>(&mut self, prefix: &str, field: &str) -> Result<E, RepoError> {
+        let id = self.resolve::<E>(prefix)?;
+        self.change(E::COLLECTION.doc(), |doc, author| {
+            doc.keep_losing_value(E::COLLECTION, id.as_str(), field)?;
+            let item: E =
+                doc.get(E::COLLECTION, id.as_str())?
+                    .ok_or_else(|| DocumentError::NotFound {
+                        collection: E::COLLECTION.key(),
+                        id: id.to_string(),
+                    })?;
+            let summary = format!("kept the other {field} of {}", item.summary());
+            Ok((
+                item,
+                Activity::new(
+                    author,
+                    &format!("{}.keep", E::NOUN),
+                    Some(id.clone()),
+                    &summary,
+                ),
+            ))
         })
     }
 

@@ -204,6 +204,14 @@ pub struct JoinRequest {
     pub own: bool,
 }
 
+/// `POST /v1/<collection>/{id}/keep`: restore the value a field lost in a conflict.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeepRequest {
+    /// The field, e.g. `title`.
+    pub field: String,
+}
+
 /// `POST /v1/peers`: connect to a paired device at a known address.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -6,12 +6,16 @@
 //! both: later additions merge instead of fighting over root keys.
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, Value};
+use automerge::{
+    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
+};
 
 use crate::activity::Activity;
 use crate::entity::Stored;
 use crate::error::DocumentError;
+use crate::ids::PersonId;
 use crate::model::settings::Settings;
+use crate::time::Stamp;
 
 /// Which of the two documents.
 #[derive(
@@ -102,6 +106,35 @@ impl Collection {
             }
             _ => DocKind::Shared,
         }
+    }
+}
+
+/// A value that lost a concurrent write to the same field. Automerge keeps it; tandem
+/// shows it, with who wrote it and when, so nothing is silently hidden.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Conflict {
+    /// The field, e.g. `title`.
+    pub field: String,
+    /// The value that lost.
+    #[schema(value_type = Object)]
+    pub value: serde_json::Value,
+    /// Who wrote it, when known.
+    pub by: Option<PersonId>,
+    /// When, when known.
+    pub at: Option<Stamp>,
+    /// Display name of `by`, filled in by the daemon.
+    #[serde(default)]
+    pub by_name: Option<String>,
+}
+
+fn scalar_json(value: &ScalarValue) -> serde_json::Value {
+    match value {
+        ScalarValue::Str(s) => serde_json::Value::from(s.as_str()),
+        ScalarValue::Int(i) | ScalarValue::Timestamp(i) => serde_json::Value::from(*i),
+        ScalarValue::Uint(u) => serde_json::Value::from(*u),
+        ScalarValue::F64(f) => serde_json::Value::from(*f),
+        ScalarValue::Boolean(b) => serde_json::Value::from(*b),
+        _ => serde_json::Value::Null,
     }
 }
 
@@ -285,6 +318,100 @@ impl Document {
             .collect()
     }
 
+    fn item_obj(&self, collection: Collection, key: &str) -> Result<ObjId, DocumentError> {
+        let obj = self.collection_obj(collection)?;
+        match self.doc.get(&obj, key)? {
+            Some((Value::Object(ObjType::Map), id)) => Ok(id),
+            _ => Err(DocumentError::NotFound {
+                collection: collection.key(),
+                id: key.to_owned(),
+            }),
+        }
+    }
+
+    /// The losing scalar values of every field of the item that was written concurrently.
+    fn losers(
+        &self,
+        collection: Collection,
+        key: &str,
+    ) -> Result<Vec<(String, ScalarValue, automerge::ObjId)>, DocumentError> {
+        let obj = self.item_obj(collection, key)?;
+        let mut out = Vec::new();
+        for field in self.doc.keys(&obj) {
+            let all = self.doc.get_all(&obj, field.as_str())?;
+            if all.len() < 2 {
+                continue;
+            }
+            let winner = self.doc.get(&obj, field.as_str())?.map(|(_, id)| id);
+            for (value, id) in all {
+                if Some(&id) != winner.as_ref()
+                    && let Value::Scalar(scalar) = value
+                {
+                    out.push((field.clone(), scalar.into_owned(), id));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Concurrent writes the item's fields lost, with their authors from the activity
+    /// records of the changes that made them.
+    pub fn conflicts(
+        &mut self,
+        collection: Collection,
+        key: &str,
+    ) -> Result<Vec<Conflict>, DocumentError> {
+        let losers = self.losers(collection, key)?;
+        if losers.is_empty() {
+            return Ok(Vec::new());
+        }
+        let metas = self.doc.get_changes_meta(&[]);
+        Ok(losers
+            .into_iter()
+            .map(|(field, value, op)| {
+                let activity = match &op {
+                    ObjId::Id(counter, actor, _) => metas
+                        .iter()
+                        .find(|m| {
+                            m.actor.as_ref() == actor
+                                && m.start_op <= *counter
+                                && *counter <= m.max_op
+                        })
+                        .and_then(|m| m.message.as_deref().and_then(Activity::from_message)),
+                    ObjId::Root => None,
+                };
+                Conflict {
+                    field,
+                    value: scalar_json(&value),
+                    by: activity.as_ref().map(|a| a.by.clone()),
+                    at: activity.map(|a| a.at),
+                    by_name: None,
+                }
+            })
+            .collect())
+    }
+
+    /// Writes the value that lost for `field` back as the current one. Call
+    /// [`Document::commit`] afterwards; `NotFound` if the field has no conflict.
+    pub fn keep_losing_value(
+        &mut self,
+        collection: Collection,
+        key: &str,
+        field: &str,
+    ) -> Result<(), DocumentError> {
+        let (_, value, _) = self
+            .losers(collection, key)?
+            .into_iter()
+            .find(|(f, _, _)| f == field)
+            .ok_or_else(|| DocumentError::NotFound {
+                collection: collection.key(),
+                id: format!("{key}: no conflicting value for {field}"),
+            })?;
+        let obj = self.item_obj(collection, key)?;
+        self.doc.put(&obj, field, value)?;
+        Ok(())
+    }
+
     /// Number of items in the collection.
     pub fn count(&self, collection: Collection) -> Result<usize, DocumentError> {
         let obj = self.collection_obj(collection)?;
@@ -448,6 +575,51 @@ mod tests {
         assert!(err.to_string().contains("no people map"), "{err}");
         let private = genesis(DocKind::Private);
         assert!(Document::load(DocKind::Shared, &private, ActorId::random()).is_err());
+    }
+
+    #[test]
+    fn concurrent_field_writes_are_shown_and_can_be_kept() {
+        let mut alex = Document::create(DocKind::Shared, ActorId::random());
+        add_idea(&mut alex, "i1", "Night swim", "alex");
+        let mut sam = Document::load(DocKind::Shared, &alex.save(), ActorId::random()).unwrap();
+        for (doc, who, title) in [
+            (&mut alex, "alex", "Night swim at the lake"),
+            (&mut sam, "sam", "Night swim in the sea"),
+        ] {
+            let a = author(who);
+            let mut idea: Idea = doc.get(Collection::Ideas, "i1").unwrap().unwrap();
+            idea.title = title.into();
+            doc.put(Collection::Ideas, &idea).unwrap();
+            doc.commit(&Activity::new(&a, "idea.edit", None, title));
+        }
+        let sam_bytes = sam.save();
+        alex.apply_changes(&sam_bytes).unwrap();
+        let winner: Idea = alex.get(Collection::Ideas, "i1").unwrap().unwrap();
+        let conflicts = alex.conflicts(Collection::Ideas, "i1").unwrap();
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        let lost = &conflicts[0];
+        assert_eq!(lost.field, "title");
+        assert_ne!(lost.value, serde_json::Value::from(winner.title.as_str()));
+        let loser_author = if lost.value == "Night swim in the sea" {
+            "sam"
+        } else {
+            "alex"
+        };
+        assert_eq!(lost.by.as_ref().unwrap().as_str(), loser_author);
+
+        alex.keep_losing_value(Collection::Ideas, "i1", "title")
+            .unwrap();
+        alex.commit(&Activity::new(&author("alex"), "idea.keep", None, "title"));
+        let kept: Idea = alex.get(Collection::Ideas, "i1").unwrap().unwrap();
+        assert_eq!(serde_json::Value::from(kept.title.as_str()), lost.value);
+        assert!(
+            alex.conflicts(Collection::Ideas, "i1").unwrap().is_empty(),
+            "keeping resolves the conflict"
+        );
+        assert!(
+            alex.keep_losing_value(Collection::Ideas, "i1", "title")
+                .is_err()
+        );
     }
 
     #[test]

@@ -401,3 +401,60 @@ fn an_own_second_device_gets_the_private_notes() {
     let people = partner.cli_json(&["status"]);
     assert_eq!(people["partner"]["name"], "Alex");
 }
+
+#[test]
+fn conflicting_edits_are_shown_and_the_loser_can_be_kept() {
+    let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
+    let mut alex = alex_home.start();
+    let mut sam = sam_home.start();
+    pair(&alex, &sam, false);
+    let plan = alex.post("/v1/plans", &plan_body("Dinner")).body;
+    let id = plan["id"].as_str().unwrap().to_owned();
+    assert!(eventually(SOON, || titles(&sam) == ["Dinner"]));
+
+    // Apart: each renames the plan; neither laptop can see the other.
+    assert!(sam.terminate().success());
+    alex.cli_ok(&["plan", "edit", &id, "--title", "Dinner at Luigi's"]);
+    assert!(alex.terminate().success());
+    let sam = Daemon::start(sam_home.path());
+    sam.cli_ok(&["plan", "edit", &id, "--title", "Dinner at home"]);
+    let alex = Daemon::start(alex_home.path());
+    assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
+
+    let shown = alex.cli_json(&["plan", "show", &id]);
+    let winner = shown["title"].as_str().unwrap().to_owned();
+    let conflicts = shown["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{shown}");
+    let lost = conflicts[0]["value"].as_str().unwrap().to_owned();
+    assert_eq!(conflicts[0]["field"], "title");
+    let expected_author = if lost == "Dinner at home" {
+        "Sam"
+    } else {
+        "Alex"
+    };
+    assert_eq!(conflicts[0]["by_name"], expected_author);
+    assert_ne!(winner, lost);
+    assert_eq!(
+        sam.cli_json(&["plan", "show", &id])["conflicts"],
+        shown["conflicts"],
+        "both see the same conflict"
+    );
+    let text = alex.cli_ok(&["plan", "show", &id[..8]]);
+    assert!(
+        text.contains(&format!("title was also \"{lost}\"")),
+        "{text}"
+    );
+
+    let kept = sam.cli_json(&["plan", "keep", &id[..8], "title"]);
+    assert_eq!(kept["title"], lost.as_str());
+    assert!(eventually(SOON, || alex
+        .get(&format!("/v1/plans/{id}"))
+        .body["title"]
+        == lost.as_str()));
+    assert_eq!(
+        alex.cli_json(&["plan", "show", &id])["conflicts"],
+        json!([])
+    );
+    let out = alex.cli(&["plan", "keep", &id, "title"]);
+    assert!(!out.status.success(), "nothing left to keep");
+}

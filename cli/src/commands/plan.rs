@@ -1,6 +1,7 @@
 //! `tandem plan add|list|show|edit|rsvp|done|cancel`.
 
 use serde_json::{Map, Value, json};
+use tandem_protocol::document::Conflict;
 use tandem_protocol::model::plan::{Frequency, Plan, PlanKind, PlanStatus, Rsvp};
 
 use super::{Ctx, time_range};
@@ -78,8 +79,35 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
             Ok(())
         }
         PlanCommand::Show { id } => {
-            let plan: Plan = ctx.client.get(&format!("/v1/plans/{}", encode(&id)))?;
-            print_one(ctx, &plan, "")
+            let path = format!("/v1/plans/{}", encode(&id));
+            let plan: Plan = ctx.client.get(&path)?;
+            let conflicts: Vec<Conflict> = ctx.client.get(&format!("{path}/conflicts"))?;
+            if ctx.json {
+                let mut value = serde_json::to_value(&plan)?;
+                value["conflicts"] = serde_json::to_value(&conflicts)?;
+                show::json(&value);
+                return Ok(());
+            }
+            print_one(ctx, &plan, "")?;
+            for c in &conflicts {
+                let who = c.by_name.clone().unwrap_or_else(|| "someone".into());
+                let when = c.at.map(|at| format!(" at {at}")).unwrap_or_default();
+                println!(
+                    "conflict:  {} was also {} ({who}{when}); keep it with `tandem plan keep {} {}`",
+                    c.field,
+                    c.value,
+                    &plan.id.as_str()[..8],
+                    c.field
+                );
+            }
+            Ok(())
+        }
+        PlanCommand::Keep { id, field } => {
+            let plan: Plan = ctx.client.post(
+                &format!("/v1/plans/{}/keep", encode(&id)),
+                &json!({ "field": field }),
+            )?;
+            print_one(ctx, &plan, "Kept")
         }
         PlanCommand::Edit {
             id,

@@ -9,10 +9,11 @@ use std::sync::OnceLock;
 use axum::Json;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::api::{
-    ActivityEntry, AddPeerRequest, BalanceQuery, CheckinWeek, ErrorBody, JoinRequest, ListQuery,
-    LogQuery, PairRequest, PairingState, PeerStatus, PersonalTimeView, Status,
+    ActivityEntry, AddPeerRequest, BalanceQuery, CheckinWeek, ErrorBody, JoinRequest, KeepRequest,
+    ListQuery, LogQuery, PairRequest, PairingState, PeerStatus, PersonalTimeView, Status,
 };
 use tandem_protocol::balance::Balance;
+use tandem_protocol::document::Conflict;
 use tandem_protocol::model::agreement::{Agreement, AgreementPatch, NewAgreement};
 use tandem_protocol::model::checkin::NewCheckin;
 use tandem_protocol::model::idea::{Idea, IdeaPatch, NewIdea};
@@ -60,7 +61,7 @@ impl Schemas {
 /// One documented operation.
 struct Endpoint {
     method: HttpMethod,
-    path: &'static str,
+    path: String,
     summary: &'static str,
     body: Option<RefOr<Schema>>,
     /// Success status and its body (`None` for 204).
@@ -82,11 +83,12 @@ fn id_param() -> Vec<Parameter> {
 
 fn op(
     method: HttpMethod,
-    path: &'static str,
+    path: impl Into<String>,
     summary: &'static str,
     body: Option<RefOr<Schema>>,
     ok: (u16, Option<RefOr<Schema>>),
 ) -> Endpoint {
+    let path = path.into();
     let params = if path.contains("{id}") {
         id_param()
     } else {
@@ -138,6 +140,26 @@ fn crud<T: ToSchema, New: ToSchema, Patch: ToSchema>(
             (200, Some(s.one::<T>())),
         ),
         op(HttpMethod::Delete, item, "delete", None, (204, None)),
+    ]
+}
+
+/// The conflict routes of a collection: values lost to concurrent edits, and restoring one.
+fn conflict_routes<T: ToSchema>(s: &mut Schemas, item: &str) -> Vec<Endpoint> {
+    vec![
+        op(
+            HttpMethod::Get,
+            format!("{item}/conflicts"),
+            "values that lost concurrent edits, with who wrote them and when",
+            None,
+            (200, Some(s.list::<Conflict>())),
+        ),
+        op(
+            HttpMethod::Post,
+            format!("{item}/keep"),
+            "restore the value a field lost in a conflict",
+            Some(s.one::<KeepRequest>()),
+            (200, Some(s.one::<T>())),
+        ),
     ]
 }
 
@@ -326,6 +348,17 @@ fn endpoints(s: &mut Schemas) -> Vec<Endpoint> {
         "/v1/notes",
         "/v1/notes/{id}",
     ));
+    for (item, conflicts) in [
+        (
+            "/v1/plans/{id}",
+            conflict_routes::<Plan> as fn(&mut Schemas, &str) -> Vec<Endpoint>,
+        ),
+        ("/v1/ideas/{id}", conflict_routes::<Idea>),
+        ("/v1/agreements/{id}", conflict_routes::<Agreement>),
+        ("/v1/notes/{id}", conflict_routes::<Note>),
+    ] {
+        all.extend(conflicts(s, item));
+    }
     all.extend(
         crud::<PersonalTimeView, NewPersonalTime, PersonalTimePatch>(
             s,

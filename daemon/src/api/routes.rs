@@ -13,9 +13,11 @@ use axum::routing::{get, post};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use tandem_protocol::api::{
-    ActivityEntry, BalanceQuery, CheckinWeek, ListQuery, LogQuery, PersonalTimeView, Status,
+    ActivityEntry, BalanceQuery, CheckinWeek, KeepRequest, ListQuery, LogQuery, PersonalTimeView,
+    Status,
 };
 use tandem_protocol::balance::Balance;
+use tandem_protocol::document::Conflict;
 use tandem_protocol::entity::Entity;
 use tandem_protocol::error::ValidationError;
 use tandem_protocol::model::agreement::Agreement;
@@ -68,14 +70,39 @@ fn crud<E>(base: &str, with_list: bool) -> Router<AppState>
 where
     E: Entity + Send + 'static,
 {
-    let mut router = Router::new().route(
-        &format!("{base}/{{id}}"),
-        get(get_one::<E>).patch(update::<E>).delete(delete::<E>),
-    );
+    let item = format!("{base}/{{id}}");
+    let mut router = Router::new()
+        .route(
+            &item,
+            get(get_one::<E>).patch(update::<E>).delete(delete::<E>),
+        )
+        .route(&format!("{item}/conflicts"), get(conflicts::<E>))
+        .route(&format!("{item}/keep"), post(keep::<E>));
     if with_list {
         router = router.route(base, get(list::<E>).post(create::<E>));
     }
     router
+}
+
+async fn conflicts<E: Entity + Send + 'static>(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Conflict>>, ApiError> {
+    state
+        .with_repo(move |repo| repo.conflicts::<E>(&id))
+        .await
+        .map(Json)
+}
+
+async fn keep<E: Entity + Send + 'static>(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Body(req): Body<KeepRequest>,
+) -> Result<Json<E>, ApiError> {
+    state
+        .with_repo(move |repo| repo.keep::<E>(&id, &req.field))
+        .await
+        .map(Json)
 }
 
 async fn list<E: Entity + Send + 'static>(
