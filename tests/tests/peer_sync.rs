@@ -60,8 +60,19 @@ fn paired_partners_see_each_others_plans_and_rsvps() {
     let on_alex = alex.get(&format!("/v1/plans/{id}")).body;
     assert_eq!(on_alex["rsvps"].as_object().unwrap().len(), 2);
 
-    // And the other way round, with the author named in Alex's activity feed.
+    // And the other way round: Alex's event stream and activity feed name Sam.
+    let events = alex.events();
     sam.cli_ok(&["idea", "add", "Night swim"]);
+    let sam_person = sam.cli_json(&["status"])["me"]["id"].clone();
+    let event: Value = loop {
+        let data = events.recv_timeout(SOON).expect("Alex's event stream shows Sam's change");
+        let event: Value = serde_json::from_str(&data).unwrap();
+        if event["action"] == "idea.add" {
+            break event;
+        }
+    };
+    assert_eq!(event["by"], sam_person);
+    assert_eq!(event["summary"], "Night swim");
     assert!(eventually(SOON, || alex
         .get("/v1/ideas")
         .body
