@@ -65,7 +65,9 @@ fn paired_partners_see_each_others_plans_and_rsvps() {
     sam.cli_ok(&["idea", "add", "Night swim"]);
     let sam_person = sam.cli_json(&["status"])["me"]["id"].clone();
     let event: Value = loop {
-        let data = events.recv_timeout(SOON).expect("Alex's event stream shows Sam's change");
+        let data = events
+            .recv_timeout(SOON)
+            .expect("Alex's event stream shows Sam's change");
         let event: Value = serde_json::from_str(&data).unwrap();
         if event["action"] == "idea.add" {
             break event;
