@@ -51,7 +51,11 @@ pub enum Command {
     /// code, show one; with the code from the other laptop, join it.
     Pair(PairArgs),
     /// Paired devices and whether they are connected.
-    Peers,
+    Peers {
+        /// List tandem devices seen on this network instead (candidates for pairing).
+        #[arg(long)]
+        nearby: bool,
+    },
     /// Manage paired devices.
     #[command(subcommand)]
     Peer(PeerCommand),
@@ -314,7 +318,7 @@ pub struct BalanceArgs {
 pub struct PairArgs {
     /// The code shown on the other laptop; omit it to show a code here.
     pub code: Option<String>,
-    /// The other laptop's peer address, HOST:PORT (shown by `tandem status` there).
+    /// The other laptop's peer address, HOST:PORT, when mDNS cannot find it.
     #[arg(long, value_name = "HOST:PORT")]
     pub addr: Option<String>,
     /// Pair your own other device: it also gets your private notes.

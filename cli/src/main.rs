@@ -57,7 +57,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Log(a) => commands::log::run(&ctx, a),
         Command::Export(a) => commands::export::run(&ctx, a),
         Command::Pair(a) => commands::pair::pair(&ctx, a),
-        Command::Peers => commands::pair::peers(&ctx),
+        Command::Peers { nearby } => commands::pair::peers(&ctx, nearby),
         Command::Peer(c) => commands::pair::peer(&ctx, c),
         Command::Init(_) | Command::Completions { .. } => unreachable!("handled above"),
     }

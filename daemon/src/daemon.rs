@@ -14,6 +14,7 @@ use tandem_protocol::config::Config;
 use tandem_protocol::ids::PersonId;
 
 use crate::api::{self, AppState};
+use crate::discovery::Discovery;
 use crate::home::{Home, HomeError, io_at, write_file_atomic};
 use crate::identity::Identity;
 use crate::peer::PeerHub;
@@ -55,6 +56,10 @@ pub struct Options {
     pub peer_port: Option<u16>,
     /// Overrides `peer_listen` of the config.
     pub peer_listen: Option<std::net::IpAddr>,
+    /// Turns mDNS off whatever the config says.
+    pub no_mdns: bool,
+    /// Overrides `mdns_interfaces` of the config when not empty.
+    pub mdns_interfaces: Vec<String>,
     /// Initialises a fresh home for this person when it has no config yet, so a first
     /// start needs no separate `tandem init`.
     pub name: Option<String>,
@@ -154,9 +159,29 @@ pub async fn run(
         stopping.clone(),
     );
     tracing::info!(device = %hub.identity.device_id, peer_port = hub.port(), "accepting paired devices");
+    let discovery = if options.no_mdns || !config.mdns {
+        tracing::info!(
+            "mDNS is off: paired devices are reached at remembered addresses and `tandem peer add`"
+        );
+        None
+    } else {
+        let interfaces = if options.mdns_interfaces.is_empty() {
+            &config.mdns_interfaces
+        } else {
+            &options.mdns_interfaces
+        };
+        match Discovery::start(hub.clone(), &config.name, interfaces, stopping.clone()) {
+            Ok(discovery) => Some(Arc::new(discovery)),
+            Err(e) => {
+                tracing::warn!("{e}");
+                None
+            }
+        }
+    };
     let state = AppState {
         repo: repo.clone(),
         hub: hub.clone(),
+        discovery: discovery.clone(),
         token: token.into(),
         port: bound.port(),
         stopping,
@@ -170,6 +195,10 @@ pub async fn run(
     remove_addr_file(home.api_addr());
     served.map_err(DaemonError::Serve)?;
     hub.wait_closed(std::time::Duration::from_secs(3)).await;
+    if let Some(discovery) = discovery {
+        // Goodbye packets, so the partner's daemon stops listing us at once.
+        tokio::task::block_in_place(|| discovery.stop());
+    }
 
     let mut repo = repo.lock().unwrap_or_else(|p| p.into_inner());
     repo.flush()?;

@@ -9,6 +9,7 @@
 //! - [`tls`]: rustls configs with pinned-certificate verifiers (sync and pairing).
 //! - [`peers`]: `peers.toml`, the pinned devices.
 //! - [`peer`]: the peer listener, dialer, connections (sync) and pairing.
+//! - [`discovery`]: mDNS announcement and browsing for paired devices and candidates.
 //! - [`config`]: reading and writing `config.toml`.
 //! - [`store`]: crash-safe snapshot + change log of one document.
 //! - [`repo`]: both documents and every operation on them; the single place that mutates.
@@ -19,6 +20,7 @@
 pub mod api;
 pub mod config;
 pub mod daemon;
+pub mod discovery;
 pub mod home;
 pub mod identity;
 pub mod peer;

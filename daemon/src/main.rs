@@ -25,6 +25,12 @@ struct Args {
     /// Address the peer listener binds (default 0.0.0.0, the home network).
     #[arg(long, value_name = "IP")]
     peer_listen: Option<std::net::IpAddr>,
+    /// Do not announce or look for devices with mDNS (manual `tandem peer add` still works).
+    #[arg(long)]
+    no_mdns: bool,
+    /// Network interface for mDNS (repeatable; default: all that are up).
+    #[arg(long = "mdns-interface", value_name = "NAME")]
+    mdns_interfaces: Vec<String>,
     /// Your name: sets up a fresh data home on first start (like `tandem init --name`).
     #[arg(long)]
     name: Option<String>,
@@ -54,6 +60,8 @@ fn main() -> ExitCode {
         api_port: args.api_port,
         peer_port: args.peer_port,
         peer_listen: args.peer_listen,
+        no_mdns: args.no_mdns,
+        mdns_interfaces: args.mdns_interfaces,
         name: args.name,
     };
     match runtime.block_on(daemon::run(options, tandem_daemon::shutdown::signal())) {

@@ -159,6 +159,9 @@ pub struct PeerStatus {
     pub addr: Option<String>,
     /// When it was last connected.
     pub last_seen: Option<Stamp>,
+    /// How its address was learned: `pairing`, `mdns` or `manual`.
+    #[serde(default)]
+    pub found_by: String,
     /// Frame bytes sent over the current connection.
     #[serde(default)]
     pub bytes_sent: u64,
@@ -197,11 +200,26 @@ pub struct PairRequest {
 pub struct JoinRequest {
     /// The code shown on the other device.
     pub code: String,
-    /// Its peer address, `HOST:PORT`.
-    pub addr: String,
+    /// Its peer address, `HOST:PORT`; found by mDNS when absent.
+    #[serde(default)]
+    pub addr: Option<String>,
     /// Must match the other side's `--own`.
     #[serde(default)]
     pub own: bool,
+}
+
+/// A tandem device seen on the home network by mDNS.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NearbyDevice {
+    /// Its device id, from the TXT record (proven only when it connects).
+    #[schema(value_type = String)]
+    pub device_id: DeviceId,
+    /// The name it announces.
+    pub name: String,
+    /// Addresses it announced, `IP:PORT`.
+    pub addrs: Vec<String>,
+    /// Whether it is paired with this device.
+    pub paired: bool,
 }
 
 /// `POST /v1/<collection>/{id}/keep`: restore the value a field lost in a conflict.

@@ -26,9 +26,19 @@ pub struct Config {
     /// Address the peer listener binds, `0.0.0.0` (the home network) when absent.
     #[serde(default)]
     pub peer_listen: Option<std::net::IpAddr>,
+    /// Announce and look for devices on the home network with mDNS (default on).
+    #[serde(default = "yes")]
+    pub mdns: bool,
+    /// Network interfaces mDNS uses (e.g. `wlan0`); all that are up when empty.
+    #[serde(default)]
+    pub mdns_interfaces: Vec<String>,
     /// IANA time zone for "this week"; the system's when absent.
     #[serde(default)]
     pub time_zone: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Config {
@@ -47,6 +57,8 @@ impl Config {
             api_port: 0,
             peer_port: 0,
             peer_listen: None,
+            mdns: true,
+            mdns_interfaces: Vec::new(),
             time_zone: None,
         })
     }

@@ -132,8 +132,9 @@ impl Daemon {
         let child = Command::new(bin("tandemd"))
             .arg("--home")
             .arg(home)
-            // Peer traffic in tests stays on loopback.
-            .args(["--peer-listen", "127.0.0.1"])
+            // Peer traffic in tests stays on loopback, and no mDNS goes out on the host's
+            // real network (discovery is tested inside network namespaces).
+            .args(["--peer-listen", "127.0.0.1", "--no-mdns"])
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

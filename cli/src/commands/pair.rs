@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tandem_protocol::api::{PairingState, PeerStatus, Status};
+use tandem_protocol::api::{NearbyDevice, PairingState, PeerStatus, Status};
 
 use super::Ctx;
 use super::plan::encode;
@@ -16,15 +16,8 @@ const POLL: Duration = Duration::from_millis(300);
 /// Shows a code and waits, or joins another laptop's code.
 pub fn pair(ctx: &Ctx, args: PairArgs) -> anyhow::Result<()> {
     if let Some(code) = args.code {
-        let Some(addr) = args.addr else {
-            anyhow::bail!(
-                "give the other laptop's address: tandem pair {code} --addr HOST:PORT (its `tandem status` shows the peer port)"
-            );
-        };
-        let peer: PeerStatus = ctx.client.post(
-            "/v1/pairing/join",
-            &json!({ "code": code, "addr": addr, "own": args.own }),
-        )?;
+        let body = json!({ "code": code, "addr": args.addr, "own": args.own });
+        let peer: PeerStatus = ctx.client.post("/v1/pairing/join", &body)?;
         if ctx.json {
             show::json(&peer);
         } else {
@@ -46,8 +39,9 @@ pub fn pair(ctx: &Ctx, args: PairArgs) -> anyhow::Result<()> {
     }
     let status: Status = ctx.client.get("/v1/status")?;
     eprintln!("Pairing code: {code}  (valid 5 minutes)");
+    eprintln!("On the other laptop run:  tandem pair {code}");
     eprintln!(
-        "On the other laptop run:  tandem pair {code} --addr THIS_LAPTOP_IP:{}",
+        "(if it cannot find this one, add --addr THIS_LAPTOP_IP:{})",
         status.peer_port
     );
     if args.no_wait {
@@ -75,8 +69,39 @@ pub fn pair(ctx: &Ctx, args: PairArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Lists paired devices.
-pub fn peers(ctx: &Ctx) -> anyhow::Result<()> {
+/// Lists paired devices, or devices nearby.
+pub fn peers(ctx: &Ctx, nearby: bool) -> anyhow::Result<()> {
+    if nearby {
+        let devices: Vec<NearbyDevice> = ctx.client.get("/v1/peers/nearby")?;
+        if ctx.json {
+            show::json(&devices);
+        } else if devices.is_empty() {
+            println!(
+                "No tandem device seen on this network. Some Wi-Fi networks block discovery: use `tandem pair CODE --addr HOST:PORT`."
+            );
+        } else {
+            let rows: Vec<Vec<String>> = devices
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.device_id.short(),
+                        d.name.clone(),
+                        if d.paired {
+                            "paired".into()
+                        } else {
+                            "not paired".into()
+                        },
+                        d.addrs.join(" "),
+                    ]
+                })
+                .collect();
+            println!(
+                "{}",
+                show::table(&["DEVICE", "NAME", "STATE", "ADDRESSES"], &rows)
+            );
+        }
+        return Ok(());
+    }
     let peers: Vec<PeerStatus> = ctx.client.get("/v1/peers")?;
     if ctx.json {
         show::json(&peers);
@@ -106,6 +131,7 @@ pub fn peers(ctx: &Ctx) -> anyhow::Result<()> {
                     "offline".into()
                 },
                 p.addr.clone().unwrap_or_default(),
+                p.found_by.clone(),
                 p.last_seen
                     .map(|s| s.0.strftime("%Y-%m-%d %H:%M").to_string())
                     .unwrap_or_else(|| "never".into()),
@@ -121,6 +147,7 @@ pub fn peers(ctx: &Ctx) -> anyhow::Result<()> {
                 "RELATION",
                 "STATE",
                 "ADDRESS",
+                "FOUND BY",
                 "LAST SEEN"
             ],
             &rows

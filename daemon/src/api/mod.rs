@@ -33,6 +33,8 @@ pub struct AppState {
     pub repo: Arc<Mutex<Repo>>,
     /// Peer connections and pairing.
     pub hub: Arc<crate::peer::PeerHub>,
+    /// mDNS, unless turned off.
+    pub discovery: Option<Arc<crate::discovery::Discovery>>,
     /// The bearer token clients must present.
     pub token: Arc<str>,
     /// The port we listen on, to recognise our own `Host` and `Origin`.

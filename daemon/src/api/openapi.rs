@@ -10,7 +10,8 @@ use axum::Json;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::api::{
     ActivityEntry, AddPeerRequest, BalanceQuery, CheckinWeek, ErrorBody, JoinRequest, KeepRequest,
-    ListQuery, LogQuery, PairRequest, PairingState, PeerStatus, PersonalTimeView, Status,
+    ListQuery, LogQuery, NearbyDevice, PairRequest, PairingState, PeerStatus, PersonalTimeView,
+    Status,
 };
 use tandem_protocol::balance::Balance;
 use tandem_protocol::document::Conflict;
@@ -266,6 +267,13 @@ fn endpoints(s: &mut Schemas) -> Vec<Endpoint> {
             (200, Some(s.one::<Activity>())),
         ),
         op(Get, "/v1/openapi.json", "this document", None, (200, None)),
+        op(
+            Get,
+            "/v1/peers/nearby",
+            "tandem devices seen on this network by mDNS, paired or not",
+            None,
+            (200, Some(s.list::<NearbyDevice>())),
+        ),
         op(
             Get,
             "/v1/peers",

@@ -4,19 +4,21 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use tandem_protocol::api::{AddPeerRequest, JoinRequest, PairRequest, PairingState, PeerStatus};
+use tandem_protocol::api::{
+    AddPeerRequest, JoinRequest, NearbyDevice, PairRequest, PairingState, PeerStatus,
+};
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::pairing::{PairingCode, PairingError, Relation};
 
 use super::error::Body;
 use super::{ApiError, AppState};
 use crate::peer::PeerError;
-use crate::peers::PeerEntry;
 
 /// The routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/peers", get(list).post(add))
+        .route("/v1/peers/nearby", get(nearby))
         .route("/v1/peers/{device}", axum::routing::delete(remove))
         .route("/v1/pairing", get(state).post(open).delete(close))
         .route("/v1/pairing/join", post(join))
@@ -115,19 +117,64 @@ async fn join(
     Body(req): Body<JoinRequest>,
 ) -> Result<(StatusCode, Json<PeerStatus>), ApiError> {
     let code = PairingCode::parse(&req.code)?;
-    let entry: PeerEntry = state.hub.join(code, &req.addr, relation(req.own)).await?;
-    // Connect for sync right away rather than waiting for the dial loop.
-    let device = state
-        .hub
-        .add_address(&req.addr)
-        .await
-        .unwrap_or(entry.device_id);
-    let status = state
-        .hub
-        .status()
-        .into_iter()
-        .find(|p| p.device_id == device);
-    status
-        .map(|s| (StatusCode::CREATED, Json(s)))
-        .ok_or_else(|| ApiError::internal("paired, but the device is missing from the peer list"))
+    let relation = relation(req.own);
+    let candidates: Vec<String> = match (&req.addr, &state.discovery) {
+        (Some(addr), _) => vec![addr.clone()],
+        (None, Some(discovery)) => discovery
+            .nearby(|id| state.hub.is_paired(id))
+            .into_iter()
+            .filter(|d| !d.paired)
+            .flat_map(|d| d.addrs)
+            .collect(),
+        (None, None) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "no_discovery",
+                "mDNS is off on this laptop: give the other laptop's address with --addr HOST:PORT",
+            ));
+        }
+    };
+    if candidates.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "nobody_nearby",
+            "no unpaired tandem device found on this network: check both laptops are on the same Wi-Fi, or give --addr HOST:PORT",
+        ));
+    }
+    let mut last = PairingError::NotOpen;
+    for addr in candidates {
+        match state.hub.join(code, &addr, relation).await {
+            Ok(entry) => {
+                // Connect for sync right away rather than waiting for the dial loop.
+                let device = state
+                    .hub
+                    .add_address(&addr)
+                    .await
+                    .unwrap_or(entry.device_id);
+                let status = state
+                    .hub
+                    .status()
+                    .into_iter()
+                    .find(|p| p.device_id == device);
+                return status
+                    .map(|s| (StatusCode::CREATED, Json(s)))
+                    .ok_or_else(|| {
+                        ApiError::internal("paired, but the device is missing from the peer list")
+                    });
+            }
+            // Not the inviting device (or not reachable at this address): try the next.
+            Err(e @ (PairingError::NotOpen | PairingError::Protocol(_))) => last = e,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(last.into())
+}
+
+async fn nearby(State(state): State<AppState>) -> Json<Vec<NearbyDevice>> {
+    let devices = state
+        .discovery
+        .as_ref()
+        .map(|d| d.nearby(|id| state.hub.is_paired(id)))
+        .unwrap_or_default();
+    Json(devices)
 }

@@ -89,6 +89,8 @@ pub struct PeerHub {
     backoff: Mutex<HashMap<DeviceId, Backoff>>,
     dialing: Mutex<std::collections::HashSet<DeviceId>>,
     window: Mutex<Option<PairingWindow>>,
+    /// How each device's address was learned: `mdns`, `manual`, `pairing`.
+    found_by: Mutex<HashMap<DeviceId, &'static str>>,
     serial: std::sync::atomic::AtomicU64,
     stopping: watch::Receiver<bool>,
 }
@@ -115,6 +117,7 @@ impl PeerHub {
             backoff: Mutex::default(),
             dialing: Mutex::default(),
             window: Mutex::default(),
+            found_by: Mutex::default(),
             serial: Default::default(),
             stopping,
         });
@@ -247,9 +250,15 @@ impl PeerHub {
             .map_err(|e| unreachable(e.to_string()))?
             .next()
             .ok_or_else(|| unreachable("no address".into()))?;
-        self.dial(resolved, self.pinned_trust())
+        let device = self
+            .dial(resolved, self.pinned_trust())
             .await
-            .map_err(unreachable)
+            .map_err(unreachable)?;
+        self.found_by
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(device, "manual");
+        Ok(device)
     }
 
     async fn dial_loop(self: Arc<Self>) {
@@ -394,6 +403,7 @@ impl PeerHub {
     pub fn status(&self) -> Vec<PeerStatus> {
         let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         let seen = self.last_seen.lock().unwrap_or_else(|p| p.into_inner());
+        let found_by = self.found_by.lock().unwrap_or_else(|p| p.into_inner());
         self.book()
             .all()
             .iter()
@@ -409,6 +419,10 @@ impl PeerHub {
                         .or(p.addrs.first().copied())
                         .map(|a| a.to_string()),
                     last_seen: seen.get(&p.device_id).copied(),
+                    found_by: found_by
+                        .get(&p.device_id)
+                        .map(|f| f.to_string())
+                        .unwrap_or_else(|| "pairing".into()),
                     bytes_sent: connection.map_or(0, |l| {
                         l.traffic.sent.load(std::sync::atomic::Ordering::Relaxed)
                     }),
@@ -420,6 +434,35 @@ impl PeerHub {
                 }
             })
             .collect()
+    }
+
+    /// mDNS saw `device` at `addrs`: if it is paired, remember them and dial now.
+    pub fn discovered(&self, device: &DeviceId, addrs: &[SocketAddr]) {
+        if self.book().get(device).is_none() {
+            return;
+        }
+        {
+            let mut book = self.book_mut();
+            for addr in addrs.iter().rev() {
+                if let Err(e) = book.remember_addr(device, *addr) {
+                    tracing::warn!("cannot remember {addr}: {e}");
+                }
+            }
+        }
+        self.found_by
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(*device, "mdns");
+        // Skip the backoff: the device just said it is here.
+        self.backoff
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(device);
+    }
+
+    /// Whether `device` is paired.
+    pub fn is_paired(&self, device: &DeviceId) -> bool {
+        self.book().get(device).is_some()
     }
 
     /// Waits until every connection has said goodbye (after `stopping`), at most `limit`.
