@@ -8,6 +8,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod netns;
+
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -103,6 +105,8 @@ impl Home {
 /// A running `tandemd`; killed on drop.
 pub struct Daemon {
     home: PathBuf,
+    /// The network namespace it runs in, if any: then only the CLI can reach it.
+    netns: Option<String>,
     child: Option<Child>,
     /// `127.0.0.1:PORT` of its API.
     pub addr: String,
@@ -126,6 +130,44 @@ impl Daemon {
         Self::start_with(home, &[])
     }
 
+    /// Starts `tandemd` inside network namespace `ns`, with mDNS on (it only reaches the
+    /// namespace's veth), and waits until its CLI gets an answer.
+    pub fn start_in(home: &Path, ns: &str) -> Self {
+        let _ = std::fs::remove_file(home.join("api.addr"));
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .arg(bin("tandemd"))
+            .arg("--home")
+            .arg(home)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn tandemd in a namespace");
+        let mut daemon = Self {
+            home: home.to_owned(),
+            netns: Some(ns.to_owned()),
+            child: Some(child),
+            addr: String::new(),
+            token: String::new(),
+            agent: ureq::Agent::new_with_defaults(),
+        };
+        let deadline = Instant::now() + START_TIMEOUT;
+        while !daemon.cli(&["status"]).status.success() {
+            if let Some(status) = daemon
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("tandemd exited during start-up in {ns}: {status}");
+            }
+            assert!(Instant::now() < deadline, "tandemd did not come up in {ns}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        daemon
+    }
+
     /// Starts `tandemd --home home EXTRA...` and waits until its API answers.
     pub fn start_with(home: &Path, extra: &[&str]) -> Self {
         let _ = std::fs::remove_file(home.join("api.addr"));
@@ -145,6 +187,7 @@ impl Daemon {
         let deadline = Instant::now() + START_TIMEOUT;
         let mut daemon = Self {
             home: home.to_owned(),
+            netns: None,
             child: Some(child),
             addr: String::new(),
             token: String::new(),
@@ -225,9 +268,20 @@ impl Daemon {
         }
     }
 
-    /// Runs `tandem ARGS` against this daemon.
+    /// Runs `tandem ARGS` against this daemon (inside its namespace, if any).
     pub fn cli(&self, args: &[&str]) -> Output {
-        tandem(&self.home).args(args).output().expect("run tandem")
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", ns]).arg(bin("tandem"));
+                cmd.env("TANDEM_HOME", &self.home)
+                    .env_remove("RUST_LOG")
+                    .stdin(Stdio::null());
+                cmd
+            }
+            None => tandem(&self.home),
+        };
+        cmd.args(args).output().expect("run tandem")
     }
 
     /// Runs `tandem ARGS`, asserts success, returns stdout.
@@ -345,12 +399,12 @@ impl Daemon {
 impl Daemon {
     /// This daemon's peer address on loopback.
     pub fn peer_addr(&self) -> String {
-        format!("127.0.0.1:{}", self.get("/v1/status").body["peer_port"])
+        format!("127.0.0.1:{}", self.cli_json(&["status"])["peer_port"])
     }
 
     /// This daemon's device id.
     pub fn device_id(&self) -> String {
-        self.get("/v1/status").body["device_id"]
+        self.cli_json(&["status"])["device_id"]
             .as_str()
             .expect("device id")
             .to_owned()
@@ -358,7 +412,7 @@ impl Daemon {
 
     /// Both documents' heads.
     pub fn heads(&self) -> Value {
-        self.get("/v1/status").body["heads"].clone()
+        self.cli_json(&["status"])["heads"].clone()
     }
 
     /// Opens a pairing window here and returns its code.

@@ -1,0 +1,153 @@
+//! Two Linux network namespaces joined by a veth pair: two "laptops" on one home network,
+//! each with its own address, multicast route (for mDNS) and nothing else. Everything is
+//! torn down on drop, even when the test fails. Tests skip with a message where namespaces
+//! cannot be created (not root, no `ip`).
+
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Two namespaces and the link between them.
+pub struct NetPair {
+    /// Namespace names.
+    pub ns: [String; 2],
+    /// The veth end inside each namespace.
+    pub dev: [String; 2],
+    /// Each end's IPv4 address.
+    pub ip: [String; 2],
+}
+
+fn run(args: &[&str]) -> Result<Output, String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("ip: {e}"))?;
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+impl NetPair {
+    /// Creates the pair, or says why it cannot (the caller skips).
+    pub fn create() -> Result<Self, String> {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let tag = format!("{}{n}", std::process::id() % 100_000);
+        let subnet = 10 + (std::process::id() % 200 + n * 7) % 240;
+        let pair = Self {
+            ns: [format!("tnd{tag}a"), format!("tnd{tag}b")],
+            dev: [format!("tv{tag}a"), format!("tv{tag}b")],
+            ip: [format!("10.203.{subnet}.1"), format!("10.203.{subnet}.2")],
+        };
+        for ns in &pair.ns {
+            run(&["netns", "add", ns])?;
+        }
+        let setup = || -> Result<(), String> {
+            run(&[
+                "link",
+                "add",
+                &pair.dev[0],
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &pair.dev[1],
+            ])?;
+            for i in 0..2 {
+                let (ns, dev) = (&pair.ns[i], &pair.dev[i]);
+                run(&["link", "set", dev, "netns", ns])?;
+                run(&[
+                    "-n",
+                    ns,
+                    "addr",
+                    "add",
+                    &format!("{}/24", pair.ip[i]),
+                    "dev",
+                    dev,
+                ])?;
+                run(&["-n", ns, "link", "set", "lo", "up"])?;
+                run(&["-n", ns, "link", "set", dev, "up"])?;
+                run(&["-n", ns, "route", "add", "224.0.0.0/4", "dev", dev])?;
+            }
+            Ok(())
+        };
+        setup()?;
+        Ok(pair)
+    }
+
+    /// Creates the pair, or prints why the test is skipped and returns `None`.
+    pub fn create_or_skip(test: &str) -> Option<Self> {
+        match Self::create() {
+            Ok(pair) => Some(pair),
+            Err(why) => {
+                eprintln!("SKIP {test}: cannot create network namespaces here ({why})");
+                None
+            }
+        }
+    }
+
+    /// Takes the link down (`false`) or up (`true`) on both sides: a partition.
+    pub fn set_link(&self, up: bool) {
+        for i in 0..2 {
+            run(&[
+                "-n",
+                &self.ns[i],
+                "link",
+                "set",
+                &self.dev[i],
+                if up { "up" } else { "down" },
+            ])
+            .expect("set link");
+        }
+        if up {
+            // Bringing a link up drops routes through it; restore the multicast route.
+            for i in 0..2 {
+                let _ = run(&[
+                    "-n",
+                    &self.ns[i],
+                    "route",
+                    "replace",
+                    "224.0.0.0/4",
+                    "dev",
+                    &self.dev[i],
+                ]);
+            }
+        }
+    }
+
+    /// Adds Wi-Fi-like delay and loss with `tc netem` on both ends; `Err` if the kernel has
+    /// no netem.
+    pub fn netem(&self, spec: &[&str]) -> Result<(), String> {
+        for i in 0..2 {
+            let mut args = vec![
+                "netns",
+                "exec",
+                &self.ns[i],
+                "tc",
+                "qdisc",
+                "replace",
+                "dev",
+                &self.dev[i],
+                "root",
+                "netem",
+            ];
+            args.extend_from_slice(spec);
+            run(&args)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for NetPair {
+    fn drop(&mut self) {
+        for ns in &self.ns {
+            let _ = run(&["netns", "del", ns]);
+        }
+    }
+}

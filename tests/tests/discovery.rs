@@ -1,0 +1,184 @@
+//! Two laptops on one home network, as two network namespaces joined by a veth pair:
+//! they find each other with mDNS, pair by code alone, sync, survive a partition and
+//! (where the kernel has netem) Wi-Fi-like delay and loss. Plus `--no-mdns` on loopback.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tandem_tests::netns::NetPair;
+use tandem_tests::{Daemon, Home, eventually, pair};
+
+const SOON: Duration = Duration::from_secs(15);
+
+fn titles(d: &Daemon) -> Vec<String> {
+    let plans = d.cli_json(&["plan", "list"]);
+    let mut t: Vec<String> = plans
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap().to_owned())
+        .collect();
+    t.sort();
+    t
+}
+
+fn ideas(d: &Daemon) -> usize {
+    d.cli_json(&["idea", "list"]).as_array().unwrap().len()
+}
+
+fn nearby_has(d: &Daemon, device: &str) -> bool {
+    d.cli_json(&["peers", "--nearby"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["device_id"] == device)
+}
+
+/// Two daemons in their namespaces, paired by code with no address given.
+fn paired_laptops(net: &NetPair) -> (Home, Home, Daemon, Daemon, Duration) {
+    let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
+    let alex = Daemon::start_in(alex_home.path(), &net.ns[0]);
+    let sam = Daemon::start_in(sam_home.path(), &net.ns[1]);
+    let started = Instant::now();
+    let alex_id = alex.device_id();
+    assert!(
+        eventually(SOON, || nearby_has(&sam, &alex_id)),
+        "Sam's laptop never saw Alex's on the network"
+    );
+    let discovered = started.elapsed();
+    let code = alex.pairing_code(false);
+    let out = sam.cli_ok(&["pair", &code]);
+    assert!(out.contains("Paired with Alex"), "{out}");
+    (alex_home, sam_home, alex, sam, discovered)
+}
+
+#[test]
+fn laptops_find_each_other_pair_by_code_and_sync() {
+    let Some(net) = NetPair::create_or_skip("laptops_find_each_other_pair_by_code_and_sync") else {
+        return;
+    };
+    let (_a, _s, alex, sam, discovered) = paired_laptops(&net);
+    eprintln!("measured: discovery of the partner took {discovered:?}");
+    assert!(
+        discovered < Duration::from_secs(3),
+        "discovery took {discovered:?}"
+    );
+
+    let nearby = sam.cli_json(&["peers", "--nearby"]);
+    let entry = nearby
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "Alex")
+        .unwrap()
+        .clone();
+    assert!(
+        entry["addrs"][0].as_str().unwrap().starts_with(&net.ip[0]),
+        "{entry}"
+    );
+
+    alex.cli_ok(&[
+        "plan",
+        "add",
+        "Dinner across the hall",
+        "--at",
+        "2026-12-04 19:30",
+    ]);
+    assert!(eventually(SOON, || titles(&sam) == ["Dinner across the hall"]));
+    sam.cli_ok(&["idea", "add", "Night swim"]);
+    assert!(eventually(SOON, || ideas(&alex) == 1));
+    let peers = alex.cli_json(&["peers"]);
+    assert_eq!(peers[0]["connected"], true);
+    assert!(
+        peers[0]["addr"].as_str().unwrap().starts_with(&net.ip[1]),
+        "{peers}"
+    );
+}
+
+#[test]
+fn a_partition_heals_without_restarts() {
+    let Some(net) = NetPair::create_or_skip("a_partition_heals_without_restarts") else {
+        return;
+    };
+    let (_a, _s, alex, sam, _) = paired_laptops(&net);
+    alex.cli_ok(&["idea", "add", "Before the partition"]);
+    assert!(eventually(SOON, || ideas(&sam) == 1));
+
+    net.set_link(false);
+    alex.cli_ok(&[
+        "plan",
+        "add",
+        "Alex while apart",
+        "--at",
+        "2026-12-04 19:30",
+    ]);
+    sam.cli_ok(&["plan", "add", "Sam while apart", "--at", "2026-12-05 19:30"]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        titles(&sam),
+        ["Sam while apart"],
+        "the link really was down"
+    );
+    net.set_link(true);
+    let back = Instant::now();
+    let both = vec!["Alex while apart".to_owned(), "Sam while apart".to_owned()];
+    assert!(
+        eventually(Duration::from_secs(30), || titles(&alex) == both
+            && titles(&sam) == both),
+        "alex {:?} sam {:?}",
+        titles(&alex),
+        titles(&sam)
+    );
+    eprintln!(
+        "measured: first sync after the link returned took {:?}",
+        back.elapsed()
+    );
+    assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
+}
+
+#[test]
+fn wifi_delay_and_loss_still_converge() {
+    let Some(net) = NetPair::create_or_skip("wifi_delay_and_loss_still_converge") else {
+        return;
+    };
+    if let Err(why) = net.netem(&["delay", "50ms", "loss", "5%"]) {
+        eprintln!(
+            "SKIP wifi_delay_and_loss_still_converge: tc netem is not available in this kernel ({why})"
+        );
+        return;
+    }
+    let (_a, _s, alex, sam, _) = paired_laptops(&net);
+    for n in 0..10 {
+        alex.cli_ok(&["idea", "add", &format!("alex {n}")]);
+        sam.cli_ok(&["idea", "add", &format!("sam {n}")]);
+    }
+    assert!(eventually(Duration::from_secs(60), || ideas(&alex) == 20
+        && ideas(&sam) == 20));
+    assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
+}
+
+#[test]
+fn without_mdns_peer_add_still_connects() {
+    // Loopback only: the test daemons run with --no-mdns.
+    let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
+    let mut alex = alex_home.start();
+    let sam = sam_home.start();
+    pair(&alex, &sam, false);
+    assert_eq!(
+        sam.cli_json(&["peers", "--nearby"]),
+        Value::Array(vec![]),
+        "no discovery with --no-mdns"
+    );
+    alex.cli_ok(&["idea", "add", "First"]);
+    assert!(eventually(SOON, || ideas(&sam) == 1));
+
+    // Alex comes back on another port: Sam's remembered address is stale until `peer add`.
+    assert!(alex.terminate().success());
+    std::fs::remove_file(alex_home.path().join("peer.port")).unwrap();
+    let alex = Daemon::start_with(alex_home.path(), &["--peer-port", "0"]);
+    alex.cli_ok(&["idea", "add", "Second"]);
+    let out = sam.cli_ok(&["peer", "add", &alex.peer_addr()]);
+    assert!(out.contains("Connected to Alex"), "{out}");
+    assert!(eventually(SOON, || ideas(&sam) == 2));
+    assert_eq!(sam.cli_json(&["peers"])[0]["found_by"], "manual");
+}
