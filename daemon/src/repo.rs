@@ -721,6 +721,15 @@ impl Repo {
         Ok(())
     }
 
+    /// Whether the peer of `session` has every document it may have exactly as we do.
+    pub fn in_sync(&mut self, session: &PeerSync) -> bool {
+        let allowed: Vec<DocKind> = session.allowed().collect();
+        allowed.into_iter().all(|kind| {
+            let heads = self.slot(kind).doc.heads();
+            session.in_sync(kind, &heads)
+        })
+    }
+
     /// Both documents' heads, to tell whether two devices are in sync.
     pub fn heads(&mut self) -> BTreeMap<String, Vec<String>> {
         DocKind::ALL

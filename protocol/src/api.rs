@@ -159,6 +159,9 @@ pub struct PeerStatus {
     pub addr: Option<String>,
     /// When it was last connected.
     pub last_seen: Option<Stamp>,
+    /// Connected and holding exactly what we hold.
+    #[serde(default)]
+    pub in_sync: bool,
     /// How its address was learned: `pairing`, `mdns` or `manual`.
     #[serde(default)]
     pub found_by: String,

@@ -121,6 +121,21 @@ impl PeerSync {
         Ok(changed)
     }
 
+    /// Whether the peer has exactly our `heads` of `kind`, as far as its last message said.
+    pub fn in_sync(&self, kind: DocKind, heads: &[automerge::ChangeHash]) -> bool {
+        let Some(theirs) = self
+            .docs
+            .get(&kind)
+            .and_then(|s| s.state.their_heads.as_ref())
+        else {
+            return false;
+        };
+        let (mut theirs, mut ours) = (theirs.clone(), heads.to_vec());
+        theirs.sort();
+        ours.sort();
+        theirs == ours
+    }
+
     /// Whether `kind` is refused to this peer.
     pub fn forbids(&self, kind: DocKind) -> bool {
         !self.docs.contains_key(&kind)

@@ -91,6 +91,12 @@ fn paired_partners_see_each_others_plans_and_rsvps() {
         .unwrap();
     assert_eq!(entry["by_name"], "Sam");
     assert_eq!(alex.cli_json(&["status"])["partner"]["name"], "Sam");
+    assert!(eventually(SOON, || alex.cli_json(&["peers"])[0]["in_sync"] == true));
+    let text = alex.cli_ok(&["status"]);
+    assert!(
+        text.contains("Sam (partner") && text.contains("in sync"),
+        "{text}"
+    );
     assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
 }
 

@@ -1,6 +1,6 @@
 //! `tandem status`.
 
-use tandem_protocol::api::Status;
+use tandem_protocol::api::{PeerStatus, Status};
 
 use super::Ctx;
 use crate::show;
@@ -15,7 +15,24 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
     println!("You:      {} ({})", status.me.name, status.me.id);
     match &status.partner {
         Some(p) => println!("Partner:  {} ({})", p.name, p.id),
-        None => println!("Partner:  not synced yet"),
+        None => println!("Partner:  not paired yet (run `tandem pair`)"),
+    }
+    let peers: Vec<PeerStatus> = ctx.client.get("/v1/peers")?;
+    for peer in &peers {
+        let state = match (peer.connected, peer.in_sync, peer.last_seen) {
+            (true, true, _) => "connected, in sync".to_owned(),
+            (true, false, _) => "connected, syncing".to_owned(),
+            (false, _, Some(seen)) => {
+                format!("offline, last seen {}", seen.0.strftime("%Y-%m-%d %H:%M"))
+            }
+            (false, _, None) => "offline, not seen since this daemon started".to_owned(),
+        };
+        println!(
+            "Device:   {} ({}, {}): {state}",
+            peer.name,
+            format!("{:?}", peer.relation).to_lowercase(),
+            peer.device_id.short()
+        );
     }
     println!("Home:     {}", status.home);
     println!("Daemon:   tandemd {}", status.version);

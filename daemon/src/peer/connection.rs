@@ -194,7 +194,7 @@ where
     let mut events = with_repo(&hub, |repo| repo.subscribe());
     let mut stopping = hub.stopping.clone();
     let end = async {
-        send_pending(&hub, &mut framed, &mut session, &allowed).await?;
+        send_pending(&hub, device, &mut framed, &mut session, &allowed).await?;
         loop {
             tokio::select! {
                 payload = framed.recv() => {
@@ -209,7 +209,7 @@ where
                                 Err(RepoError::Sync(e)) => return Ok(End::Refuse(ErrorCode::Limit, e.to_string())),
                                 Err(e) => return Ok(End::Failed(e.to_string())),
                             }
-                            send_pending(&hub, &mut framed, &mut session, &[doc]).await?;
+                            send_pending(&hub, device, &mut framed, &mut session, &[doc]).await?;
                         }
                         Ok(Message::Error { code, message }) => {
                             tracing::info!(%device, ?code, "peer closed the connection: {message}");
@@ -228,7 +228,7 @@ where
                     for doc in &docs {
                         session.local_change(*doc);
                     }
-                    send_pending(&hub, &mut framed, &mut session, &docs).await?;
+                    send_pending(&hub, device, &mut framed, &mut session, &docs).await?;
                 }
                 () = flipped(&mut closed) => return Ok(End::Closed("closed by this daemon")),
                 () = flipped(&mut stopping) => return Ok(End::Refuse(ErrorCode::Shutdown, "daemon stopping".into())),
@@ -268,6 +268,7 @@ async fn flipped(flag: &mut tokio::sync::watch::Receiver<bool>) {
 /// Sends whatever sync messages `docs` need now.
 async fn send_pending<S: AsyncRead + AsyncWrite + Unpin>(
     hub: &PeerHub,
+    device: DeviceId,
     framed: &mut Framed<S>,
     session: &mut PeerSync,
     docs: &[DocKind],
@@ -284,6 +285,8 @@ async fn send_pending<S: AsyncRead + AsyncWrite + Unpin>(
             framed.send(&message.to_frame()).await?;
         }
     }
+    let in_sync = with_repo(hub, |repo| repo.in_sync(session));
+    hub.set_in_sync(device, in_sync);
     Ok(())
 }
 

@@ -89,6 +89,8 @@ pub struct PeerHub {
     backoff: Mutex<HashMap<DeviceId, Backoff>>,
     dialing: Mutex<std::collections::HashSet<DeviceId>>,
     window: Mutex<Option<PairingWindow>>,
+    /// Whether each connected device had everything we have, as of its last message.
+    in_sync: Mutex<HashMap<DeviceId, bool>>,
     /// How each device's address was learned: `mdns`, `manual`, `pairing`.
     found_by: Mutex<HashMap<DeviceId, &'static str>>,
     serial: std::sync::atomic::AtomicU64,
@@ -118,6 +120,7 @@ impl PeerHub {
             dialing: Mutex::default(),
             window: Mutex::default(),
             found_by: Mutex::default(),
+            in_sync: Mutex::default(),
             serial: Default::default(),
             stopping,
         });
@@ -404,6 +407,7 @@ impl PeerHub {
         let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         let seen = self.last_seen.lock().unwrap_or_else(|p| p.into_inner());
         let found_by = self.found_by.lock().unwrap_or_else(|p| p.into_inner());
+        let in_sync = self.in_sync.lock().unwrap_or_else(|p| p.into_inner());
         self.book()
             .all()
             .iter()
@@ -419,6 +423,8 @@ impl PeerHub {
                         .or(p.addrs.first().copied())
                         .map(|a| a.to_string()),
                     last_seen: seen.get(&p.device_id).copied(),
+                    in_sync: connection.is_some()
+                        && in_sync.get(&p.device_id).copied().unwrap_or(false),
                     found_by: found_by
                         .get(&p.device_id)
                         .map(|f| f.to_string())
@@ -458,6 +464,14 @@ impl PeerHub {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(device);
+    }
+
+    /// Records whether `device` is in sync with us.
+    pub fn set_in_sync(&self, device: DeviceId, in_sync: bool) {
+        self.in_sync
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(device, in_sync);
     }
 
     /// Whether `device` is paired.
