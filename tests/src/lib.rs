@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub mod netns;
+pub mod relay;
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -176,7 +177,11 @@ impl Daemon {
             .arg(home)
             // Peer traffic in tests stays on loopback, and no mDNS goes out on the host's
             // real network (discovery is tested inside network namespaces).
-            .args(["--peer-listen", "127.0.0.1", "--no-mdns"])
+            .args(if extra.contains(&"--peer-listen") {
+                &["--no-mdns"][..]
+            } else {
+                &["--peer-listen", "127.0.0.1", "--no-mdns"][..]
+            })
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

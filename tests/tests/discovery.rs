@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tandem_tests::netns::NetPair;
+use tandem_tests::relay::FlakyRelay;
 use tandem_tests::{Daemon, Home, eventually, pair};
 
 const SOON: Duration = Duration::from_secs(15);
@@ -155,6 +156,40 @@ fn wifi_delay_and_loss_still_converge() {
     assert!(eventually(Duration::from_secs(60), || ideas(&alex) == 20
         && ideas(&sam) == 20));
     assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
+}
+
+#[test]
+fn a_slow_flaky_link_still_converges() {
+    // Userspace stand-in for netem: 25 ms each way per chunk, and 10% of chunks cut the
+    // connection. Sam listens on 127.0.0.2, so every byte goes through the relay.
+    let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
+    let alex = alex_home.start();
+    let sam = Daemon::start_with(sam_home.path(), &["--peer-listen", "127.0.0.2"]);
+    let relay = FlakyRelay::start(
+        alex.peer_addr().parse().unwrap(),
+        Duration::from_millis(25),
+        0.0,
+    );
+    let code = alex.pairing_code(false);
+    sam.cli_ok(&["pair", &code, "--addr", &relay.addr.to_string()]);
+    // From now on the link drops; Sam's daemon redials the remembered (relay) address.
+    relay.set_cut_chance(0.1);
+    for n in 0..10 {
+        alex.cli_ok(&["idea", "add", &format!("alex {n}")]);
+        sam.cli_ok(&["idea", "add", &format!("sam {n}")]);
+    }
+    assert!(
+        eventually(Duration::from_secs(90), || ideas(&alex) == 20
+            && ideas(&sam) == 20),
+        "alex {} sam {}",
+        ideas(&alex),
+        ideas(&sam)
+    );
+    assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
+    eprintln!(
+        "measured: converged through a flaky relay that cut {} connections",
+        relay.cuts.load(std::sync::atomic::Ordering::Relaxed)
+    );
 }
 
 #[test]
