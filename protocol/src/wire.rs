@@ -65,6 +65,9 @@ pub enum Message {
         /// `automerge::sync::Message::encode` bytes.
         data: Vec<u8>,
     },
+    /// Keep-alive: "I am still here". Sent when the connection was quiet for a while, so a
+    /// partner whose laptop vanished (sleep, Wi-Fi gone) is noticed.
+    Ping,
     /// The sender is closing the connection, and why.
     Error {
         /// Machine-readable reason.

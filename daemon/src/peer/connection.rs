@@ -25,6 +25,11 @@ use crate::repo::{ChangeEvent, Repo, RepoError};
 
 /// Sync messages sent for one document before waiting for the peer.
 const MAX_MESSAGES_PER_POLL: usize = 8;
+/// A ping goes out this often, so both sides hear from each other.
+const PING_EVERY: Duration = Duration::from_secs(10);
+/// A peer silent this long is gone (laptop asleep, Wi-Fi lost): close and let the dial
+/// loop find it again.
+const SILENCE_LIMIT: Duration = Duration::from_secs(35);
 /// How long a peer has to say Hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -193,13 +198,17 @@ where
     });
     let mut events = with_repo(&hub, |repo| repo.subscribe());
     let mut stopping = hub.stopping.clone();
+    let mut heartbeat = tokio::time::interval(PING_EVERY);
+    let mut last_heard = tokio::time::Instant::now();
     let end = async {
         send_pending(&hub, device, &mut framed, &mut session, &allowed).await?;
         loop {
             tokio::select! {
                 payload = framed.recv() => {
                     let Some(payload) = payload? else { return Ok(End::Closed("peer closed the connection")) };
+                    last_heard = tokio::time::Instant::now();
                     match Message::decode(&payload) {
+                        Ok(Message::Ping) => {}
                         Ok(Message::Sync { doc, data }) => {
                             if session.forbids(doc) {
                                 return Ok(End::Refuse(ErrorCode::Forbidden, format!("the {} document is not shared with this device", doc.name())));
@@ -229,6 +238,12 @@ where
                         session.local_change(*doc);
                     }
                     send_pending(&hub, device, &mut framed, &mut session, &docs).await?;
+                }
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > SILENCE_LIMIT {
+                        return Ok(End::Failed(format!("nothing heard for {SILENCE_LIMIT:?}")));
+                    }
+                    framed.send(&Message::Ping.to_frame()).await?;
                 }
                 () = flipped(&mut closed) => return Ok(End::Closed("closed by this daemon")),
                 () = flipped(&mut stopping) => return Ok(End::Refuse(ErrorCode::Shutdown, "daemon stopping".into())),
@@ -296,7 +311,11 @@ async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(
     code: ErrorCode,
     reason: &str,
 ) {
-    tracing::warn!(%device, ?code, "refusing peer: {reason}");
+    if code == ErrorCode::Shutdown {
+        tracing::info!(%device, "closing peer connection: {reason}");
+    } else {
+        tracing::warn!(%device, ?code, "refusing peer: {reason}");
+    }
     let message = Message::Error {
         code,
         message: reason.to_owned(),

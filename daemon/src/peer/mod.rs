@@ -33,6 +33,8 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 /// First and longest wait between reconnection attempts.
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Connections registered within this window of each other are a simultaneous dial.
+const RACE_WINDOW: Duration = Duration::from_secs(5);
 /// How often the dial loop looks for peers to reconnect.
 const DIAL_TICK: Duration = Duration::from_millis(250);
 
@@ -67,6 +69,8 @@ struct Live {
     serial: u64,
     /// Bytes moved.
     traffic: Arc<framed::Traffic>,
+    /// When the connection was registered.
+    registered_at: Instant,
 }
 
 /// Reconnection bookkeeping per device.
@@ -343,8 +347,12 @@ impl PeerHub {
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         let preferred_dialer = self.identity.device_id.min(device);
         if let Some(existing) = live.get(&device) {
+            // Two fresh connections are a race: both sides keep the one the lower device id
+            // dialed. An older one is stale (the peer redialed because it lost it, e.g. it
+            // restarted), so the new one wins.
+            let race = existing.registered_at.elapsed() < RACE_WINDOW;
             let keep_existing =
-                existing.dialed_by != dialed_by && existing.dialed_by == preferred_dialer;
+                race && existing.dialed_by != dialed_by && existing.dialed_by == preferred_dialer;
             if keep_existing {
                 return None;
             }
@@ -362,6 +370,7 @@ impl PeerHub {
                 addr,
                 serial,
                 traffic,
+                registered_at: Instant::now(),
             },
         );
         self.backoff
