@@ -119,17 +119,7 @@ impl PeerHub {
         let tls = tokio::time::timeout(STEP_TIMEOUT, dial)
             .await
             .map_err(|_| protocol(format!("{addr} did not answer")))??;
-        let (inviter, key_material) = {
-            let conn = tls.get_ref().1;
-            let cert = conn
-                .peer_certificates()
-                .and_then(|c| c.first().cloned())
-                .ok_or_else(|| protocol("no certificate".into()))?;
-            let mut material = [0u8; 32];
-            conn.export_keying_material(&mut material, EXPORTER_LABEL, None)
-                .map_err(|e| protocol(e.to_string()))?;
-            (DeviceId::of_certificate(&cert), material)
-        };
+        let (inviter, key_material) = session_binding(tls.get_ref().1)?;
         let joiner = self.identity.device_id;
         let mut framed = Framed::new(tls);
         let (pake, outbound) = Spake2::<Ed25519Group>::start_a(
@@ -207,6 +197,23 @@ impl PeerHub {
     }
 }
 
+/// The other side's device id and this TLS session's exporter secret, which the key
+/// confirmation is bound to.
+fn session_binding<T>(
+    conn: &rustls::ConnectionCommon<T>,
+) -> Result<(DeviceId, [u8; 32]), PairingError> {
+    let cert = conn
+        .peer_certificates()
+        .and_then(|c| c.first().cloned())
+        .ok_or_else(|| {
+            PairingError::Protocol("the other device presented no certificate".into())
+        })?;
+    let mut material = [0u8; 32];
+    conn.export_keying_material(&mut material, EXPORTER_LABEL, None)
+        .map_err(|e| PairingError::Protocol(e.to_string()))?;
+    Ok((DeviceId::of_certificate(&cert), material))
+}
+
 /// Turns the inviter's refusal text back into the error it came from, when it is one.
 fn refusal(reason: String) -> PairingError {
     if reason.starts_with("wrong pairing code") {
@@ -238,19 +245,8 @@ pub async fn respond<S>(hub: &PeerHub, tls: tokio_rustls::server::TlsStream<S>, 
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (joiner, key_material) = {
-        let conn = tls.get_ref().1;
-        let Some(cert) = conn.peer_certificates().and_then(|c| c.first().cloned()) else {
-            return;
-        };
-        let mut material = [0u8; 32];
-        if conn
-            .export_keying_material(&mut material, EXPORTER_LABEL, None)
-            .is_err()
-        {
-            return;
-        }
-        (DeviceId::of_certificate(&cert), material)
+    let Ok((joiner, key_material)) = session_binding(tls.get_ref().1) else {
+        return;
     };
     let mut framed = Framed::new(tls);
     if let Err(e) = respond_steps(hub, &mut framed, joiner, key_material, addr).await {
