@@ -61,6 +61,12 @@ pub enum Command {
     Peer(PeerCommand),
     /// Write everything out as JSON, Markdown or iCalendar.
     Export(ExportArgs),
+    /// Two partners on this machine, paired and with a week filled in: try tandem in a minute.
+    Demo {
+        /// Exit after the scripted part instead of waiting for Ctrl-C.
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// Print shell completions.
     Completions {
         /// bash, zsh, fish, elvish or powershell.

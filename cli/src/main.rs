@@ -35,6 +35,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let home = tandem_protocol::paths::resolve_home(cli.home, |key| std::env::var_os(key));
     let command = match cli.command {
         Command::Init(args) => return commands::init::run(&home, args, cli.json),
+        Command::Demo { no_wait } => return commands::demo::run(no_wait),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "tandem", &mut std::io::stdout());
             return Ok(());
@@ -59,6 +60,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pair(a) => commands::pair::pair(&ctx, a),
         Command::Peers { nearby } => commands::pair::peers(&ctx, nearby),
         Command::Peer(c) => commands::pair::peer(&ctx, c),
-        Command::Init(_) | Command::Completions { .. } => unreachable!("handled above"),
+        Command::Init(_) | Command::Completions { .. } | Command::Demo { .. } => {
+            unreachable!("handled above")
+        }
     }
 }
