@@ -45,6 +45,8 @@ pub enum Command {
     Note(NoteCommand),
     /// Hours together and apart this week, and what each of you wants.
     Balance(BalanceArgs),
+    /// What is due: a check-in, plans starting soon, agreements to review.
+    Remind,
     /// Recent changes, yours and your partner's.
     Log(LogArgs),
     /// Pair with your partner's laptop (or your own other device with --own): without a

@@ -56,6 +56,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Note(c) => commands::note::run(&ctx, c),
         Command::Balance(a) => commands::balance::run(&ctx, a),
         Command::Log(a) => commands::log::run(&ctx, a),
+        Command::Remind => commands::status::remind(&ctx),
         Command::Export(a) => commands::export::run(&ctx, a),
         Command::Pair(a) => commands::pair::pair(&ctx, a),
         Command::Peers { nearby } => commands::pair::peers(&ctx, nearby),

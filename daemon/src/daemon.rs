@@ -56,6 +56,8 @@ pub struct Options {
     pub peer_port: Option<u16>,
     /// Overrides `peer_listen` of the config.
     pub peer_listen: Option<std::net::IpAddr>,
+    /// How often reminders are checked.
+    pub remind_every: std::time::Duration,
     /// Turns mDNS off whatever the config says.
     pub no_mdns: bool,
     /// Overrides `mdns_interfaces` of the config when not empty.
@@ -178,7 +180,15 @@ pub async fn run(
             }
         }
     };
+    let (reminders, _) = tokio::sync::broadcast::channel(64);
+    tokio::spawn(crate::reminders::run(
+        repo.clone(),
+        options.remind_every,
+        reminders.clone(),
+        stopping.clone(),
+    ));
     let state = AppState {
+        reminders,
         repo: repo.clone(),
         hub: hub.clone(),
         discovery: discovery.clone(),

@@ -13,6 +13,7 @@
 //! - [`config`]: reading and writing `config.toml`.
 //! - [`store`]: crash-safe snapshot + change log of one document.
 //! - [`repo`]: both documents and every operation on them; the single place that mutates.
+//! - [`reminders`]: announcing due check-ins, plans and agreement reviews.
 //! - [`api`]: the axum HTTP API on 127.0.0.1 (auth, host checks, routes, SSE, OpenAPI).
 //! - [`shutdown`]: turning SIGINT/SIGTERM into one graceful stop.
 //! - [`daemon`]: start-up and the main loop, tying the above together.
@@ -25,6 +26,7 @@ pub mod home;
 pub mod identity;
 pub mod peer;
 pub mod peers;
+pub mod reminders;
 pub mod repo;
 pub mod shutdown;
 pub mod store;

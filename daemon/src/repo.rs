@@ -20,6 +20,7 @@ use tandem_protocol::document::{Collection, Conflict, DocKind, Document};
 use tandem_protocol::entity::{Author, Entity};
 use tandem_protocol::error::{DocumentError, ValidationError};
 use tandem_protocol::ids::{EntityId, PersonId};
+use tandem_protocol::model::agreement::Agreement;
 use tandem_protocol::model::checkin::{CheckinAnswer, CheckinMarker, NewCheckin};
 use tandem_protocol::model::idea::Idea;
 use tandem_protocol::model::person::Person;
@@ -28,6 +29,7 @@ use tandem_protocol::model::personal_time::{
 };
 use tandem_protocol::model::plan::Plan;
 use tandem_protocol::model::settings::{Settings, SettingsPatch};
+use tandem_protocol::remind::{Reminder, due};
 use tandem_protocol::sync::{PeerSync, SyncError};
 use tandem_protocol::time::{IsoWeek, Stamp};
 use tandem_protocol::wire::Message;
@@ -594,6 +596,19 @@ impl Repo {
                 revealed: complete.contains(&week),
             })
             .collect())
+    }
+
+    /// What is due for this person at `now`.
+    pub fn reminders(&self, now: &jiff::ZonedDateTime) -> Result<Vec<Reminder>, RepoError> {
+        let markers: Vec<CheckinMarker> = self.shared.doc.list(Collection::CheckinMarkers)?;
+        Ok(due(
+            now,
+            &self.me.id,
+            &self.settings()?,
+            &self.list::<Plan>()?,
+            &self.list::<Agreement>()?,
+            &markers,
+        ))
     }
 
     /// Both partners, as listed in the shared document.

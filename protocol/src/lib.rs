@@ -14,6 +14,7 @@
 //!   typed access to their collections.
 //! - [`entity`]: the [`entity::Entity`] trait every stored collection item implements.
 //! - [`pairing`]: codes, the pairing window, messages and key confirmation.
+//! - [`remind`]: what is due (check-in, plan soon, agreement review), for a given "now".
 //! - [`paths`]: the data home and the files both binaries read.
 //! - [`model`]: plans, ideas, personal time, agreements, check-ins, notes, people, settings.
 //! - [`checkin`]: the reveal rule that keeps answers hidden until both have answered.
@@ -36,6 +37,7 @@ pub mod ids;
 pub mod model;
 pub mod pairing;
 pub mod paths;
+pub mod remind;
 pub mod sync;
 pub mod time;
 pub mod wire;

@@ -26,7 +26,17 @@ pub struct Moment(pub ZonedDateTime);
 
 /// An instant in UTC, e.g. `2026-11-26T18:55:33Z`.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(transparent)]
 #[schema(value_type = String, example = "2026-11-26T18:55:33Z")]

@@ -171,3 +171,44 @@ fn openapi_documents_every_route_that_exists() {
     }
     assert!(operations >= 30, "only {operations} operations documented");
 }
+
+#[test]
+fn due_reminders_are_listed_and_streamed() {
+    let home = Home::init("Alex");
+    let d = tandem_tests::Daemon::start_with(home.path(), &["--remind-every", "1"]);
+    let events = d.events();
+    let today = jiff::Timestamp::now()
+        .in_tz("Europe/Paris")
+        .unwrap()
+        .date()
+        .to_string();
+    d.cli_ok(&["agree", "add", "No phones at dinner", "--review", &today]);
+    let listed = d.cli_json(&["remind"]);
+    let review = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "agreement_review")
+        .cloned();
+    assert!(review.is_some(), "{listed}");
+    assert!(
+        d.cli_ok(&["status"]).contains("Time to review together"),
+        "status shows what is due"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let data = events
+            .recv_timeout(deadline - std::time::Instant::now())
+            .expect("a reminder event within 10 s");
+        let event: serde_json::Value = serde_json::from_str(&data).unwrap();
+        if event["kind"] == "agreement_review" {
+            assert!(
+                event["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("No phones at dinner")
+            );
+            break;
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! `tandem status`.
 
 use tandem_protocol::api::{PeerStatus, Status};
+use tandem_protocol::remind::Reminder;
 
 use super::Ctx;
 use crate::show;
@@ -45,11 +46,30 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
         count("agreements"),
         count("notes")
     );
+    let due: Vec<Reminder> = ctx.client.get("/v1/reminders")?;
+    for r in &due {
+        println!("Due:      {}", r.message);
+    }
     for d in &status.documents {
         println!(
             "Document: {:<8} {} changes, {} bytes on disk",
             d.kind, d.changes, d.bytes_on_disk
         );
+    }
+    Ok(())
+}
+
+/// Lists what is due.
+pub fn remind(ctx: &Ctx) -> anyhow::Result<()> {
+    let due: Vec<Reminder> = ctx.client.get("/v1/reminders")?;
+    if ctx.json {
+        show::json(&due);
+    } else if due.is_empty() {
+        println!("Nothing due.");
+    } else {
+        for r in &due {
+            println!("• {}", r.message);
+        }
     }
     Ok(())
 }

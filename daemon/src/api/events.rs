@@ -1,40 +1,50 @@
-//! `/v1/events`: every change as a Server-Sent Event, until the daemon stops.
+//! `/v1/events`: every change (`change`) and every reminder that becomes due (`reminder`)
+//! as Server-Sent Events, until the daemon stops.
 
 use std::convert::Infallible;
 
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::{Stream, StreamExt};
+use futures_util::{Stream, StreamExt, stream};
+use serde::Serialize;
+use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
 use super::AppState;
 
-/// Streams `change` events (`{"document","at","by","action","id","summary"}`).
+/// One broadcast channel as a stream of named SSE events. A reader that fell behind gets a
+/// `lagged` event and can re-read the lists.
+fn named<T: Serialize + Clone + Send + 'static>(
+    name: &'static str,
+    receiver: broadcast::Receiver<T>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    BroadcastStream::new(receiver).filter_map(move |item| async move {
+        match item {
+            Ok(value) => Event::default().event(name).json_data(&value).ok().map(Ok),
+            Err(_lagged) => Some(Ok(Event::default()
+                .event("lagged")
+                .data("some events were skipped"))),
+        }
+    })
+}
+
+/// Streams `change` events (`{"document","at","by","action","id","summary"}`) and
+/// `reminder` events (`{"kind","message","id","due_at"}`).
 pub async fn stream(
     State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let receiver = state
+    let changes = state
         .repo
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .subscribe();
     let mut stopping = state.stopping.clone();
-    let events = BroadcastStream::new(receiver)
-        .filter_map(|item| async move {
-            match item {
-                Ok(change) => Event::default()
-                    .event("change")
-                    .json_data(&change)
-                    .ok()
-                    .map(Ok),
-                // A reader that fell behind is told so and can re-read the lists.
-                Err(_lagged) => Some(Ok(Event::default()
-                    .event("lagged")
-                    .data("some changes were skipped"))),
-            }
-        })
-        .take_until(async move {
-            let _ = stopping.wait_for(|stop| *stop).await;
-        });
+    let events = stream::select(
+        named("change", changes),
+        named("reminder", state.reminders.subscribe()),
+    )
+    .take_until(async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    });
     Sse::new(events).keep_alive(KeepAlive::default())
 }

@@ -33,6 +33,8 @@ pub struct AppState {
     pub repo: Arc<Mutex<Repo>>,
     /// Peer connections and pairing.
     pub hub: Arc<crate::peer::PeerHub>,
+    /// Reminders as they become due, for `/v1/events`.
+    pub reminders: tokio::sync::broadcast::Sender<tandem_protocol::remind::Reminder>,
     /// mDNS, unless turned off.
     pub discovery: Option<Arc<crate::discovery::Discovery>>,
     /// The bearer token clients must present.

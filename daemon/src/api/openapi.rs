@@ -22,6 +22,7 @@ use tandem_protocol::model::note::{NewNote, Note, NotePatch};
 use tandem_protocol::model::personal_time::{NewPersonalTime, PersonalTimePatch};
 use tandem_protocol::model::plan::{NewPlan, Plan, PlanPatch, RsvpRequest};
 use tandem_protocol::model::settings::{Settings, SettingsPatch};
+use tandem_protocol::remind::Reminder;
 use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn, PathItem,
 };
@@ -267,6 +268,13 @@ fn endpoints(s: &mut Schemas) -> Vec<Endpoint> {
             (200, Some(s.one::<Activity>())),
         ),
         op(Get, "/v1/openapi.json", "this document", None, (200, None)),
+        op(
+            Get,
+            "/v1/reminders",
+            "what is due now: check-in, plans starting soon, agreements to review",
+            None,
+            (200, Some(s.list::<Reminder>())),
+        ),
         op(
             Get,
             "/v1/peers/nearby",

@@ -27,6 +27,7 @@ use tandem_protocol::model::note::Note;
 use tandem_protocol::model::personal_time::{NewPersonalTime, PersonalTimePatch};
 use tandem_protocol::model::plan::{Plan, PlanStatus, RsvpRequest};
 use tandem_protocol::model::settings::{Settings, SettingsPatch};
+use tandem_protocol::remind::Reminder;
 use tandem_protocol::time::IsoWeek;
 
 use super::error::{Body, Params};
@@ -59,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/balance", get(balance))
         .route("/v1/settings", get(settings).patch(update_settings))
         .route("/v1/log", get(log))
+        .route("/v1/reminders", get(reminders))
         .merge(crud::<Plan>("/v1/plans", false))
         .merge(crud::<Idea>("/v1/ideas", true))
         .merge(crud::<Agreement>("/v1/agreements", true))
@@ -393,6 +395,16 @@ async fn log(
     let limit = query.limit.unwrap_or(50).min(MAX_LOG);
     state
         .with_repo(move |repo| repo.activity(limit))
+        .await
+        .map(Json)
+}
+
+async fn reminders(State(state): State<AppState>) -> Result<Json<Vec<Reminder>>, ApiError> {
+    state
+        .with_repo(|repo| {
+            let now = Timestamp::now().to_zoned_datetime(repo.tz().clone());
+            repo.reminders(&now)
+        })
         .await
         .map(Json)
 }
