@@ -69,6 +69,9 @@ pub enum Command {
         #[arg(long)]
         no_wait: bool,
     },
+    /// Run tandemd in the background: a systemd user unit (Linux) or launchd agent (macOS).
+    #[command(subcommand)]
+    Service(ServiceCommand),
     /// Print shell completions.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -335,6 +338,25 @@ pub struct PairArgs {
     /// Show the code and return instead of waiting for the other laptop.
     #[arg(long)]
     pub no_wait: bool,
+}
+
+/// Service subcommands.
+#[derive(Subcommand, Debug)]
+pub enum ServiceCommand {
+    /// Write, enable and start the service (harmless to repeat).
+    Install {
+        /// Print what would be written instead.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Stop, disable and remove the service.
+    Uninstall {
+        /// Say what would be removed instead.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Whether the service is installed, enabled and running.
+    Status,
 }
 
 /// Peer subcommands.

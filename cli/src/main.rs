@@ -36,6 +36,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         Command::Init(args) => return commands::init::run(&home, args, cli.json),
         Command::Demo { no_wait } => return commands::demo::run(no_wait),
+        Command::Service(c) => return commands::service::run(&home, c),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "tandem", &mut std::io::stdout());
             return Ok(());
@@ -61,7 +62,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pair(a) => commands::pair::pair(&ctx, a),
         Command::Peers { nearby } => commands::pair::peers(&ctx, nearby),
         Command::Peer(c) => commands::pair::peer(&ctx, c),
-        Command::Init(_) | Command::Completions { .. } | Command::Demo { .. } => {
+        Command::Init(_)
+        | Command::Completions { .. }
+        | Command::Demo { .. }
+        | Command::Service(_) => {
             unreachable!("handled above")
         }
     }
