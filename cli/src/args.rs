@@ -72,6 +72,9 @@ pub enum Command {
     /// Run tandemd in the background: a systemd user unit (Linux) or launchd agent (macOS).
     #[command(subcommand)]
     Service(ServiceCommand),
+    /// Check the daemon, file permissions, paired devices, discovery and clocks; say how to
+    /// fix what is wrong.
+    Doctor,
     /// Print shell completions.
     Completions {
         /// bash, zsh, fish, elvish or powershell.

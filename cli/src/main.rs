@@ -33,40 +33,42 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let home = tandem_protocol::paths::resolve_home(cli.home, |key| std::env::var_os(key));
-    let command = match cli.command {
-        Command::Init(args) => return commands::init::run(&home, args, cli.json),
-        Command::Demo { no_wait } => return commands::demo::run(no_wait),
-        Command::Service(c) => return commands::service::run(&home, c),
+    match cli.command {
+        Command::Init(args) => commands::init::run(&home, args, cli.json),
+        Command::Demo { no_wait } => commands::demo::run(no_wait),
+        Command::Service(c) => commands::service::run(&home, c),
+        Command::Doctor => commands::doctor::run(&home),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "tandem", &mut std::io::stdout());
-            return Ok(());
+            Ok(())
         }
-        other => other,
-    };
-    let ctx = Ctx {
-        client: client::Client::connect(&home)?,
-        json: cli.json,
-    };
+        command => {
+            let ctx = Ctx {
+                client: client::Client::connect(&home)?,
+                json: cli.json,
+            };
+            with_daemon(&ctx, command)
+        }
+    }
+}
+
+/// The commands that talk to the running daemon.
+fn with_daemon(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Status => commands::status::run(&ctx),
-        Command::Plan(c) => commands::plan::run(&ctx, c),
-        Command::Idea(c) => commands::idea::run(&ctx, c),
-        Command::Me(c) => commands::me::run(&ctx, c),
-        Command::Agree(c) => commands::agree::run(&ctx, c),
-        Command::Checkin(a) => commands::checkin::run(&ctx, a),
-        Command::Note(c) => commands::note::run(&ctx, c),
-        Command::Balance(a) => commands::balance::run(&ctx, a),
-        Command::Log(a) => commands::log::run(&ctx, a),
-        Command::Remind => commands::status::remind(&ctx),
-        Command::Export(a) => commands::export::run(&ctx, a),
-        Command::Pair(a) => commands::pair::pair(&ctx, a),
-        Command::Peers { nearby } => commands::pair::peers(&ctx, nearby),
-        Command::Peer(c) => commands::pair::peer(&ctx, c),
-        Command::Init(_)
-        | Command::Completions { .. }
-        | Command::Demo { .. }
-        | Command::Service(_) => {
-            unreachable!("handled above")
-        }
+        Command::Status => commands::status::run(ctx),
+        Command::Plan(c) => commands::plan::run(ctx, c),
+        Command::Idea(c) => commands::idea::run(ctx, c),
+        Command::Me(c) => commands::me::run(ctx, c),
+        Command::Agree(c) => commands::agree::run(ctx, c),
+        Command::Checkin(a) => commands::checkin::run(ctx, a),
+        Command::Note(c) => commands::note::run(ctx, c),
+        Command::Balance(a) => commands::balance::run(ctx, a),
+        Command::Log(a) => commands::log::run(ctx, a),
+        Command::Remind => commands::status::remind(ctx),
+        Command::Export(a) => commands::export::run(ctx, a),
+        Command::Pair(a) => commands::pair::pair(ctx, a),
+        Command::Peers { nearby } => commands::pair::peers(ctx, nearby),
+        Command::Peer(c) => commands::pair::peer(ctx, c),
+        other => anyhow::bail!("{other:?} does not talk to the daemon"),
     }
 }

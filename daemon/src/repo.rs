@@ -698,6 +698,7 @@ impl Repo {
             time_zone: self.tz.iana_name().unwrap_or("UTC").to_owned(),
             device_id: String::new(),
             peer_port: 0,
+            mdns: false,
             heads: self.heads(),
             documents,
             counts,

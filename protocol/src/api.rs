@@ -68,6 +68,9 @@ pub struct Status {
     /// Port paired devices dial.
     #[serde(default)]
     pub peer_port: u16,
+    /// Whether mDNS discovery is on.
+    #[serde(default)]
+    pub mdns: bool,
     /// Each document's heads: equal on two devices means they are in sync.
     #[serde(default)]
     pub heads: std::collections::BTreeMap<String, Vec<String>>,
@@ -159,6 +162,9 @@ pub struct PeerStatus {
     pub addr: Option<String>,
     /// When it was last connected.
     pub last_seen: Option<Stamp>,
+    /// Its clock minus ours when it last connected, in milliseconds.
+    #[serde(default)]
+    pub clock_skew_ms: Option<i64>,
     /// Connected and holding exactly what we hold.
     #[serde(default)]
     pub in_sync: bool,

@@ -57,6 +57,8 @@ pub enum Message {
         person: PersonId,
         /// The documents the sender offers to this peer.
         docs: Vec<DocKind>,
+        /// The sender's clock (Unix milliseconds), to warn about skew between laptops.
+        now_ms: i64,
     },
     /// An Automerge sync message for one document.
     Sync {
@@ -152,6 +154,7 @@ mod tests {
             device_id: "ABCD-EFGH".into(),
             person: PersonId::parse("alex").unwrap(),
             docs: vec![DocKind::Shared],
+            now_ms: 0,
         }
     }
 

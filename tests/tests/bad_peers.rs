@@ -66,6 +66,7 @@ fn hello(identity: &Identity, version: u32, docs: Vec<DocKind>) -> Vec<u8> {
         device_id: identity.device_id.to_string(),
         person: PersonId::parse("mallory").unwrap(),
         docs,
+        now_ms: 0,
     }
     .to_frame()
 }

@@ -4,6 +4,7 @@ pub mod agree;
 pub mod balance;
 pub mod checkin;
 pub mod demo;
+pub mod doctor;
 pub mod export;
 pub mod idea;
 pub mod init;

@@ -413,6 +413,7 @@ async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError>
     let mut status = state.with_repo(|repo| repo.status()).await?;
     status.device_id = state.hub.identity.device_id.to_string();
     status.peer_port = state.hub.port();
+    status.mdns = state.discovery.is_some();
     Ok(Json(status))
 }
 

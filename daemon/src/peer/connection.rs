@@ -126,6 +126,7 @@ where
         device_id: hub.identity.device_id.to_string(),
         person: me,
         docs: offered.to_vec(),
+        now_ms: jiff::Timestamp::now().as_millisecond(),
     };
     framed
         .send(&hello.to_frame())
@@ -152,7 +153,8 @@ where
                 "hello names another device than the certificate".to_owned(),
             )
         }
-        Ok(Message::Hello { docs, .. }) => {
+        Ok(Message::Hello { docs, now_ms, .. }) => {
+            hub.set_clock_skew(device, now_ms - jiff::Timestamp::now().as_millisecond());
             let allowed: Vec<DocKind> = offered
                 .iter()
                 .copied()

@@ -93,6 +93,8 @@ pub struct PeerHub {
     backoff: Mutex<HashMap<DeviceId, Backoff>>,
     dialing: Mutex<std::collections::HashSet<DeviceId>>,
     window: Mutex<Option<PairingWindow>>,
+    /// Each device's clock minus ours at its last Hello, in milliseconds.
+    clock_skew: Mutex<HashMap<DeviceId, i64>>,
     /// Whether each connected device had everything we have, as of its last message.
     in_sync: Mutex<HashMap<DeviceId, bool>>,
     /// How each device's address was learned: `mdns`, `manual`, `pairing`.
@@ -125,6 +127,7 @@ impl PeerHub {
             window: Mutex::default(),
             found_by: Mutex::default(),
             in_sync: Mutex::default(),
+            clock_skew: Mutex::default(),
             serial: Default::default(),
             stopping,
         });
@@ -417,6 +420,7 @@ impl PeerHub {
         let seen = self.last_seen.lock().unwrap_or_else(|p| p.into_inner());
         let found_by = self.found_by.lock().unwrap_or_else(|p| p.into_inner());
         let in_sync = self.in_sync.lock().unwrap_or_else(|p| p.into_inner());
+        let skew = self.clock_skew.lock().unwrap_or_else(|p| p.into_inner());
         self.book()
             .all()
             .iter()
@@ -432,6 +436,7 @@ impl PeerHub {
                         .or(p.addrs.first().copied())
                         .map(|a| a.to_string()),
                     last_seen: seen.get(&p.device_id).copied(),
+                    clock_skew_ms: skew.get(&p.device_id).copied(),
                     in_sync: connection.is_some()
                         && in_sync.get(&p.device_id).copied().unwrap_or(false),
                     found_by: found_by
@@ -473,6 +478,14 @@ impl PeerHub {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(device);
+    }
+
+    /// Records how far `device`'s clock is from ours.
+    pub fn set_clock_skew(&self, device: DeviceId, skew_ms: i64) {
+        self.clock_skew
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(device, skew_ms);
     }
 
     /// Records whether `device` is in sync with us.

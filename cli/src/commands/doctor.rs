@@ -1,0 +1,171 @@
+//! `tandem doctor`: checks what tandem needs and says how to fix what is wrong.
+//!
+//! Each check prints `ok` or `PROBLEM` with an action. The exit status is non-zero when
+//! anything needs fixing, so scripts and support can rely on it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use tandem_protocol::api::{NearbyDevice, PeerStatus, Status};
+use tandem_protocol::paths::API_TOKEN_FILE;
+
+use crate::client::Client;
+
+/// Clock difference between laptops worth a warning: timestamps in the feed and in
+/// conflicts would mislead, and reminders would fire at odd times.
+const MAX_SKEW_MS: i64 = 60_000;
+
+/// One finding.
+struct Finding {
+    ok: bool,
+    text: String,
+}
+
+fn ok(text: impl Into<String>) -> Finding {
+    Finding {
+        ok: true,
+        text: text.into(),
+    }
+}
+
+fn problem(text: impl Into<String>) -> Finding {
+    Finding {
+        ok: false,
+        text: text.into(),
+    }
+}
+
+fn check_files(home: &Path) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let token = home.join(API_TOKEN_FILE);
+    match std::fs::metadata(&token) {
+        Ok(meta) if meta.permissions().mode() & 0o077 != 0 => out.push(problem(format!(
+            "{} can be read by other users (mode {:o}): run `chmod 600 {}`",
+            token.display(),
+            meta.permissions().mode() & 0o777,
+            token.display()
+        ))),
+        Ok(_) => out.push(ok("the API token is private (mode 600)")),
+        Err(_) => out.push(problem(format!(
+            "no API token in {}: start the daemon once (`tandemd`)",
+            home.display()
+        ))),
+    }
+    if let Ok(meta) = std::fs::metadata(home)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        out.push(problem(format!(
+            "{} is open to other users: run `chmod 700 {}`",
+            home.display(),
+            home.display()
+        )));
+    }
+    out
+}
+
+fn check_daemon(home: &Path) -> (Vec<Finding>, Option<Client>) {
+    let client = match Client::connect(home) {
+        Ok(client) => client,
+        Err(e) => {
+            return (
+                vec![problem(format!(
+                    "{e} (or `tandem service install` to keep it running)"
+                ))],
+                None,
+            );
+        }
+    };
+    match client.get::<Status>("/v1/status") {
+        Ok(status) => (
+            vec![ok(format!(
+                "tandemd {} is running for {}",
+                status.version, status.me.name
+            ))],
+            Some(client),
+        ),
+        Err(e) => (
+            vec![problem(format!(
+                "{e} (or `tandem service install` to keep it running)"
+            ))],
+            None,
+        ),
+    }
+}
+
+fn check_peers(client: &Client) -> anyhow::Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    let peers: Vec<PeerStatus> = client.get("/v1/peers")?;
+    if peers.is_empty() {
+        out.push(ok(
+            "no paired devices yet (`tandem pair` to pair with your partner)",
+        ));
+    }
+    for p in &peers {
+        if p.connected {
+            out.push(ok(format!(
+                "{} is connected{}",
+                p.name,
+                if p.in_sync {
+                    " and in sync"
+                } else {
+                    ", syncing"
+                }
+            )));
+        } else {
+            let last = p
+                .last_seen
+                .map(|s| format!(", last seen {}", s.0.strftime("%Y-%m-%d %H:%M")))
+                .unwrap_or_default();
+            let addr = p.addr.as_deref().unwrap_or("no known address");
+            out.push(problem(format!(
+                "{} ({addr}) is not reachable{last}: is that laptop on and on this network? If its address changed, run `tandem peer add HOST:PORT`",
+                p.name
+            )));
+        }
+        if let Some(skew) = p.clock_skew_ms.filter(|s| s.abs() > MAX_SKEW_MS) {
+            out.push(problem(format!(
+                "{}'s clock is {:.0} s {} yours: turn on automatic time on both laptops",
+                p.name,
+                skew.abs() as f64 / 1000.0,
+                if skew > 0 { "ahead of" } else { "behind" }
+            )));
+        }
+    }
+    let status: Status = client.get("/v1/status")?;
+    if !status.mdns {
+        out.push(ok(
+            "mDNS is off: paired devices are reached at remembered addresses",
+        ));
+        return Ok(out);
+    }
+    let nearby: Vec<NearbyDevice> = client.get("/v1/peers/nearby")?;
+    let unseen: Vec<&PeerStatus> = peers
+        .iter()
+        .filter(|p| !nearby.iter().any(|n| n.device_id == p.device_id))
+        .collect();
+    if !peers.is_empty() && !unseen.is_empty() {
+        let names: Vec<&str> = unseen.iter().map(|p| p.name.as_str()).collect();
+        out.push(problem(format!(
+            "mDNS does not see {} on this network (it may be off, or the Wi-Fi blocks multicast): remembered addresses and `tandem peer add HOST:PORT` still work",
+            names.join(", ")
+        )));
+    } else if !peers.is_empty() {
+        out.push(ok("every paired device is visible by mDNS"));
+    }
+    Ok(out)
+}
+
+/// Runs every check; fails if anything needs fixing.
+pub fn run(home: &Path) -> anyhow::Result<()> {
+    let (mut findings, client) = check_daemon(home);
+    findings.extend(check_files(home));
+    if let Some(client) = &client {
+        findings.extend(check_peers(client)?);
+    }
+    for f in &findings {
+        println!("{} {}", if f.ok { "ok      " } else { "PROBLEM " }, f.text);
+    }
+    let problems = findings.iter().filter(|f| !f.ok).count();
+    anyhow::ensure!(problems == 0, "{problems} problem(s) found; see above");
+    Ok(())
+}
