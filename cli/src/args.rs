@@ -75,6 +75,8 @@ pub enum Command {
     /// Check the daemon, file permissions, paired devices, discovery and clocks; say how to
     /// fix what is wrong.
     Doctor,
+    /// Print the manual page (roff): `tandem man > tandem.1; man ./tandem.1`.
+    Man,
     /// Print shell completions.
     Completions {
         /// bash, zsh, fish, elvish or powershell.

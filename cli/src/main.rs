@@ -38,6 +38,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { no_wait } => commands::demo::run(no_wait),
         Command::Service(c) => commands::service::run(&home, c),
         Command::Doctor => commands::doctor::run(&home),
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(())
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "tandem", &mut std::io::stdout());
             Ok(())

@@ -335,3 +335,22 @@ fn checkin_asks_in_a_terminal() {
     assert_eq!(answer["went_well"], "the walk");
     assert_eq!(answer["need_next"], "more sleep");
 }
+
+#[test]
+fn man_page_and_completions_are_generated() {
+    let home = tempfile::tempdir().unwrap();
+    let man = tandem_tests::tandem(home.path())
+        .arg("man")
+        .output()
+        .unwrap();
+    let man = String::from_utf8_lossy(&man.stdout);
+    assert!(man.contains(".TH tandem 1"), "{man}");
+    for command in ["pair", "checkin", "doctor", "service", "demo"] {
+        assert!(man.contains(command), "the man page lists {command}");
+    }
+    let bash = tandem_tests::tandem(home.path())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bash.stdout).contains("_tandem()"));
+}
