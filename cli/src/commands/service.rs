@@ -17,8 +17,15 @@ const UNIT: &str = "tandem.service";
 /// Label of the launchd agent.
 const LABEL: &str = "net.tandem.daemon";
 
-/// The systemd user unit running `tandemd` for `home`.
-pub fn systemd_unit(tandemd: &Path, home: &Path) -> String {
+/// The systemd user unit running `tandemd`, for `home` or (packaged) the default home.
+pub fn systemd_unit(tandemd: &Path, home: Option<&Path>) -> String {
+    let (environment, args) = match home {
+        Some(home) => (
+            format!("Environment=TANDEM_HOME={}\n", home.display()),
+            format!(" --home {}", home.display()),
+        ),
+        None => (String::new(), String::new()),
+    };
     format!(
         "[Unit]\n\
          Description=tandem: a couple's plans and private notes, synced on the home network\n\
@@ -27,14 +34,13 @@ pub fn systemd_unit(tandemd: &Path, home: &Path) -> String {
          \n\
          [Service]\n\
          Type=simple\n\
-         Environment=TANDEM_HOME={home}\n\
-         ExecStart={tandemd} --home {home}\n\
+         {environment}\
+         ExecStart={tandemd}{args}\n\
          Restart=on-failure\n\
          RestartSec=5\n\
          \n\
          [Install]\n\
          WantedBy=default.target\n",
-        home = home.display(),
         tandemd = tandemd.display()
     )
 }
@@ -102,7 +108,7 @@ fn service_file(tandemd: &Path, home: &Path) -> anyhow::Result<(PathBuf, String)
             .unwrap_or_else(|| user_home.join(".config"));
         Ok((
             config.join("systemd/user").join(UNIT),
-            systemd_unit(tandemd, home),
+            systemd_unit(tandemd, Some(home)),
         ))
     }
 }
@@ -207,7 +213,7 @@ mod tests {
     fn the_unit_restarts_on_failure_and_honours_the_home() {
         let unit = systemd_unit(
             Path::new("/usr/bin/tandemd"),
-            Path::new("/home/alex/.local/share/tandem"),
+            Some(Path::new("/home/alex/.local/share/tandem")),
         );
         for line in [
             "ExecStart=/usr/bin/tandemd --home /home/alex/.local/share/tandem",
@@ -234,6 +240,12 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_packaged_unit_is_the_generated_one() {
+        let packaged = include_str!("../../packaging/tandem.service");
+        assert_eq!(packaged, systemd_unit(Path::new("/usr/bin/tandemd"), None));
     }
 
     #[test]
