@@ -11,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 /// Tandem's background daemon: keeps a couple's plans and one's private notes, serves the
 /// local API the `tandem` command uses.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(name = "tandemd", version, about)]
 struct Args {
     /// Data directory (default: $TANDEM_HOME, else ~/.local/share/tandem).
     #[arg(long, value_name = "DIR")]
