@@ -11,6 +11,9 @@ use rand::Rng;
 use serde_json::{Value, json};
 use tandem_tests::{Daemon, Home, eventually, pair};
 
+/// Titles acknowledged by one side's daemon, and whether each was a plan.
+type Acked = Arc<Mutex<Vec<(String, bool)>>>;
+
 /// Items each side writes: half plans (synced), half private notes (kept home).
 const PER_SIDE: usize = 500;
 
@@ -31,7 +34,7 @@ fn post(agent: &ureq::Agent, home: &Path, path: &str, body: &Value) -> bool {
 }
 
 /// Writes every item, retrying until acknowledged; returns the acknowledged titles.
-fn writer(home: PathBuf, who: &'static str, acked: Arc<Mutex<Vec<(String, bool)>>>) {
+fn writer(home: PathBuf, who: &'static str, acked: Acked) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(5)))
@@ -76,7 +79,7 @@ fn both_sides_agree_after_kill_9_during_sync() {
         false,
     );
 
-    let acked: [Arc<Mutex<Vec<(String, bool)>>>; 2] = Default::default();
+    let acked: [Acked; 2] = Default::default();
     let writers: Vec<_> = [(0, "alex"), (1, "sam")]
         .into_iter()
         .map(|(i, who)| {
