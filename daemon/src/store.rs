@@ -17,6 +17,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use automerge::ActorId;
+use tandem_protocol::changelog::{HEADER, Scan, next_record, record};
 use tandem_protocol::document::{DocKind, Document};
 use thiserror::Error;
 
@@ -24,7 +25,6 @@ use crate::home::{HomeError, write_file_atomic};
 
 const SNAPSHOT: &str = "doc.automerge";
 const LOG: &str = "changes.log";
-const HEADER: usize = 8;
 /// Compact once the log holds this many bytes...
 const COMPACT_BYTES: u64 = 4 * 1024 * 1024;
 /// ...or this many records, whichever comes first, keeping start-up replay short.
@@ -59,36 +59,6 @@ pub struct DocStore {
     log: File,
     log_bytes: u64,
     log_records: usize,
-}
-
-/// One log record found while reading, or the reason reading stopped.
-enum Scan<'a> {
-    Record(&'a [u8]),
-    TornTail,
-    End,
-}
-
-fn next_record(data: &[u8], pos: usize) -> Result<Scan<'_>, String> {
-    let rest = &data[pos..];
-    if rest.is_empty() {
-        return Ok(Scan::End);
-    }
-    if rest.len() < HEADER {
-        return Ok(Scan::TornTail);
-    }
-    let len = u32::from_be_bytes(rest[0..4].try_into().expect("4 bytes")) as usize;
-    let crc = u32::from_be_bytes(rest[4..8].try_into().expect("4 bytes"));
-    if rest.len() - HEADER < len {
-        return Ok(Scan::TornTail);
-    }
-    let payload = &rest[HEADER..HEADER + len];
-    if crc32fast::hash(payload) != crc {
-        if rest.len() == HEADER + len {
-            return Ok(Scan::TornTail);
-        }
-        return Err(format!("checksum mismatch in the record at byte {pos}"));
-    }
-    Ok(Scan::Record(payload))
 }
 
 impl DocStore {
@@ -183,11 +153,7 @@ impl DocStore {
         if changes.is_empty() {
             return Ok(());
         }
-        let len = u32::try_from(changes.len()).expect("a single write is far below 4 GiB");
-        let mut record = Vec::with_capacity(HEADER + changes.len());
-        record.extend_from_slice(&len.to_be_bytes());
-        record.extend_from_slice(&crc32fast::hash(changes).to_be_bytes());
-        record.extend_from_slice(changes);
+        let record = record(changes);
         let log_path = self.dir.join(LOG);
         self.log.write_all(&record).map_err(io(&log_path))?;
         self.log.sync_data().map_err(io(&log_path))?;

@@ -17,6 +17,7 @@
 //! - [`remind`]: what is due (check-in, plan soon, agreement review), for a given "now".
 //! - [`paths`]: the data home and the files both binaries read.
 //! - [`model`]: plans, ideas, personal time, agreements, check-ins, notes, people, settings.
+//! - [`changelog`]: the store's change-log record format (read and write, pure).
 //! - [`checkin`]: the reveal rule that keeps answers hidden until both have answered.
 //! - [`activity`]: the activity record written as each change's message.
 //! - [`balance`]: the weekly together/alone arithmetic and its plain-language reading.
@@ -27,6 +28,7 @@
 pub mod activity;
 pub mod api;
 pub mod balance;
+pub mod changelog;
 pub mod checkin;
 pub mod config;
 pub mod device;

@@ -84,6 +84,11 @@ fn refusals_have_their_status_and_a_json_error() {
         (400, Some("end"))
     );
 
+    // Deeply nested JSON within the size limit: refused, the daemon unharmed.
+    let nested = format!("{}{}", "[".repeat(20_000), "]".repeat(20_000));
+    let r = d.post_raw("/v1/ideas", nested.as_bytes());
+    assert_eq!(r.status, 400, "{r:?}");
+
     let big = json!({ "title": "x".repeat(70 * 1024) });
     let r = d.post("/v1/ideas", &big);
     assert_eq!(r.status, 413, "{r:?}");
