@@ -121,6 +121,46 @@ impl NetPair {
         }
     }
 
+    /// Gives side `i` a new address on the same subnet, as when a laptop's DHCP lease
+    /// changes; returns the new address.
+    pub fn change_address(&mut self, i: usize) -> String {
+        let old = self.ip[i].clone();
+        let new = format!("{}.{}", old.rsplit_once('.').expect("IPv4").0, 3 + i);
+        // Removing the old address first: removing a primary address also removes the
+        // secondaries of its subnet.
+        run(&[
+            "-n",
+            &self.ns[i],
+            "addr",
+            "del",
+            &format!("{old}/24"),
+            "dev",
+            &self.dev[i],
+        ])
+        .expect("remove address");
+        run(&[
+            "-n",
+            &self.ns[i],
+            "addr",
+            "add",
+            &format!("{new}/24"),
+            "dev",
+            &self.dev[i],
+        ])
+        .expect("add address");
+        let _ = run(&[
+            "-n",
+            &self.ns[i],
+            "route",
+            "replace",
+            "224.0.0.0/4",
+            "dev",
+            &self.dev[i],
+        ]);
+        self.ip[i] = new.clone();
+        new
+    }
+
     /// Adds Wi-Fi-like delay and loss with `tc netem` on both ends; `Err` if the kernel has
     /// no netem.
     pub fn netem(&self, spec: &[&str]) -> Result<(), String> {

@@ -138,6 +138,51 @@ fn a_partition_heals_without_restarts() {
 }
 
 #[test]
+fn a_flapping_link_and_an_address_change_converge() {
+    let Some(mut net) = NetPair::create_or_skip("a_flapping_link_and_an_address_change_converge")
+    else {
+        return;
+    };
+    let (_a, _s, alex, sam, _) = paired_laptops(&net);
+    for n in 0..6 {
+        net.set_link(n % 2 == 1);
+        alex.cli_ok(&["idea", "add", &format!("alex during flap {n}")]);
+        sam.cli_ok(&["idea", "add", &format!("sam during flap {n}")]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    net.set_link(true);
+    let back = Instant::now();
+    assert!(
+        eventually(Duration::from_secs(45), || ideas(&alex) == 12
+            && ideas(&sam) == 12),
+        "alex {} sam {}",
+        ideas(&alex),
+        ideas(&sam)
+    );
+    eprintln!(
+        "measured: converged {:?} after the link stopped flapping",
+        back.elapsed()
+    );
+
+    // Sam's laptop gets a new address while connected.
+    let new_ip = net.change_address(1);
+    let changed = Instant::now();
+    alex.cli_ok(&["idea", "add", "after the address change (alex)"]);
+    sam.cli_ok(&["idea", "add", "after the address change (sam)"]);
+    assert!(
+        eventually(Duration::from_secs(15), || ideas(&alex) == 14
+            && ideas(&sam) == 14),
+        "alex {} sam {}",
+        ideas(&alex),
+        ideas(&sam)
+    );
+    eprintln!(
+        "measured: recovered {:?} after Sam's address changed to {new_ip}",
+        changed.elapsed()
+    );
+}
+
+#[test]
 fn wifi_delay_and_loss_still_converge() {
     let Some(net) = NetPair::create_or_skip("wifi_delay_and_loss_still_converge") else {
         return;

@@ -457,7 +457,7 @@ impl PeerHub {
     }
 
     /// mDNS saw `device` at `addrs`: if it is paired, remember them and dial now.
-    pub fn discovered(&self, device: &DeviceId, addrs: &[SocketAddr]) {
+    pub fn discovered(self: &Arc<Self>, device: &DeviceId, addrs: &[SocketAddr]) {
         if self.book().get(device).is_none() {
             return;
         }
@@ -478,6 +478,23 @@ impl PeerHub {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(device);
+        // Connected, but not at any address it now announces: its address changed and the
+        // old connection is probably dead. Dial the new one; it replaces the stale one.
+        let stale = self
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(device)
+            .is_some_and(|live| !addrs.iter().any(|a| a.ip() == live.addr.ip()));
+        if let (true, Some(&addr)) = (stale, addrs.first()) {
+            tracing::info!(%device, %addr, "peer announced a new address; reconnecting");
+            let (hub, device) = (self.clone(), *device);
+            tokio::spawn(async move {
+                if let Err(e) = hub.dial(addr, Trust::Device(device)).await {
+                    tracing::info!(%device, "reconnecting at the new address failed: {e}");
+                }
+            });
+        }
     }
 
     /// Records how far `device`'s clock is from ours.
