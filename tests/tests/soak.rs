@@ -42,8 +42,8 @@ fn memory_files_and_store_stay_bounded_under_steady_edits() {
     let mut edits = 0u64;
     let mut next_sample = started + Duration::from_secs(4);
     while started.elapsed() < Duration::from_secs(secs) {
-        let writer: &Daemon = if edits % 2 == 0 { &alex } else { &sam };
-        if edits % 5 == 0 {
+        let writer: &Daemon = if edits.is_multiple_of(2) { &alex } else { &sam };
+        if edits.is_multiple_of(5) {
             assert_eq!(
                 writer
                     .post("/v1/ideas", &json!({"title": format!("idea {edits}")}))
