@@ -24,6 +24,7 @@ use tandem_protocol::model::idea::{Idea, NewIdea};
 use tandem_protocol::model::note::{NewNote, Note};
 use tandem_protocol::model::plan::{NewPlan, Plan};
 use tandem_protocol::time::{Moment, Stamp};
+use tandem_tests::relay::FlakyRelay;
 use tandem_tests::{Daemon, Home, eventually, pair};
 
 const ENTITIES: usize = 10_000;
@@ -130,20 +131,11 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-fn sync() -> Vec<Figure> {
-    eprintln!("sync: {EDITS} edits from A, each timed until B's API announces it ...");
-    let (a_home, b_home) = (Home::init("Alex"), Home::init("Sam"));
-    let (a, b) = (a_home.start(), b_home.start());
-    pair(&a, &b, false);
-    assert!(eventually(Duration::from_secs(10), || b
-        .cli_json(&["peers"])[0]["connected"]
-        == true));
+/// Times `edits` ideas added on `a` until `b`'s event stream announces each.
+fn propagation(a: &Daemon, b: &Daemon, edits: usize) -> Vec<Duration> {
     let events = b.events();
-    let sent_before = a.get("/v1/peers").body[0]["bytes_sent"]
-        .as_u64()
-        .unwrap_or(0);
-    let mut latencies = Vec::with_capacity(EDITS);
-    for n in 0..EDITS {
+    let mut latencies = Vec::with_capacity(edits);
+    for n in 0..edits {
         let title = format!("edit {n}");
         let t = Instant::now();
         assert_eq!(a.post("/v1/ideas", &json!({ "title": title })).status, 201);
@@ -157,10 +149,44 @@ fn sync() -> Vec<Figure> {
         }
         latencies.push(t.elapsed());
     }
+    latencies.sort();
+    latencies
+}
+
+/// Propagation through a relay adding `delay` each way (a Wi-Fi-like link; netem is not
+/// available on every kernel).
+fn slow_link(delay: Duration) -> Vec<Duration> {
+    let (a_home, b_home) = (Home::init("Alex"), Home::init("Sam"));
+    let a = a_home.start();
+    // B listens where A cannot reach it directly, so every byte crosses the relay.
+    let b = Daemon::start_with(b_home.path(), &["--peer-listen", "127.0.0.2"]);
+    let relay = FlakyRelay::start(a.peer_addr().parse().expect("address"), delay, 0.0);
+    let code = a.pairing_code(false);
+    b.cli_ok(&["pair", &code, "--addr", &relay.addr.to_string()]);
+    assert!(eventually(Duration::from_secs(10), || a
+        .cli_json(&["peers"])[0]["connected"]
+        == true));
+    propagation(&a, &b, 100)
+}
+
+fn sync() -> Vec<Figure> {
+    eprintln!("sync: {EDITS} edits from A, each timed until B's API announces it ...");
+    let (a_home, b_home) = (Home::init("Alex"), Home::init("Sam"));
+    let (a, b) = (a_home.start(), b_home.start());
+    pair(&a, &b, false);
+    assert!(eventually(Duration::from_secs(10), || b
+        .cli_json(&["peers"])[0]["connected"]
+        == true));
+    let sent_before = a.get("/v1/peers").body[0]["bytes_sent"]
+        .as_u64()
+        .unwrap_or(0);
+    let mut latencies = propagation(&a, &b, EDITS);
     let sent_after = a.get("/v1/peers").body[0]["bytes_sent"]
         .as_u64()
         .unwrap_or(0);
     latencies.sort();
+    eprintln!("sync: 100 edits through a link with 25 ms each way ...");
+    let slow = slow_link(Duration::from_millis(25));
     let bytes_per_edit = (sent_after - sent_before) as f64 / EDITS as f64;
 
     eprintln!("sync: first sync of a {ENTITIES}-change document ...");
@@ -195,6 +221,18 @@ fn sync() -> Vec<Figure> {
             label: "change on A visible via B's API, p99 (ms)",
             value: percentile(&latencies, 0.99),
             target: "< 25",
+        },
+        Figure {
+            key: "propagation_25ms_link_p50_ms",
+            label: "same over a 25 ms-each-way link, p50 (ms)",
+            value: percentile(&slow, 0.5),
+            target: "~50 + loopback",
+        },
+        Figure {
+            key: "propagation_25ms_link_p99_ms",
+            label: "same over a 25 ms-each-way link, p99 (ms)",
+            value: percentile(&slow, 0.99),
+            target: "",
         },
         Figure {
             key: "bytes_per_edit",
