@@ -136,6 +136,15 @@ impl PeerHub {
         hub
     }
 
+    /// This daemon's person.
+    fn me(&self) -> tandem_protocol::model::person::Person {
+        self.repo
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .me()
+            .clone()
+    }
+
     /// The port peers dial.
     pub fn port(&self) -> u16 {
         self.port

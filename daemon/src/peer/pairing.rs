@@ -122,17 +122,8 @@ impl PeerHub {
         let (inviter, key_material) = session_binding(tls.get_ref().1)?;
         let joiner = self.identity.device_id;
         let mut framed = Framed::new(tls);
-        let (pake, outbound) = Spake2::<Ed25519Group>::start_a(
-            &Password::new(code.password()),
-            &PakeIdentity::new(JOINER),
-            &PakeIdentity::new(INVITER),
-        );
-        let me = self
-            .repo
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .me()
-            .clone();
+        let (pake, outbound) = start_pake(code, true);
+        let me = self.me();
         send(
             &mut framed,
             &PairMessage::Start {
@@ -194,6 +185,20 @@ impl PeerHub {
         framed.shutdown().await;
         tracing::info!(device = %inviter, "paired");
         Ok(entry)
+    }
+}
+
+/// Starts SPAKE2 with `code` on the joiner's (A) or inviter's (B) side.
+fn start_pake(code: PairingCode, joiner: bool) -> (Spake2<Ed25519Group>, Vec<u8>) {
+    let (password, a, b) = (
+        Password::new(code.password()),
+        PakeIdentity::new(JOINER),
+        PakeIdentity::new(INVITER),
+    );
+    if joiner {
+        Spake2::<Ed25519Group>::start_a(&password, &a, &b)
+    } else {
+        Spake2::<Ed25519Group>::start_b(&password, &a, &b)
     }
 }
 
@@ -291,17 +296,8 @@ async fn respond_steps<S: AsyncRead + AsyncWrite + Unpin>(
         window.admit(jiff::Timestamp::now(), relation)?;
         window.code
     };
-    let (pake, outbound) = Spake2::<Ed25519Group>::start_b(
-        &Password::new(code.password()),
-        &PakeIdentity::new(JOINER),
-        &PakeIdentity::new(INVITER),
-    );
-    let me = hub
-        .repo
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .me()
-        .clone();
+    let (pake, outbound) = start_pake(code, false);
+    let me = hub.me();
     send(
         framed,
         &PairMessage::Reply {
