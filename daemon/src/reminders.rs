@@ -19,15 +19,17 @@ pub async fn run(
     mut stopping: watch::Receiver<bool>,
 ) {
     let mut announced = HashSet::new();
-    let mut ticker = tokio::time::interval(every);
+    // The first check waits a period: start-up is for answering the API quickly.
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             _ = stopping.wait_for(|s| *s) => return,
         }
         let due = {
-            let repo = repo.lock().unwrap_or_else(|p| p.into_inner());
-            repo.reminders(&jiff::Timestamp::now().to_zoned_datetime(repo.tz().clone()))
+            let mut repo = repo.lock().unwrap_or_else(|p| p.into_inner());
+            let now = jiff::Timestamp::now().to_zoned_datetime(repo.tz().clone());
+            repo.reminders(&now)
         };
         let due = match due {
             Ok(due) => due,

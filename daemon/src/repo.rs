@@ -80,6 +80,14 @@ struct Slot {
     store: DocStore,
 }
 
+/// What the reminder rules read from the shared document.
+struct ReminderInputs {
+    settings: Settings,
+    plans: Vec<Plan>,
+    agreements: Vec<Agreement>,
+    markers: Vec<CheckinMarker>,
+}
+
 /// The two documents of this person, and their stores.
 pub struct Repo {
     home: Home,
@@ -88,6 +96,8 @@ pub struct Repo {
     shared: Slot,
     private: Slot,
     events: broadcast::Sender<ChangeEvent>,
+    /// The reminder rules' inputs and the shared heads they were read at.
+    reminder_inputs: Option<(Vec<automerge::ChangeHash>, ReminderInputs)>,
 }
 
 impl Repo {
@@ -122,6 +132,7 @@ impl Repo {
             shared,
             private,
             events,
+            reminder_inputs: None,
         };
         repo.introduce_myself()?;
         Ok(repo)
@@ -598,16 +609,31 @@ impl Repo {
             .collect())
     }
 
-    /// What is due for this person at `now`.
-    pub fn reminders(&self, now: &jiff::ZonedDateTime) -> Result<Vec<Reminder>, RepoError> {
-        let markers: Vec<CheckinMarker> = self.shared.doc.list(Collection::CheckinMarkers)?;
+    /// What is due for this person at `now`. The documents' part is cached by the shared
+    /// document's heads, so the periodic check costs nothing while nothing changes.
+    pub fn reminders(&mut self, now: &jiff::ZonedDateTime) -> Result<Vec<Reminder>, RepoError> {
+        let heads = self.shared.doc.heads();
+        if self
+            .reminder_inputs
+            .as_ref()
+            .is_none_or(|(cached, _)| *cached != heads)
+        {
+            let inputs = ReminderInputs {
+                settings: self.settings()?,
+                plans: self.list::<Plan>()?,
+                agreements: self.list::<Agreement>()?,
+                markers: self.shared.doc.list(Collection::CheckinMarkers)?,
+            };
+            self.reminder_inputs = Some((heads, inputs));
+        }
+        let (_, inputs) = self.reminder_inputs.as_ref().expect("filled above");
         Ok(due(
             now,
             &self.me.id,
-            &self.settings()?,
-            &self.list::<Plan>()?,
-            &self.list::<Agreement>()?,
-            &markers,
+            &inputs.settings,
+            &inputs.plans,
+            &inputs.agreements,
+            &inputs.markers,
         ))
     }
 
