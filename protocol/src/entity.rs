@@ -175,6 +175,25 @@ pub fn text_from_str<'de, D: serde::Deserializer<'de>>(
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Accepted text is trimmed, non-empty and within bounds; everything else is
+        /// refused naming the field. Never a panic, whatever the characters.
+        #[test]
+        fn required_text_accepts_exactly_the_valid(raw in "\\PC{0,40}", max in 1usize..30) {
+            let trimmed = raw.trim();
+            match required_text("title", &raw, max) {
+                Ok(text) => {
+                    proptest::prop_assert_eq!(text.as_str(), trimmed);
+                    proptest::prop_assert!(!text.is_empty() && text.chars().count() <= max);
+                }
+                Err(e) => {
+                    proptest::prop_assert_eq!(e.field.as_str(), "title");
+                    proptest::prop_assert!(trimmed.is_empty() || trimmed.chars().count() > max);
+                }
+            }
+        }
+    }
+
     #[test]
     fn text_rules_name_the_field() {
         assert_eq!(required_text("title", "  hi ", 10).unwrap(), "hi");

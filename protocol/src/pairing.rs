@@ -287,6 +287,31 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever mix of attempts, wrong codes and waiting: at most three wrong codes are
+        /// ever accepted, a locked or expired window never admits again.
+        #[test]
+        fn the_window_never_allows_a_fourth_guess(steps in proptest::collection::vec((proptest::bool::ANY, 0i64..200), 0..20)) {
+            let start: Timestamp = "2026-11-26T10:00:00Z".parse().unwrap();
+            let mut w = PairingWindow::open(PairingCode::from_random(7), Relation::Partner, start);
+            let (mut wrong, mut now, mut closed) = (0, start, false);
+            for (guess_wrong, wait) in steps {
+                now += SignedDuration::from_secs(wait);
+                match w.admit(now, Relation::Partner) {
+                    Ok(()) => {
+                        proptest::prop_assert!(!closed && wrong < MAX_ATTEMPTS && now < w.expires_at);
+                        if guess_wrong {
+                            wrong += 1;
+                            w.wrong_code();
+                        }
+                    }
+                    Err(_) => closed = true,
+                }
+                proptest::prop_assert_eq!(w.attempts_left, MAX_ATTEMPTS - wrong);
+            }
+        }
+    }
+
     #[test]
     fn proofs_bind_role_devices_and_session() {
         let (j, i) = (

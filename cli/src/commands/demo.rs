@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::{Value, json};
-use tandem_protocol::api::{PairingState, Status};
+use tandem_protocol::api::{CheckinWeek, PairingState, Status};
 use tandem_protocol::model::plan::Plan;
 use tandem_protocol::time::Moment;
 
@@ -153,10 +153,13 @@ pub fn run(no_wait: bool) -> anyhow::Result<()> {
         at(&now, "fri 19:30", "2h30m")?,
         "Luigi's",
     )?;
-    sam.client.post::<Value>(
-        &format!("/v1/plans/{}/rsvp", dinner.id),
-        &json!({ "answer": "yes" }),
-    )?;
+    // Sam answers once Alex's plan has reached Sam's laptop.
+    let rsvp = format!("/v1/plans/{}/rsvp", dinner.id);
+    wait_for(|| {
+        sam.client
+            .post::<Value>(&rsvp, &json!({ "answer": "yes" }))
+            .is_ok()
+    })?;
     plan(
         &sam,
         "Phones away, just talk",
@@ -219,6 +222,16 @@ pub fn run(no_wait: bool) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64() * 1000.0
     );
 
+    // Both answered, so both daemons reveal; wait until Alex's laptop shows both answers.
+    wait_for(|| {
+        alex.client
+            .get::<Vec<CheckinWeek>>("/v1/checkins")
+            .is_ok_and(|weeks| {
+                weeks
+                    .first()
+                    .is_some_and(|w| w.revealed && w.answers.len() == 2)
+            })
+    })?;
     let balance: Value = alex.client.get("/v1/balance")?;
     for line in balance["reading"].as_array().into_iter().flatten() {
         println!("Balance this week: {}", line.as_str().unwrap_or_default());

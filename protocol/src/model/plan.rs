@@ -411,6 +411,33 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any JSON object of plausible and implausible fields either fails to parse or
+        /// yields a plan only when its rules hold; nothing panics.
+        #[test]
+        fn api_input_is_parsed_or_refused(
+            title in proptest::option::of("\\PC{0,20}"),
+            start_hour in 0u32..30,
+            end_hour in 0u32..30,
+            kind in proptest::option::of("[a-z_]{0,12}"),
+            extra in proptest::option::of("[a-z]{1,8}"),
+        ) {
+            let mut body = serde_json::json!({
+                "start": format!("2026-12-04T{start_hour:02}:00[Europe/Paris]"),
+                "end": format!("2026-12-04T{end_hour:02}:00[Europe/Paris]"),
+            });
+            if let Some(t) = &title { body["title"] = t.clone().into(); }
+            if let Some(k) = &kind { body["kind"] = k.clone().into(); }
+            if let Some(x) = &extra { body[x.as_str()] = 1.into(); }
+            if let Ok(new) = serde_json::from_value::<NewPlan>(body)
+                && let Ok(plan) = Plan::create(EntityId::parse("p").unwrap(), new, &author("alex"))
+            {
+                proptest::prop_assert!(plan.end.timestamp() > plan.start.timestamp());
+                proptest::prop_assert!(!plan.title.is_empty());
+            }
+        }
+    }
+
     #[test]
     fn unknown_fields_are_refused() {
         let err = serde_json::from_str::<PlanPatch>(r#"{"titel":"x"}"#).unwrap_err();
