@@ -336,6 +336,11 @@ impl Daemon {
         )
     }
 
+    /// How many items a list route returns.
+    pub fn count(&self, path: &str) -> usize {
+        self.get(path).body.as_array().map_or(0, Vec::len)
+    }
+
     /// Authorised `POST` of raw bytes as JSON.
     pub fn post_raw(&self, path: &str, body: &[u8]) -> Reply {
         Self::reply(
@@ -442,6 +447,21 @@ pub fn pair(inviter: &Daemon, joiner: &Daemon, own: bool) {
         args.push("--own");
     }
     joiner.cli_ok(&args);
+}
+
+/// The `title`s of a JSON list of items, sorted.
+pub fn titles(list: &Value) -> Vec<String> {
+    let mut titles: Vec<String> = list
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["title"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    titles.sort();
+    titles
 }
 
 /// Polls `check` until it holds or `limit` passes; returns whether it held.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rand::Rng;
 use serde_json::{Value, json};
-use tandem_tests::{Daemon, Home, eventually, pair};
+use tandem_tests::{Daemon, Home, eventually, pair, titles};
 
 /// Titles acknowledged by one side's daemon, and whether each was a plan.
 type Acked = Arc<Mutex<Vec<(String, bool)>>>;
@@ -56,17 +56,6 @@ fn writer(home: PathBuf, who: &'static str, acked: Acked) {
         }
         acked.lock().unwrap().push((title, is_plan));
     }
-}
-
-fn titles(list: &Value) -> Vec<String> {
-    let mut t: Vec<String> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["title"].as_str().unwrap().to_owned())
-        .collect();
-    t.sort();
-    t
 }
 
 #[test]

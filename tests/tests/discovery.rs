@@ -12,15 +12,7 @@ use tandem_tests::{Daemon, Home, eventually, pair};
 const SOON: Duration = Duration::from_secs(15);
 
 fn titles(d: &Daemon) -> Vec<String> {
-    let plans = d.cli_json(&["plan", "list"]);
-    let mut t: Vec<String> = plans
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["title"].as_str().unwrap().to_owned())
-        .collect();
-    t.sort();
-    t
+    tandem_tests::titles(&d.cli_json(&["plan", "list"]))
 }
 
 fn ideas(d: &Daemon) -> usize {

@@ -8,13 +8,7 @@ use tandem_tests::{Daemon, Home, eventually, pair};
 const SOON: Duration = Duration::from_secs(10);
 
 fn titles(d: &Daemon) -> Vec<String> {
-    let plans = d.get("/v1/plans").body;
-    plans
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["title"].as_str().unwrap().to_owned())
-        .collect()
+    tandem_tests::titles(&d.get("/v1/plans").body)
 }
 
 fn plan_body(title: &str) -> Value {
@@ -75,13 +69,7 @@ fn paired_partners_see_each_others_plans_and_rsvps() {
     };
     assert_eq!(event["by"], sam_person);
     assert_eq!(event["summary"], "Night swim");
-    assert!(eventually(SOON, || alex
-        .get("/v1/ideas")
-        .body
-        .as_array()
-        .unwrap()
-        .len()
-        == 1));
+    assert!(eventually(SOON, || alex.count("/v1/ideas") == 1));
     let log = alex.cli_json(&["log"]);
     let entry = log
         .as_array()
@@ -256,20 +244,8 @@ fn private_notes_never_reach_the_partner() {
         "buying the gift zqxv",
     ]);
     alex.cli_ok(&["idea", "add", "Shared marker idea"]);
-    assert!(eventually(SOON, || sam
-        .get("/v1/ideas")
-        .body
-        .as_array()
-        .unwrap()
-        .len()
-        == 1));
-    assert!(eventually(SOON, || sam
-        .get("/v1/personal-time")
-        .body
-        .as_array()
-        .unwrap()
-        .len()
-        == 1));
+    assert!(eventually(SOON, || sam.count("/v1/ideas") == 1));
+    assert!(eventually(SOON, || sam.count("/v1/personal-time") == 1));
 
     assert_eq!(sam.get("/v1/notes").body, json!([]));
     let block = &sam.get("/v1/personal-time").body[0];
@@ -316,13 +292,7 @@ fn checkin_answers_stay_hidden_until_both_answered() {
         "--week",
         "2026-W49",
     ]);
-    assert!(eventually(SOON, || sam
-        .get("/v1/checkins")
-        .body
-        .as_array()
-        .unwrap()
-        .len()
-        == 1));
+    assert!(eventually(SOON, || sam.count("/v1/checkins") == 1));
     let week = &sam.get("/v1/checkins").body[0];
     assert_eq!(
         week["answered"].as_array().unwrap().len(),
@@ -388,34 +358,16 @@ fn an_own_second_device_gets_the_private_notes() {
     pair(&laptop, &partner, false);
 
     laptop.cli_ok(&["note", "add", "only for my own devices"]);
-    assert!(eventually(SOON, || desktop
-        .get("/v1/notes")
-        .body
-        .as_array()
-        .unwrap()
-        .len()
-        == 1));
+    assert!(eventually(SOON, || desktop.count("/v1/notes") == 1));
     // The desktop became Alex: same person, and a note written there is Alex's too.
     let (on_desktop, on_laptop) = (desktop.cli_json(&["status"]), laptop.cli_json(&["status"]));
     assert_eq!(on_desktop["me"]["id"], on_laptop["me"]["id"]);
     assert_eq!(on_desktop["me"]["name"], "Alex");
     desktop.cli_ok(&["note", "add", "written on the desktop"]);
-    assert!(eventually(SOON, || laptop
-        .get("/v1/notes")
-        .body
-        .as_array()
-        .unwrap()
-        .len()
-        == 2));
+    assert!(eventually(SOON, || laptop.count("/v1/notes") == 2));
     // The partner has the shared document and not a single note.
     laptop.cli_ok(&["idea", "add", "Marker"]);
-    assert!(eventually(SOON, || partner
-        .get("/v1/ideas")
-        .body
-        .as_array()
-        .unwrap()
-        .len()
-        == 1));
+    assert!(eventually(SOON, || partner.count("/v1/ideas") == 1));
     assert_eq!(partner.get("/v1/notes").body, json!([]));
     let people = partner.cli_json(&["status"]);
     assert_eq!(people["partner"]["name"], "Alex");

@@ -40,7 +40,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        if self.status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(message = %self.detail.message, "request failed");
         }
         (self.status, Json(ErrorBody { error: self.detail })).into_response()
