@@ -47,8 +47,20 @@ pub struct Reminder {
 /// Sunday `CHECKIN_HOUR`:00 of `week` in `now`'s zone.
 fn checkin_time(week: IsoWeek, now: &ZonedDateTime) -> Option<ZonedDateTime> {
     let sunday = week.monday().checked_add(jiff::Span::new().days(6)).ok()?;
-    sunday
-        .to_datetime(jiff::civil::Time::constant(CHECKIN_HOUR, 0, 0, 0))
+    local(
+        sunday,
+        jiff::civil::Time::constant(CHECKIN_HOUR, 0, 0, 0),
+        now,
+    )
+}
+
+/// `date` at `time` in `now`'s time zone.
+fn local(
+    date: jiff::civil::Date,
+    time: jiff::civil::Time,
+    now: &ZonedDateTime,
+) -> Option<ZonedDateTime> {
+    date.to_datetime(time)
         .to_zoned_datetime(now.time_zone().clone())
         .ok()
 }
@@ -130,13 +142,8 @@ pub fn due(
     }
     let today = now.date();
     for agreement in agreements.iter().filter(|a| a.review_on.0 <= today) {
-        let due_at = agreement
-            .review_on
-            .0
-            .to_datetime(jiff::civil::Time::midnight())
-            .to_zoned_datetime(now.time_zone().clone())
-            .map(|z| z.timestamp())
-            .unwrap_or(now.timestamp());
+        let due_at = local(agreement.review_on.0, jiff::civil::Time::midnight(), now)
+            .map_or(now.timestamp(), |z| z.timestamp());
         out.push(Reminder {
             kind: ReminderKind::AgreementReview,
             message: format!(

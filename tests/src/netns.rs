@@ -108,17 +108,22 @@ impl NetPair {
         if up {
             // Bringing a link up drops routes through it; restore the multicast route.
             for i in 0..2 {
-                let _ = run(&[
-                    "-n",
-                    &self.ns[i],
-                    "route",
-                    "replace",
-                    "224.0.0.0/4",
-                    "dev",
-                    &self.dev[i],
-                ]);
+                self.restore_multicast_route(i);
             }
         }
+    }
+
+    /// Puts back the multicast route mDNS needs, which address and link changes drop.
+    fn restore_multicast_route(&self, i: usize) {
+        let _ = run(&[
+            "-n",
+            &self.ns[i],
+            "route",
+            "replace",
+            "224.0.0.0/4",
+            "dev",
+            &self.dev[i],
+        ]);
     }
 
     /// Gives side `i` a new address on the same subnet, as when a laptop's DHCP lease
@@ -148,15 +153,7 @@ impl NetPair {
             &self.dev[i],
         ])
         .expect("add address");
-        let _ = run(&[
-            "-n",
-            &self.ns[i],
-            "route",
-            "replace",
-            "224.0.0.0/4",
-            "dev",
-            &self.dev[i],
-        ]);
+        self.restore_multicast_route(i);
         self.ip[i] = new.clone();
         new
     }
