@@ -61,6 +61,9 @@ pub enum Command {
     /// Manage paired devices.
     #[command(subcommand)]
     Peer(PeerCommand),
+    /// Phones on the home network: open tandem in the phone's browser, no app needed.
+    #[command(subcommand)]
+    Phone(PhoneCommand),
     /// Write everything out as JSON, Markdown or iCalendar.
     Export(ExportArgs),
     /// Two partners on this machine, paired and with a week filled in: try tandem in a minute.
@@ -407,4 +410,21 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// `tandem phone ...`
+#[derive(Subcommand, Debug)]
+pub enum PhoneCommand {
+    /// Let a phone in: turns on the HTTPS listener for phones and shows a QR code to scan.
+    Add {
+        /// What to call it, e.g. "Alex's Pixel".
+        name: String,
+    },
+    /// Phones allowed in.
+    List,
+    /// Shut a phone out at once (by id or name).
+    Revoke {
+        /// Its id (or a prefix) or name, from `tandem phone list`.
+        phone: String,
+    },
 }

@@ -73,6 +73,7 @@ fn with_daemon(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Pair(a) => commands::pair::pair(ctx, a),
         Command::Peers { nearby } => commands::pair::peers(ctx, nearby),
         Command::Peer(c) => commands::pair::peer(ctx, c),
+        Command::Phone(c) => commands::phone::run(ctx, c),
         other => anyhow::bail!("{other:?} does not talk to the daemon"),
     }
 }

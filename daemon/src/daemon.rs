@@ -17,8 +17,10 @@ use crate::api::{self, AppState};
 use crate::discovery::Discovery;
 use crate::home::{Home, HomeError, io_at, write_file_atomic};
 use crate::identity::Identity;
+use crate::lan::LanOptions;
 use crate::peer::PeerHub;
 use crate::peers::PeerBook;
+use crate::phones::Phones;
 use crate::repo::{Repo, RepoError};
 
 /// Why the daemon could not start or stopped with an error.
@@ -56,6 +58,8 @@ pub struct Options {
     pub peer_port: Option<u16>,
     /// Overrides `peer_listen` of the config.
     pub peer_listen: Option<std::net::IpAddr>,
+    /// Overrides `lan_listen` of the config (the phones' HTTPS listener).
+    pub lan_listen: Option<std::net::IpAddr>,
     /// How often reminders are checked.
     pub remind_every: std::time::Duration,
     /// Turns mDNS off whatever the config says.
@@ -187,15 +191,34 @@ pub async fn run(
         reminders.clone(),
         stopping.clone(),
     ));
+    let (lan_bound_tx, lan_bound) = watch::channel(None);
     let state = AppState {
         reminders,
         repo: repo.clone(),
         hub: hub.clone(),
         discovery: discovery.clone(),
         token: token.into(),
+        phones: Arc::new(Phones::load(&home)?),
+        lan: lan_bound,
+        throttle: api::new_throttle(),
         port: bound.port(),
-        stopping,
+        stopping: stopping.clone(),
     };
+    crate::lan::start(
+        home.clone(),
+        &hub.identity,
+        LanOptions {
+            ip: options
+                .lan_listen
+                .or(config.lan_listen)
+                .unwrap_or(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            port: config.lan_port,
+        },
+        api::lan_router(state.clone()),
+        state.phones.changed(),
+        stopping,
+        lan_bound_tx,
+    );
     let served = axum::serve(listener, api::router(state))
         .with_graceful_shutdown(async move {
             stop.await;

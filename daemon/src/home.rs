@@ -113,6 +113,16 @@ impl Home {
         self.root.join("peer.port")
     }
 
+    /// `phones.toml`: phones allowed in over the home network (token hashes).
+    pub fn phones(&self) -> PathBuf {
+        self.root.join("phones.toml")
+    }
+
+    /// `lan.port`: the phones' HTTPS port used last, reused so bookmarks keep working.
+    pub fn lan_port(&self) -> PathBuf {
+        self.root.join("lan.port")
+    }
+
     /// `actor.id`: this device's Automerge actor, stable across restarts.
     pub fn actor(&self) -> PathBuf {
         self.root.join("actor.id")

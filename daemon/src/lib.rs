@@ -14,7 +14,10 @@
 //! - [`store`]: crash-safe snapshot + change log of one document.
 //! - [`repo`]: both documents and every operation on them; the single place that mutates.
 //! - [`reminders`]: announcing due check-ins, plans and agreement reviews.
-//! - [`api`]: the axum HTTP API on 127.0.0.1 (auth, host checks, routes, SSE, OpenAPI).
+//! - [`api`]: the axum HTTP API on 127.0.0.1 (auth, host checks, routes, SSE, OpenAPI),
+//!   the phone page and the calendar feed.
+//! - [`phones`]: `phones.toml`, the phones allowed in and their token hashes.
+//! - [`lan`]: the opt-in HTTPS listener phones use on the home network.
 //! - [`shutdown`]: turning SIGINT/SIGTERM into one graceful stop.
 //! - [`daemon`]: start-up and the main loop, tying the above together.
 
@@ -24,8 +27,10 @@ pub mod daemon;
 pub mod discovery;
 pub mod home;
 pub mod identity;
+pub mod lan;
 pub mod peer;
 pub mod peers;
+pub mod phones;
 pub mod reminders;
 pub mod repo;
 pub mod shutdown;

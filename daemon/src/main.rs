@@ -25,6 +25,9 @@ struct Args {
     /// Address the peer listener binds (default 0.0.0.0, the home network).
     #[arg(long, value_name = "IP")]
     peer_listen: Option<std::net::IpAddr>,
+    /// Address phones' HTTPS listener binds once a phone is added (default 0.0.0.0).
+    #[arg(long, value_name = "IP")]
+    lan_listen: Option<std::net::IpAddr>,
     /// How often to check for due reminders, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     remind_every: u64,
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         api_port: args.api_port,
         peer_port: args.peer_port,
         peer_listen: args.peer_listen,
+        lan_listen: args.lan_listen,
         no_mdns: args.no_mdns,
         remind_every: std::time::Duration::from_secs(args.remind_every.max(1)),
         mdns_interfaces: args.mdns_interfaces,

@@ -194,6 +194,18 @@ pub fn server_config(identity: &Identity, trust: Trust, alpn: &[u8]) -> Arc<rust
     Arc::new(config)
 }
 
+/// Config for the phones' HTTPS listener: the device certificate, no client certificate
+/// (browsers authenticate with a token), HTTP/1.1.
+pub fn web_server_config(identity: &Identity) -> Arc<rustls::ServerConfig> {
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_no_client_auth()
+        .with_cert_resolver(certified_key(identity));
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
 /// The name a dialer puts in its ClientHello; certificates are pinned, not named.
 pub fn server_name() -> ServerName<'static> {
     ServerName::try_from("tandem").expect("valid DNS name")

@@ -246,3 +246,48 @@ pub struct AddPeerRequest {
     /// `HOST:PORT` of the device's peer port.
     pub addr: String,
 }
+
+/// `POST /v1/phones`: let a phone in over the home network.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPhone {
+    /// What to call it, e.g. "Alex's Pixel" (1 to 60 characters).
+    pub name: String,
+}
+
+/// A phone allowed in, as `tandem phone list` shows it. Its token is never shown again.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PhoneView {
+    /// Short id, for `tandem phone revoke`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// When it was added.
+    pub added_at: Stamp,
+    /// When it last made an authenticated request, since the daemon started.
+    #[serde(default)]
+    pub last_seen: Option<Stamp>,
+}
+
+/// `POST /v1/phones` answer: everything needed to open the page on the phone once.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PhoneAdded {
+    /// The phone.
+    pub phone: PhoneView,
+    /// Its bearer token: shown this once, stored only as a hash.
+    pub token: String,
+    /// Page addresses on the home network, the token in the fragment (never sent in a
+    /// request line, so never logged).
+    pub urls: Vec<String>,
+    /// Calendar feed to subscribe to.
+    pub calendar_url: String,
+    /// SHA-256 of the certificate the page is served with, to compare with the browser's.
+    pub fingerprint: String,
+}
+
+/// `GET /v1/calendar.ics` query: calendar apps cannot send headers.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+pub struct TokenQuery {
+    /// The API or phone token.
+    pub token: Option<String>,
+}

@@ -13,7 +13,7 @@ use crate::ids::PersonId;
 use crate::model::checkin::CheckinAnswer;
 use crate::model::person::Person;
 use crate::model::personal_time::PersonalTime;
-use crate::model::plan::Plan;
+use crate::model::plan::{Plan, PlanStatus};
 use crate::time::{IsoWeek, Stamp};
 
 /// A rating at or below this means "I need more of this".
@@ -74,8 +74,29 @@ pub struct Balance {
     pub together_hours: f64,
     /// Each partner.
     pub people: Vec<PersonBalance>,
+    /// Whose turn it is to plan time together: the partner who did not propose the most
+    /// recently proposed plan that is still on. Absent until both have joined and one plan
+    /// exists.
+    #[serde(default)]
+    pub turn_to_plan: Option<PersonId>,
     /// Plain-language sentences, e.g. "Sam wants more time alone this week."
     pub reading: Vec<String>,
+}
+
+/// The partner who did not propose the latest plan that is not cancelled.
+fn turn_to_plan(people: &[Person], plans: &[Plan]) -> Option<PersonId> {
+    let [a, b] = people else { return None };
+    let latest = plans
+        .iter()
+        .filter(|p| p.status != PlanStatus::Cancelled)
+        .max_by_key(|p| &p.meta.created_at)?;
+    if latest.proposed_by == a.id {
+        Some(b.id.clone())
+    } else if latest.proposed_by == b.id {
+        Some(a.id.clone())
+    } else {
+        None
+    }
 }
 
 /// Hours covered by `intervals` inside `[from, to)`, counting overlaps once.
@@ -152,7 +173,15 @@ pub fn balance(input: &BalanceInput<'_>) -> Result<Balance, ValidationError> {
     if together_hours == 0.0 {
         reading.push("No time together is scheduled this week.".to_owned());
     }
+    let turn = turn_to_plan(input.people, input.plans);
+    if let Some(person) = input.people.iter().find(|p| Some(&p.id) == turn.as_ref()) {
+        reading.push(format!(
+            "It is {}'s turn to plan time together.",
+            person.name
+        ));
+    }
     Ok(Balance {
+        turn_to_plan: turn,
         week: input.week,
         from: Stamp(from),
         to: Stamp(to),
@@ -303,8 +332,13 @@ mod tests {
         assert_eq!(report.people[1].wish.as_ref().unwrap().enough_alone, 1);
         assert_eq!(
             report.reading,
-            vec!["Sam wants more time alone this week.".to_string()]
+            vec![
+                "Sam wants more time alone this week.".to_string(),
+                "It is Sam's turn to plan time together.".to_string(),
+            ],
+            "Alex proposed the latest plan"
         );
+        assert_eq!(report.turn_to_plan, Some(people[1].id.clone()));
         assert_eq!(report.to.0.duration_since(report.from.0).as_hours(), 169);
     }
 

@@ -35,6 +35,13 @@ pub struct Config {
     /// IANA time zone for "this week"; the system's when absent.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// Port of the phones' HTTPS listener, open only while a phone is added; 0 reuses the
+    /// last one (so bookmarks keep working) or picks a free one.
+    #[serde(default)]
+    pub lan_port: u16,
+    /// Address the phones' listener binds, `0.0.0.0` (the home network) when absent.
+    #[serde(default)]
+    pub lan_listen: Option<std::net::IpAddr>,
 }
 
 fn yes() -> bool {
@@ -60,6 +67,8 @@ impl Config {
             mdns: true,
             mdns_interfaces: Vec::new(),
             time_zone: None,
+            lan_port: 0,
+            lan_listen: None,
         })
     }
 

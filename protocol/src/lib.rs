@@ -24,6 +24,8 @@
 //! - [`sync`]: keeping one peer in sync, with permissions and limits.
 //! - [`wire`]: frames and messages between two daemons.
 //! - [`api`]: request and response bodies of the local HTTP API.
+//! - [`ics`]: iCalendar text of plans and personal time (export and calendar feed).
+//! - [`throttle`]: failed-token counting per source, for the phone listener.
 
 pub mod activity;
 pub mod api;
@@ -35,12 +37,14 @@ pub mod device;
 pub mod document;
 pub mod entity;
 pub mod error;
+pub mod ics;
 pub mod ids;
 pub mod model;
 pub mod pairing;
 pub mod paths;
 pub mod remind;
 pub mod sync;
+pub mod throttle;
 pub mod time;
 pub mod wire;
 

@@ -175,13 +175,14 @@ impl Daemon {
         let child = Command::new(bin("tandemd"))
             .arg("--home")
             .arg(home)
-            // Peer traffic in tests stays on loopback, and no mDNS goes out on the host's
-            // real network (discovery is tested inside network namespaces).
+            // Peer and phone traffic in tests stays on loopback, and no mDNS goes out on the
+            // host's real network (discovery is tested inside network namespaces).
             .args(if extra.contains(&"--peer-listen") {
                 &["--no-mdns"][..]
             } else {
                 &["--peer-listen", "127.0.0.1", "--no-mdns"][..]
             })
+            .args(["--lan-listen", "127.0.0.1"])
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

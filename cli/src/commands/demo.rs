@@ -72,6 +72,7 @@ fn start(name: &'static str, home: &Path) -> anyhow::Result<DemoDaemon> {
         .arg("--home")
         .arg(home)
         .args(["--name", name, "--peer-listen", "127.0.0.1", "--no-mdns"])
+        .args(["--lan-listen", "127.0.0.1"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

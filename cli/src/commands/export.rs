@@ -10,9 +10,8 @@ use tandem_protocol::api::{CheckinWeek, PersonalTimeView, Status};
 use tandem_protocol::model::agreement::Agreement;
 use tandem_protocol::model::idea::Idea;
 use tandem_protocol::model::note::Note;
-use tandem_protocol::model::plan::{Frequency, Plan, PlanStatus};
+use tandem_protocol::model::plan::Plan;
 use tandem_protocol::model::settings::Settings;
-use tandem_protocol::time::Moment;
 
 use super::Ctx;
 use crate::args::{ExportArgs, ExportFormat};
@@ -79,7 +78,18 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     let text = match args.format {
         ExportFormat::Json => serde_json::to_string_pretty(&export)?,
         ExportFormat::Markdown => markdown(&export, &ctx.names()?),
-        ExportFormat::Ics => ics(&export),
+        ExportFormat::Ics => tandem_protocol::ics::calendar(
+            &export.plans,
+            &export.personal_time,
+            &[
+                Some(export.status.me.clone()),
+                export.status.partner.clone(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>(),
+            jiff::Timestamp::now(),
+        ),
     };
     match &args.out {
         Some(path) => {
@@ -146,76 +156,4 @@ fn markdown(e: &Export, names: &show::Names) -> String {
         md += &format!("### {}\n\n{}\n\n", n.title, n.body.as_str());
     }
     md
-}
-
-/// Escapes text per RFC 5545 §3.3.11.
-fn ics_text(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace(';', "\\;")
-        .replace(',', "\\,")
-        .replace('\n', "\\n")
-}
-
-/// `DTSTART;TZID=Europe/Paris:20261204T193000`, or UTC when the zone has no IANA name.
-fn ics_time(name: &str, m: &Moment) -> String {
-    match m.0.time_zone().iana_name() {
-        Some(tz) => format!("{name};TZID={tz}:{}", m.0.strftime("%Y%m%dT%H%M%S")),
-        None => format!("{name}:{}", m.0.timestamp().strftime("%Y%m%dT%H%M%SZ")),
-    }
-}
-
-fn ics(e: &Export) -> String {
-    let stamp = jiff::Timestamp::now()
-        .strftime("%Y%m%dT%H%M%SZ")
-        .to_string();
-    let mut lines = vec![
-        "BEGIN:VCALENDAR".to_owned(),
-        "VERSION:2.0".into(),
-        "PRODID:-//tandem//export//EN".into(),
-    ];
-    for p in &e.plans {
-        lines.push("BEGIN:VEVENT".into());
-        lines.push(format!("UID:{}@tandem", p.id));
-        lines.push(format!("DTSTAMP:{stamp}"));
-        lines.push(ics_time("DTSTART", &p.start));
-        lines.push(ics_time("DTEND", &p.end));
-        lines.push(format!("SUMMARY:{}", ics_text(&p.title)));
-        if !p.place.is_empty() {
-            lines.push(format!("LOCATION:{}", ics_text(&p.place)));
-        }
-        if !p.notes.as_str().is_empty() {
-            lines.push(format!("DESCRIPTION:{}", ics_text(p.notes.as_str())));
-        }
-        let status = match p.status {
-            PlanStatus::Cancelled => "CANCELLED",
-            PlanStatus::Scheduled | PlanStatus::Done => "CONFIRMED",
-            _ => "TENTATIVE",
-        };
-        lines.push(format!("STATUS:{status}"));
-        if let Some(r) = &p.recurrence {
-            let freq = match r.every {
-                Frequency::Daily => "DAILY",
-                Frequency::Weekly => "WEEKLY",
-                Frequency::Monthly => "MONTHLY",
-            };
-            let until = r
-                .until
-                .map(|d| format!(";UNTIL={}", d.0.strftime("%Y%m%d")))
-                .unwrap_or_default();
-            lines.push(format!("RRULE:FREQ={freq};INTERVAL={}{until}", r.interval));
-        }
-        lines.push("END:VEVENT".into());
-    }
-    for b in &e.personal_time {
-        lines.push("BEGIN:VEVENT".into());
-        lines.push(format!("UID:{}@tandem", b.block.id));
-        lines.push(format!("DTSTAMP:{stamp}"));
-        lines.push(ics_time("DTSTART", &b.block.start));
-        lines.push(ics_time("DTEND", &b.block.end));
-        lines.push(format!("SUMMARY:{}", ics_text(&b.block.label)));
-        lines.push("TRANSP:OPAQUE".into());
-        lines.push("END:VEVENT".into());
-    }
-    lines.push("END:VCALENDAR".into());
-    lines.join("\r\n") + "\r\n"
 }

@@ -12,6 +12,7 @@ pub mod log;
 pub mod me;
 pub mod note;
 pub mod pair;
+pub mod phone;
 pub mod plan;
 pub mod service;
 pub mod status;

@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt, stream};
@@ -10,7 +11,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
-use super::AppState;
+use super::{AppState, Caller};
 
 /// One broadcast channel as a stream of named SSE events. A reader that fell behind gets a
 /// `lagged` event and can re-read the lists.
@@ -29,9 +30,11 @@ fn named<T: Serialize + Clone + Send + 'static>(
 }
 
 /// Streams `change` events (`{"document","at","by","action","id","summary"}`) and
-/// `reminder` events (`{"kind","message","id","due_at"}`).
+/// `reminder` events (`{"kind","message","id","due_at"}`) until the daemon stops or, for a
+/// phone, until the phone is revoked.
 pub async fn stream(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let changes = state
         .repo
@@ -39,12 +42,26 @@ pub async fn stream(
         .unwrap_or_else(|p| p.into_inner())
         .subscribe();
     let mut stopping = state.stopping.clone();
+    let (phones, mut phones_changed) = (state.phones.clone(), state.phones.changed());
+    let revoked = async move {
+        let Caller::Phone(id) = caller else {
+            return std::future::pending().await;
+        };
+        while phones_changed.changed().await.is_ok() {
+            if !phones.contains(&id) {
+                return;
+            }
+        }
+    };
     let events = stream::select(
         named("change", changes),
         named("reminder", state.reminders.subscribe()),
     )
     .take_until(async move {
-        let _ = stopping.wait_for(|stop| *stop).await;
+        tokio::select! {
+            _ = stopping.wait_for(|stop| *stop) => {}
+            () = revoked => {}
+        }
     });
     Sse::new(events).keep_alive(KeepAlive::default())
 }

@@ -1,24 +1,37 @@
-//! The local HTTP API: axum on 127.0.0.1, JSON, bearer token.
+//! The HTTP API: JSON, bearer tokens, two listeners.
 //!
-//! Every request passes [`guard`] first: a `Host` that is not this loopback address or a
-//! foreign `Origin` is refused (403) so a web page cannot reach the API by DNS rebinding;
-//! then the bearer token is checked (401). Bodies are capped at 64 KiB (413). Errors are
-//! always `{"error":{"code","message"}}`.
+//! - The laptop's own listener ([`router`]) on 127.0.0.1 takes the token in `api.token`.
+//!   [`local_guard`] refuses a `Host` that is not this loopback address or a foreign
+//!   `Origin` (403) so a web page cannot reach the API by DNS rebinding, then a missing or
+//!   wrong token (401).
+//! - The phones' HTTPS listener ([`lan_router`], see [`crate::lan`]) takes per-phone
+//!   tokens. [`phone_guard`] refuses cross-origin requests (403), counts wrong tokens per
+//!   address and answers 429 once a source has guessed too often. Phones reach the document
+//!   routes, events and the calendar, but cannot pair devices or manage phones: a stolen
+//!   phone must not be able to let anything else in.
+//!
+//! Both serve the phone page (no token needed to load it; it has no data of its own).
+//! Bodies are capped at 64 KiB (413). Errors are always `{"error":{"code","message"}}`.
 
+mod calendar;
 mod error;
 mod events;
 mod openapi;
+mod page;
 mod peers;
+mod phones;
 mod routes;
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use tandem_protocol::api::MAX_BODY_BYTES;
+use tandem_protocol::api::{MAX_BODY_BYTES, TokenQuery};
+use tandem_protocol::throttle::Throttle;
 use tokio::sync::watch;
 
 pub use error::ApiError;
@@ -37,8 +50,14 @@ pub struct AppState {
     pub reminders: tokio::sync::broadcast::Sender<tandem_protocol::remind::Reminder>,
     /// mDNS, unless turned off.
     pub discovery: Option<Arc<crate::discovery::Discovery>>,
-    /// The bearer token clients must present.
+    /// The bearer token the laptop's own clients present.
     pub token: Arc<str>,
+    /// Phones and their tokens.
+    pub phones: Arc<crate::phones::Phones>,
+    /// Where the phones' listener is, while it runs.
+    pub lan: crate::lan::Bound,
+    /// Wrong phone tokens per source address.
+    pub throttle: Arc<Mutex<Throttle<IpAddr>>>,
     /// The port we listen on, to recognise our own `Host` and `Origin`.
     pub port: u16,
     /// Flips to `true` when the daemon stops, ending long-lived SSE streams.
@@ -64,12 +83,38 @@ impl AppState {
     }
 }
 
-/// The whole API.
-pub fn router(state: AppState) -> Router {
+/// Who is calling, put into each request by the guards.
+#[derive(Clone, Debug)]
+pub enum Caller {
+    /// A client on this laptop with `api.token`.
+    Laptop,
+    /// A phone, by its id in `phones.toml`.
+    Phone(String),
+}
+
+/// Wrong phone tokens a source may send per minute before it gets 429s.
+const MAX_TOKEN_FAILURES: u32 = 10;
+
+/// A fresh failed-token throttle for the phone listener.
+pub fn new_throttle() -> Arc<Mutex<Throttle<IpAddr>>> {
+    Arc::new(Mutex::new(Throttle::new(
+        MAX_TOKEN_FAILURES,
+        std::time::Duration::from_secs(60),
+    )))
+}
+
+/// What both listeners serve.
+fn common() -> Router<AppState> {
     routes::routes()
-        .merge(peers::routes())
+        .merge(page::routes())
         .route("/v1/openapi.json", axum::routing::get(openapi::serve))
         .route("/v1/events", axum::routing::get(events::stream))
+        .route("/v1/calendar.ics", axum::routing::get(calendar::feed))
+}
+
+/// The not-found answer and the body limit around a set of routes.
+fn finish(routes: Router<AppState>) -> Router<AppState> {
+    routes
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -78,7 +123,19 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(state.clone(), guard))
+}
+
+/// The laptop's API on 127.0.0.1: everything, including pairing and phones.
+pub fn router(state: AppState) -> Router {
+    finish(common().merge(peers::routes()).merge(phones::routes()))
+        .layer(middleware::from_fn_with_state(state.clone(), local_guard))
+        .with_state(state)
+}
+
+/// The phones' API over HTTPS on the home network.
+pub fn lan_router(state: AppState) -> Router {
+    finish(common())
+        .layer(middleware::from_fn_with_state(state.clone(), phone_guard))
         .with_state(state)
 }
 
@@ -95,8 +152,39 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The token a request presents: the bearer header, or `?token=` on the two routes that
+/// clients without headers use (EventSource and calendar apps).
+fn presented_token(request: &Request) -> Option<String> {
+    let from_header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    if let Some(token) = from_header {
+        return Some(token.to_owned());
+    }
+    if matches!(request.uri().path(), "/v1/events" | "/v1/calendar.ics") {
+        let query = axum::extract::Query::<TokenQuery>::try_from_uri(request.uri()).ok()?;
+        return query.0.token;
+    }
+    None
+}
+
+fn forbidden_origin(origin: &str) -> Response {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden_origin",
+        format!("requests from web origin {origin:?} are not allowed"),
+    )
+    .into_response()
+}
+
+fn unauthorized(message: &str) -> Response {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message).into_response()
+}
+
 /// Refuses foreign hosts and origins (403), then missing or wrong tokens (401).
-async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn local_guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let headers = request.headers();
     let allowed = loopback_hosts(state.port);
     let host = headers
@@ -117,33 +205,85 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
         if !allowed.iter().any(|a| origin == format!("http://{a}")) {
-            return ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden_origin",
-                format!("requests from web origin {origin:?} are not allowed"),
-            )
-            .into_response();
+            return forbidden_origin(origin);
         }
     }
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "));
-    match presented {
+    if page::is_page(request.uri().path()) {
+        return next.run(request).await;
+    }
+    match presented_token(&request) {
         Some(token) if same_secret(token.as_bytes(), state.token.as_bytes()) => {
+            request.extensions_mut().insert(Caller::Laptop);
             next.run(request).await
         }
-        Some(_) => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "wrong API token: use the one in api.token of the data home",
-        )
-        .into_response(),
-        None => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
+        Some(_) => unauthorized("wrong API token: use the one in api.token of the data home"),
+        None => unauthorized(
             "missing `Authorization: Bearer <token>`; the token is in api.token of the data home",
+        ),
+    }
+}
+
+/// Refuses cross-origin requests (403), throttled sources (429), then missing, wrong or
+/// revoked phone tokens (401).
+async fn phone_guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        if origin != format!("https://{host}") {
+            return forbidden_origin(origin);
+        }
+    }
+    if page::is_page(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let source = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let now = jiff::Timestamp::now();
+    let throttled = state
+        .throttle
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .check(&source, now);
+    if let Err(retry_after) = throttled {
+        let mut response = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!(
+                "too many wrong tokens from {source}; try again in {} s",
+                retry_after.as_secs().max(1)
+            ),
         )
-        .into_response(),
+        .into_response();
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(retry_after.as_secs().max(1)),
+        );
+        return response;
+    }
+    let phone = presented_token(&request).map(|t| (state.phones.authenticate(&t), t));
+    match phone {
+        Some((Some(id), _)) => {
+            request.extensions_mut().insert(Caller::Phone(id));
+            next.run(request).await
+        }
+        Some((None, _)) => {
+            state
+                .throttle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .fail(source, now);
+            tracing::info!(%source, "wrong or revoked phone token");
+            unauthorized(
+                "this phone's token is wrong or was revoked: add the phone again with `tandem phone add` on the laptop",
+            )
+        }
+        None => unauthorized("missing `Authorization: Bearer <token>` (a phone token)"),
     }
 }

@@ -10,8 +10,8 @@ use axum::Json;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::api::{
     ActivityEntry, AddPeerRequest, BalanceQuery, CheckinWeek, ErrorBody, JoinRequest, KeepRequest,
-    ListQuery, LogQuery, NearbyDevice, PairRequest, PairingState, PeerStatus, PersonalTimeView,
-    Status,
+    ListQuery, LogQuery, NearbyDevice, NewPhone, PairRequest, PairingState, PeerStatus,
+    PersonalTimeView, PhoneAdded, PhoneView, Status, TokenQuery,
 };
 use tandem_protocol::balance::Balance;
 use tandem_protocol::document::Conflict;
@@ -342,6 +342,35 @@ fn endpoints(s: &mut Schemas) -> Vec<Endpoint> {
             Some(s.one::<JoinRequest>()),
             (201, Some(s.one::<PeerStatus>())),
         ),
+        with_query::<TokenQuery>(op(
+            Get,
+            "/v1/calendar.ics",
+            "plans and personal-time blocks as text/calendar, for calendar apps to subscribe \
+             to; the token may be given as ?token=",
+            None,
+            (200, None),
+        )),
+        op(
+            Get,
+            "/v1/phones",
+            "phones allowed in over the home network (laptop token only)",
+            None,
+            (200, Some(s.list::<PhoneView>())),
+        ),
+        op(
+            Post,
+            "/v1/phones",
+            "add a phone: starts the HTTPS listener and returns its token once (laptop token only)",
+            Some(s.one::<NewPhone>()),
+            (201, Some(s.one::<PhoneAdded>())),
+        ),
+        op(
+            HttpMethod::Delete,
+            "/v1/phones/{id}",
+            "revoke a phone (by id prefix or name): its token stops working at once",
+            None,
+            (200, Some(s.one::<PhoneView>())),
+        ),
     ];
     for plan_op in crud::<Plan, NewPlan, PlanPatch>(s, "/v1/plans", "/v1/plans/{id}")
         .into_iter()
@@ -432,7 +461,11 @@ pub fn document() -> OpenApi {
             .response("401", error_response("missing or wrong bearer token"))
             .response("403", error_response("foreign Host or Origin"))
             .response("404", error_response("no such id or route"))
-            .response("413", error_response("body over 64 KiB"));
+            .response("413", error_response("body over 64 KiB"))
+            .response(
+                "429",
+                error_response("too many wrong phone tokens from this address; see Retry-After"),
+            );
         paths = paths.path(e.path, PathItem::new(e.method, operation));
     }
     let mut components = ComponentsBuilder::new().security_scheme(
@@ -448,7 +481,9 @@ pub fn document() -> OpenApi {
                 .title("tandem local API")
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(
-                    "The API of tandemd on 127.0.0.1. Token: api.token in the data home.",
+                    "The API of tandemd: on 127.0.0.1 with the token in api.token of the data home, \
+                     and, once a phone is added, over HTTPS on the home network with that \
+                     phone's token (no pairing or phone routes there).",
                 )),
         )
         .paths(paths)

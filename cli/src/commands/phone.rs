@@ -1,0 +1,97 @@
+//! `tandem phone add|list|revoke`: phones on the home network.
+
+use qrcode::QrCode;
+use qrcode::render::unicode::Dense1x2;
+use serde_json::json;
+use tandem_protocol::api::{PhoneAdded, PhoneView};
+
+use super::Ctx;
+use super::plan::encode;
+use crate::args::PhoneCommand;
+use crate::show;
+
+/// Runs one phone command.
+pub fn run(ctx: &Ctx, command: PhoneCommand) -> anyhow::Result<()> {
+    match command {
+        PhoneCommand::Add { name } => {
+            let added: PhoneAdded = ctx.client.post("/v1/phones", &json!({ "name": name }))?;
+            if ctx.json {
+                show::json(&added);
+            } else {
+                print_added(&added);
+            }
+        }
+        PhoneCommand::List => {
+            let phones: Vec<PhoneView> = ctx.client.get("/v1/phones")?;
+            if ctx.json {
+                show::json(&phones);
+            } else if phones.is_empty() {
+                println!("No phones. Add one with `tandem phone add NAME`.");
+            } else {
+                let rows: Vec<Vec<String>> = phones
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.id.clone(),
+                            p.name.clone(),
+                            p.added_at.0.strftime("%Y-%m-%d %H:%M").to_string(),
+                            p.last_seen
+                                .as_ref()
+                                .map(|s| s.0.strftime("%Y-%m-%d %H:%M").to_string())
+                                .unwrap_or_else(|| "not since the daemon started".into()),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    show::table(&["ID", "NAME", "ADDED", "LAST SEEN"], &rows)
+                );
+            }
+        }
+        PhoneCommand::Revoke { phone } => {
+            ctx.client
+                .delete(&format!("/v1/phones/{}", encode(&phone)))?;
+            if !ctx.json {
+                println!("Revoked {phone}: its token stopped working.");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_added(added: &PhoneAdded) {
+    let url = &added.urls[0];
+    println!(
+        "Scan this with {}'s camera, on the same Wi-Fi:\n",
+        added.phone.name
+    );
+    match QrCode::new(url.as_bytes()) {
+        Ok(code) => println!(
+            "{}",
+            code.render::<Dense1x2>()
+                .dark_color(Dense1x2::Light)
+                .light_color(Dense1x2::Dark)
+                .quiet_zone(true)
+                .build()
+        ),
+        Err(e) => println!("(no QR code: {e})"),
+    }
+    println!("Or open: {url}");
+    for other in &added.urls[1..] {
+        println!("     or: {other}");
+    }
+    println!(
+        "\nThe browser will warn that the certificate is self-signed. Check that it shows\n\
+         this SHA-256 fingerprint before going on:\n  {}",
+        added.fingerprint
+    );
+    println!(
+        "\nCalendar feed (subscribe in the phone's calendar): {}",
+        added.calendar_url
+    );
+    println!(
+        "\nThe link holds the phone's own token; it is not shown again. \
+         `tandem phone revoke {}` shuts the phone out.",
+        added.phone.id
+    );
+}

@@ -1,0 +1,96 @@
+//! `/v1/phones`: letting phones in over the home network (laptop only).
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use tandem_protocol::api::{NewPhone, PhoneAdded, PhoneView};
+
+use super::error::Body;
+use super::{ApiError, AppState};
+use crate::phones::PhoneError;
+
+/// How long adding a phone waits for the HTTPS listener to come up.
+const LISTENER_WAIT: Duration = Duration::from_secs(5);
+
+/// The routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/phones", get(list).post(add))
+        .route("/v1/phones/{id}", delete(revoke))
+}
+
+impl From<PhoneError> for ApiError {
+    fn from(e: PhoneError) -> Self {
+        let (status, code) = match e {
+            PhoneError::BadName => (StatusCode::BAD_REQUEST, "invalid"),
+            PhoneError::Taken(_) => (StatusCode::CONFLICT, "taken"),
+            PhoneError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            PhoneError::Home(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+async fn list(State(state): State<AppState>) -> Json<Vec<PhoneView>> {
+    Json(state.phones.list())
+}
+
+/// Adds a phone, starts the HTTPS listener if it is the first, and answers with the
+/// addresses to open on the phone.
+async fn add(
+    State(state): State<AppState>,
+    Body(new): Body<NewPhone>,
+) -> Result<impl IntoResponse, ApiError> {
+    let phones = state.phones.clone();
+    let (phone, token) = tokio::task::spawn_blocking(move || phones.add(&new.name))
+        .await
+        .map_err(|e| ApiError::internal(format!("adding the phone failed: {e}")))??;
+    let mut bound = state.lan.clone();
+    let addr = tokio::time::timeout(LISTENER_WAIT, bound.wait_for(Option::is_some))
+        .await
+        .ok()
+        .and_then(|r| r.ok().and_then(|a| *a))
+        .ok_or_else(|| {
+            ApiError::internal("the phone listener did not start; see the daemon's log")
+        })?;
+    let addrs = crate::lan::reachable_addrs(addr);
+    let urls = addrs
+        .iter()
+        .map(|a| format!("https://{a}/#token={token}"))
+        .collect();
+    let calendar_url = format!("https://{}/v1/calendar.ics?token={token}", addrs[0]);
+    let fingerprint = state
+        .hub
+        .identity
+        .device_id
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    Ok((
+        StatusCode::CREATED,
+        Json(PhoneAdded {
+            phone,
+            token,
+            urls,
+            calendar_url,
+            fingerprint,
+        }),
+    ))
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PhoneView>, ApiError> {
+    let phones = state.phones.clone();
+    let gone = tokio::task::spawn_blocking(move || phones.revoke(&id))
+        .await
+        .map_err(|e| ApiError::internal(format!("revoking the phone failed: {e}")))??;
+    Ok(Json(gone))
+}

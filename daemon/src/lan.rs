@@ -1,0 +1,178 @@
+//! The phones' HTTPS listener on the home network.
+//!
+//! Off until the first phone is added (`tandem phone add`), off again when the last one is
+//! revoked: a laptop with no phones has nothing listening for browsers on the Wi-Fi. It
+//! serves [`crate::api::lan_router`] over TLS with the device certificate, the one whose
+//! fingerprint `tandem phone add` prints, so a phone can check it is talking to this laptop.
+//! Each connection is HTTP/1.1 via hyper; the caller's address goes into the request as
+//! [`ConnectInfo`] for the failed-token throttle.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use crate::home::{Home, write_file_atomic};
+use crate::identity::Identity;
+
+/// Connections served at once; more wait. Plenty for a couple's phones.
+const MAX_CONNECTIONS: usize = 64;
+/// A TLS handshake must finish within this.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the phones' listener is, while it runs.
+pub type Bound = watch::Receiver<Option<SocketAddr>>;
+
+/// How the listener is set up.
+pub struct LanOptions {
+    /// Address to bind, usually `0.0.0.0`.
+    pub ip: IpAddr,
+    /// Port to bind; 0 reuses the last one, else any free one.
+    pub port: u16,
+}
+
+/// Runs the listener whenever `phones` (the number of phones) is above zero, until
+/// `stopping`. Publishes the bound address on `bound_tx` (`None` while off).
+pub fn start(
+    home: Home,
+    identity: &Identity,
+    options: LanOptions,
+    app: Router,
+    mut phones: watch::Receiver<usize>,
+    stopping: watch::Receiver<bool>,
+    bound_tx: watch::Sender<Option<SocketAddr>>,
+) {
+    let acceptor = TlsAcceptor::from(crate::tls::web_server_config(identity));
+    tokio::spawn(async move {
+        let mut stop = stopping.clone();
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return,
+                on = phones.wait_for(|n| *n > 0) => if on.is_err() { return },
+            }
+            let listener = match bind(&home, &options).await {
+                Ok(listener) => listener,
+                Err(e) => {
+                    tracing::error!("phones cannot connect: {e}");
+                    tokio::select! {
+                        _ = stop.wait_for(|s| *s) => return,
+                        _ = tokio::time::sleep(Duration::from_secs(30)) => continue,
+                    }
+                }
+            };
+            let addr = listener.local_addr().ok();
+            tracing::info!(addr = ?addr, "phone listener on");
+            bound_tx.send_replace(addr);
+            tokio::select! {
+                _ = accept_loop(listener, acceptor.clone(), app.clone(), stopping.clone()) => {}
+                _ = stop.wait_for(|s| *s) => {}
+                _ = phones.wait_for(|n| *n == 0) => tracing::info!("no phones left: phone listener off"),
+            }
+            bound_tx.send_replace(None);
+            if *stop.borrow() {
+                return;
+            }
+        }
+    });
+}
+
+/// Binds the configured port, else the one used last, else any free one.
+async fn bind(home: &Home, options: &LanOptions) -> std::io::Result<TcpListener> {
+    let remembered = std::fs::read_to_string(home.lan_port())
+        .ok()
+        .and_then(|p| p.trim().parse::<u16>().ok());
+    let listener = match (options.port, remembered) {
+        (0, Some(port)) => match TcpListener::bind((options.ip, port)).await {
+            Ok(listener) => listener,
+            Err(_) => TcpListener::bind((options.ip, 0)).await?,
+        },
+        (port, _) => TcpListener::bind((options.ip, port)).await?,
+    };
+    let port = listener.local_addr()?.port();
+    if let Err(e) = write_file_atomic(&home.lan_port(), port.to_string().as_bytes(), 0o600) {
+        tracing::warn!("cannot remember the phone port: {e}");
+    }
+    Ok(listener)
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    app: Router,
+    stopping: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let (tcp, remote) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::debug!("phone accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let (acceptor, app, mut stopping) = (acceptor.clone(), app.clone(), stopping.clone());
+        tokio::spawn(async move {
+            let _permit = permit;
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(%remote, "phone TLS handshake failed: {e}");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let service =
+                hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(remote));
+                    app.clone().oneshot(request)
+                });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), service);
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(%remote, "phone connection ended: {e}");
+                    }
+                }
+                () = async { let _ = stopping.wait_for(|s| *s).await; } => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+    }
+}
+
+/// Addresses a phone on the home network can use to reach `bound`: the bound address
+/// itself, or every non-loopback IPv4 address of this machine when bound to all of them.
+pub fn reachable_addrs(bound: SocketAddr) -> Vec<SocketAddr> {
+    if !bound.ip().is_unspecified() {
+        return vec![bound];
+    }
+    let mut addrs: Vec<SocketAddr> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| !i.is_loopback())
+        .filter_map(|i| match i.ip() {
+            IpAddr::V4(v4) if !v4.is_link_local() => Some(SocketAddr::new(v4.into(), bound.port())),
+            _ => None,
+        })
+        .collect();
+    if addrs.is_empty() {
+        addrs.push(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), bound.port()));
+    }
+    addrs
+}

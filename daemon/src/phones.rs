@@ -1,0 +1,248 @@
+//! `phones.toml`: the phones allowed to use the API over the home network.
+//!
+//! Each phone has its own token so one lost phone can be shut out without touching the
+//! others or the laptop's own token. Only the SHA-256 of a token is stored: a copy of the
+//! data home does not let anyone in. Every phone request looks its token up here, so a
+//! revocation takes effect on the very next request; open event streams watch
+//! [`Phones::changed`] and end too.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tandem_protocol::api::PhoneView;
+use tandem_protocol::model::person::MAX_NAME_LEN;
+use tandem_protocol::time::Stamp;
+use thiserror::Error;
+use tokio::sync::watch;
+
+use crate::home::{Home, HomeError, io_at, write_file_atomic};
+
+/// Longest phone name.
+pub const MAX_PHONE_NAME: usize = MAX_NAME_LEN;
+
+/// Why a phone could not be added or revoked.
+#[derive(Debug, Error)]
+pub enum PhoneError {
+    /// The name is empty or too long.
+    #[error("a phone name must be 1 to {MAX_PHONE_NAME} characters")]
+    BadName,
+    /// Another phone has this name.
+    #[error("a phone named {0:?} is already added; revoke it first or pick another name")]
+    Taken(String),
+    /// No phone matches.
+    #[error("no phone {0:?}; `tandem phone list` shows them")]
+    NotFound(String),
+    /// `phones.toml` could not be read or written.
+    #[error(transparent)]
+    Home(#[from] HomeError),
+}
+
+/// One phone as stored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct PhoneEntry {
+    id: String,
+    name: String,
+    /// Hex SHA-256 of its token.
+    token_sha256: String,
+    added_at: Stamp,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct File {
+    #[serde(default, rename = "phone")]
+    phones: Vec<PhoneEntry>,
+}
+
+/// The phones of this home, shared by the API handlers.
+#[derive(Debug)]
+pub struct Phones {
+    path: std::path::PathBuf,
+    state: Mutex<State>,
+    changed: watch::Sender<usize>,
+}
+
+#[derive(Debug)]
+struct State {
+    phones: Vec<PhoneEntry>,
+    last_seen: HashMap<String, Stamp>,
+}
+
+fn sha256_hex(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn random_hex(bytes: usize) -> String {
+    (0..bytes)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
+}
+
+impl Phones {
+    /// Reads `phones.toml` (none yet means no phones).
+    pub fn load(home: &Home) -> Result<Self, HomeError> {
+        let path = home.phones();
+        let phones = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                toml::from_str::<File>(&text)
+                    .map_err(|e| HomeError::BadConfig {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    })?
+                    .phones
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io_at(&path)(e)),
+        };
+        let (changed, _) = watch::channel(phones.len());
+        Ok(Self {
+            path,
+            state: Mutex::new(State {
+                phones,
+                last_seen: HashMap::new(),
+            }),
+            changed,
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn save(&self, phones: &[PhoneEntry]) -> Result<(), HomeError> {
+        let text = toml::to_string(&File {
+            phones: phones.to_vec(),
+        })
+        .expect("phones always serialize");
+        write_file_atomic(&self.path, text.as_bytes(), 0o600)
+    }
+
+    /// Number of phones now, updated on every add and revoke: the LAN listener runs while
+    /// it is above zero, event streams of phones re-check their token when it changes.
+    pub fn changed(&self) -> watch::Receiver<usize> {
+        self.changed.subscribe()
+    }
+
+    /// Adds a phone; returns it with its token, which is not kept.
+    pub fn add(&self, name: &str) -> Result<(PhoneView, String), PhoneError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_PHONE_NAME {
+            return Err(PhoneError::BadName);
+        }
+        let mut state = self.state();
+        if state.phones.iter().any(|p| p.name == name) {
+            return Err(PhoneError::Taken(name.to_owned()));
+        }
+        let token = random_hex(32);
+        let entry = PhoneEntry {
+            id: random_hex(4),
+            name: name.to_owned(),
+            token_sha256: sha256_hex(&token),
+            added_at: Stamp(jiff::Timestamp::now()),
+        };
+        let mut phones = state.phones.clone();
+        phones.push(entry.clone());
+        self.save(&phones)?;
+        state.phones = phones;
+        self.changed.send_replace(state.phones.len());
+        Ok((view(&entry, None), token))
+    }
+
+    /// Removes the phone with this id (or id prefix) or name; its token stops working now.
+    pub fn revoke(&self, which: &str) -> Result<PhoneView, PhoneError> {
+        let mut state = self.state();
+        let matches: Vec<usize> = (0..state.phones.len())
+            .filter(|&i| {
+                let p = &state.phones[i];
+                p.name == which || (!which.is_empty() && p.id.starts_with(which))
+            })
+            .collect();
+        let [index] = matches[..] else {
+            return Err(PhoneError::NotFound(which.to_owned()));
+        };
+        let mut phones = state.phones.clone();
+        let gone = phones.remove(index);
+        self.save(&phones)?;
+        state.phones = phones;
+        state.last_seen.remove(&gone.id);
+        self.changed.send_replace(state.phones.len());
+        Ok(view(&gone, None))
+    }
+
+    /// The id of the phone holding `token`, noting that it was seen now.
+    pub fn authenticate(&self, token: &str) -> Option<String> {
+        let hash = sha256_hex(token);
+        let mut state = self.state();
+        // Hashes are compared, not tokens, so comparison time reveals nothing usable.
+        let id = state
+            .phones
+            .iter()
+            .find(|p| p.token_sha256 == hash)?
+            .id
+            .clone();
+        state
+            .last_seen
+            .insert(id.clone(), Stamp(jiff::Timestamp::now()));
+        Some(id)
+    }
+
+    /// Whether the phone `id` is still allowed in.
+    pub fn contains(&self, id: &str) -> bool {
+        self.state().phones.iter().any(|p| p.id == id)
+    }
+
+    /// Every phone, oldest first.
+    pub fn list(&self) -> Vec<PhoneView> {
+        let state = self.state();
+        state
+            .phones
+            .iter()
+            .map(|p| view(p, state.last_seen.get(&p.id).copied()))
+            .collect()
+    }
+}
+
+fn view(entry: &PhoneEntry, last_seen: Option<Stamp>) -> PhoneView {
+    PhoneView {
+        id: entry.id.clone(),
+        name: entry.name.clone(),
+        added_at: entry.added_at,
+        last_seen,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_work_until_revoked_and_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::resolve(Some(dir.path().to_owned()));
+        let phones = Phones::load(&home).unwrap();
+        let (pixel, token) = phones.add("Pixel").unwrap();
+        let (_, other) = phones.add("iPhone").unwrap();
+        assert!(matches!(phones.add("Pixel"), Err(PhoneError::Taken(_))));
+        assert!(matches!(phones.add(" "), Err(PhoneError::BadName)));
+        assert_eq!(phones.authenticate(&token), Some(pixel.id.clone()));
+        assert_eq!(phones.authenticate("guess"), None);
+
+        let text = std::fs::read_to_string(home.phones()).unwrap();
+        assert!(!text.contains(&token), "only the token's hash is stored");
+
+        let reloaded = Phones::load(&home).unwrap();
+        assert_eq!(reloaded.authenticate(&token), Some(pixel.id.clone()));
+        reloaded.revoke("Pixel").unwrap();
+        assert_eq!(reloaded.authenticate(&token), None);
+        assert!(reloaded.authenticate(&other).is_some());
+        assert!(matches!(
+            reloaded.revoke("Pixel"),
+            Err(PhoneError::NotFound(_))
+        ));
+        assert_eq!(Phones::load(&home).unwrap().list().len(), 1);
+    }
+}
