@@ -1,0 +1,389 @@
+// Tandem's phone page: plain DOM, no framework, no network beyond this daemon.
+// Everything shown comes from the /v1 API with this phone's token; text is always set
+// with textContent, never parsed as HTML.
+"use strict";
+
+const TOKEN_KEY = "tandem.token";
+const REVOKED = "This phone's access was revoked or its token is wrong. " +
+  "Ask for a new link on the laptop: tandem phone add";
+
+const state = { token: null, me: null, people: new Map(), view: "week", week: null, events: null };
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) {
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error?.message || `request failed (${status})`);
+    this.status = status;
+    this.field = body?.error?.field;
+  }
+}
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: {
+      Authorization: `Bearer ${state.token}`,
+      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401) {
+    logout(REVOKED);
+    throw new ApiError(401, null);
+  }
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+// ---- sign in and out ----
+
+function login(token) {
+  state.token = token;
+  localStorage.setItem(TOKEN_KEY, token);
+  start();
+}
+
+function logout(message) {
+  localStorage.removeItem(TOKEN_KEY);
+  state.token = null;
+  if (state.events) state.events.close();
+  state.events = null;
+  $("app").hidden = true;
+  $("login").hidden = false;
+  $("login-message").textContent = message;
+}
+
+// ---- times ----
+
+/** A stored zoned time, e.g. `2026-12-04T19:30:00+01:00[Europe/Paris]`, as a Date. */
+function instant(moment) {
+  return new Date(moment.replace(/\[.*\]$/, ""));
+}
+
+function when(moment) {
+  return instant(moment).toLocaleString(undefined, {
+    weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+  });
+}
+
+function range(start, end) {
+  const to = instant(end).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  return `${when(start)} – ${to}`;
+}
+
+/** A Date as wall-clock time in this phone's zone, the way the API reads it. */
+function zoned(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}[${zone}]`;
+}
+
+function nameOf(id) {
+  if (state.me && id === state.me.id) return "You";
+  return state.people.get(id) || "Someone";
+}
+
+// ---- views ----
+
+function showError(id, error) {
+  $(id).textContent = error ? error.message : "";
+}
+
+function empty(list, text) {
+  list.replaceChildren(el("li", { class: "empty" }, text));
+}
+
+async function renderWeek() {
+  const balance = await api("GET", "/v1/balance");
+  state.week = balance.week;
+  $("week-label").textContent = balance.week;
+  const turn = balance.turn_to_plan;
+  $("turn").textContent = turn === state.me.id
+    ? "Your turn to plan time together."
+    : turn ? `${nameOf(turn)}'s turn to plan time together.` : "";
+
+  const bars = [{ label: "Together", hours: balance.together_hours, together: true }]
+    .concat(balance.people.map((p) => ({ label: `${p.person === state.me.id ? "You" : p.name} alone`, hours: p.personal_hours })));
+  const most = Math.max(1, ...bars.map((b) => b.hours));
+  $("balance-chart").setAttribute("aria-label",
+    bars.map((b) => `${b.label}: ${b.hours} hours`).join(", "));
+  $("balance-chart").replaceChildren(...bars.map((b) => {
+    const fill = el("div", { class: "fill" });
+    fill.style.width = `${(100 * b.hours) / most}%`;
+    return el("div", { class: b.together ? "bar together" : "bar" },
+      el("span", {}, b.label), el("div", { class: "track" }, fill), el("span", { class: "hours" }, `${b.hours} h`));
+  }));
+  $("balance-reading").replaceChildren(...balance.reading.map((r) => el("li", {}, r)));
+
+  const from = encodeURIComponent(balance.from);
+  const [plans, blocks] = await Promise.all([
+    api("GET", `/v1/plans?from=${from}`),
+    api("GET", `/v1/personal-time?from=${from}&to=${encodeURIComponent(balance.to)}`),
+  ]);
+  const list = $("plans");
+  if (plans.length === 0) empty(list, "Nothing planned yet.");
+  else list.replaceChildren(...plans.map(planItem));
+  const personal = $("personal");
+  if (blocks.length === 0) empty(personal, "No personal time this week.");
+  else personal.replaceChildren(...blocks.map((b) => el("li", {},
+    el("strong", {}, `${nameOf(b.owner)}: ${b.details || b.label}`),
+    el("div", { class: "when" }, range(b.start, b.end)))));
+}
+
+function planItem(plan) {
+  const mine = plan.rsvps[state.me.id];
+  const answers = Object.entries(plan.rsvps).map(([who, answer]) => `${nameOf(who)}: ${answer}`);
+  const rsvp = el("div", { class: "rsvp" }, ...["yes", "maybe", "no"].map((answer) =>
+    el("button", {
+      type: "button",
+      "aria-pressed": String(mine === answer),
+      onclick: () => act(() => api("POST", `/v1/plans/${plan.id}/rsvp`, { answer })),
+    }, answer[0].toUpperCase() + answer.slice(1))));
+  return el("li", { "data-id": plan.id },
+    el("strong", {}, plan.title),
+    el("span", { class: "status" }, plan.status),
+    el("div", { class: "when" }, range(plan.start, plan.end) + (plan.place ? ` · ${plan.place}` : "")),
+    el("div", { class: "when" }, answers.join(" · ")),
+    rsvp);
+}
+
+async function renderIdeas() {
+  const ideas = await api("GET", "/v1/ideas");
+  const list = $("ideas");
+  if (ideas.length === 0) empty(list, "The jar is empty: add an idea.");
+  else list.replaceChildren(...ideas.map((i) => el("li", {}, i.title)));
+}
+
+async function renderCheckin() {
+  const balance = state.week ? null : await api("GET", "/v1/balance");
+  const week = state.week || balance.week;
+  const weeks = await api("GET", "/v1/checkins");
+  const checkin = weeks.find((w) => w.week === week) ||
+    { week, answered: [], answers: [], revealed: false };
+  const answeredByMe = checkin.answered.includes(state.me.id);
+  $("checkin-state").textContent = checkin.revealed
+    ? `Both of you answered ${week}.`
+    : answeredByMe
+      ? `You answered ${week}. Your partner's answer shows once they have answered too.`
+      : `Check-in for ${week}: answers stay hidden until you have both answered.`;
+  $("answers").replaceChildren(...checkin.answers.map((a) => el("li", {},
+    el("strong", {}, nameOf(a.person)),
+    el("div", {}, `Alone: ${a.enough_alone}/5 · Together: ${a.enough_together}/5`),
+    a.went_well ? el("div", {}, `Went well: ${a.went_well}`) : "",
+    a.need_next ? el("div", {}, `Needs next: ${a.need_next}`) : "")));
+}
+
+async function renderNotes() {
+  const notes = await api("GET", "/v1/notes");
+  const list = $("notes");
+  if (notes.length === 0) empty(list, "No private notes yet.");
+  else list.replaceChildren(...notes.map((n) => el("li", {},
+    el("strong", {}, n.title), el("div", {}, n.body))));
+}
+
+const views = { week: renderWeek, ideas: renderIdeas, checkin: renderCheckin, notes: renderNotes };
+const titles = { week: "This week", ideas: "Idea jar", checkin: "Check-in", notes: "Private notes" };
+
+async function render() {
+  try {
+    await views[state.view]();
+  } catch (error) {
+    if (error.status !== 401) toast(error.message);
+  }
+}
+
+function show(view) {
+  state.view = view;
+  for (const name of Object.keys(views)) $(`view-${name}`).hidden = name !== view;
+  for (const tab of document.querySelectorAll(".tabs button")) {
+    if (tab.dataset.view === view) tab.setAttribute("aria-current", "page");
+    else tab.removeAttribute("aria-current");
+  }
+  $("title").textContent = titles[view];
+  render();
+}
+
+let toastTimer;
+function toast(text) {
+  const t = $("toast");
+  t.textContent = text;
+  t.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { t.hidden = true; }, 3000);
+}
+
+/** Runs a change, then redraws; errors become a toast. */
+async function act(change) {
+  try {
+    await change();
+    await render();
+  } catch (error) {
+    if (error.status !== 401) toast(error.message);
+  }
+}
+
+// ---- forms ----
+
+function onSubmit(id, errorId, handler) {
+  $(id).addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    showError(errorId, null);
+    try {
+      await handler(new FormData(form), form);
+      await render();
+    } catch (error) {
+      if (error.status !== 401) showError(errorId, error);
+    }
+  });
+}
+
+function rating(form, name, label) {
+  const raw = String(form.get(name) || "").trim();
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > 5) {
+    throw new Error(`${label} must be a whole number from 1 to 5.`);
+  }
+  return value;
+}
+
+function wireForms() {
+  onSubmit("plan-form", "plan-error", async (form, node) => {
+    const title = String(form.get("title")).trim();
+    if (!title) throw new Error("Say what the plan is.");
+    const startText = String(form.get("start"));
+    if (!startText) throw new Error("Pick when it starts.");
+    const hours = Number(form.get("hours"));
+    if (!(hours > 0)) throw new Error("Hours must be more than 0.");
+    const start = new Date(startText);
+    const end = new Date(start.getTime() + hours * 3600 * 1000);
+    const place = String(form.get("place")).trim();
+    await api("POST", "/v1/plans", {
+      title, kind: form.get("kind"), start: zoned(start), end: zoned(end),
+      ...(place ? { place } : {}),
+    });
+    node.reset();
+    $("plan-add").open = false;
+    toast("Proposed. Your partner sees it now.");
+  });
+
+  onSubmit("idea-form", "idea-error", async (form, node) => {
+    const title = String(form.get("title")).trim();
+    if (!title) throw new Error("Write the idea first.");
+    await api("POST", "/v1/ideas", { title });
+    node.reset();
+  });
+
+  onSubmit("checkin-form", "checkin-error", async (form, node) => {
+    const body = {
+      enough_alone: rating(form, "enough_alone", "Time alone"),
+      enough_together: rating(form, "enough_together", "Time together"),
+    };
+    for (const key of ["went_well", "need_next"]) {
+      const text = String(form.get(key)).trim();
+      if (text) body[key] = text;
+    }
+    await api("POST", "/v1/checkins", body);
+    node.reset();
+    toast("Check-in sent.");
+  });
+
+  onSubmit("note-form", "note-error", async (form, node) => {
+    const body = String(form.get("body")).trim();
+    if (!body) throw new Error("Write something first.");
+    await api("POST", "/v1/notes", { body });
+    node.reset();
+  });
+
+  $("draw").addEventListener("click", async () => {
+    try {
+      const idea = await api("POST", "/v1/ideas/draw");
+      $("drawn").textContent = idea.title;
+    } catch (error) {
+      if (error.status !== 401) $("drawn").textContent = error.message;
+    }
+  });
+
+  for (const tab of document.querySelectorAll(".tabs button")) {
+    tab.addEventListener("click", () => show(tab.dataset.view));
+  }
+
+  $("login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("token-input").value.trim();
+    if (token) login(token);
+  });
+}
+
+// ---- live updates ----
+
+let redraw;
+function listen() {
+  if (state.events) state.events.close();
+  const events = new EventSource(`/v1/events?token=${encodeURIComponent(state.token)}`);
+  state.events = events;
+  events.addEventListener("open", () => {
+    $("live").textContent = "live";
+    $("live").classList.add("on");
+  });
+  events.addEventListener("change", (message) => {
+    const change = JSON.parse(message.data);
+    if (change.by && change.by !== state.me.id) {
+      toast(`${nameOf(change.by)}: ${change.summary || change.action}`);
+    }
+    clearTimeout(redraw);
+    redraw = setTimeout(render, 100);
+  });
+  events.addEventListener("reminder", (message) => toast(JSON.parse(message.data).message));
+  events.addEventListener("error", () => {
+    $("live").textContent = "offline";
+    $("live").classList.remove("on");
+    // A closed stream may mean the phone was revoked: ask, which signs out on 401.
+    if (events.readyState === EventSource.CLOSED) {
+      api("GET", "/v1/status").then(() => setTimeout(listen, 2000), () => {});
+    }
+  });
+}
+
+// ---- start ----
+
+async function start() {
+  try {
+    const status = await api("GET", "/v1/status");
+    state.me = status.me;
+    state.people = new Map([[status.me.id, status.me.name]]);
+    if (status.partner) state.people.set(status.partner.id, status.partner.name);
+  } catch (error) {
+    if (error.status !== 401) logout(`Cannot reach tandem on the laptop: ${error.message}`);
+    return;
+  }
+  $("login").hidden = true;
+  $("app").hidden = false;
+  listen();
+  show(state.view);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  wireForms();
+  const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (fromLink) history.replaceState(null, "", location.pathname);
+  const token = fromLink || localStorage.getItem(TOKEN_KEY);
+  if (token) login(token);
+  else logout("Open the link that `tandem phone add` showed on your laptop, or paste this phone's token.");
+});

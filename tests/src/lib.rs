@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub mod netns;
+pub mod phone;
 pub mod relay;
 
 use serde_json::Value;
@@ -315,7 +316,7 @@ impl Daemon {
         format!("http://{}{path}", self.addr)
     }
 
-    fn reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+    pub(crate) fn reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
         let mut response = response.expect("HTTP exchange with tandemd");
         let status = response.status().as_u16();
         let text = response.body_mut().read_to_string().expect("read body");

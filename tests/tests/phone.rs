@@ -1,0 +1,389 @@
+//! Phones: the HTTPS listener, per-phone tokens and their refusals, the calendar feed, and
+//! the phone page in a real headless Chromium.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use icalendar::{CalendarDateTime, Component, DatePerhapsTime, EventLike};
+use serde_json::json;
+use tandem_tests::phone::Phone;
+use tandem_tests::{Daemon, Home, eventually, pair, titles};
+
+const PLAN: &str = "Dinner at Lou's, then a walk";
+
+/// A plan starting 2026-12-04 19:30 in Paris, by the laptop's API.
+fn add_plan(d: &Daemon) {
+    let r = d.post(
+        "/v1/plans",
+        &json!({
+            "title": PLAN,
+            "start": "2026-12-04T19:30[Europe/Paris]",
+            "end": "2026-12-04T22:00[Europe/Paris]",
+            "place": "Lou's; rue Neuve",
+        }),
+    );
+    assert_eq!(r.status, 201, "{:?}", r.body);
+}
+
+#[test]
+fn a_phone_uses_the_api_over_https_until_revoked() {
+    let home = Home::init("Alex");
+    let mut d = home.start();
+    assert!(
+        !home.path().join("lan.port").exists(),
+        "nothing listens for phones before one is added"
+    );
+    let pixel = Phone::add(&d, "Pixel");
+
+    // The page loads without a token; the API needs one.
+    let page = pixel.send("GET", "/", None, &[], None);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .as_str()
+            .unwrap()
+            .contains("<title>Tandem</title>")
+    );
+    let status = pixel.get("/v1/status");
+    assert_eq!(status.status, 200, "{:?}", status.body);
+    assert_eq!(status.body["me"]["name"], "Alex");
+
+    // A plan made on the phone is on the laptop, and the other way round.
+    let made = pixel.post(
+        "/v1/plans",
+        &json!({"title": "Picnic", "start": "2026-12-05T12:00[Europe/Paris]",
+                "end": "2026-12-05T14:00[Europe/Paris]"}),
+    );
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    assert!(titles(&d.get("/v1/plans").body).contains(&"Picnic".to_owned()));
+    add_plan(&d);
+    assert!(titles(&pixel.get("/v1/plans").body).contains(&PLAN.to_owned()));
+
+    // Refusals, each with its own error.
+    let refused = |r: tandem_tests::Reply, status: u16, code: &str| {
+        assert_eq!(r.status, status, "{:?}", r.body);
+        assert_eq!(r.body["error"]["code"], code, "{:?}", r.body);
+    };
+    refused(
+        pixel.send("GET", "/v1/plans", None, &[], None),
+        401,
+        "unauthorized",
+    );
+    refused(
+        pixel.send("GET", "/v1/plans", Some(&"0".repeat(64)), &[], None),
+        401,
+        "unauthorized",
+    );
+    refused(
+        pixel.send("GET", "/v1/plans", Some(&d.token), &[], None),
+        401,
+        "unauthorized",
+    );
+    let phone_token_on_laptop = format!("Bearer {}", pixel.token);
+    refused(
+        d.get_with(
+            "/v1/status",
+            &[("Authorization", phone_token_on_laptop.as_str())],
+        ),
+        401,
+        "unauthorized",
+    );
+    refused(
+        pixel.send(
+            "GET",
+            "/v1/plans",
+            Some(&pixel.token),
+            &[("Origin", "https://evil.example")],
+            None,
+        ),
+        403,
+        "forbidden_origin",
+    );
+    let same_origin = pixel.send(
+        "GET",
+        "/v1/plans",
+        Some(&pixel.token),
+        &[("Origin", pixel.base.as_str())],
+        None,
+    );
+    assert_eq!(same_origin.status, 200, "the page's own origin is fine");
+    let huge = format!("{{\"title\":\"{}\"}}", "x".repeat(70 * 1024));
+    refused(
+        pixel.send(
+            "POST",
+            "/v1/ideas",
+            Some(&pixel.token),
+            &[],
+            Some(huge.as_bytes()),
+        ),
+        413,
+        "too_large",
+    );
+    refused(
+        pixel.send(
+            "POST",
+            "/v1/ideas",
+            Some(&pixel.token),
+            &[],
+            Some(b"{\"title\": "),
+        ),
+        400,
+        "invalid_json",
+    );
+    let rating = pixel.post(
+        "/v1/checkins",
+        &json!({"enough_alone": 7, "enough_together": 3}),
+    );
+    refused(rating, 400, "invalid");
+    // A phone cannot let anything else in: no phone or pairing routes over the network.
+    refused(pixel.get("/v1/phones"), 404, "no_route");
+    refused(pixel.post("/v1/pairing", &json!({})), 404, "no_route");
+    refused(
+        pixel.post("/v1/phones", &json!({"name": "x"})),
+        404,
+        "no_route",
+    );
+
+    // The page is served with the device certificate whose fingerprint was shown.
+    let device = d.device_id();
+    assert_eq!(
+        pixel.added["fingerprint"].as_str().unwrap().len(),
+        32 * 3 - 1
+    );
+    assert!(served_certificate_is(&pixel.base, &device));
+
+    // Revoking one phone stops its token at once and leaves the other working.
+    let tablet = Phone::add(&d, "Tablet");
+    assert_eq!(tablet.get("/v1/status").status, 200);
+    d.cli_ok(&["phone", "revoke", "Tablet"]);
+    refused(tablet.get("/v1/status"), 401, "unauthorized");
+    assert_eq!(pixel.get("/v1/status").status, 200);
+    let listed = d.cli_json(&["phone", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["name"], "Pixel");
+    assert!(listed[0]["last_seen"].is_string(), "{listed}");
+    assert!(!d.cli(&["phone", "revoke", "Tablet"]).status.success());
+    assert!(!d.cli(&["phone", "add", "Pixel"]).status.success());
+
+    // Phones survive a restart, at the same address.
+    assert!(d.terminate().success());
+    let d = home.start();
+    assert!(eventually(Duration::from_secs(5), || pixel
+        .get("/v1/status")
+        .status
+        == 200));
+
+    // Guessing tokens gets a source 429s, even with the right token afterwards.
+    for _ in 0..10 {
+        assert_eq!(pixel.get_with_token("guess").status, 401);
+    }
+    let throttled = pixel.get("/v1/status");
+    refused(throttled, 429, "too_many_attempts");
+
+    // The last phone revoked: nothing listens for phones any more.
+    d.cli_ok(&["phone", "revoke", &pixel.id]);
+    let port = pixel.base.rsplit(':').next().unwrap().to_owned();
+    assert!(eventually(Duration::from_secs(5), || {
+        std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_err()
+    }));
+}
+
+/// Whether the phone listener at `base` presents the certificate of device `device`.
+fn served_certificate_is(base: &str, device: &str) -> bool {
+    use tandem_daemon::identity::Identity;
+    use tandem_daemon::tls::{self, Trust};
+    let addr = base.trim_start_matches("https://").to_owned();
+    let id = device.parse().expect("a device id");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let config = tls::client_config(&Identity::generate(), Trust::Device(id), b"http/1.1");
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tokio_rustls::TlsConnector::from(config)
+            .connect(tls::server_name(), tcp)
+            .await
+            .is_ok()
+    })
+}
+
+#[test]
+fn the_calendar_feed_parses_with_zones_and_keeps_personal_details_private() {
+    let home = Home::init("Alex");
+    let d = home.start();
+    add_plan(&d);
+    d.cli_ok(&[
+        "me",
+        "add",
+        "--at",
+        "2026-12-05 10:00",
+        "--for",
+        "3h",
+        "--details",
+        "therapy session",
+    ]);
+    let pixel = Phone::add(&d, "Pixel");
+    let feed = pixel.send(
+        "GET",
+        &format!("/v1/calendar.ics?token={}", pixel.token),
+        None,
+        &[],
+        None,
+    );
+    assert_eq!(feed.status, 200, "{:?}", feed.body);
+    let text = feed.body.as_str().expect("calendar text").to_owned();
+    assert!(
+        !text.contains("therapy"),
+        "private details stay out:\n{text}"
+    );
+    assert!(
+        text.split("\r\n").all(|l| l.len() <= 75),
+        "lines are folded:\n{text}"
+    );
+
+    let calendar: icalendar::Calendar = text.parse().expect("a valid iCalendar");
+    let events: Vec<_> = calendar.events().collect();
+    assert_eq!(events.len(), 2, "{text}");
+    let plan = events
+        .iter()
+        .find(|e| e.get_summary() == Some(PLAN))
+        .expect("the plan");
+    assert_eq!(plan.get_location(), Some("Lou's; rue Neuve"));
+    let zoned = |value: Option<DatePerhapsTime>| match value {
+        Some(DatePerhapsTime::DateTime(CalendarDateTime::WithTimezone { date_time, tzid })) => {
+            (date_time.to_string(), tzid)
+        }
+        other => panic!("expected a zoned time, got {other:?}"),
+    };
+    assert_eq!(
+        zoned(plan.get_start()),
+        ("2026-12-04 19:30:00".to_owned(), "Europe/Paris".to_owned())
+    );
+    assert_eq!(
+        zoned(plan.get_end()),
+        ("2026-12-04 22:00:00".to_owned(), "Europe/Paris".to_owned())
+    );
+    let block = events
+        .iter()
+        .find(|e| e.get_summary() != Some(PLAN))
+        .unwrap();
+    assert_eq!(block.get_summary(), Some("Alex: personal time"));
+    assert_eq!(block.property_value("TRANSP"), Some("OPAQUE"));
+
+    // The laptop's own token works in the query too; no token does not.
+    let local = d.get_with(&format!("/v1/calendar.ics?token={}", d.token), &[]);
+    assert_eq!(local.status, 200);
+    assert_eq!(d.get_with("/v1/calendar.ics", &[]).status, 401);
+    // A token in the query is only for the feed and events, not for the rest of the API.
+    assert_eq!(
+        d.get_with(&format!("/v1/plans?token={}", d.token), &[])
+            .status,
+        401
+    );
+}
+
+/// Debian's Chromium and the test's node modules, or why the browser test cannot run.
+fn browser() -> Result<(PathBuf, PathBuf), String> {
+    let chromium = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
+    if !chromium.exists() {
+        return Err(format!(
+            "no Chromium at {} (install Debian's chromium, or run tests/browser/setup)",
+            chromium.display()
+        ));
+    }
+    if !dir.join("node_modules/playwright-core").exists() {
+        return Err("tests/browser has no node_modules: run tests/browser/setup".into());
+    }
+    Ok((chromium, dir))
+}
+
+#[test]
+fn the_phone_page_works_in_chromium_and_updates_live() {
+    let (chromium, dir) = match browser() {
+        Ok(found) => found,
+        Err(why) => {
+            eprintln!("SKIPPED the_phone_page_works_in_chromium_and_updates_live: {why}");
+            return;
+        }
+    };
+    let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
+    let (alex, sam) = (alex_home.start(), sam_home.start());
+    pair(&alex, &sam, false);
+    let (alex_phone, sam_phone) = (
+        Phone::add(&alex, "Alex's Pixel"),
+        Phone::add(&sam, "Sam's iPhone"),
+    );
+    // A second phone keeps Alex's listener up after the first is revoked, so the revoked
+    // link still loads the page and can be seen to get the login screen.
+    let _tablet = Phone::add(&alex, "Alex's tablet");
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("target/phone-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let mut node = Command::new("node")
+        .arg(dir.join("phone.mjs"))
+        .current_dir(&dir)
+        .env("A_URL", &alex_phone.base)
+        .env("A_TOKEN", &alex_phone.token)
+        .env("B_URL", &sam_phone.base)
+        .env("B_TOKEN", &sam_phone.token)
+        .env("SHOTS", &shots)
+        .env("CHROMIUM", &chromium)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run node");
+    let mut stdin = node.stdin.take().unwrap();
+    let mut said = Vec::new();
+    for line in BufReader::new(node.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line == "revoke-now" {
+            alex.cli_ok(&["phone", "revoke", "Alex's Pixel"]);
+            writeln!(stdin, "revoked").unwrap();
+        }
+        said.push(line);
+    }
+    let status = node.wait().unwrap();
+    assert!(status.success(), "browser checks failed; it said {said:?}");
+    assert_eq!(said.last().map(String::as_str), Some("ok"), "{said:?}");
+    let live = said
+        .iter()
+        .find_map(|l| l.strip_prefix("plan-live-ms "))
+        .expect("the live update was timed");
+    eprintln!("plan added on Alex's phone shown on Sam's phone after {live} ms");
+    for view in [
+        "week",
+        "week-dark",
+        "ideas",
+        "checkin",
+        "checkin-error",
+        "notes",
+        "revoked",
+    ] {
+        assert!(shots.join(format!("{view}.png")).exists(), "{view}.png");
+    }
+    // What the phones did reached the daemons: the plan is scheduled on both laptops.
+    let plans = sam.get("/v1/plans").body;
+    let picnic = plans
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["title"] == "Picnic by the river")
+        .expect("the plan from Alex's phone is on Sam's laptop");
+    assert_eq!(picnic["status"], "scheduled");
+    assert_eq!(
+        sam.count("/v1/notes"),
+        0,
+        "Alex's private note never reached Sam"
+    );
+    assert_eq!(alex.count("/v1/notes"), 1);
+}
