@@ -3,8 +3,11 @@
 //! torn down on drop, even when the test fails. Tests skip with a message where namespaces
 //! cannot be created (not root, no `ip`).
 
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -158,26 +161,94 @@ impl NetPair {
         new
     }
 
-    /// Adds Wi-Fi-like delay and loss with `tc netem` on both ends; `Err` if the kernel has
-    /// no netem.
-    pub fn netem(&self, spec: &[&str]) -> Result<(), String> {
+    /// Wi-Fi-like faults on every packet leaving either side, until the returned guard is
+    /// dropped: iptables queues the veth's outgoing packets to `netfault` (the
+    /// `tandem-tests` binary at `netfault`, run inside the namespace), which delays, jitters
+    /// (reorders) and drops them. `Err` says why it cannot be done here (no `iptables`, or
+    /// no NFQUEUE in the kernel); the caller skips.
+    pub fn impair(&self, netfault: &Path, fault: Fault) -> Result<Impairment, String> {
+        let mut impairment = Impairment {
+            ns: self.ns.clone(),
+            devs: Vec::new(),
+            helpers: Vec::new(),
+        };
         for i in 0..2 {
-            let mut args = vec![
-                "netns",
-                "exec",
-                &self.ns[i],
-                "tc",
-                "qdisc",
-                "replace",
-                "dev",
-                &self.dev[i],
-                "root",
-                "netem",
-            ];
-            args.extend_from_slice(spec);
-            run(&args)?;
+            let mut helper = Command::new("ip")
+                .args(["netns", "exec", &self.ns[i]])
+                .arg(netfault)
+                .args(["--delay-ms", &fault.delay.as_millis().to_string()])
+                .args(["--jitter-ms", &fault.jitter.as_millis().to_string()])
+                .args(["--loss-pct", &fault.loss_percent.to_string()])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("netfault: {e}"))?;
+            let mut ready = String::new();
+            let _ = BufReader::new(helper.stdout.take().expect("piped")).read_line(&mut ready);
+            if ready.trim() != "ready" {
+                let _ = helper.kill();
+                let mut why = String::new();
+                let _ = helper
+                    .stderr
+                    .take()
+                    .expect("piped")
+                    .read_to_string(&mut why);
+                return Err(format!("netfault did not start: {}", why.trim()));
+            }
+            impairment.helpers.push(helper);
+            iptables(&self.ns[i], "-A", &self.dev[i])?;
+            impairment.devs.push(self.dev[i].clone());
         }
+        Ok(impairment)
+    }
+}
+
+/// Adds (`-A`) or deletes (`-D`) the rule sending `dev`'s outgoing packets to NFQUEUE 0;
+/// `--queue-bypass` lets them through untouched when no `netfault` is bound.
+fn iptables(ns: &str, action: &str, dev: &str) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "iptables", action, "OUTPUT", "-o", dev])
+        .args(["-j", "NFQUEUE", "--queue-num", "0", "--queue-bypass"])
+        .output()
+        .map_err(|e| format!("iptables: {e}"))?;
+    if out.status.success() {
         Ok(())
+    } else {
+        Err(format!(
+            "iptables in {ns}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// What `impair` does to each packet.
+#[derive(Clone, Copy, Debug)]
+pub struct Fault {
+    /// Added to every packet.
+    pub delay: Duration,
+    /// Up to this much more, at random: packets overtake each other.
+    pub jitter: Duration,
+    /// Share of packets dropped, in percent.
+    pub loss_percent: u32,
+}
+
+/// Faults in force; dropping it restores a clean link.
+pub struct Impairment {
+    ns: [String; 2],
+    /// Devices whose rule was added, in namespace order.
+    devs: Vec<String>,
+    helpers: Vec<Child>,
+}
+
+impl Drop for Impairment {
+    fn drop(&mut self) {
+        for (ns, dev) in self.ns.iter().zip(&self.devs) {
+            let _ = iptables(ns, "-D", dev);
+        }
+        for helper in &mut self.helpers {
+            let _ = helper.kill();
+            let _ = helper.wait();
+        }
     }
 }
 

@@ -293,12 +293,12 @@ fn browser() -> Result<(PathBuf, PathBuf), String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
     if !chromium.exists() {
         return Err(format!(
-            "no Chromium at {} (install Debian's chromium, or run tests/browser/setup)",
+            "no Chromium at {} (install Debian's chromium, or run tests/setup)",
             chromium.display()
         ));
     }
     if !dir.join("node_modules/playwright-core").exists() {
-        return Err("tests/browser has no node_modules: run tests/browser/setup".into());
+        return Err("tests/browser has no node_modules: run tests/setup".into());
     }
     Ok((chromium, dir))
 }
