@@ -126,6 +126,15 @@ pub struct Reply {
     pub body: Value,
 }
 
+/// The HTTP client of the helpers: statuses are results to check, not errors.
+fn api_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
 impl Daemon {
     /// Starts `tandemd --home home` and waits until its API answers.
     pub fn start(home: &Path) -> Self {
@@ -153,9 +162,11 @@ impl Daemon {
             child: Some(child),
             addr: String::new(),
             token: String::new(),
-            agent: ureq::Agent::new_with_defaults(),
+            agent: api_agent(),
         };
         let deadline = Instant::now() + START_TIMEOUT;
+        let api =
+            |name: &str| std::fs::read_to_string(home.join(name)).map(|t| t.trim().to_owned());
         while !daemon.cli(&["status"]).status.success() {
             if let Some(status) = daemon
                 .child
@@ -167,6 +178,9 @@ impl Daemon {
             assert!(Instant::now() < deadline, "tandemd did not come up in {ns}");
             std::thread::sleep(Duration::from_millis(50));
         }
+        // Usable only from a thread inside the namespace (see `netns::enter`).
+        daemon.addr = api("api.addr").expect("api.addr");
+        daemon.token = api("api.token").expect("api.token");
         daemon
     }
 
@@ -198,11 +212,7 @@ impl Daemon {
             child: Some(child),
             addr: String::new(),
             token: String::new(),
-            agent: ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .timeout_global(Some(Duration::from_secs(30)))
-                .build()
-                .into(),
+            agent: api_agent(),
         };
         loop {
             if let Some(status) = daemon

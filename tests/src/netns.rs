@@ -203,6 +203,15 @@ impl NetPair {
     }
 }
 
+/// Moves the calling thread (only it) into namespace `ns`, so the sockets it opens from now
+/// on are inside: how the host process reaches a daemon's API on the namespace's loopback.
+pub fn enter(ns: &str) -> Result<(), String> {
+    let file = std::fs::File::open(format!("/run/netns/{ns}"))
+        .map_err(|e| format!("namespace {ns}: {e}"))?;
+    nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| format!("entering namespace {ns}: {e}"))
+}
+
 /// Adds (`-A`) or deletes (`-D`) the rule sending `dev`'s outgoing packets to NFQUEUE 0;
 /// `--queue-bypass` lets them through untouched when no `netfault` is bound.
 fn iptables(ns: &str, action: &str, dev: &str) -> Result<(), String> {

@@ -11,6 +11,7 @@
 //!
 //! `--only writes|startup|sync` runs one group; `--keep` keeps the 10k-entity home.
 
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use automerge::ActorId;
@@ -24,7 +25,7 @@ use tandem_protocol::model::idea::{Idea, NewIdea};
 use tandem_protocol::model::note::{NewNote, Note};
 use tandem_protocol::model::plan::{NewPlan, Plan};
 use tandem_protocol::time::{Moment, Stamp};
-use tandem_tests::relay::FlakyRelay;
+use tandem_tests::netns::{self, Fault, NetPair};
 use tandem_tests::{Daemon, Home, eventually, pair};
 
 const ENTITIES: usize = 10_000;
@@ -133,7 +134,11 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 /// Times `edits` ideas added on `a` until `b`'s event stream announces each.
 fn propagation(a: &Daemon, b: &Daemon, edits: usize) -> Vec<Duration> {
-    let events = b.events();
+    propagation_to(a, &b.events(), edits)
+}
+
+/// Times `edits` ideas added on `a` until `events` (another daemon's stream) announces each.
+fn propagation_to(a: &Daemon, events: &Receiver<String>, edits: usize) -> Vec<Duration> {
     let mut latencies = Vec::with_capacity(edits);
     for n in 0..edits {
         let title = format!("edit {n}");
@@ -153,20 +158,77 @@ fn propagation(a: &Daemon, b: &Daemon, edits: usize) -> Vec<Duration> {
     latencies
 }
 
-/// Propagation through a relay adding `delay` each way (a Wi-Fi-like link; netem is not
-/// available on every kernel).
-fn slow_link(delay: Duration) -> Vec<Duration> {
+/// The packet-fault helper, built next to this benchmark (same profile, same target dir,
+/// so only its own file compiles).
+fn netfault() -> std::path::PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = std::process::Command::new(cargo);
+    build.args([
+        "build",
+        "--quiet",
+        "-p",
+        "tandem-tests",
+        "--bin",
+        "netfault",
+    ]);
+    if !cfg!(debug_assertions) {
+        build.arg("--release");
+    }
+    let status = build.status().expect("run cargo build");
+    assert!(status.success(), "building netfault failed");
+    std::env::current_exe()
+        .expect("own path")
+        .with_file_name("netfault")
+}
+
+/// Propagation between two laptops in network namespaces whose every packet is delayed
+/// `delay` plus up to `jitter`, with `loss_percent` lost (Wi-Fi-like). `None` where
+/// namespaces or packet queues are unavailable.
+fn wifi_link(delay: Duration, jitter: Duration, loss_percent: u32) -> Option<Vec<Duration>> {
+    let net = match NetPair::create() {
+        Ok(net) => net,
+        Err(why) => {
+            eprintln!("sync: skipping the Wi-Fi figure: {why}");
+            return None;
+        }
+    };
     let (a_home, b_home) = (Home::init("Alex"), Home::init("Sam"));
-    let a = a_home.start();
-    // B listens where A cannot reach it directly, so every byte crosses the relay.
-    let b = Daemon::start_with(b_home.path(), &["--peer-listen", "127.0.0.2"]);
-    let relay = FlakyRelay::start(a.peer_addr().parse().expect("address"), delay, 0.0);
+    let a = Daemon::start_in(a_home.path(), &net.ns[0]);
+    let b = Daemon::start_in(b_home.path(), &net.ns[1]);
     let code = a.pairing_code(false);
-    b.cli_ok(&["pair", &code, "--addr", &relay.addr.to_string()]);
-    assert!(eventually(Duration::from_secs(10), || a
-        .cli_json(&["peers"])[0]["connected"]
-        == true));
-    propagation(&a, &b, 100)
+    let addr = format!("{}:{}", net.ip[0], a.cli_json(&["status"])["peer_port"]);
+    b.cli_ok(&["pair", &code, "--addr", &addr]);
+    let fault = Fault {
+        delay,
+        jitter,
+        loss_percent,
+    };
+    let _impairment = match net.impair(&netfault(), fault) {
+        Ok(impairment) => impairment,
+        Err(why) => {
+            eprintln!("sync: skipping the Wi-Fi figure: {why}");
+            return None;
+        }
+    };
+    // B's event stream is opened from a thread inside B's namespace, the edits are posted
+    // from one inside A's: each socket lives where its daemon does.
+    let events = std::thread::scope(|s| {
+        s.spawn(|| {
+            netns::enter(&net.ns[1]).expect("enter B's namespace");
+            b.events()
+        })
+        .join()
+        .expect("open B's events")
+    });
+    let (a, ns) = (&a, &net.ns[0]);
+    Some(std::thread::scope(|s| {
+        s.spawn(move || {
+            netns::enter(ns).expect("enter A's namespace");
+            propagation_to(a, &events, 100)
+        })
+        .join()
+        .expect("time edits")
+    }))
 }
 
 fn sync() -> Vec<Figure> {
@@ -185,8 +247,8 @@ fn sync() -> Vec<Figure> {
         .as_u64()
         .unwrap_or(0);
     latencies.sort();
-    eprintln!("sync: 100 edits through a link with 25 ms each way ...");
-    let slow = slow_link(Duration::from_millis(25));
+    eprintln!("sync: 100 edits between namespaces, 20-30 ms each way, 1% loss ...");
+    let wifi = wifi_link(Duration::from_millis(20), Duration::from_millis(10), 1);
     let bytes_per_edit = (sent_after - sent_before) as f64 / EDITS as f64;
 
     eprintln!("sync: first sync of a {ENTITIES}-change document ...");
@@ -223,15 +285,15 @@ fn sync() -> Vec<Figure> {
             target: "< 25",
         },
         Figure {
-            key: "propagation_25ms_link_p50_ms",
-            label: "same over a 25 ms-each-way link, p50 (ms)",
-            value: percentile(&slow, 0.5),
-            target: "~50 + loopback",
+            key: "propagation_wifi_p50_ms",
+            label: "same, Wi-Fi-like netns link, p50 (ms)",
+            value: wifi.as_deref().map_or(f64::NAN, |w| percentile(w, 0.5)),
+            target: "20-30 ms one way, 1% loss",
         },
         Figure {
-            key: "propagation_25ms_link_p99_ms",
-            label: "same over a 25 ms-each-way link, p99 (ms)",
-            value: percentile(&slow, 0.99),
+            key: "propagation_wifi_p99_ms",
+            label: "same, Wi-Fi-like netns link, p99 (ms)",
+            value: wifi.as_deref().map_or(f64::NAN, |w| percentile(w, 0.99)),
             target: "",
         },
         Figure {
