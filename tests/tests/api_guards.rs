@@ -217,3 +217,87 @@ fn due_reminders_are_listed_and_streamed() {
         }
     }
 }
+
+/// Every file under `dir`, relative, sorted.
+fn files(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn names_in_requests_never_become_paths() {
+    // Only typed values (device ids, document kinds) name files; anything a client sends
+    // as an id or title stays data. Traversal attempts find nothing and touch nothing.
+    let outer = tempfile::tempdir().unwrap();
+    let home_dir = outer.path().join("home");
+    let status = tandem_tests::tandem(&home_dir)
+        .args(["init", "--name", "Alex"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let d = tandem_tests::Daemon::start(&home_dir);
+    let before = files(&home_dir);
+    let config_before = std::fs::read(home_dir.join("config.toml")).unwrap();
+
+    for path in [
+        "/v1/plans/..%2F..%2Fconfig.toml",
+        "/v1/notes/..%2Fapi.token",
+        "/v1/peers/..%2F..%2Fconfig.toml",
+        "/v1/phones/..%2Fphones.toml",
+        "/v1/personal-time/%2Fetc%2Fpasswd",
+    ] {
+        let r = d.request("DELETE", path, None);
+        assert!(
+            matches!(r.status, 400 | 404),
+            "DELETE {path}: {} {:?}",
+            r.status,
+            r.body
+        );
+        let r = d.get(path);
+        assert!(matches!(r.status, 400 | 404 | 405), "GET {path}: {r:?}");
+    }
+    let r = d.post(
+        "/v1/notes",
+        &json!({"title": "../../escape", "body": "../../../etc/passwd"}),
+    );
+    assert_eq!(r.status, 201);
+    let r = d.post("/v1/phones", &json!({"name": "../../phones"}));
+    assert_eq!(r.status, 201, "a phone name is only a label: {r:?}");
+    let r = d.post(
+        "/v1/checkins",
+        &json!({"week": "../../2026-W48", "enough_alone": 3, "enough_together": 3}),
+    );
+    assert_eq!(r.status, 400, "{r:?}");
+
+    assert_eq!(
+        std::fs::read(home_dir.join("config.toml")).unwrap(),
+        config_before
+    );
+    let after = files(&home_dir);
+    let new: Vec<&String> = after.iter().filter(|f| !before.contains(f)).collect();
+    assert!(
+        new.iter()
+            .all(|f| ["phones.toml", "lan.port"].contains(&f.as_str()) || f.starts_with("docs/")),
+        "unexpected new files: {new:?}"
+    );
+    let outside: Vec<String> = files(outer.path())
+        .into_iter()
+        .filter(|f| !f.starts_with("home/"))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "files written outside the home: {outside:?}"
+    );
+}
