@@ -1,6 +1,7 @@
 //! Pairing over the network: the inviter's responder and the joiner's dialer.
 //!
-//! The rules (code, window, messages, key confirmation) are in `tandem_protocol::pairing`;
+//! The rules (code, window, messages, key confirmation, and the inviter's whole state
+//! machine, `Responder`) are in `tandem_protocol::pairing`;
 //! this module runs SPAKE2 (which needs the OS's randomness) and moves the messages.
 
 use std::net::SocketAddr;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use spake2::{Ed25519Group, Identity as PakeIdentity, Password, Spake2};
 use tandem_protocol::api::PairingState;
 use tandem_protocol::device::DeviceId;
+use tandem_protocol::pairing::responder::{Inviter, Pake, Responder, Step};
 use tandem_protocol::pairing::{
     INVITER, JOINER, PairMessage, PairingCode, PairingError, PairingWindow, Relation,
     confirmation_key, prove, verify,
@@ -267,6 +269,26 @@ where
     framed.shutdown().await;
 }
 
+/// This side's SPAKE2 half for the protocol's [`Responder`].
+struct InviterPake(Option<Spake2<Ed25519Group>>);
+
+impl Pake for InviterPake {
+    fn start(&mut self, code: PairingCode) -> Vec<u8> {
+        let (pake, outbound) = start_pake(code, false);
+        self.0 = Some(pake);
+        outbound
+    }
+
+    fn finish(&mut self, theirs: &[u8]) -> Result<Vec<u8>, PairingError> {
+        self.0
+            .take()
+            .ok_or_else(|| PairingError::Protocol("SPAKE2 was not started".into()))?
+            .finish(theirs)
+            .map_err(|e| PairingError::Protocol(format!("SPAKE2: {e:?}")))
+    }
+}
+
+/// Moves messages between the joiner and the protocol's [`Responder`], which decides.
 async fn respond_steps<S: AsyncRead + AsyncWrite + Unpin>(
     hub: &PeerHub,
     framed: &mut Framed<S>,
@@ -274,76 +296,37 @@ async fn respond_steps<S: AsyncRead + AsyncWrite + Unpin>(
     key_material: [u8; 32],
     addr: SocketAddr,
 ) -> Result<(), PairingError> {
-    let PairMessage::Start {
-        version,
-        relation,
-        pake: their_pake,
-        person,
-        name,
-        port,
-    } = recv(framed).await?
-    else {
-        return Err(PairingError::Protocol("expected the joiner's start".into()));
-    };
-    if version != PROTOCOL_VERSION {
-        return Err(PairingError::Protocol(format!(
-            "protocol version {version} is not {PROTOCOL_VERSION}"
-        )));
-    }
-    let code = {
-        let window = hub.window.lock().unwrap_or_else(|p| p.into_inner());
-        let window = window.as_ref().ok_or(PairingError::NotOpen)?;
-        window.admit(jiff::Timestamp::now(), relation)?;
-        window.code
-    };
-    let (pake, outbound) = start_pake(code, false);
     let me = hub.me();
-    send(
-        framed,
-        &PairMessage::Reply {
-            pake: outbound,
-            person: me.id,
-            name: me.name,
-        },
-    )
-    .await?;
-    let spake_key = pake
-        .finish(&their_pake)
-        .map_err(|e| PairingError::Protocol(format!("SPAKE2: {e:?}")))?;
-    let key = confirmation_key(&spake_key, &key_material);
-    let PairMessage::Confirm { mac } = recv(framed).await? else {
-        return Err(PairingError::Protocol(
-            "expected the joiner's confirmation".into(),
-        ));
+    let inviter = Inviter {
+        device: hub.identity.device_id,
+        person: me.id,
+        name: me.name,
     };
-    let inviter = hub.identity.device_id;
-    if !verify(&key, JOINER, &joiner, &inviter, &mac) {
-        let mut window = hub.window.lock().unwrap_or_else(|p| p.into_inner());
-        return Err(window
-            .as_mut()
-            .map(PairingWindow::wrong_code)
-            .unwrap_or(PairingError::NotOpen));
+    let mut responder = Responder::new(joiner, inviter, key_material);
+    let mut pake = InviterPake(None);
+    loop {
+        let message = recv(framed).await?;
+        let step = {
+            let mut window = hub.window.lock().unwrap_or_else(|p| p.into_inner());
+            responder.receive(message, &mut window, jiff::Timestamp::now(), &mut pake)?
+        };
+        match step {
+            Step::Send(reply) => send(framed, &reply).await?,
+            Step::Pin { joiner, then } => {
+                hub.book_mut()
+                    .pin(PeerEntry {
+                        device_id: joiner.device,
+                        name: joiner.name,
+                        person: joiner.person,
+                        relation: joiner.relation,
+                        addrs: vec![SocketAddr::new(addr.ip(), joiner.port)],
+                        paired_at: Stamp(jiff::Timestamp::now()),
+                    })
+                    .map_err(|e| PairingError::Protocol(e.to_string()))?;
+                send(framed, &then).await?;
+                tracing::info!(device = %joiner.device, "paired");
+                return Ok(());
+            }
+        }
     }
-    let entry = PeerEntry {
-        device_id: joiner,
-        name,
-        person,
-        relation,
-        addrs: vec![SocketAddr::new(addr.ip(), port)],
-        paired_at: Stamp(jiff::Timestamp::now()),
-    };
-    hub.book_mut()
-        .pin(entry)
-        .map_err(|e| PairingError::Protocol(e.to_string()))?;
-    // One code pairs one device.
-    *hub.window.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    send(
-        framed,
-        &PairMessage::Accepted {
-            mac: prove(&key, INVITER, &joiner, &inviter),
-        },
-    )
-    .await?;
-    tracing::info!(device = %joiner, "paired");
-    Ok(())
 }

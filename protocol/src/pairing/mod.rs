@@ -18,6 +18,8 @@ use thiserror::Error;
 use crate::device::DeviceId;
 use crate::ids::PersonId;
 
+pub mod responder;
+
 /// How long a code is valid.
 pub const CODE_LIFETIME: SignedDuration = SignedDuration::from_secs(5 * 60);
 /// Wrong codes accepted before the window closes.
