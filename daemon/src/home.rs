@@ -171,6 +171,25 @@ pub fn write_file_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), 
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
+/// Reads a TOML file of the home; a missing file is the empty default (nothing added
+/// yet), a malformed one an error naming it.
+pub fn read_toml<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T, HomeError> {
+    match fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| HomeError::BadConfig {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(e) => Err(io_at(path)(e)),
+    }
+}
+
+/// Writes a TOML file of the home atomically, mode 0600.
+pub fn write_toml<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), HomeError> {
+    let text = toml::to_string(value).expect("home files always serialize to TOML");
+    write_file_atomic(path, text.as_bytes(), 0o600)
+}
+
 /// Fsyncs a directory so a rename or a new file in it survives a crash.
 pub fn sync_dir(dir: &Path) -> Result<(), HomeError> {
     File::open(dir)

@@ -10,7 +10,7 @@ use tandem_protocol::ids::PersonId;
 use tandem_protocol::pairing::Relation;
 use tandem_protocol::time::Stamp;
 
-use crate::home::{Home, HomeError, io_at, write_file_atomic};
+use crate::home::{Home, HomeError, read_toml, write_toml};
 
 /// Addresses remembered per peer.
 const MAX_ADDRS: usize = 4;
@@ -50,27 +50,17 @@ impl PeerBook {
     /// Reads `peers.toml` (none yet is an empty book).
     pub fn load(home: &Home) -> Result<Self, HomeError> {
         let path = home.peers();
-        let peers = match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                toml::from_str::<File>(&text)
-                    .map_err(|e| HomeError::BadConfig {
-                        path: path.clone(),
-                        reason: e.to_string(),
-                    })?
-                    .peers
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(io_at(&path)(e)),
-        };
+        let peers = read_toml::<File>(&path)?.peers;
         Ok(Self { path, peers })
     }
 
     fn save(&self) -> Result<(), HomeError> {
-        let text = toml::to_string(&File {
-            peers: self.peers.clone(),
-        })
-        .expect("peers always serialize");
-        write_file_atomic(&self.path, text.as_bytes(), 0o600)
+        write_toml(
+            &self.path,
+            &File {
+                peers: self.peers.clone(),
+            },
+        )
     }
 
     /// Every paired device.

@@ -17,7 +17,7 @@ use tandem_protocol::time::Stamp;
 use thiserror::Error;
 use tokio::sync::watch;
 
-use crate::home::{Home, HomeError, io_at, write_file_atomic};
+use crate::home::{Home, HomeError, read_toml, write_toml};
 
 /// Longest phone name.
 pub const MAX_PHONE_NAME: usize = MAX_NAME_LEN;
@@ -86,18 +86,7 @@ impl Phones {
     /// Reads `phones.toml` (none yet means no phones).
     pub fn load(home: &Home) -> Result<Self, HomeError> {
         let path = home.phones();
-        let phones = match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                toml::from_str::<File>(&text)
-                    .map_err(|e| HomeError::BadConfig {
-                        path: path.clone(),
-                        reason: e.to_string(),
-                    })?
-                    .phones
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(io_at(&path)(e)),
-        };
+        let phones = read_toml::<File>(&path)?.phones;
         let (changed, _) = watch::channel(phones.len());
         Ok(Self {
             path,
@@ -114,11 +103,12 @@ impl Phones {
     }
 
     fn save(&self, phones: &[PhoneEntry]) -> Result<(), HomeError> {
-        let text = toml::to_string(&File {
-            phones: phones.to_vec(),
-        })
-        .expect("phones always serialize");
-        write_file_atomic(&self.path, text.as_bytes(), 0o600)
+        write_toml(
+            &self.path,
+            &File {
+                phones: phones.to_vec(),
+            },
+        )
     }
 
     /// Number of phones now, updated on every add and revoke: the LAN listener runs while
