@@ -52,13 +52,6 @@ fn main() -> ExitCode {
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        // Repo operations run one at a time behind its lock, so more blocking threads buy
-        // no throughput: they only let API writes race ahead of syncing the partner, and
-        // each brings its own malloc arena. Soak figures (~30k edits as fast as possible):
-        // tokio's default pool kept 3.7x the memory a fresh start on the same data needs,
-        // 4 threads 2.1x (and lagged 8 s behind the partner); 1 keeps what a fresh start
-        // needs and stays in sync within 50 ms.
-        .max_blocking_threads(1)
         .enable_all()
         .build()
     {

@@ -34,6 +34,9 @@ pub fn systemd_unit(tandemd: &Path, home: Option<&Path>) -> String {
          \n\
          [Service]\n\
          Type=simple\n\
+         # Two malloc arenas: a busy daemon otherwise keeps several times the memory\n\
+         # its data needs in per-thread arenas (3.7x in the soak test, 1.6x with two).\n\
+         Environment=MALLOC_ARENA_MAX=2\n\
          {environment}\
          ExecStart={tandemd}{args}\n\
          Restart=on-failure\n\
@@ -219,6 +222,7 @@ mod tests {
             "ExecStart=/usr/bin/tandemd --home /home/alex/.local/share/tandem",
             "Environment=TANDEM_HOME=/home/alex/.local/share/tandem",
             "Restart=on-failure",
+            "Environment=MALLOC_ARENA_MAX=2",
             "WantedBy=default.target",
         ] {
             assert!(
@@ -226,13 +230,13 @@ mod tests {
                 "{line} missing from\n{unit}"
             );
         }
-        // Every line is a section, a blank, or a Key=Value of the section above.
+        // Every line is a section, a blank, a comment or a Key=Value of the section above.
         let mut section = "";
         for line in unit.lines() {
             if line.starts_with('[') {
                 section = line;
                 assert!(["[Unit]", "[Service]", "[Install]"].contains(&line));
-            } else if !line.is_empty() {
+            } else if !line.is_empty() && !line.starts_with('#') {
                 let (key, value) = line.split_once('=').expect("Key=Value");
                 assert!(
                     !key.is_empty() && !value.is_empty() && !section.is_empty(),
