@@ -183,7 +183,7 @@ fn strangers_and_removed_peers_are_refused() {
 #[test]
 fn offline_edits_on_both_sides_merge_without_loss() {
     let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
-    let alex = alex_home.start();
+    let mut alex = alex_home.start();
     let mut sam = sam_home.start();
     pair(&alex, &sam, false);
     let plan = alex.post("/v1/plans", &json!({"title": "Weekend away", "start": "2026-12-12T10:00[Europe/Paris]", "end": "2026-12-13T18:00[Europe/Paris]", "notes": "pack light"})).body;
@@ -198,14 +198,16 @@ fn offline_edits_on_both_sides_merge_without_loss() {
         Some(&json!({"notes": "pack light, bring boots"})),
     );
     alex.post("/v1/plans", &plan_body("Alex's plan while apart"));
+    // Then Alex's laptop is away while Sam's is back: the edits are truly concurrent.
+    assert!(alex.terminate().success());
     let mut sam = Daemon::start(sam_home.path());
-    // Sam edits before the two meet again (the dial loop needs a moment).
     sam.request(
         "PATCH",
         &format!("/v1/plans/{id}"),
         Some(&json!({"notes": "swimsuits! pack light"})),
     );
     sam.post("/v1/plans", &plan_body("Sam's plan while apart"));
+    let alex = alex_home.start();
 
     assert!(
         eventually(SOON, || titles(&alex).len() == 3 && titles(&sam).len() == 3),
