@@ -126,6 +126,12 @@ pub struct Reply {
     pub body: Value,
 }
 
+/// Daemons in tests log warnings only; `TANDEM_TEST_LOG=info` (any `RUST_LOG` filter)
+/// shows more when a test needs explaining.
+fn daemon_log_filter() -> String {
+    std::env::var("TANDEM_TEST_LOG").unwrap_or_else(|_| "warn".into())
+}
+
 /// The HTTP client of the helpers: statuses are results to check, not errors.
 fn api_agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -150,7 +156,7 @@ impl Daemon {
             .arg(bin("tandemd"))
             .arg("--home")
             .arg(home)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", daemon_log_filter())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -199,7 +205,7 @@ impl Daemon {
             })
             .args(["--lan-listen", "127.0.0.1"])
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", daemon_log_filter())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -7,7 +7,6 @@
 //! asking for the private document as a partner, endless sync rounds) closes the
 //! connection with a logged reason; the daemon keeps serving everyone else.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,8 +18,8 @@ use tandem_protocol::wire::{ErrorCode, Message, PROTOCOL_VERSION, WireError};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::PeerHub;
 use super::framed::{Framed, FramedError};
+use super::{PeerHub, Route};
 use crate::repo::{ChangeEvent, Repo, RepoError};
 
 /// Sync messages sent for one document before waiting for the peer.
@@ -88,12 +87,12 @@ pub async fn run<S>(
     hub: Arc<PeerHub>,
     stream: S,
     device: DeviceId,
-    addr: SocketAddr,
+    route: Route,
     dialed_by: DeviceId,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    match establish(hub, stream, device, addr, dialed_by).await {
+    match establish(hub, stream, device, route, dialed_by).await {
         Ok(Some(established)) => serve(established).await,
         Ok(None) => tracing::debug!(%device, "keeping the other connection to this device"),
         Err(why) => tracing::info!(%device, "peer connection not established: {why}"),
@@ -107,7 +106,7 @@ pub async fn establish<S>(
     hub: Arc<PeerHub>,
     stream: S,
     device: DeviceId,
-    addr: SocketAddr,
+    route: Route,
     dialed_by: DeviceId,
 ) -> Result<Option<Established<S>>, String>
 where
@@ -160,7 +159,8 @@ where
                 .copied()
                 .filter(|d| docs.contains(d))
                 .collect();
-            let Some((serial, closed)) = hub.register(device, dialed_by, addr, framed.traffic())
+            let addr = route.remote;
+            let Some((serial, closed)) = hub.register(device, dialed_by, route, framed.traffic())
             else {
                 return Ok(None);
             };

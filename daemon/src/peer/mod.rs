@@ -10,7 +10,7 @@ mod framed;
 pub mod pairing;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -65,12 +65,33 @@ struct Live {
     dialed_by: DeviceId,
     /// The peer's address.
     addr: SocketAddr,
+    /// Our address on this connection.
+    local: Option<IpAddr>,
     /// Distinguishes this connection from a later one to the same device.
     serial: u64,
     /// Bytes moved.
     traffic: Arc<framed::Traffic>,
     /// When the connection was registered.
     registered_at: Instant,
+}
+
+/// The two ends of a peer connection, as seen from here.
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    /// The peer's address.
+    pub remote: SocketAddr,
+    /// Our address (unknown only if the OS would not say).
+    pub local: Option<IpAddr>,
+}
+
+impl Route {
+    /// The route of a TCP connection.
+    fn of(tcp: &TcpStream, remote: SocketAddr) -> Self {
+        Self {
+            remote,
+            local: tcp.local_addr().ok().map(|a| a.ip()),
+        }
+    }
 }
 
 /// Reconnection bookkeeping per device.
@@ -187,6 +208,7 @@ impl PeerHub {
 
     async fn handle_incoming(self: Arc<Self>, tcp: TcpStream, addr: SocketAddr) {
         let _ = tcp.set_nodelay(true);
+        let route = Route::of(&tcp, addr);
         let acceptor =
             tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp);
         let start = match tokio::time::timeout(DIAL_TIMEOUT, acceptor).await {
@@ -219,7 +241,7 @@ impl PeerHub {
                     .and_then(|c| c.first().cloned());
                 let Some(cert) = cert else { return };
                 let device = DeviceId::of_certificate(&cert);
-                connection::run(self.clone(), tls, device, addr, device).await;
+                connection::run(self.clone(), tls, device, route, device).await;
             }
             Ok(Err(e)) => tracing::info!(%addr, "refused a peer: {e}"),
             Err(_) => tracing::info!(%addr, "peer handshake timed out"),
@@ -234,12 +256,14 @@ impl PeerHub {
         let attempt = async {
             let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
             let _ = tcp.set_nodelay(true);
+            let route = Route::of(&tcp, addr);
             connector
                 .connect(tls::server_name(), tcp)
                 .await
+                .map(|tls| (tls, route))
                 .map_err(|e| e.to_string())
         };
-        let tls = tokio::time::timeout(DIAL_TIMEOUT, attempt)
+        let (tls, route) = tokio::time::timeout(DIAL_TIMEOUT, attempt)
             .await
             .map_err(|_| "timed out".to_owned())??;
         let cert = tls
@@ -250,7 +274,7 @@ impl PeerHub {
             .ok_or("no certificate")?;
         let device = DeviceId::of_certificate(&cert);
         if let Some(established) =
-            connection::establish(self.clone(), tls, device, addr, self.identity.device_id).await?
+            connection::establish(self.clone(), tls, device, route, self.identity.device_id).await?
         {
             tokio::spawn(connection::serve(established));
         }
@@ -347,13 +371,14 @@ impl PeerHub {
 
     /// Registers a connection after the Hello exchange. Of two connections to the same
     /// device, both sides keep the one dialed by the lower device id (or the newer, if the
-    /// same side dialed both). Returns the serial and close signal, or `None` if this
-    /// connection is the one to drop.
+    /// same side dialed both, or if the new one runs between other addresses: a laptop
+    /// changed address and the old connection is dead). Returns the serial and close
+    /// signal, or `None` if this connection is the one to drop.
     fn register(
         &self,
         device: DeviceId,
         dialed_by: DeviceId,
-        addr: SocketAddr,
+        route: Route,
         traffic: Arc<framed::Traffic>,
     ) -> Option<(u64, watch::Receiver<bool>)> {
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
@@ -362,7 +387,12 @@ impl PeerHub {
             // Two fresh connections are a race: both sides keep the one the lower device id
             // dialed. An older one is stale (the peer redialed because it lost it, e.g. it
             // restarted), so the new one wins.
-            let race = existing.registered_at.elapsed() < RACE_WINDOW;
+            // A new connection between other addresses means the network changed under the
+            // existing one (a new DHCP lease on either side): the existing one is dead even
+            // if it is young.
+            let race = existing.registered_at.elapsed() < RACE_WINDOW
+                && existing.addr.ip() == route.remote.ip()
+                && existing.local == route.local;
             let keep_existing =
                 race && existing.dialed_by != dialed_by && existing.dialed_by == preferred_dialer;
             if keep_existing {
@@ -379,7 +409,8 @@ impl PeerHub {
             Live {
                 close,
                 dialed_by,
-                addr,
+                addr: route.remote,
+                local: route.local,
                 serial,
                 traffic,
                 registered_at: Instant::now(),
