@@ -36,6 +36,10 @@ impl Phone {
             agent: ureq::Agent::config_builder()
                 .tls_config(tls)
                 .http_status_as_error(false)
+                // A fresh connection per request: a refusal sent before the body was read
+                // makes the server close the connection, and a pooled one could be reused
+                // just as it closes (browsers retry such requests; this client would not).
+                .max_idle_connections(0)
                 .build()
                 .new_agent(),
             added,
