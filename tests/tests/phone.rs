@@ -308,7 +308,7 @@ fn the_phone_page_works_in_chromium_and_updates_live() {
     let (chromium, dir) = match browser() {
         Ok(found) => found,
         Err(why) => {
-            eprintln!("SKIPPED the_phone_page_works_in_chromium_and_updates_live: {why}");
+            eprintln!("SKIP the_phone_page_works_in_chromium_and_updates_live: {why}");
             return;
         }
     };
