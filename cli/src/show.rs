@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use tandem_protocol::ids::PersonId;
-use tandem_protocol::time::Moment;
+use tandem_protocol::time::{Moment, Stamp};
 
 /// Shortest id prefix shown, even when a shorter one would be unique.
 const MIN_PREFIX: usize = 6;
@@ -64,6 +64,11 @@ pub fn short_ids<'a>(ids: impl IntoIterator<Item = &'a str> + Clone) -> Vec<Stri
             id.chars().take(needed).collect()
         })
         .collect()
+}
+
+/// "2026-12-04 19:30" (UTC): when something happened, in tables and status lines.
+pub fn stamp(s: &Stamp) -> String {
+    s.0.strftime("%Y-%m-%d %H:%M").to_string()
 }
 
 /// "Fri 2026-12-04 19:30" in the moment's own zone.

@@ -18,6 +18,7 @@ use crate::discovery::Discovery;
 use crate::home::{Home, HomeError, io_at, write_file_atomic};
 use crate::identity::Identity;
 use crate::lan::LanOptions;
+use crate::listen::bind_remembered;
 use crate::peer::PeerHub;
 use crate::peers::PeerBook;
 use crate::phones::Phones;
@@ -101,8 +102,7 @@ fn load_token(home: &Home) -> Result<String, HomeError> {
             Ok(token.trim().to_owned())
         }
         Ok(_) | Err(_) => {
-            let bytes: [u8; 32] = rand::random();
-            let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let token = crate::secret::new_token();
             write_file_atomic(&path, token.as_bytes(), 0o600)?;
             Ok(token)
         }
@@ -251,26 +251,12 @@ async fn bind_peer_listener(
         .or(config.peer_listen)
         .unwrap_or(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let fixed = options.peer_port.unwrap_or(config.peer_port);
-    let remembered = std::fs::read_to_string(home.peer_port())
-        .ok()
-        .and_then(|p| p.trim().parse::<u16>().ok());
-    let listener = match (fixed, remembered) {
-        (0, Some(port)) => match tokio::net::TcpListener::bind((ip, port)).await {
-            Ok(listener) => listener,
-            Err(_) => tokio::net::TcpListener::bind((ip, 0))
-                .await
-                .map_err(|source| DaemonError::Bind {
-                    addr: SocketAddr::new(ip, 0),
-                    source,
-                })?,
-        },
-        (port, _) => tokio::net::TcpListener::bind((ip, port))
-            .await
-            .map_err(|source| DaemonError::Bind {
-                addr: SocketAddr::new(ip, port),
-                source,
-            })?,
-    };
+    let listener = bind_remembered(ip, fixed, &home.peer_port())
+        .await
+        .map_err(|e| DaemonError::Bind {
+            addr: e.addr,
+            source: e.source,
+        })?;
     let port = listener.local_addr().map_err(DaemonError::Serve)?.port();
     write_file_atomic(&home.peer_port(), port.to_string().as_bytes(), 0o600)?;
     Ok(listener)

@@ -22,6 +22,7 @@ use tower::ServiceExt;
 
 use crate::home::{Home, write_file_atomic};
 use crate::identity::Identity;
+use crate::listen::{BindError, bind_remembered};
 
 /// Connections served at once; more wait. Plenty for a couple's phones.
 const MAX_CONNECTIONS: usize = 64;
@@ -61,7 +62,11 @@ pub fn start(
             let listener = match bind(&home, &options).await {
                 Ok(listener) => listener,
                 Err(e) => {
-                    tracing::error!("phones cannot connect: {e}");
+                    tracing::error!(
+                        "phones cannot connect: cannot listen on {}: {}",
+                        e.addr,
+                        e.source
+                    );
                     tokio::select! {
                         _ = stop.wait_for(|s| *s) => return,
                         _ = tokio::time::sleep(Duration::from_secs(30)) => continue,
@@ -84,20 +89,14 @@ pub fn start(
     });
 }
 
-/// Binds the configured port, else the one used last, else any free one.
-async fn bind(home: &Home, options: &LanOptions) -> std::io::Result<TcpListener> {
-    let remembered = std::fs::read_to_string(home.lan_port())
-        .ok()
-        .and_then(|p| p.trim().parse::<u16>().ok());
-    let listener = match (options.port, remembered) {
-        (0, Some(port)) => match TcpListener::bind((options.ip, port)).await {
-            Ok(listener) => listener,
-            Err(_) => TcpListener::bind((options.ip, 0)).await?,
-        },
-        (port, _) => TcpListener::bind((options.ip, port)).await?,
-    };
-    let port = listener.local_addr()?.port();
-    if let Err(e) = write_file_atomic(&home.lan_port(), port.to_string().as_bytes(), 0o600) {
+/// Binds the configured port, else the one used last, else any free one, and remembers
+/// it (a failure to remember only costs the next start its bookmark).
+async fn bind(home: &Home, options: &LanOptions) -> Result<TcpListener, BindError> {
+    let listener = bind_remembered(options.ip, options.port, &home.lan_port()).await?;
+    if let Ok(addr) = listener.local_addr()
+        && let Err(e) =
+            write_file_atomic(&home.lan_port(), addr.port().to_string().as_bytes(), 0o600)
+    {
         tracing::warn!("cannot remember the phone port: {e}");
     }
     Ok(listener)

@@ -17,7 +17,9 @@
 //! - [`api`]: the axum HTTP API on 127.0.0.1 (auth, host checks, routes, SSE, OpenAPI),
 //!   the phone page and the calendar feed.
 //! - [`phones`]: `phones.toml`, the phones allowed in and their token hashes.
+//! - [`secret`]: making bearer tokens and hashing them for storage.
 //! - [`lan`]: the opt-in HTTPS listener phones use on the home network.
+//! - [`listen`]: binding a listener on the port it had last time (peers, phones).
 //! - [`shutdown`]: turning SIGINT/SIGTERM into one graceful stop.
 //! - [`daemon`]: start-up and the main loop, tying the above together.
 
@@ -28,11 +30,13 @@ pub mod discovery;
 pub mod home;
 pub mod identity;
 pub mod lan;
+pub mod listen;
 pub mod peer;
 pub mod peers;
 pub mod phones;
 pub mod reminders;
 pub mod repo;
+pub mod secret;
 pub mod shutdown;
 pub mod store;
 pub mod tls;

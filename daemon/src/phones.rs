@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tandem_protocol::api::PhoneView;
 use tandem_protocol::model::person::MAX_NAME_LEN;
 use tandem_protocol::time::Stamp;
@@ -18,6 +17,7 @@ use thiserror::Error;
 use tokio::sync::watch;
 
 use crate::home::{Home, HomeError, read_toml, write_toml};
+use crate::secret;
 
 /// Longest phone name.
 pub const MAX_PHONE_NAME: usize = MAX_NAME_LEN;
@@ -69,19 +69,6 @@ struct State {
     last_seen: HashMap<String, Stamp>,
 }
 
-fn sha256_hex(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn random_hex(bytes: usize) -> String {
-    (0..bytes)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect()
-}
-
 impl Phones {
     /// Reads `phones.toml` (none yet means no phones).
     pub fn load(home: &Home) -> Result<Self, HomeError> {
@@ -127,11 +114,11 @@ impl Phones {
         if state.phones.iter().any(|p| p.name == name) {
             return Err(PhoneError::Taken(name.to_owned()));
         }
-        let token = random_hex(32);
+        let token = secret::new_token();
         let entry = PhoneEntry {
-            id: random_hex(4),
+            id: secret::hex(&rand::random::<[u8; 4]>()),
             name: name.to_owned(),
-            token_sha256: sha256_hex(&token),
+            token_sha256: secret::sha256_hex(&token),
             added_at: Stamp(jiff::Timestamp::now()),
         };
         let mut phones = state.phones.clone();
@@ -165,7 +152,7 @@ impl Phones {
 
     /// The id of the phone holding `token`, noting that it was seen now.
     pub fn authenticate(&self, token: &str) -> Option<String> {
-        let hash = sha256_hex(token);
+        let hash = secret::sha256_hex(token);
         let mut state = self.state();
         // Hashes are compared, not tokens, so comparison time reveals nothing usable.
         let id = state

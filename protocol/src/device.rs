@@ -30,6 +30,16 @@ impl DeviceId {
         &self.0
     }
 
+    /// The fingerprint as browsers show a certificate's SHA-256 (`00:F4:48:...`), for a
+    /// person to compare on a phone.
+    pub fn colon_hex(&self) -> String {
+        self.0
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    }
+
     /// The first group, enough to tell devices apart in a list.
     pub fn short(&self) -> String {
         self.to_string()[..GROUP].to_owned()

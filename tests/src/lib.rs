@@ -482,6 +482,20 @@ pub fn titles(list: &Value) -> Vec<String> {
     titles
 }
 
+/// Every file below `dir`, recursively: for checking what a daemon wrote to disk.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 /// Polls `check` until it holds or `limit` passes; returns whether it held.
 pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;

@@ -215,19 +215,22 @@ pub fn enter(ns: &str) -> Result<(), String> {
 /// Adds (`-A`) or deletes (`-D`) the rule sending `dev`'s outgoing packets to NFQUEUE 0;
 /// `--queue-bypass` lets them through untouched when no `netfault` is bound.
 fn iptables(ns: &str, action: &str, dev: &str) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(["netns", "exec", ns, "iptables", action, "OUTPUT", "-o", dev])
-        .args(["-j", "NFQUEUE", "--queue-num", "0", "--queue-bypass"])
-        .output()
-        .map_err(|e| format!("iptables: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "iptables in {ns}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
+    run(&[
+        "netns",
+        "exec",
+        ns,
+        "iptables",
+        action,
+        "OUTPUT",
+        "-o",
+        dev,
+        "-j",
+        "NFQUEUE",
+        "--queue-num",
+        "0",
+        "--queue-bypass",
+    ])
+    .map(drop)
 }
 
 /// What `impair` does to each packet.

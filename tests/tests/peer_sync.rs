@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tandem_tests::{Daemon, Home, eventually, pair};
+use tandem_tests::{Daemon, Home, eventually, files_under, pair};
 
 const SOON: Duration = Duration::from_secs(10);
 
@@ -255,7 +255,7 @@ fn private_notes_never_reach_the_partner() {
     assert!(block.get("details").is_none(), "{block}");
     assert_eq!(sam.cli_json(&["status"])["counts"]["notes"], 0);
     drop(sam);
-    for entry in walk(sam_home.path()) {
+    for entry in files_under(sam_home.path()) {
         let bytes = std::fs::read(&entry).unwrap();
         assert!(
             !bytes.windows(4).any(|w| w == b"zqxv"),
@@ -263,19 +263,6 @@ fn private_notes_never_reach_the_partner() {
             entry.display()
         );
     }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[test]
@@ -303,7 +290,7 @@ fn checkin_answers_stay_hidden_until_both_answered() {
     );
     assert_eq!(week["answers"], json!([]), "but not what");
     assert_eq!(week["revealed"], false);
-    for entry in walk(sam_home.path()) {
+    for entry in files_under(sam_home.path()) {
         let bytes = std::fs::read(&entry).unwrap();
         assert!(
             !bytes.windows(4).any(|w| w == b"qwzk"),

@@ -10,6 +10,7 @@ use tandem_protocol::api::{NearbyDevice, PeerStatus, Status};
 use tandem_protocol::paths::API_TOKEN_FILE;
 
 use crate::client::Client;
+use crate::show;
 
 /// Clock difference between laptops worth a warning: timestamps in the feed and in
 /// conflicts would mislead, and reminders would fire at odd times.
@@ -114,7 +115,7 @@ fn check_peers(client: &Client) -> anyhow::Result<Vec<Finding>> {
         } else {
             let last = p
                 .last_seen
-                .map(|s| format!(", last seen {}", s.0.strftime("%Y-%m-%d %H:%M")))
+                .map(|s| format!(", last seen {}", show::stamp(&s)))
                 .unwrap_or_default();
             let addr = p.addr.as_deref().unwrap_or("no known address");
             out.push(problem(format!(

@@ -42,13 +42,7 @@ pub fn run(ctx: &Ctx, command: NoteCommand) -> anyhow::Result<()> {
                 let rows: Vec<Vec<String>> = notes
                     .iter()
                     .zip(ids)
-                    .map(|(n, id)| {
-                        vec![
-                            id,
-                            n.meta.created_at.0.strftime("%Y-%m-%d %H:%M").to_string(),
-                            n.title.clone(),
-                        ]
-                    })
+                    .map(|(n, id)| vec![id, show::stamp(&n.meta.created_at), n.title.clone()])
                     .collect();
                 println!("{}", show::table(&["ID", "WRITTEN", "TITLE"], &rows));
             }

@@ -133,7 +133,7 @@ pub fn peers(ctx: &Ctx, nearby: bool) -> anyhow::Result<()> {
                 p.addr.clone().unwrap_or_default(),
                 p.found_by.clone(),
                 p.last_seen
-                    .map(|s| s.0.strftime("%Y-%m-%d %H:%M").to_string())
+                    .map(|s| show::stamp(&s))
                     .unwrap_or_else(|| "never".into()),
             ]
         })

@@ -34,10 +34,10 @@ pub fn run(ctx: &Ctx, command: PhoneCommand) -> anyhow::Result<()> {
                         vec![
                             p.id.clone(),
                             p.name.clone(),
-                            p.added_at.0.strftime("%Y-%m-%d %H:%M").to_string(),
+                            show::stamp(&p.added_at),
                             p.last_seen
                                 .as_ref()
-                                .map(|s| s.0.strftime("%Y-%m-%d %H:%M").to_string())
+                                .map(show::stamp)
                                 .unwrap_or_else(|| "not since the daemon started".into()),
                         ]
                     })

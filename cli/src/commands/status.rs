@@ -24,7 +24,7 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
             (true, true, _) => "connected, in sync".to_owned(),
             (true, false, _) => "connected, syncing".to_owned(),
             (false, _, Some(seen)) => {
-                format!("offline, last seen {}", seen.0.strftime("%Y-%m-%d %H:%M"))
+                format!("offline, last seen {}", show::stamp(&seen))
             }
             (false, _, None) => "offline, not seen since this daemon started".to_owned(),
         };

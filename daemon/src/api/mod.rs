@@ -71,15 +71,26 @@ impl AppState {
         op: impl FnOnce(&mut Repo) -> Result<T, RepoError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let repo = self.repo.clone();
-        let joined = tokio::task::spawn_blocking(move || {
+        blocking(move || {
             let mut repo = repo.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             op(&mut repo)
         })
-        .await;
-        match joined {
-            Ok(result) => result.map_err(ApiError::from),
-            Err(e) => Err(ApiError::internal(format!("request handler failed: {e}"))),
-        }
+        .await
+    }
+}
+
+/// Runs `op` on a blocking thread (its work ends in an fsync) and maps its error to an API
+/// error.
+pub async fn blocking<T, E>(
+    op: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    E: Into<ApiError> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(op).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(e) => Err(ApiError::internal(format!("request handler failed: {e}"))),
     }
 }
 
@@ -252,28 +263,24 @@ async fn phone_guard(State(state): State<AppState>, mut request: Request, next: 
         .unwrap_or_else(|p| p.into_inner())
         .check(&source, now);
     if let Err(retry_after) = throttled {
+        let secs = retry_after.as_secs().max(1);
         let mut response = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
-            format!(
-                "too many wrong tokens from {source}; try again in {} s",
-                retry_after.as_secs().max(1)
-            ),
+            format!("too many wrong tokens from {source}; try again in {secs} s"),
         )
         .into_response();
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            header::HeaderValue::from(retry_after.as_secs().max(1)),
-        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
         return response;
     }
-    let phone = presented_token(&request).map(|t| (state.phones.authenticate(&t), t));
-    match phone {
-        Some((Some(id), _)) => {
+    match presented_token(&request).map(|t| state.phones.authenticate(&t)) {
+        Some(Some(id)) => {
             request.extensions_mut().insert(Caller::Phone(id));
             next.run(request).await
         }
-        Some((None, _)) => {
+        Some(None) => {
             state
                 .throttle
                 .lock()

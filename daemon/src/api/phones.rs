@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use tandem_protocol::api::{NewPhone, PhoneAdded, PhoneView};
 
 use super::error::Body;
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, blocking};
 use crate::phones::PhoneError;
 
 /// How long adding a phone waits for the HTTPS listener to come up.
@@ -46,9 +46,7 @@ async fn add(
     Body(new): Body<NewPhone>,
 ) -> Result<impl IntoResponse, ApiError> {
     let phones = state.phones.clone();
-    let (phone, token) = tokio::task::spawn_blocking(move || phones.add(&new.name))
-        .await
-        .map_err(|e| ApiError::internal(format!("adding the phone failed: {e}")))??;
+    let (phone, token) = blocking(move || phones.add(&new.name)).await?;
     let mut bound = state.lan.clone();
     let addr = tokio::time::timeout(LISTENER_WAIT, bound.wait_for(Option::is_some))
         .await
@@ -63,15 +61,7 @@ async fn add(
         .map(|a| format!("https://{a}/#token={token}"))
         .collect();
     let calendar_url = format!("https://{}/v1/calendar.ics?token={token}", addrs[0]);
-    let fingerprint = state
-        .hub
-        .identity
-        .device_id
-        .as_bytes()
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":");
+    let fingerprint = state.hub.identity.device_id.colon_hex();
     Ok((
         StatusCode::CREATED,
         Json(PhoneAdded {
@@ -89,8 +79,5 @@ async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Json<PhoneView>, ApiError> {
     let phones = state.phones.clone();
-    let gone = tokio::task::spawn_blocking(move || phones.revoke(&id))
-        .await
-        .map_err(|e| ApiError::internal(format!("revoking the phone failed: {e}")))??;
-    Ok(Json(gone))
+    blocking(move || phones.revoke(&id)).await.map(Json)
 }
