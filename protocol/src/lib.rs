@@ -26,8 +26,11 @@
 //! - [`api`]: request and response bodies of the local HTTP API.
 //! - [`ics`]: iCalendar text of plans and personal time (export and calendar feed).
 //! - [`throttle`]: failed-token counting per source, for the phone listener.
+//! - [`admission`]: slots for not-yet-authenticated connections and once-a-minute logging
+//!   per source, for every listener strangers can reach.
 
 pub mod activity;
+pub mod admission;
 pub mod api;
 pub mod balance;
 pub mod changelog;
