@@ -1,23 +1,31 @@
-//! The inviter's pairing state machine under any sequence of joiner messages: it never
-//! panics, never gives attempts back, pins at most once and only from an open window,
-//! and accepts nothing after the attempt is over.
+//! The inviter's pairing state machine under any sequence of joiner messages, sent on up
+//! to four interleaved connections with the clock moving on: it never panics, never gives
+//! attempts back, never judges more than three codes per window (however many connections
+//! try), pins at most once and only from an open window, and accepts nothing after an
+//! attempt is over.
 #![no_main]
 
+use std::cell::Cell;
+use std::rc::Rc;
+
+use jiff::SignedDuration;
 use libfuzzer_sys::fuzz_target;
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::ids::PersonId;
 use tandem_protocol::pairing::responder::{Inviter, Pake, Responder, Step};
 use tandem_protocol::pairing::{
-    JOINER, PairMessage, PairingCode, PairingError, PairingWindow, Relation, confirmation_key,
-    prove,
+    JOINER, MAX_ATTEMPTS, PairMessage, PairingCode, PairingError, PairingWindow, Relation,
+    confirmation_key, prove,
 };
 use tandem_protocol::wire::PROTOCOL_VERSION;
 
-/// Same key on both sides exactly when the codes match, like SPAKE2.
-struct FakePake(Option<PairingCode>);
+/// Same key on both sides exactly when the codes match, like SPAKE2; counts the codes it
+/// is started with, which is every code the window lets anyone try.
+struct FakePake(Option<PairingCode>, Rc<Cell<u32>>);
 
 impl Pake for FakePake {
     fn start(&mut self, code: PairingCode) -> Vec<u8> {
+        self.1.set(self.1.get() + 1);
         self.0 = Some(code);
         code.password()
     }
@@ -95,30 +103,49 @@ fn inviter_device() -> DeviceId {
     DeviceId::of_certificate(b"inviter")
 }
 
+/// Connections a run interleaves.
+const CONNECTIONS: usize = 4;
+
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, mut rest)) = data.split_first() else {
         return;
     };
-    let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    let mut now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
     let mut window = (flags & 1 == 1).then(|| PairingWindow::open(code(), Relation::Partner, now));
     let inviter = Inviter {
         device: inviter_device(),
         person: PersonId::parse("alex").unwrap(),
         name: "Alex".into(),
     };
-    let mut responder = Responder::new(joiner(), inviter, [flags; 32]);
-    let mut pake = FakePake(None);
+    let codes_tried = Rc::new(Cell::new(0));
+    let mut connections: Vec<(Responder, FakePake)> = (0..CONNECTIONS)
+        .map(|_| {
+            (
+                Responder::new(joiner(), inviter.clone(), [flags; 32]),
+                FakePake(None, codes_tried.clone()),
+            )
+        })
+        .collect();
     let mut pinned = 0;
-    while let Some((&len, tail)) = rest.split_first() {
-        let (chunk, after) = tail.split_at((len as usize).min(tail.len()));
+    while let Some((&head, tail)) = rest.split_first() {
+        // The head byte: which connection (2 bits), whether it drops instead (1 bit), how
+        // far the clock moves (2 bits), how long the message is (3 bits, times 8).
+        let (chunk, after) = tail.split_at((usize::from(head >> 5) * 8).min(tail.len()));
         rest = after;
+        now += SignedDuration::from_secs([0, 1, 15, 120][usize::from(head >> 3 & 3)]);
+        let (responder, pake) = &mut connections[usize::from(head & 3)];
+        if head & 4 != 0 {
+            responder.abandon(&mut window);
+            assert!(responder.finished(), "a dropped attempt must be over");
+            continue;
+        }
         let Some(message) = message(chunk, flags) else {
             continue;
         };
         let was_over = responder.finished();
         let attempts_before = window.as_ref().map(|w| w.attempts_left);
         let was_open = window.is_some();
-        let result = responder.receive(message, &mut window, now, &mut pake);
+        let result = responder.receive(message, &mut window, now, pake);
         if was_over {
             assert!(
                 result.is_err(),
@@ -128,17 +155,20 @@ fuzz_target!(|data: &[u8]| {
         if let (Some(before), Some(after)) = (attempts_before, window.as_ref()) {
             assert!(after.attempts_left <= before, "attempts were given back");
         }
+        assert!(
+            codes_tried.get() <= u32::from(MAX_ATTEMPTS),
+            "more than {MAX_ATTEMPTS} codes tried against one window"
+        );
         if let Ok(Step::Pin { .. }) = result {
             pinned += 1;
             assert!(
                 was_open && window.is_none(),
                 "pinned without an open window"
             );
-            assert!(attempts_before.unwrap_or(0) > 0, "pinned while locked out");
         }
         if result.is_err() {
             assert!(responder.finished(), "an error must end the attempt");
         }
     }
-    assert!(pinned <= 1, "pinned twice in one attempt");
+    assert!(pinned <= 1, "pinned twice from one window");
 });

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -16,6 +17,21 @@ use jiff::Timestamp;
 /// Sources a [`LogGate`] remembers at once; the oldest is forgotten first. Bounds memory
 /// under a flood of spoofed sources.
 const MAX_LOGGED_SOURCES: usize = 1024;
+
+/// The source a connection from `ip` is counted under: the address itself for IPv4, its
+/// /64 network for IPv6, since one device can pick any address in its /64 at will.
+pub fn source(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+            }
+        },
+    }
+}
 
 /// Concurrent connection slots, overall and per source.
 #[derive(Debug)]
@@ -147,6 +163,18 @@ mod tests {
 
     fn at(secs: i64) -> Timestamp {
         Timestamp::from_second(1_800_000_000 + secs).unwrap()
+    }
+
+    #[test]
+    fn an_ipv6_device_counts_as_its_network() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(source(ip("192.168.1.7")), ip("192.168.1.7"));
+        assert_eq!(source(ip("::ffff:192.168.1.7")), ip("192.168.1.7"));
+        assert_eq!(
+            source(ip("fd00:1:2:3:aaaa:bbbb:cccc:dddd")),
+            source(ip("fd00:1:2:3::1"))
+        );
+        assert_ne!(source(ip("fd00:1:2:3::1")), source(ip("fd00:1:2:4::1")));
     }
 
     #[test]

@@ -21,9 +21,14 @@ const LEN: usize = 4;
 /// A peer broke the framing or sent something that is not a message.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum WireError {
-    /// The announced frame is larger than [`MAX_FRAME`].
-    #[error("frame of {0} bytes is over the 16 MiB limit")]
-    FrameTooLarge(usize),
+    /// The announced frame is larger than the connection allows.
+    #[error("frame of {len} bytes is over the limit of {limit} bytes")]
+    FrameTooLarge {
+        /// The announced length.
+        len: usize,
+        /// The limit on this connection.
+        limit: usize,
+    },
     /// The payload is not a message of this protocol.
     #[error("undecodable message: {0}")]
     Garbage(String),
@@ -100,12 +105,28 @@ pub fn frame(payload: &[u8]) -> Vec<u8> {
 }
 
 /// Splits a byte stream into frame payloads.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FrameDecoder {
     buffer: Vec<u8>,
+    limit: usize,
+}
+
+impl Default for FrameDecoder {
+    fn default() -> Self {
+        Self::with_limit(MAX_FRAME)
+    }
 }
 
 impl FrameDecoder {
+    /// A decoder refusing frames over `limit` bytes (at most [`MAX_FRAME`]): connections
+    /// from devices that have proven nothing yet get a small one.
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            buffer: Vec::new(),
+            limit: limit.min(MAX_FRAME),
+        }
+    }
+
     /// Adds bytes as they arrive from the socket.
     pub fn push(&mut self, bytes: &[u8]) {
         self.buffer.extend_from_slice(bytes);
@@ -124,8 +145,11 @@ impl FrameDecoder {
             self.buffer[2],
             self.buffer[3],
         ]) as usize;
-        if len > MAX_FRAME {
-            return Err(WireError::FrameTooLarge(len));
+        if len > self.limit {
+            return Err(WireError::FrameTooLarge {
+                len,
+                limit: self.limit,
+            });
         }
         if self.buffer.len() < LEN + len {
             return Ok(None);
@@ -189,7 +213,25 @@ mod tests {
         decoder.push(&((MAX_FRAME + 1) as u32).to_be_bytes());
         assert_eq!(
             decoder.next_frame(),
-            Err(WireError::FrameTooLarge(MAX_FRAME + 1))
+            Err(WireError::FrameTooLarge {
+                len: MAX_FRAME + 1,
+                limit: MAX_FRAME
+            })
+        );
+    }
+
+    #[test]
+    fn a_small_limit_refuses_at_the_length_prefix() {
+        let mut decoder = FrameDecoder::with_limit(4096);
+        decoder.push(&frame(&[7; 4096]));
+        assert_eq!(decoder.next_frame(), Ok(Some(vec![7; 4096])));
+        decoder.push(&4097u32.to_be_bytes());
+        assert_eq!(
+            decoder.next_frame(),
+            Err(WireError::FrameTooLarge {
+                len: 4097,
+                limit: 4096
+            })
         );
     }
 

@@ -19,13 +19,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 type Stream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
 
+/// A pairing handshake from `identity` with the daemon's peer port.
+async fn handshake(identity: &Identity, addr: &str) -> std::io::Result<Stream> {
+    let connector =
+        tokio_rustls::TlsConnector::from(tls::client_config(identity, Trust::Anyone, ALPN_PAIR));
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    connector.connect(tls::server_name(), tcp).await
+}
+
 /// A pairing connection from `identity` to the daemon's peer port: the stream, the
 /// inviter's device id and the session's exporter secret.
 async fn open(identity: &Identity, addr: &str) -> (Stream, DeviceId, [u8; 32]) {
-    let connector =
-        tokio_rustls::TlsConnector::from(tls::client_config(identity, Trust::Anyone, ALPN_PAIR));
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let stream = connector.connect(tls::server_name(), tcp).await.unwrap();
+    let stream = handshake(identity, addr).await.unwrap();
     let (_, connection) = stream.get_ref();
     let cert = connection.peer_certificates().unwrap()[0].clone();
     let mut exporter = [0u8; 32];
@@ -127,7 +132,11 @@ fn replayed_pairing_messages_pin_nothing() {
     };
     assert!(reason.contains("wrong pairing code"), "{reason}");
     assert_eq!(paired(&alex), 0, "nothing was pinned");
-    assert_eq!(alex.get("/v1/pairing").body["attempts_left"], 2);
+    assert_eq!(
+        alex.get("/v1/pairing").body["attempts_left"],
+        1,
+        "the recorded session's start and the replay's each spent an attempt"
+    );
 
     // The same messages from another device (a man in the middle): refused too.
     let mallory = Identity::generate();
@@ -135,16 +144,20 @@ fn replayed_pairing_messages_pin_nothing() {
     assert!(matches!(answer, PairMessage::Refused { .. }), "{answer:?}");
     assert_eq!(paired(&alex), 0);
 
-    // A real partner pairs with the code; replaying their session afterwards finds the
-    // code spent.
+    // A real partner pairs with the code; afterwards no code is open, so a replay does not
+    // even get a pairing session: the handshake itself is refused.
+    assert_eq!(alex.get("/v1/pairing").body["attempts_left"], 0);
+    let code = alex.pairing_code(false);
     let sam_home = Home::init("Sam");
     let sam = sam_home.start();
     sam.cli_ok(&["pair", &code, "--addr", &addr]);
     assert_eq!(paired(&alex), 1);
-    let answer = runtime.block_on(replay(&eve, &addr, &start, &confirm));
-    let PairMessage::Refused { reason } = &answer else {
-        panic!("a replay after pairing was accepted: {answer:?}");
-    };
-    assert!(reason.contains("no pairing"), "{reason}");
+    let refused = runtime
+        .block_on(handshake(&eve, &addr))
+        .expect_err("a pairing handshake with no code open");
+    assert!(
+        refused.to_string().contains("NoApplicationProtocol"),
+        "{refused}"
+    );
     assert_eq!(paired(&alex), 1, "only Sam is paired");
 }

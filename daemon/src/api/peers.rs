@@ -55,6 +55,8 @@ impl From<PairingError> for ApiError {
             PairingError::Expired => "expired",
             PairingError::NotOpen => "not_open",
             PairingError::RelationMismatch => "relation_mismatch",
+            PairingError::Busy => "busy",
+            PairingError::TooSlow => "too_slow",
             PairingError::Protocol(_) => "pairing_failed",
         };
         let status = if matches!(e, PairingError::BadCode) {

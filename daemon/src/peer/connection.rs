@@ -54,10 +54,9 @@ enum End {
 impl From<FramedError> for End {
     fn from(e: FramedError) -> Self {
         match e {
-            FramedError::Wire(WireError::FrameTooLarge(n)) => End::Refuse(
-                ErrorCode::Limit,
-                format!("frame of {n} bytes is over 16 MiB"),
-            ),
+            FramedError::Wire(e @ WireError::FrameTooLarge { .. }) => {
+                End::Refuse(ErrorCode::Limit, e.to_string())
+            }
             FramedError::Wire(WireError::Garbage(m)) => End::Refuse(ErrorCode::Malformed, m),
             other => End::Failed(other.to_string()),
         }

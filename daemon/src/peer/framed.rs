@@ -44,12 +44,18 @@ pub struct Framed<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
-    /// Wraps a connected stream.
+    /// Wraps a connected stream whose peer is authenticated.
     pub fn new(stream: S) -> Self {
+        Self::with_limit(stream, tandem_protocol::wire::MAX_FRAME)
+    }
+
+    /// Wraps a connected stream refusing frames over `limit` bytes; for peers that have
+    /// proven nothing yet, so each costs little memory.
+    pub fn with_limit(stream: S, limit: usize) -> Self {
         Self {
             stream,
-            decoder: FrameDecoder::default(),
-            buffer: vec![0; READ_CHUNK].into_boxed_slice(),
+            decoder: FrameDecoder::with_limit(limit),
+            buffer: vec![0; READ_CHUNK.min(limit)].into_boxed_slice(),
             traffic: Arc::default(),
         }
     }

@@ -14,6 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use tandem_protocol::admission::{self, LogGate};
 use tandem_protocol::api::PeerStatus;
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::pairing::PairingWindow;
@@ -26,10 +27,20 @@ use crate::home::{Home, HomeError};
 use crate::identity::Identity;
 use crate::peers::{PeerBook, PeerEntry};
 use crate::repo::Repo;
+use crate::slots::SharedSlots;
 use crate::tls::{self, ALPN_PAIR, ALPN_SYNC, Trust};
 
 /// How long a dial (TCP connect and TLS handshake) may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an incoming connection may take from accept to a pinned handshake, or to its
+/// first pairing message.
+const STRANGER_DEADLINE: Duration = Duration::from_secs(10);
+/// Incoming connections not yet authenticated (handshaking, or pairing), at once...
+const STRANGER_SLOTS: usize = 64;
+/// ...and from one source address: a paired laptop needs one or two, a joiner one.
+const STRANGER_SLOTS_PER_SOURCE: usize = 8;
+/// A source's refusals are logged once per this period, with the count kept quiet.
+const REFUSAL_LOG_PERIOD: Duration = Duration::from_secs(60);
 /// First and longest wait between reconnection attempts.
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
@@ -121,6 +132,10 @@ pub struct PeerHub {
     /// How each device's address was learned: `mdns`, `manual`, `pairing`.
     found_by: Mutex<HashMap<DeviceId, &'static str>>,
     serial: std::sync::atomic::AtomicU64,
+    /// Incoming connections that have not proven a pinned identity yet.
+    strangers: SharedSlots<IpAddr>,
+    /// Keeps refusals from filling the log.
+    refusals: Mutex<LogGate<IpAddr>>,
     stopping: watch::Receiver<bool>,
 }
 
@@ -150,6 +165,8 @@ impl PeerHub {
             in_sync: Mutex::default(),
             clock_skew: Mutex::default(),
             serial: Default::default(),
+            strangers: SharedSlots::new(STRANGER_SLOTS, STRANGER_SLOTS_PER_SOURCE),
+            refusals: Mutex::new(LogGate::new(REFUSAL_LOG_PERIOD)),
             stopping,
         });
         tokio::spawn(hub.clone().accept_loop(listener));
@@ -206,46 +223,98 @@ impl PeerHub {
         }
     }
 
+    /// Logs why a connection from `addr` was refused, once per source and minute: anyone on
+    /// the network can cause refusals, and must not be able to fill the disk.
+    fn refused(&self, addr: SocketAddr, why: std::fmt::Arguments<'_>) {
+        let quiet = self
+            .refusals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .admit(&admission::source(addr.ip()), jiff::Timestamp::now());
+        match quiet {
+            Some(0) => tracing::info!(%addr, "{why}"),
+            Some(n) => tracing::info!(%addr, "{why} (and {n} refusals from there not logged)"),
+            None => {}
+        }
+    }
+
+    /// Whether `tandem pair` is showing a code (which may be spent or expired: the joiner
+    /// is then told why in a pairing message).
+    fn pairing_open(&self) -> bool {
+        self.window
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// An incoming connection: until it has proven a pinned identity (or while it pairs) it
+    /// holds one of the strangers' slots, has a deadline, and may send only small frames.
     async fn handle_incoming(self: Arc<Self>, tcp: TcpStream, addr: SocketAddr) {
-        let _ = tcp.set_nodelay(true);
-        let route = Route::of(&tcp, addr);
-        let acceptor =
-            tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp);
-        let start = match tokio::time::timeout(DIAL_TIMEOUT, acceptor).await {
-            Ok(Ok(start)) => start,
-            Ok(Err(e)) => {
-                tracing::info!(%addr, "refused a peer connection: {e}");
+        let slot = match self.strangers.try_take(admission::source(addr.ip())) {
+            Ok(slot) => slot,
+            Err(full) => {
+                self.refused(
+                    addr,
+                    format_args!(
+                        "refused a connection: {full:?} unauthenticated-connection cap reached"
+                    ),
+                );
                 return;
             }
-            Err(_) => return,
+        };
+        let _ = tcp.set_nodelay(true);
+        let route = Route::of(&tcp, addr);
+        let deadline = tokio::time::Instant::now() + STRANGER_DEADLINE;
+        let acceptor =
+            tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp);
+        let start = match tokio::time::timeout_at(deadline, acceptor).await {
+            Ok(Ok(start)) => start,
+            Ok(Err(e)) => {
+                self.refused(addr, format_args!("refused a peer connection: {e}"));
+                return;
+            }
+            Err(_) => {
+                self.refused(
+                    addr,
+                    format_args!("a connection sent no TLS greeting in time"),
+                );
+                return;
+            }
         };
         let wants_pairing = start
             .client_hello()
             .alpn()
             .is_some_and(|mut protocols| protocols.any(|p| p == ALPN_PAIR));
-        if wants_pairing {
-            let config = tls::server_config(&self.identity, Trust::Anyone, ALPN_PAIR);
-            match tokio::time::timeout(DIAL_TIMEOUT, start.into_stream(config)).await {
-                Ok(Ok(tls)) => pairing::respond(&self, tls, addr).await,
-                _ => tracing::info!(%addr, "pairing handshake failed"),
-            }
+        let pairing = wants_pairing && self.pairing_open();
+        if wants_pairing && !pairing {
+            self.refused(addr, format_args!("refused pairing: no code is open"));
+        }
+        // A pairing request while no code is open meets the sync configuration, which does
+        // not speak the pairing protocol: the handshake ends with `no_application_protocol`
+        // and nothing is read.
+        let config = if pairing {
+            tls::server_config(&self.identity, Trust::Anyone, ALPN_PAIR)
+        } else {
+            tls::server_config(&self.identity, self.pinned_trust(), ALPN_SYNC)
+        };
+        let tls = match tokio::time::timeout_at(deadline, start.into_stream(config)).await {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => return self.refused(addr, format_args!("refused a peer: {e}")),
+            Err(_) => return self.refused(addr, format_args!("peer handshake timed out")),
+        };
+        if pairing {
+            pairing::respond(&self, tls, addr, deadline).await;
             return;
         }
-        let config = tls::server_config(&self.identity, self.pinned_trust(), ALPN_SYNC);
-        match tokio::time::timeout(DIAL_TIMEOUT, start.into_stream(config)).await {
-            Ok(Ok(tls)) => {
-                let cert = tls
-                    .get_ref()
-                    .1
-                    .peer_certificates()
-                    .and_then(|c| c.first().cloned());
-                let Some(cert) = cert else { return };
-                let device = DeviceId::of_certificate(&cert);
-                connection::run(self.clone(), tls, device, route, device).await;
-            }
-            Ok(Err(e)) => tracing::info!(%addr, "refused a peer: {e}"),
-            Err(_) => tracing::info!(%addr, "peer handshake timed out"),
-        }
+        drop(slot);
+        let cert = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|c| c.first().cloned());
+        let Some(cert) = cert else { return };
+        let device = DeviceId::of_certificate(&cert);
+        connection::run(self.clone(), tls, device, route, device).await;
     }
 
     /// Dials `addr` expecting `trust`; runs the connection in the background and returns

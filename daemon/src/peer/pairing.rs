@@ -7,13 +7,15 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use spake2::{Ed25519Group, Identity as PakeIdentity, Password, Spake2};
 use tandem_protocol::api::PairingState;
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::pairing::responder::{Inviter, Pake, Responder, Step};
 use tandem_protocol::pairing::{
-    INVITER, JOINER, PairMessage, PairingCode, PairingError, PairingWindow, Relation,
-    confirmation_key, prove, verify,
+    INVITER, JOINER, MAX_PAIR_FRAME, PairMessage, PairingCode, PairingError, PairingWindow,
+    Relation, confirmation_key, prove, verify,
 };
 use tandem_protocol::time::Stamp;
 use tandem_protocol::wire::PROTOCOL_VERSION;
@@ -31,7 +33,15 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 async fn recv<S: AsyncRead + AsyncWrite + Unpin>(
     framed: &mut Framed<S>,
 ) -> Result<PairMessage, PairingError> {
-    match tokio::time::timeout(STEP_TIMEOUT, framed.recv()).await {
+    recv_by(framed, Instant::now() + STEP_TIMEOUT).await
+}
+
+/// The next message, if it arrives by `deadline`.
+async fn recv_by<S: AsyncRead + AsyncWrite + Unpin>(
+    framed: &mut Framed<S>,
+    deadline: Instant,
+) -> Result<PairMessage, PairingError> {
+    match tokio::time::timeout_at(deadline, framed.recv()).await {
         Ok(Ok(Some(payload))) => PairMessage::decode(&payload),
         Ok(Ok(None)) => Err(PairingError::Protocol(
             "the other device closed the connection".into(),
@@ -116,7 +126,7 @@ impl PeerHub {
             connector
                 .connect(tls::server_name(), tcp)
                 .await
-                .map_err(|e| protocol(e.to_string()))
+                .map_err(handshake_refusal)
         };
         let tls = tokio::time::timeout(STEP_TIMEOUT, dial)
             .await
@@ -221,6 +231,20 @@ fn session_binding<T>(
     Ok((DeviceId::of_certificate(&cert), material))
 }
 
+/// The joiner's error for a failed TLS handshake. An inviter with no pairing open refuses
+/// the pairing protocol during the handshake, before reading anything.
+fn handshake_refusal(e: std::io::Error) -> PairingError {
+    let alert = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    match alert {
+        Some(rustls::Error::AlertReceived(rustls::AlertDescription::NoApplicationProtocol)) => {
+            PairingError::NotOpen
+        }
+        _ => PairingError::Protocol(e.to_string()),
+    }
+}
+
 /// Turns the inviter's refusal text back into the error it came from, when it is one.
 fn refusal(reason: String) -> PairingError {
     if reason.starts_with("wrong pairing code") {
@@ -239,6 +263,8 @@ fn refusal(reason: String) -> PairingError {
         PairingError::Expired,
         PairingError::LockedOut,
         PairingError::RelationMismatch,
+        PairingError::Busy,
+        PairingError::TooSlow,
     ] {
         if reason == known.to_string() {
             return known;
@@ -247,17 +273,32 @@ fn refusal(reason: String) -> PairingError {
     PairingError::Protocol(reason)
 }
 
-/// The inviter's side of one pairing attempt on an accepted TLS connection.
-pub async fn respond<S>(hub: &PeerHub, tls: tokio_rustls::server::TlsStream<S>, addr: SocketAddr)
-where
+/// The inviter's side of one pairing attempt on an accepted TLS connection. The joiner's
+/// first message must arrive by `first_by`; its frames are capped at [`MAX_PAIR_FRAME`].
+pub async fn respond<S>(
+    hub: &PeerHub,
+    tls: tokio_rustls::server::TlsStream<S>,
+    addr: SocketAddr,
+    first_by: Instant,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let Ok((joiner, key_material)) = session_binding(tls.get_ref().1) else {
         return;
     };
-    let mut framed = Framed::new(tls);
-    if let Err(e) = respond_steps(hub, &mut framed, joiner, key_material, addr).await {
-        tracing::warn!(%addr, device = %joiner, "pairing refused: {e}");
+    let mut framed = Framed::with_limit(tls, MAX_PAIR_FRAME);
+    let me = hub.me();
+    let inviter = Inviter {
+        device: hub.identity.device_id,
+        person: me.id,
+        name: me.name,
+    };
+    let mut responder = Responder::new(joiner, inviter, key_material);
+    let outcome = respond_steps(hub, &mut framed, &mut responder, addr, first_by).await;
+    // However the attempt ended, it no longer holds the window.
+    responder.abandon(&mut hub.window.lock().unwrap_or_else(|p| p.into_inner()));
+    if let Err(e) = outcome {
+        hub.refused(addr, format_args!("pairing refused ({joiner}): {e}"));
         let _ = send(
             &mut framed,
             &PairMessage::Refused {
@@ -292,20 +333,15 @@ impl Pake for InviterPake {
 async fn respond_steps<S: AsyncRead + AsyncWrite + Unpin>(
     hub: &PeerHub,
     framed: &mut Framed<S>,
-    joiner: DeviceId,
-    key_material: [u8; 32],
+    responder: &mut Responder,
     addr: SocketAddr,
+    first_by: Instant,
 ) -> Result<(), PairingError> {
-    let me = hub.me();
-    let inviter = Inviter {
-        device: hub.identity.device_id,
-        person: me.id,
-        name: me.name,
-    };
-    let mut responder = Responder::new(joiner, inviter, key_material);
     let mut pake = InviterPake(None);
+    let mut deadline = first_by;
     loop {
-        let message = recv(framed).await?;
+        let message = recv_by(framed, deadline).await?;
+        deadline = Instant::now() + STEP_TIMEOUT;
         let step = {
             let mut window = hub.window.lock().unwrap_or_else(|p| p.into_inner());
             responder.receive(message, &mut window, jiff::Timestamp::now(), &mut pake)?

@@ -22,8 +22,14 @@ pub mod responder;
 
 /// How long a code is valid.
 pub const CODE_LIFETIME: SignedDuration = SignedDuration::from_secs(5 * 60);
-/// Wrong codes accepted before the window closes.
+/// Codes that may be tried before the window closes.
 pub const MAX_ATTEMPTS: u8 = 3;
+/// How long a started attempt may take to confirm; until then no other may start. An
+/// honest joiner needs well under a second.
+pub const ATTEMPT_LIFETIME: SignedDuration = SignedDuration::from_secs(20);
+/// Largest pairing message frame. Pairing frames come from devices that have proven
+/// nothing, so they are kept small (the largest honest message is a few hundred bytes).
+pub const MAX_PAIR_FRAME: usize = 4 * 1024;
 /// SPAKE2 identity of the joining side.
 pub const JOINER: &[u8] = b"tandem-joiner";
 /// SPAKE2 identity of the inviting side.
@@ -57,6 +63,12 @@ pub enum PairingError {
     /// Too many wrong codes: the window is closed.
     #[error("too many wrong codes: pairing closed, run `tandem pair` again")]
     LockedOut,
+    /// Another device is trying a code right now.
+    #[error("another device is trying a pairing code right now: try again in a few seconds")]
+    Busy,
+    /// The attempt took longer than [`ATTEMPT_LIFETIME`] to confirm.
+    #[error("the pairing attempt took too long: run `tandem pair` with the code again")]
+    TooSlow,
     /// One side wants `--own`, the other not.
     #[error("one side paired with --own and the other without: use the same on both")]
     RelationMismatch,
@@ -106,6 +118,10 @@ impl std::fmt::Debug for PairingCode {
 }
 
 /// The inviter's open invitation.
+///
+/// Every code tried costs an attempt the moment its `Start` is accepted, before any SPAKE2
+/// arithmetic, and only one attempt may be in flight at a time: however many connections
+/// a guesser opens, at most [`MAX_ATTEMPTS`] codes are ever tried against one window.
 #[derive(Clone, Debug)]
 pub struct PairingWindow {
     /// The code to type on the other device.
@@ -114,9 +130,23 @@ pub struct PairingWindow {
     pub relation: Relation,
     /// When the code stops working.
     pub expires_at: Timestamp,
-    /// Wrong codes left.
+    /// Attempts that may still start.
     pub attempts_left: u8,
+    /// The attempt whose confirmation is awaited, if any.
+    in_flight: Option<InFlight>,
 }
+
+/// One started attempt, as the window knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct InFlight {
+    attempt: Attempt,
+    /// After this, the attempt no longer blocks others and its confirmation is refused.
+    until: Timestamp,
+}
+
+/// A started attempt's number within its window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempt(u8);
 
 impl PairingWindow {
     /// Opens a window at `now`.
@@ -126,10 +156,11 @@ impl PairingWindow {
             relation,
             expires_at: now + CODE_LIFETIME,
             attempts_left: MAX_ATTEMPTS,
+            in_flight: None,
         }
     }
 
-    /// Whether an attempt may start now.
+    /// Whether an attempt could start now (ignoring one that may be in flight).
     pub fn admit(&self, now: Timestamp, relation: Relation) -> Result<(), PairingError> {
         if self.attempts_left == 0 {
             return Err(PairingError::LockedOut);
@@ -143,9 +174,55 @@ impl PairingWindow {
         Ok(())
     }
 
-    /// Records a wrong code; the error to send back.
-    pub fn wrong_code(&mut self) -> PairingError {
-        self.attempts_left = self.attempts_left.saturating_sub(1);
+    /// Starts an attempt, spending it: from here on the code may be tried once.
+    pub fn begin(&mut self, now: Timestamp, relation: Relation) -> Result<Attempt, PairingError> {
+        self.admit(now, relation)?;
+        if self.in_flight.is_some_and(|f| now < f.until) {
+            return Err(PairingError::Busy);
+        }
+        self.attempts_left -= 1;
+        let attempt = Attempt(MAX_ATTEMPTS - self.attempts_left);
+        self.in_flight = Some(InFlight {
+            attempt,
+            until: (now + ATTEMPT_LIFETIME).min(self.expires_at),
+        });
+        Ok(attempt)
+    }
+
+    /// Checks, when its confirmation arrives, that `attempt` may still be judged: the one
+    /// in flight, within its time and the window's. A refused attempt is over.
+    pub fn settle(&mut self, attempt: Attempt, now: Timestamp) -> Result<(), PairingError> {
+        let ours = self.in_flight.is_some_and(|f| f.attempt == attempt);
+        if !ours {
+            return Err(if self.attempts_left == 0 {
+                PairingError::LockedOut
+            } else {
+                PairingError::TooSlow
+            });
+        }
+        let until = self.in_flight.map_or(now, |f| f.until);
+        if now >= self.expires_at {
+            self.in_flight = None;
+            return Err(PairingError::Expired);
+        }
+        if now >= until {
+            self.in_flight = None;
+            return Err(PairingError::TooSlow);
+        }
+        Ok(())
+    }
+
+    /// Ends `attempt` without a verdict (its connection closed): the next may start. The
+    /// attempt stays spent.
+    pub fn abandon(&mut self, attempt: Attempt) {
+        if self.in_flight.is_some_and(|f| f.attempt == attempt) {
+            self.in_flight = None;
+        }
+    }
+
+    /// Records that `attempt` proved a wrong code; the error to send back.
+    pub fn wrong_code(&mut self, attempt: Attempt) -> PairingError {
+        self.abandon(attempt);
         if self.attempts_left == 0 {
             PairingError::LockedOut
         } else {
@@ -268,48 +345,98 @@ mod tests {
     }
 
     #[test]
-    fn windows_expire_and_lock_after_three_wrong_codes() {
+    fn windows_expire_and_lock_after_three_attempts() {
         let now: Timestamp = "2026-11-26T10:00:00Z".parse().unwrap();
         let mut w = PairingWindow::open(PairingCode::from_random(42), Relation::Partner, now);
         assert!(w.admit(now, Relation::Partner).is_ok());
         assert_eq!(
-            w.admit(now, Relation::Own),
+            w.begin(now, Relation::Own),
             Err(PairingError::RelationMismatch)
         );
         assert_eq!(
-            w.admit(now + CODE_LIFETIME, Relation::Partner),
+            w.begin(now + CODE_LIFETIME, Relation::Partner),
             Err(PairingError::Expired)
         );
-        assert_eq!(w.wrong_code(), PairingError::WrongCode { attempts_left: 2 });
-        assert_eq!(w.wrong_code(), PairingError::WrongCode { attempts_left: 1 });
-        assert_eq!(w.wrong_code(), PairingError::LockedOut);
+        assert_eq!(w.attempts_left, MAX_ATTEMPTS, "refused starts cost nothing");
+        let first = w.begin(now, Relation::Partner).unwrap();
+        assert_eq!(w.attempts_left, 2, "spent when the start is accepted");
+        assert_eq!(w.settle(first, now), Ok(()));
         assert_eq!(
-            w.admit(now, Relation::Partner),
+            w.wrong_code(first),
+            PairingError::WrongCode { attempts_left: 2 }
+        );
+        let second = w.begin(now, Relation::Partner).unwrap();
+        w.abandon(second);
+        assert_eq!(w.attempts_left, 1, "an abandoned attempt stays spent");
+        let third = w.begin(now, Relation::Partner).unwrap();
+        assert_eq!(w.wrong_code(third), PairingError::LockedOut);
+        assert_eq!(
+            w.begin(now, Relation::Partner),
             Err(PairingError::LockedOut)
         );
     }
 
+    #[test]
+    fn one_attempt_at_a_time_and_each_within_its_time() {
+        let now: Timestamp = "2026-11-26T10:00:00Z".parse().unwrap();
+        let mut w = PairingWindow::open(PairingCode::from_random(42), Relation::Partner, now);
+        let slow = w.begin(now, Relation::Partner).unwrap();
+        assert_eq!(w.begin(now, Relation::Partner), Err(PairingError::Busy));
+        assert_eq!(w.attempts_left, 2, "a busy refusal costs nothing");
+        let later = now + ATTEMPT_LIFETIME;
+        assert_eq!(w.settle(slow, later), Err(PairingError::TooSlow));
+        let next = w.begin(later, Relation::Partner).unwrap();
+        assert_eq!(
+            w.settle(slow, later),
+            Err(PairingError::TooSlow),
+            "a superseded attempt is never judged"
+        );
+        assert_eq!(w.settle(next, later), Ok(()));
+        assert_eq!(
+            w.settle(next, w.expires_at),
+            Err(PairingError::Expired),
+            "expiry is checked at the confirmation too"
+        );
+    }
+
     proptest::proptest! {
-        /// Whatever mix of attempts, wrong codes and waiting: at most three wrong codes are
-        /// ever accepted, a locked or expired window never admits again.
+        /// Whatever mix of starts, verdicts, abandoned attempts and waiting: at most three
+        /// attempts ever start, never two at once, and a locked or expired window never
+        /// starts another.
         #[test]
-        fn the_window_never_allows_a_fourth_guess(steps in proptest::collection::vec((proptest::bool::ANY, 0i64..200), 0..20)) {
+        fn the_window_never_allows_a_fourth_guess(steps in proptest::collection::vec((0u8..4, 0i64..40), 0..40)) {
             let start: Timestamp = "2026-11-26T10:00:00Z".parse().unwrap();
             let mut w = PairingWindow::open(PairingCode::from_random(7), Relation::Partner, start);
-            let (mut wrong, mut now, mut closed) = (0, start, false);
-            for (guess_wrong, wait) in steps {
+            let (mut started, mut now, mut open): (Vec<Attempt>, _, Option<Attempt>) = (Vec::new(), start, None);
+            for (action, wait) in steps {
                 now += SignedDuration::from_secs(wait);
-                match w.admit(now, Relation::Partner) {
-                    Ok(()) => {
-                        proptest::prop_assert!(!closed && wrong < MAX_ATTEMPTS && now < w.expires_at);
-                        if guess_wrong {
-                            wrong += 1;
-                            w.wrong_code();
+                match action {
+                    0 | 1 => {
+                        let before = w.attempts_left;
+                        match w.begin(now, Relation::Partner) {
+                            Ok(attempt) => {
+                                proptest::prop_assert!(now < w.expires_at && before > 0);
+                                started.push(attempt);
+                                open = Some(attempt);
+                            }
+                            Err(_) => proptest::prop_assert_eq!(w.attempts_left, before),
                         }
                     }
-                    Err(_) => closed = true,
+                    2 => {
+                        if let Some(attempt) = open.take()
+                            && w.settle(attempt, now).is_ok()
+                        {
+                            w.wrong_code(attempt);
+                        }
+                    }
+                    _ => {
+                        if let Some(attempt) = started.first().copied() {
+                            let _ = w.settle(attempt, now);
+                        }
+                    }
                 }
-                proptest::prop_assert_eq!(w.attempts_left, MAX_ATTEMPTS - wrong);
+                proptest::prop_assert!(started.len() <= usize::from(MAX_ATTEMPTS));
+                proptest::prop_assert_eq!(usize::from(w.attempts_left), usize::from(MAX_ATTEMPTS) - started.len());
             }
         }
     }

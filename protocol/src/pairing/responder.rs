@@ -9,7 +9,7 @@
 use jiff::Timestamp;
 
 use super::{
-    INVITER, JOINER, PairMessage, PairingCode, PairingError, PairingWindow, Relation,
+    Attempt, INVITER, JOINER, PairMessage, PairingCode, PairingError, PairingWindow, Relation,
     confirmation_key, prove, verify,
 };
 use crate::device::DeviceId;
@@ -71,6 +71,7 @@ enum State {
     AwaitConfirm {
         key: [u8; 32],
         code: PairingCode,
+        attempt: Attempt,
         claimed: Joiner,
     },
     Finished,
@@ -130,14 +131,21 @@ impl Responder {
                         "protocol version {version} is not {PROTOCOL_VERSION}"
                     )));
                 }
-                let open = window.as_ref().ok_or(PairingError::NotOpen)?;
-                open.admit(now, relation)?;
+                let open = window.as_mut().ok_or(PairingError::NotOpen)?;
+                let attempt = open.begin(now, relation)?;
                 let code = open.code;
                 let outbound = pake.start(code);
-                let key = confirmation_key(&pake.finish(&theirs)?, &self.exporter);
+                let key = match pake.finish(&theirs) {
+                    Ok(shared) => confirmation_key(&shared, &self.exporter),
+                    Err(e) => {
+                        open.abandon(attempt);
+                        return Err(e);
+                    }
+                };
                 self.state = State::AwaitConfirm {
                     key,
                     code,
+                    attempt,
                     claimed: Joiner {
                         device: self.joiner,
                         relation,
@@ -152,14 +160,24 @@ impl Responder {
                     name: self.inviter.name.clone(),
                 }))
             }
-            (State::AwaitConfirm { key, code, claimed }, PairMessage::Confirm { mac }) => {
-                // The window may have closed or been replaced while we waited.
+            (
+                State::AwaitConfirm {
+                    key,
+                    code,
+                    attempt,
+                    claimed,
+                },
+                PairMessage::Confirm { mac },
+            ) => {
+                // The window may have closed, been replaced, expired or locked while we
+                // waited, and this attempt may have outlived its time.
                 let open = window
                     .as_mut()
                     .filter(|w| w.code == code)
                     .ok_or(PairingError::NotOpen)?;
+                open.settle(attempt, now)?;
                 if !verify(&key, JOINER, &self.joiner, &self.inviter.device, &mac) {
-                    return Err(open.wrong_code());
+                    return Err(open.wrong_code(attempt));
                 }
                 *window = None;
                 Ok(Step::Pin {
@@ -173,10 +191,28 @@ impl Responder {
                 "this pairing attempt is already over".into(),
             )),
             (State::AwaitStart, other) => Err(unexpected("the joiner's start", &other)),
-            (State::AwaitConfirm { .. }, other) => {
+            (State::AwaitConfirm { code, attempt, .. }, other) => {
+                release(window, code, attempt);
                 Err(unexpected("the joiner's confirmation", &other))
             }
         }
+    }
+
+    /// Ends the attempt because its connection is gone: if it was waiting for a
+    /// confirmation, the next attempt may start (this one stays spent).
+    pub fn abandon(&mut self, window: &mut Option<PairingWindow>) {
+        if let State::AwaitConfirm { code, attempt, .. } =
+            std::mem::replace(&mut self.state, State::Finished)
+        {
+            release(window, code, attempt);
+        }
+    }
+}
+
+/// Frees the window's in-flight slot if `attempt` still holds it.
+fn release(window: &mut Option<PairingWindow>, code: PairingCode, attempt: Attempt) {
+    if let Some(open) = window.as_mut().filter(|w| w.code == code) {
+        open.abandon(attempt);
     }
 }
 
@@ -325,7 +361,8 @@ mod tests {
                 attempts_left: MAX_ATTEMPTS - 2
             }
         );
-        // Once locked out, even the right code is refused before any SPAKE2.
+        // The third and last attempt fails; then even the right code is refused before
+        // any SPAKE2.
         let mut r = responder(11);
         r.receive(start("12345678"), &mut w, now, &mut FakePake::default())
             .unwrap();
@@ -343,6 +380,103 @@ mod tests {
             r.receive(start("12345678"), &mut w, now, &mut FakePake::default()),
             Err(PairingError::LockedOut)
         );
+    }
+
+    /// A guesser with many connections: each `Start` spends an attempt, only one waits for
+    /// its confirmation at a time, and at most [`MAX_ATTEMPTS`] codes are ever judged.
+    #[test]
+    fn interleaved_starts_get_one_attempt_in_flight_and_three_in_all() {
+        let now = Timestamp::now();
+        let mut w = window("1234-5678", now);
+        let mut first = responder(1);
+        first
+            .receive(start("00000000"), &mut w, now, &mut FakePake::default())
+            .unwrap();
+        for exporter in 2..200 {
+            let mut r = responder(exporter);
+            assert_eq!(
+                r.receive(start("00000000"), &mut w, now, &mut FakePake::default()),
+                Err(PairingError::Busy)
+            );
+            assert!(r.finished());
+        }
+        assert_eq!(w.as_ref().unwrap().attempts_left, MAX_ATTEMPTS - 1);
+        // The first attempt's connection drops: the next may start, and the spent one
+        // stays spent.
+        first.abandon(&mut w);
+        let mut judged = 0;
+        for exporter in 200..=255 {
+            let mut r = responder(exporter);
+            let mut pake = FakePake::default();
+            if r.receive(start("00000000"), &mut w, now, &mut pake)
+                .is_err()
+            {
+                continue;
+            }
+            judged += 1;
+            let _ = r.receive(confirm("00000000", exporter), &mut w, now, &mut pake);
+        }
+        assert_eq!(judged, usize::from(MAX_ATTEMPTS) - 1);
+        let mut r = responder(9);
+        assert_eq!(
+            r.receive(start("12345678"), &mut w, now, &mut FakePake::default()),
+            Err(PairingError::LockedOut),
+            "the right code after the lockout"
+        );
+    }
+
+    #[test]
+    fn a_confirmation_after_expiry_is_not_judged() {
+        let now = Timestamp::now();
+        let mut w = window("1234-5678", now);
+        let mut r = responder(9);
+        let mut pake = FakePake::default();
+        r.receive(start("12345678"), &mut w, now, &mut pake)
+            .unwrap();
+        let late = now + crate::pairing::CODE_LIFETIME;
+        assert_eq!(
+            r.receive(confirm("12345678", 9), &mut w, late, &mut pake),
+            Err(PairingError::Expired),
+            "even the right code"
+        );
+        // A slow attempt inside the window's life is refused as well.
+        let mut w = window("1234-5678", now);
+        let mut r = responder(9);
+        let mut pake = FakePake::default();
+        r.receive(start("12345678"), &mut w, now, &mut pake)
+            .unwrap();
+        let slow = now + crate::pairing::ATTEMPT_LIFETIME;
+        assert_eq!(
+            r.receive(confirm("12345678", 9), &mut w, slow, &mut pake),
+            Err(PairingError::TooSlow)
+        );
+        assert!(w.is_some(), "nothing was pinned");
+    }
+
+    #[test]
+    fn a_confirmation_after_the_lockout_is_not_judged() {
+        let now = Timestamp::now();
+        let mut w = window("1234-5678", now);
+        // Eve starts with the right code, then stalls past her attempt's time.
+        let mut eve = responder(9);
+        let mut eve_pake = FakePake::default();
+        eve.receive(start("12345678"), &mut w, now, &mut eve_pake)
+            .unwrap();
+        let later = now + crate::pairing::ATTEMPT_LIFETIME;
+        // Two more attempts use up the window.
+        for exporter in [10, 11] {
+            let mut r = responder(exporter);
+            let mut pake = FakePake::default();
+            r.receive(start("00000000"), &mut w, later, &mut pake)
+                .unwrap();
+            r.receive(confirm("00000000", exporter), &mut w, later, &mut pake)
+                .unwrap_err();
+        }
+        assert_eq!(
+            eve.receive(confirm("12345678", 9), &mut w, later, &mut eve_pake),
+            Err(PairingError::LockedOut)
+        );
+        assert!(w.is_some(), "nothing was pinned");
     }
 
     #[test]
