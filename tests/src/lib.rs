@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 pub mod netns;
 pub mod phone;
 pub mod relay;
+pub mod stranger;
 
 use serde_json::Value;
 use tempfile::TempDir;

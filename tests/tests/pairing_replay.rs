@@ -3,111 +3,60 @@
 //! confirmation is bound to the session's exporter secret. A replay costs an attempt and
 //! pins nothing; after a successful pairing the code is spent.
 
-use std::time::Duration;
-
-use spake2::{Ed25519Group, Identity as PakeIdentity, Password, Spake2};
 use tandem_daemon::identity::Identity;
-use tandem_daemon::tls::{self, ALPN_PAIR, EXPORTER_LABEL, Trust};
 use tandem_protocol::device::DeviceId;
-use tandem_protocol::ids::PersonId;
-use tandem_protocol::pairing::{
-    INVITER, JOINER, PairMessage, PairingCode, Relation, confirmation_key, prove,
+use tandem_protocol::pairing::PairMessage;
+use tandem_tests::stranger::{
+    Stream, binding, confirmation, handshake, joiner_pake, recv, send, start_message,
 };
-use tandem_protocol::wire::{FrameDecoder, PROTOCOL_VERSION, frame};
 use tandem_tests::{Daemon, Home};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-type Stream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
-
-/// A pairing handshake from `identity` with the daemon's peer port.
-async fn handshake(identity: &Identity, addr: &str) -> std::io::Result<Stream> {
-    let connector =
-        tokio_rustls::TlsConnector::from(tls::client_config(identity, Trust::Anyone, ALPN_PAIR));
-    let tcp = tokio::net::TcpStream::connect(addr).await?;
-    connector.connect(tls::server_name(), tcp).await
-}
 
 /// A pairing connection from `identity` to the daemon's peer port: the stream, the
 /// inviter's device id and the session's exporter secret.
 async fn open(identity: &Identity, addr: &str) -> (Stream, DeviceId, [u8; 32]) {
     let stream = handshake(identity, addr).await.unwrap();
-    let (_, connection) = stream.get_ref();
-    let cert = connection.peer_certificates().unwrap()[0].clone();
-    let mut exporter = [0u8; 32];
-    connection
-        .export_keying_material(&mut exporter, EXPORTER_LABEL, None)
-        .unwrap();
-    (stream, DeviceId::of_certificate(&cert), exporter)
-}
-
-async fn send(stream: &mut Stream, message: &PairMessage) {
-    stream.write_all(&frame(&message.encode())).await.unwrap();
-}
-
-async fn recv(stream: &mut Stream) -> PairMessage {
-    let mut decoder = FrameDecoder::default();
-    let mut buf = vec![0u8; 4096];
-    loop {
-        if let Some(payload) = decoder.next_frame().unwrap() {
-            return PairMessage::decode(&payload).unwrap();
-        }
-        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
-            .await
-            .expect("the inviter answers")
-            .unwrap();
-        assert!(n > 0, "the inviter closed without answering");
-        decoder.push(&buf[..n]);
-    }
-}
-
-fn start_message(pake: Vec<u8>) -> PairMessage {
-    PairMessage::Start {
-        version: PROTOCOL_VERSION,
-        relation: Relation::Partner,
-        pake,
-        person: PersonId::parse("eve").unwrap(),
-        name: "Eve".into(),
-        port: 1,
-    }
+    let (inviter, exporter) = binding(&stream);
+    (stream, inviter, exporter)
 }
 
 /// One honest run of the joiner's side with `code` up to (not including) sending the
 /// confirmation: returns the `Start` and `Confirm` it would send.
 async fn record(identity: &Identity, addr: &str, code: &str) -> (PairMessage, PairMessage) {
     let (mut stream, inviter, exporter) = open(identity, addr).await;
-    let password = Password::new(PairingCode::parse(code).unwrap().password());
-    let (pake, outbound) = Spake2::<Ed25519Group>::start_a(
-        &password,
-        &PakeIdentity::new(JOINER),
-        &PakeIdentity::new(INVITER),
-    );
+    let (pake, outbound) = joiner_pake(code);
     let start = start_message(outbound);
-    send(&mut stream, &start).await;
-    let PairMessage::Reply { pake: theirs, .. } = recv(&mut stream).await else {
+    send(&mut stream, &start).await.unwrap();
+    let Some(PairMessage::Reply { pake: theirs, .. }) = recv(&mut stream).await else {
         panic!("expected the inviter's reply");
     };
-    let key = confirmation_key(&pake.finish(&theirs).unwrap(), &exporter);
-    let confirm = PairMessage::Confirm {
-        mac: prove(&key, JOINER, &identity.device_id, &inviter),
-    };
+    let confirm = confirmation(identity, pake, &theirs, &inviter, &exporter);
     (start, confirm)
 }
 
-/// Sends recorded messages on a fresh session; returns the inviter's last answer.
+/// Sends recorded messages on a fresh session; returns the inviter's last answer. The
+/// recording session has just been dropped: if the inviter has not noticed yet, it is still
+/// the attempt in flight and this one is told to wait, as an honest joiner would be.
 async fn replay(
     identity: &Identity,
     addr: &str,
     start: &PairMessage,
     confirm: &PairMessage,
 ) -> PairMessage {
-    let (mut stream, _, _) = open(identity, addr).await;
-    send(&mut stream, start).await;
-    match recv(&mut stream).await {
-        PairMessage::Reply { .. } => {}
-        other => return other,
+    for _ in 0..100 {
+        let (mut stream, _, _) = open(identity, addr).await;
+        send(&mut stream, start).await.unwrap();
+        match recv(&mut stream).await.expect("the inviter answers") {
+            PairMessage::Reply { .. } => {}
+            PairMessage::Refused { reason } if reason.contains("right now") => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+            other => return other,
+        }
+        send(&mut stream, confirm).await.unwrap();
+        return recv(&mut stream).await.expect("the inviter answers");
     }
-    send(&mut stream, confirm).await;
-    recv(&mut stream).await
+    panic!("the inviter stayed busy with a dropped attempt");
 }
 
 fn paired(d: &Daemon) -> usize {
