@@ -137,6 +137,28 @@ fn api_refuses_control_characters_in_one_line_fields_naming_the_field() {
     assert_eq!(note.body["body"], "first\n\tsecond – Ł");
 }
 
+/// A name is shown to the partner on every line they read about this person, so `tandem
+/// init` refuses one that would drive their terminal, and says so safely.
+#[test]
+fn init_refuses_a_name_with_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["init", "--name", "Sam\u{1b}]0;pwned\u{7}"];
+    let out = tandem_tests::tandem(dir.path())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a name with an escape sequence was accepted"
+    );
+    let text = assert_terminal_safe(&args, &out);
+    assert!(
+        text.contains("name: must be one line of plain text without control characters"),
+        "{text}"
+    );
+    assert!(!dir.path().join("config.toml").exists());
+}
+
 /// Commits `items` into Alex's shared document as Sam's hostile build would have written
 /// them, bypassing every check the API makes.
 fn write_as_hostile_partner(alex: &Home, sam: &PersonId, write: impl FnOnce(&mut Writer)) {
