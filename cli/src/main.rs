@@ -4,6 +4,7 @@
 mod args;
 mod client;
 mod commands;
+mod safe;
 mod show;
 mod when;
 
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
+use crate::show::say_err;
 use args::{Cli, Command};
 use commands::Ctx;
 
@@ -25,7 +27,7 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("tandem: {e:#}");
+            say_err!("tandem: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -1,15 +1,62 @@
 //! Printing for people (aligned tables, short ids, local times) and for scripts (`--json`).
+//!
+//! Everything for people goes through [`say!`] (stdout) or [`say_err!`] (stderr), which
+//! make the whole line terminal-safe ([`safe`]); table cells and names are made one line.
+//! Clippy refuses the std print macros elsewhere in this crate (`cli/clippy.toml`), so a
+//! new command cannot print a partner's text raw by forgetting a call.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use tandem_protocol::ids::PersonId;
 use tandem_protocol::time::{Moment, Stamp};
 
+use crate::safe;
+
 /// Shortest id prefix shown, even when a shorter one would be unique.
 const MIN_PREFIX: usize = 6;
 
-/// Prints `value` as pretty JSON.
+/// Prints a line for people on stdout, like `println!`, made terminal-safe.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::show::line(&format!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+/// Prints a line for people on stderr, like `eprintln!`, made terminal-safe.
+macro_rules! say_err {
+    ($($arg:tt)*) => {
+        $crate::show::error_line(&format!($($arg)*))
+    };
+}
+pub(crate) use say_err;
+
+/// Writes `text` and a newline to stdout, control characters escaped (line breaks kept).
+#[allow(
+    clippy::disallowed_macros,
+    reason = "the one place lines for people reach stdout"
+)]
+pub fn line(text: &str) {
+    println!("{}", safe::multi_line(text));
+}
+
+/// Writes `text` and a newline to stderr, control characters escaped (line breaks kept).
+#[allow(
+    clippy::disallowed_macros,
+    reason = "the one place lines for people reach stderr"
+)]
+pub fn error_line(text: &str) {
+    eprintln!("{}", safe::multi_line(text));
+}
+
+/// Prints `value` as pretty JSON. Exact: scripts get the text as stored (JSON escapes
+/// C0 controls itself).
+#[allow(
+    clippy::disallowed_macros,
+    reason = "JSON for scripts is printed exactly"
+)]
 pub fn json(value: &impl Serialize) {
     println!(
         "{}",
@@ -17,10 +64,15 @@ pub fn json(value: &impl Serialize) {
     );
 }
 
-/// Lays out rows under headers with columns padded to their widest cell.
+/// Lays out rows under headers with columns padded to their widest cell. Cells are made
+/// one line and terminal-safe, so a cell from a document cannot break the layout.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<Cow<'_, str>>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| safe::one_line(cell)).collect())
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -34,9 +86,9 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         padded.join("  ").trim_end().to_owned()
     };
     let mut out = line(headers.to_vec());
-    for row in rows {
+    for row in &rows {
         out.push('\n');
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
+        out.push_str(&line(row.iter().map(|cell| cell.as_ref()).collect()));
     }
     out
 }
@@ -88,9 +140,12 @@ pub fn range(start: &Moment, end: &Moment) -> String {
 /// Display names of people, by id.
 pub type Names = BTreeMap<PersonId, String>;
 
-/// The name of `id`, or the id itself when unknown.
+/// The name of `id` (one line, terminal-safe), or the id itself when unknown.
 pub fn name(names: &Names, id: &PersonId) -> String {
-    names.get(id).cloned().unwrap_or_else(|| id.to_string())
+    match names.get(id) {
+        Some(name) => safe::one_line(name).into_owned(),
+        None => id.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -113,5 +168,17 @@ mod tests {
             ],
         );
         assert_eq!(t, "ID    TITLE\na     Dinner\nbbbb  X");
+    }
+
+    #[test]
+    fn table_cells_are_one_safe_line() {
+        let t = table(
+            &["ID", "TITLE"],
+            &[
+                vec!["a".into(), "Din\nner\u{1b}[2J".into()],
+                vec!["b".into(), "Ł".into()],
+            ],
+        );
+        assert_eq!(t, "ID  TITLE\na   Din\\nner\\u{1b}[2J\nb   Ł");
     }
 }

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::entity::required_text;
 use crate::error::ValidationError;
 use crate::ids::PersonId;
 use crate::model::person::MAX_NAME_LEN;
@@ -51,15 +52,9 @@ fn yes() -> bool {
 impl Config {
     /// A new config for `name`, checked.
     pub fn new(name: &str, person_id: PersonId) -> Result<Self, ValidationError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
-            return Err(ValidationError::new(
-                "name",
-                format!("must be 1 to {MAX_NAME_LEN} characters"),
-            ));
-        }
+        let name = required_text("name", name, MAX_NAME_LEN)?;
         Ok(Self {
-            name: name.to_owned(),
+            name,
             person_id,
             api_port: 0,
             peer_port: 0,

@@ -112,23 +112,104 @@ pub trait Entity: Identified {
     fn summary(&self) -> String;
 }
 
-/// Checks a required one-line text: trimmed, non-empty, at most `max` characters.
+/// Checks a required one-line text (a title, label, name or place): trimmed, non-empty,
+/// at most `max` characters, plain text.
 pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
-    let value = value.trim();
+    required(field, bounded_text(field, value, max)?)
+}
+
+/// Checks an optional one-line text: at most `max` characters (surrounding space
+/// trimmed), plain text. One-line text is shown in table cells and one-line messages, so
+/// it holds no line breaks or tabs either.
+pub fn bounded_text(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
+    checked_text(field, value, max, Lines::One)
+}
+
+/// Checks a required multi-line text (a note's body): like [`bounded_multiline_text`],
+/// and not empty.
+pub fn required_multiline_text(
+    field: &str,
+    value: &str,
+    max: usize,
+) -> Result<String, ValidationError> {
+    required(field, bounded_multiline_text(field, value, max)?)
+}
+
+/// Checks an optional multi-line text (notes, answers): at most `max` characters
+/// (surrounding space trimmed), plain text keeping line breaks and tabs. Windows line ends
+/// (`\r\n`, what browsers send from a text area) become `\n`; a lone `\r`, which makes a
+/// terminal overwrite the line, is refused.
+pub fn bounded_multiline_text(
+    field: &str,
+    value: &str,
+    max: usize,
+) -> Result<String, ValidationError> {
+    checked_text(field, &value.replace("\r\n", "\n"), max, Lines::Many)
+}
+
+/// Explicit bidirectional formatting: embeddings and overrides (U+202A–U+202E) and
+/// isolates (U+2066–U+2069). Invisible, they reorder the text around them, so what a
+/// reader sees is not what was written ("Trojan Source"). Ordinary right-to-left text
+/// needs none of them.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether a text may hold line breaks and tabs.
+#[derive(Clone, Copy, PartialEq)]
+enum Lines {
+    One,
+    Many,
+}
+
+fn required(field: &str, value: String) -> Result<String, ValidationError> {
     if value.is_empty() {
         return Err(ValidationError::new(field, "must not be empty"));
     }
-    bounded_text(field, value, max)
+    Ok(value)
 }
 
-/// Checks an optional text: at most `max` characters (surrounding space trimmed).
-pub fn bounded_text(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
+/// Trims `value` and checks its length and characters: no control characters (C0, DEL,
+/// C1: terminals obey them) and no bidi controls; a multi-line text may keep `\n` and
+/// `\t`.
+fn checked_text(
+    field: &str,
+    value: &str,
+    max: usize,
+    lines: Lines,
+) -> Result<String, ValidationError> {
     let value = value.trim();
     let len = value.chars().count();
     if len > max {
         return Err(ValidationError::new(
             field,
             format!("is {len} characters long; at most {max} are allowed"),
+        ));
+    }
+    let allowed = |c: char| lines == Lines::Many && matches!(c, '\n' | '\t');
+    let found = value
+        .chars()
+        .enumerate()
+        .find(|&(_, c)| (c.is_control() && !allowed(c)) || is_bidi_control(c));
+    if let Some((at, c)) = found {
+        let rule = match lines {
+            Lines::One => "must be one line of plain text without control characters",
+            Lines::Many => {
+                "must be plain text without control characters other than line breaks and tabs"
+            }
+        };
+        let kind = if is_bidi_control(c) {
+            ", an invisible text-direction control,"
+        } else {
+            ""
+        };
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "{rule} (found U+{:04X}{kind} at character {})",
+                u32::from(c),
+                at + 1
+            ),
         ));
     }
     Ok(value.to_owned())
@@ -173,6 +254,8 @@ pub fn text_from_str<'de, D: serde::Deserializer<'de>>(
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::Strategy;
+
     use super::*;
 
     proptest::proptest! {
@@ -192,6 +275,99 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Characters a terminal obeys or that reorder text, mixed into ordinary ones.
+    fn any_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::char::range('\0', '\u{a0}'),
+                proptest::char::range('\u{2060}', '\u{2070}'),
+                proptest::char::range('\u{2020}', '\u{2030}'),
+                proptest::char::any(),
+            ],
+            0..30,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    fn plain(c: char, lines: Lines) -> bool {
+        let kept = lines == Lines::Many && matches!(c, '\n' | '\t');
+        kept || !(c.is_control() || is_bidi_control(c))
+    }
+
+    proptest::proptest! {
+        /// One-line text is accepted exactly when it holds no control character (line
+        /// breaks and tabs included) and no bidi control; then it is stored trimmed.
+        #[test]
+        fn one_line_text_holds_no_control_characters(raw in any_text()) {
+            let trimmed = raw.trim();
+            match bounded_text("label", &raw, 100) {
+                Ok(text) => {
+                    proptest::prop_assert_eq!(text.as_str(), trimmed);
+                    proptest::prop_assert!(text.chars().all(|c| plain(c, Lines::One)));
+                }
+                Err(e) => {
+                    proptest::prop_assert_eq!(e.field.as_str(), "label");
+                    proptest::prop_assert!(!trimmed.chars().all(|c| plain(c, Lines::One)));
+                }
+            }
+        }
+
+        /// Multi-line text may keep `\n` and `\t` (and `\r\n`, as `\n`), nothing else
+        /// a terminal obeys.
+        #[test]
+        fn multiline_text_keeps_only_line_breaks_and_tabs(raw in any_text()) {
+            let normalised = raw.replace("\r\n", "\n");
+            let trimmed = normalised.trim();
+            match bounded_multiline_text("notes", &raw, 100) {
+                Ok(text) => {
+                    proptest::prop_assert_eq!(text.as_str(), trimmed);
+                    proptest::prop_assert!(text.chars().all(|c| plain(c, Lines::Many)));
+                }
+                Err(e) => {
+                    proptest::prop_assert_eq!(e.field.as_str(), "notes");
+                    proptest::prop_assert!(!trimmed.chars().all(|c| plain(c, Lines::Many)));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_plain_words() {
+        let e = required_text("title", "Dinner\u{1b}]0;pwned\u{7}", 100).unwrap_err();
+        assert_eq!(e.field, "title");
+        assert_eq!(
+            e.to_string(),
+            "title: must be one line of plain text without control characters \
+             (found U+001B at character 7)"
+        );
+        let e = bounded_text("place", "Luigi's\u{202e}", 100).unwrap_err();
+        assert!(
+            e.problem
+                .contains("U+202E, an invisible text-direction control,"),
+            "{e}"
+        );
+        assert_eq!(
+            required_text("title", "two\nlines", 100).unwrap_err().field,
+            "title"
+        );
+        let e = bounded_multiline_text("notes", "over\rwritten", 100).unwrap_err();
+        assert!(e.problem.contains("other than line breaks and tabs"), "{e}");
+        assert_eq!(
+            bounded_multiline_text("notes", "first\r\n\tsecond", 100).unwrap(),
+            "first\n\tsecond"
+        );
+        assert_eq!(
+            required_text("title", "Ł – 夜 🎉 עברית", 100).unwrap(),
+            "Ł – 夜 🎉 עברית"
+        );
+        assert_eq!(
+            required_multiline_text("body", " \n ", 100)
+                .unwrap_err()
+                .problem,
+            "must not be empty"
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@ use tandem_protocol::model::agreement::Agreement;
 use super::Ctx;
 use super::plan::encode;
 use crate::args::AgreeCommand;
-use crate::show;
+use crate::safe;
+use crate::show::{self, say};
 
 /// Runs an agreement subcommand.
 pub fn run(ctx: &Ctx, command: AgreeCommand) -> anyhow::Result<()> {
@@ -24,9 +25,7 @@ pub fn run(ctx: &Ctx, command: AgreeCommand) -> anyhow::Result<()> {
             if ctx.json {
                 show::json(&agreements);
             } else if agreements.is_empty() {
-                println!(
-                    "No agreements yet. Propose one: tandem agree add \"No phones at dinner\""
-                );
+                say!("No agreements yet. Propose one: tandem agree add \"No phones at dinner\"");
             } else {
                 let names = ctx.names()?;
                 let ids = show::short_ids(agreements.iter().map(|a| a.id.as_str()));
@@ -47,7 +46,7 @@ pub fn run(ctx: &Ctx, command: AgreeCommand) -> anyhow::Result<()> {
                         ]
                     })
                     .collect();
-                println!(
+                say!(
                     "{}",
                     show::table(&["ID", "AGREEMENT", "ACCEPTED BY", "REVIEW ON"], &rows)
                 );
@@ -64,9 +63,9 @@ pub fn run(ctx: &Ctx, command: AgreeCommand) -> anyhow::Result<()> {
             .keys()
             .map(|p| show::name(&names, p))
             .collect();
-        println!(
+        say!(
             "\"{}\" ({}), accepted by {}; review on {}",
-            agreement.text,
+            safe::one_line(&agreement.text),
             agreement.id,
             accepted.join(" and "),
             agreement.review_on

@@ -5,7 +5,8 @@ use tandem_protocol::balance::Balance;
 use super::Ctx;
 use super::plan::encode;
 use crate::args::BalanceArgs;
-use crate::show;
+use crate::safe;
+use crate::show::{self, say};
 
 /// Prints the week's hours together and apart, and the plain-language reading.
 pub fn run(ctx: &Ctx, args: BalanceArgs) -> anyhow::Result<()> {
@@ -23,8 +24,8 @@ pub fn run(ctx: &Ctx, args: BalanceArgs) -> anyhow::Result<()> {
         show::json(&report);
         return Ok(());
     }
-    println!("Week {}", report.week);
-    println!("Together: {:.1} h", report.together_hours);
+    say!("Week {}", report.week);
+    say!("Together: {:.1} h", report.together_hours);
     for p in &report.people {
         let wish = match &p.wish {
             Some(w) => format!(
@@ -33,14 +34,14 @@ pub fn run(ctx: &Ctx, args: BalanceArgs) -> anyhow::Result<()> {
             ),
             None => String::new(),
         };
-        println!(
+        say!(
             "{:<9} {:.1} h personal time{wish}",
-            format!("{}:", p.name),
+            format!("{}:", safe::one_line(&p.name)),
             p.personal_hours
         );
     }
     for line in &report.reading {
-        println!("• {line}");
+        say!("• {}", safe::one_line(line));
     }
     Ok(())
 }

@@ -18,6 +18,7 @@ use tandem_protocol::model::plan::Plan;
 use tandem_protocol::time::Moment;
 
 use crate::client::Client;
+use crate::show::say;
 use crate::when::{parse_duration, parse_when};
 
 /// How long a demo daemon may take to start.
@@ -129,7 +130,7 @@ pub fn run(no_wait: bool) -> anyhow::Result<()> {
     }
     let scratch = Scratch(std::env::temp_dir().join(format!("tandem-demo-{}", std::process::id())));
     std::fs::create_dir_all(&scratch.0)?;
-    println!(
+    say!(
         "Starting two laptops' daemons in {} ...",
         scratch.0.display()
     );
@@ -142,9 +143,7 @@ pub fn run(no_wait: bool) -> anyhow::Result<()> {
     let addr = format!("127.0.0.1:{}", alex_status.peer_port);
     sam.client
         .post::<Value>("/v1/pairing/join", &json!({ "code": code, "addr": addr }))?;
-    println!(
-        "Paired: Alex showed code {code}, Sam typed it. Their laptops now trust only each other."
-    );
+    say!("Paired: Alex showed code {code}, Sam typed it. Their laptops now trust only each other.");
 
     let now = jiff::ZonedDateTime::now();
     let dinner = plan(
@@ -200,10 +199,8 @@ pub fn run(no_wait: bool) -> anyhow::Result<()> {
             .post::<Value>(&format!("/v1/agreements/{agreement_id}/accept"), &json!({}))
             .is_ok()
     })?;
-    println!("Filled a week: a date night (both said yes), a quality-time evening, two ideas,");
-    println!(
-        "personal time for each, an agreement both accepted, a check-in each, a private note."
-    );
+    say!("Filled a week: a date night (both said yes), a quality-time evening, two ideas,");
+    say!("personal time for each, an agreement both accepted, a check-in each, a private note.");
 
     let t = Instant::now();
     let brunch = plan(
@@ -218,7 +215,7 @@ pub fn run(no_wait: bool) -> anyhow::Result<()> {
             .get::<Plan>(&format!("/v1/plans/{}", brunch.id))
             .is_ok()
     })?;
-    println!(
+    say!(
         "Sam proposed \"Sunday brunch\": on Alex's laptop after {:.1} ms.",
         t.elapsed().as_secs_f64() * 1000.0
     );
@@ -235,28 +232,28 @@ pub fn run(no_wait: bool) -> anyhow::Result<()> {
     })?;
     let balance: Value = alex.client.get("/v1/balance")?;
     for line in balance["reading"].as_array().into_iter().flatten() {
-        println!("Balance this week: {}", line.as_str().unwrap_or_default());
+        say!("Balance this week: {}", line.as_str().unwrap_or_default());
     }
 
-    println!("\nTry it (in another terminal, while this runs):");
+    say!("\nTry it (in another terminal, while this runs):");
     for d in [&alex, &sam] {
-        println!(
+        say!(
             "  export TANDEM_HOME={}   # be {}",
             d.home.display(),
             d.name
         );
     }
-    println!("  tandem status; tandem plan list; tandem balance; tandem checkin list; tandem log");
-    println!("  tandem note list        # Alex sees the note, Sam never does");
+    say!("  tandem status; tandem plan list; tandem balance; tandem checkin list; tandem log");
+    say!("  tandem note list        # Alex sees the note, Sam never does");
     if no_wait {
-        println!("\nDemo done; stopping both daemons.");
+        say!("\nDemo done; stopping both daemons.");
         return Ok(());
     }
-    println!("\nPress Ctrl-C to stop both daemons and remove the demo data.");
+    say!("\nPress Ctrl-C to stop both daemons and remove the demo data.");
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    println!("\nStopping ...");
+    say!("\nStopping ...");
     Ok(())
 }
 

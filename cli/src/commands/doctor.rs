@@ -10,7 +10,7 @@ use tandem_protocol::api::{NearbyDevice, PeerStatus, Status};
 use tandem_protocol::paths::API_TOKEN_FILE;
 
 use crate::client::Client;
-use crate::show;
+use crate::show::{self, say};
 
 /// Clock difference between laptops worth a warning: timestamps in the feed and in
 /// conflicts would mislead, and reminders would fire at odd times.
@@ -164,7 +164,7 @@ pub fn run(home: &Path) -> anyhow::Result<()> {
         findings.extend(check_peers(client)?);
     }
     for f in &findings {
-        println!("{} {}", if f.ok { "ok      " } else { "PROBLEM " }, f.text);
+        say!("{} {}", if f.ok { "ok      " } else { "PROBLEM " }, f.text);
     }
     let problems = findings.iter().filter(|f| !f.ok).count();
     anyhow::ensure!(problems == 0, "{problems} problem(s) found; see above");

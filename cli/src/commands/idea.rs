@@ -5,7 +5,8 @@ use tandem_protocol::model::idea::Idea;
 
 use super::Ctx;
 use crate::args::IdeaCommand;
-use crate::show;
+use crate::safe;
+use crate::show::{self, say};
 
 /// Runs an idea subcommand.
 pub fn run(ctx: &Ctx, command: IdeaCommand) -> anyhow::Result<()> {
@@ -17,7 +18,7 @@ pub fn run(ctx: &Ctx, command: IdeaCommand) -> anyhow::Result<()> {
             if ctx.json {
                 show::json(&idea);
             } else {
-                println!("In the jar: {} ({})", idea.title, idea.id);
+                say!("In the jar: {} ({})", safe::one_line(&idea.title), idea.id);
             }
         }
         IdeaCommand::List => {
@@ -25,7 +26,7 @@ pub fn run(ctx: &Ctx, command: IdeaCommand) -> anyhow::Result<()> {
             if ctx.json {
                 show::json(&ideas);
             } else if ideas.is_empty() {
-                println!("The jar is empty. Add one: tandem idea add \"Night swim\"");
+                say!("The jar is empty. Add one: tandem idea add \"Night swim\"");
             } else {
                 let names = ctx.names()?;
                 let ids = show::short_ids(ideas.iter().map(|i| i.id.as_str()));
@@ -41,7 +42,7 @@ pub fn run(ctx: &Ctx, command: IdeaCommand) -> anyhow::Result<()> {
                         ]
                     })
                     .collect();
-                println!("{}", show::table(&["ID", "IDEA", "FROM", "NOTES"], &rows));
+                say!("{}", show::table(&["ID", "IDEA", "FROM", "NOTES"], &rows));
             }
         }
         IdeaCommand::Draw => {
@@ -49,9 +50,9 @@ pub fn run(ctx: &Ctx, command: IdeaCommand) -> anyhow::Result<()> {
             if ctx.json {
                 show::json(&idea);
             } else {
-                println!("Tonight: {}", idea.title);
+                say!("Tonight: {}", safe::one_line(&idea.title));
                 if !idea.notes.is_empty() {
-                    println!("  {}", idea.notes);
+                    say!("  {}", idea.notes);
                 }
             }
         }

@@ -9,6 +9,7 @@ use tandem_protocol::ids::PersonId;
 use tandem_protocol::paths::CONFIG_FILE;
 
 use crate::args::InitArgs;
+use crate::show::say;
 
 /// Creates the data home and its config.
 pub fn run(home: &Path, args: InitArgs, json: bool) -> anyhow::Result<()> {
@@ -33,12 +34,12 @@ pub fn run(home: &Path, args: InitArgs, json: bool) -> anyhow::Result<()> {
     if json {
         crate::show::json(&config);
     } else {
-        println!(
+        say!(
             "Hello {}! Your tandem lives in {}.",
             config.name,
             home.display()
         );
-        println!("Start the daemon with: tandemd --home {}", home.display());
+        say!("Start the daemon with: tandemd --home {}", home.display());
     }
     Ok(())
 }

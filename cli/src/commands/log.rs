@@ -4,7 +4,7 @@ use tandem_protocol::api::ActivityEntry;
 
 use super::Ctx;
 use crate::args::LogArgs;
-use crate::show;
+use crate::show::{self, say};
 
 /// Prints recent changes, newest first.
 pub fn run(ctx: &Ctx, args: LogArgs) -> anyhow::Result<()> {
@@ -26,6 +26,6 @@ pub fn run(ctx: &Ctx, args: LogArgs) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    println!("{}", show::table(&["WHEN (UTC)", "WHO", "WHAT", ""], &rows));
+    say!("{}", show::table(&["WHEN (UTC)", "WHO", "WHAT", ""], &rows));
     Ok(())
 }

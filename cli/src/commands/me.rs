@@ -5,7 +5,8 @@ use tandem_protocol::api::PersonalTimeView;
 
 use super::{Ctx, time_range};
 use crate::args::MeCommand;
-use crate::show;
+use crate::safe;
+use crate::show::{self, say};
 
 /// Runs a personal-time subcommand.
 pub fn run(ctx: &Ctx, command: MeCommand) -> anyhow::Result<()> {
@@ -21,11 +22,11 @@ pub fn run(ctx: &Ctx, command: MeCommand) -> anyhow::Result<()> {
             if ctx.json {
                 show::json(&view);
             } else {
-                println!(
+                say!(
                     "Blocked {} for yourself ({}); your partner sees \"{}\".",
                     show::range(&view.block.start, &view.block.end),
                     view.block.id,
-                    view.block.label
+                    safe::one_line(&view.block.label)
                 );
             }
         }
@@ -34,7 +35,7 @@ pub fn run(ctx: &Ctx, command: MeCommand) -> anyhow::Result<()> {
             if ctx.json {
                 show::json(&blocks);
             } else if blocks.is_empty() {
-                println!(
+                say!(
                     "No personal time blocked. Take some: tandem me add --at \"sat 10:00\" --for 3h"
                 );
             } else {
@@ -53,7 +54,7 @@ pub fn run(ctx: &Ctx, command: MeCommand) -> anyhow::Result<()> {
                         ]
                     })
                     .collect();
-                println!(
+                say!(
                     "{}",
                     show::table(&["ID", "WHO", "WHEN", "LABEL", "PRIVATE DETAILS"], &rows)
                 );

@@ -2,9 +2,13 @@
 
 pub mod agree;
 pub mod balance;
+// `checkin`, `export` and `phone` still print with the std macros: they are being changed
+// in parallel (issue #12) and move to `show::say!` after that lands.
+#[allow(clippy::disallowed_macros)]
 pub mod checkin;
 pub mod demo;
 pub mod doctor;
+#[allow(clippy::disallowed_macros)]
 pub mod export;
 pub mod idea;
 pub mod init;
@@ -12,6 +16,7 @@ pub mod log;
 pub mod me;
 pub mod note;
 pub mod pair;
+#[allow(clippy::disallowed_macros)]
 pub mod phone;
 pub mod plan;
 pub mod service;

@@ -8,7 +8,8 @@ use tandem_protocol::model::note::Note;
 use super::Ctx;
 use super::plan::encode;
 use crate::args::NoteCommand;
-use crate::show;
+use crate::safe;
+use crate::show::{self, say};
 
 /// Runs a note subcommand.
 pub fn run(ctx: &Ctx, command: NoteCommand) -> anyhow::Result<()> {
@@ -28,7 +29,11 @@ pub fn run(ctx: &Ctx, command: NoteCommand) -> anyhow::Result<()> {
             if ctx.json {
                 show::json(&note);
             } else {
-                println!("Noted, privately: {} ({})", note.title, note.id);
+                say!(
+                    "Noted, privately: {} ({})",
+                    safe::one_line(&note.title),
+                    note.id
+                );
             }
         }
         NoteCommand::List => {
@@ -36,7 +41,7 @@ pub fn run(ctx: &Ctx, command: NoteCommand) -> anyhow::Result<()> {
             if ctx.json {
                 show::json(&notes);
             } else if notes.is_empty() {
-                println!("No notes yet. Only you will ever see them: tandem note add \"...\"");
+                say!("No notes yet. Only you will ever see them: tandem note add \"...\"");
             } else {
                 let ids = show::short_ids(notes.iter().map(|n| n.id.as_str()));
                 let rows: Vec<Vec<String>> = notes
@@ -44,7 +49,7 @@ pub fn run(ctx: &Ctx, command: NoteCommand) -> anyhow::Result<()> {
                     .zip(ids)
                     .map(|(n, id)| vec![id, show::stamp(&n.meta.created_at), n.title.clone()])
                     .collect();
-                println!("{}", show::table(&["ID", "WRITTEN", "TITLE"], &rows));
+                say!("{}", show::table(&["ID", "WRITTEN", "TITLE"], &rows));
             }
         }
         NoteCommand::Show { id } => {
@@ -52,9 +57,9 @@ pub fn run(ctx: &Ctx, command: NoteCommand) -> anyhow::Result<()> {
             if ctx.json {
                 show::json(&note);
             } else {
-                println!(
+                say!(
                     "{}\n{}\n\n{}",
-                    note.title,
+                    safe::one_line(&note.title),
                     note.meta.created_at,
                     note.body.as_str()
                 );

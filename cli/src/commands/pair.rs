@@ -8,7 +8,8 @@ use tandem_protocol::api::{NearbyDevice, PairingState, PeerStatus, Status};
 use super::Ctx;
 use super::plan::encode;
 use crate::args::{PairArgs, PeerCommand};
-use crate::show;
+use crate::safe;
+use crate::show::{self, say, say_err};
 
 /// How often `tandem pair` checks whether the other laptop joined.
 const POLL: Duration = Duration::from_millis(300);
@@ -21,9 +22,10 @@ pub fn pair(ctx: &Ctx, args: PairArgs) -> anyhow::Result<()> {
         if ctx.json {
             show::json(&peer);
         } else {
-            println!(
+            say!(
                 "Paired with {} ({}). Your plans now sync with them.",
-                peer.name, peer.device_id
+                safe::one_line(&peer.name),
+                peer.device_id
             );
         }
         return Ok(());
@@ -38,16 +40,16 @@ pub fn pair(ctx: &Ctx, args: PairArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let status: Status = ctx.client.get("/v1/status")?;
-    eprintln!("Pairing code: {code}  (valid 5 minutes)");
-    eprintln!("On the other laptop run:  tandem pair {code}");
-    eprintln!(
+    say_err!("Pairing code: {code}  (valid 5 minutes)");
+    say_err!("On the other laptop run:  tandem pair {code}");
+    say_err!(
         "(if it cannot find this one, add --addr THIS_LAPTOP_IP:{})",
         status.peer_port
     );
     if args.no_wait {
         return Ok(());
     }
-    eprintln!("Waiting for the other laptop ... (Ctrl-C to stop)");
+    say_err!("Waiting for the other laptop ... (Ctrl-C to stop)");
     loop {
         std::thread::sleep(POLL);
         let now: PairingState = ctx.client.get("/v1/pairing")?;
@@ -57,7 +59,11 @@ pub fn pair(ctx: &Ctx, args: PairArgs) -> anyhow::Result<()> {
             if ctx.json {
                 show::json(&peer);
             } else if let Some(peer) = peer {
-                println!("Paired with {} ({}).", peer.name, peer.device_id);
+                say!(
+                    "Paired with {} ({}).",
+                    safe::one_line(&peer.name),
+                    peer.device_id
+                );
             }
             return Ok(());
         }
@@ -76,7 +82,7 @@ pub fn peers(ctx: &Ctx, nearby: bool) -> anyhow::Result<()> {
         if ctx.json {
             show::json(&devices);
         } else if devices.is_empty() {
-            println!(
+            say!(
                 "No tandem device seen on this network. Some Wi-Fi networks block discovery: use `tandem pair CODE --addr HOST:PORT`."
             );
         } else {
@@ -95,7 +101,7 @@ pub fn peers(ctx: &Ctx, nearby: bool) -> anyhow::Result<()> {
                     ]
                 })
                 .collect();
-            println!(
+            say!(
                 "{}",
                 show::table(&["DEVICE", "NAME", "STATE", "ADDRESSES"], &rows)
             );
@@ -108,12 +114,13 @@ pub fn peers(ctx: &Ctx, nearby: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     let status: Status = ctx.client.get("/v1/status")?;
-    println!(
+    say!(
         "This device: {} (peer port {})",
-        status.device_id, status.peer_port
+        status.device_id,
+        status.peer_port
     );
     if peers.is_empty() {
-        println!(
+        say!(
             "No paired devices yet. Run `tandem pair` here and `tandem pair CODE --addr ...` on the other laptop."
         );
         return Ok(());
@@ -138,7 +145,7 @@ pub fn peers(ctx: &Ctx, nearby: bool) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    println!(
+    say!(
         "{}",
         show::table(
             &[
@@ -164,7 +171,7 @@ pub fn peer(ctx: &Ctx, command: PeerCommand) -> anyhow::Result<()> {
             if ctx.json {
                 show::json(&peer);
             } else {
-                println!("Connected to {} at {addr}.", peer.name);
+                say!("Connected to {} at {addr}.", safe::one_line(&peer.name));
             }
         }
         PeerCommand::Remove { id } => {
@@ -189,9 +196,10 @@ pub fn peer(ctx: &Ctx, command: PeerCommand) -> anyhow::Result<()> {
                 encode(&peer.device_id.to_string())
             ))?;
             if !ctx.json {
-                println!(
+                say!(
                     "Unpaired {} ({}); it is refused from now on.",
-                    peer.name, peer.device_id
+                    safe::one_line(&peer.name),
+                    peer.device_id
                 );
             }
         }

@@ -6,7 +6,8 @@ use tandem_protocol::model::plan::{Frequency, Plan, PlanKind, PlanStatus, Rsvp};
 
 use super::{Ctx, time_range};
 use crate::args::{PlanCommand, PlanDetails};
-use crate::show;
+use crate::safe;
+use crate::show::{self, say};
 
 /// Runs a plan subcommand.
 pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
@@ -51,9 +52,7 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             if plans.is_empty() {
-                println!(
-                    "No plans yet. Propose one: tandem plan add \"Dinner\" --at \"fri 19:00\""
-                );
+                say!("No plans yet. Propose one: tandem plan add \"Dinner\" --at \"fri 19:00\"");
                 return Ok(());
             }
             let names = ctx.names()?;
@@ -72,7 +71,7 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
                     ]
                 })
                 .collect();
-            println!(
+            say!(
                 "{}",
                 show::table(&["ID", "WHEN", "TITLE", "KIND", "STATUS", "RSVP"], &rows)
             );
@@ -90,14 +89,17 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
             }
             print_one(ctx, &plan, "")?;
             for c in &conflicts {
-                let who = c.by_name.clone().unwrap_or_else(|| "someone".into());
+                let who = c
+                    .by_name
+                    .as_deref()
+                    .map_or("someone".into(), safe::one_line);
                 let when = c.at.map(|at| format!(" at {at}")).unwrap_or_default();
-                println!(
+                say!(
                     "conflict:  {} was also {} ({who}{when}); keep it with `tandem plan keep {} {}`",
-                    c.field,
-                    c.value,
+                    safe::one_line(&c.field),
+                    safe::one_line(&c.value.to_string()),
                     &plan.id.as_str()[..8],
-                    c.field
+                    safe::one_line(&c.field)
                 );
             }
             Ok(())
@@ -216,13 +218,18 @@ fn print_one(ctx: &Ctx, plan: &Plan, verb: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     if !verb.is_empty() {
-        println!("{verb}: {} ({}, {})", plan.title, plan.id, plan.status);
+        say!(
+            "{verb}: {} ({}, {})",
+            safe::one_line(&plan.title),
+            plan.id,
+            plan.status
+        );
         return Ok(());
     }
     let names = ctx.names()?;
     let mut lines = vec![
         format!("id:        {}", plan.id),
-        format!("title:     {}", plan.title),
+        format!("title:     {}", safe::one_line(&plan.title)),
         format!("when:      {}", show::range(&plan.start, &plan.end)),
         format!("kind:      {}", plan.kind),
         format!("status:    {}", plan.status),
@@ -230,7 +237,7 @@ fn print_one(ctx: &Ctx, plan: &Plan, verb: &str) -> anyhow::Result<()> {
         format!("rsvp:      {}", rsvps(&names, plan)),
     ];
     if !plan.place.is_empty() {
-        lines.push(format!("place:     {}", plan.place));
+        lines.push(format!("place:     {}", safe::one_line(&plan.place)));
     }
     if let Some(r) = &plan.recurrence {
         let until = r.until.map(|d| format!(" until {d}")).unwrap_or_default();
@@ -247,6 +254,6 @@ fn print_one(ctx: &Ctx, plan: &Plan, verb: &str) -> anyhow::Result<()> {
         plan.meta.updated_at,
         show::name(&names, &plan.meta.updated_by)
     ));
-    println!("{}", lines.join("\n"));
+    say!("{}", lines.join("\n"));
     Ok(())
 }

@@ -11,6 +11,7 @@ use tandem_protocol::api::Status;
 
 use crate::args::ServiceCommand;
 use crate::client::Client;
+use crate::show::{say, say_err};
 
 /// Name of the systemd unit.
 const UNIT: &str = "tandem.service";
@@ -131,7 +132,7 @@ fn manage(args: &[&str]) -> bool {
     match Command::new(args[0]).args(&args[1..]).status() {
         Ok(status) if status.success() => true,
         Ok(_) | Err(_) => {
-            eprintln!(
+            say_err!(
                 "could not run `{}`; run it yourself once the session's service manager is available",
                 args.join(" ")
             );
@@ -149,15 +150,15 @@ pub fn run(home: &Path, command: ServiceCommand) -> anyhow::Result<()> {
         ServiceCommand::Install { dry_run } => {
             let (path, text) = service_file(&tandemd_path()?, &home)?;
             if dry_run {
-                print!("would write {}:\n\n{text}", path.display());
+                say!("would write {}:\n\n{}", path.display(), text.trim_end());
                 return Ok(());
             }
             if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
-                println!("{} is already installed and up to date.", path.display());
+                say!("{} is already installed and up to date.", path.display());
             } else {
                 std::fs::create_dir_all(path.parent().expect("service files live in a directory"))?;
                 std::fs::write(&path, &text)?;
-                println!("wrote {}", path.display());
+                say!("wrote {}", path.display());
             }
             if cfg!(target_os = "macos") {
                 manage(&["launchctl", "load", "-w", &path.display().to_string()]);
@@ -167,11 +168,11 @@ pub fn run(home: &Path, command: ServiceCommand) -> anyhow::Result<()> {
         }
         ServiceCommand::Uninstall { dry_run } => {
             if dry_run {
-                println!("would stop the service and remove {}", path.display());
+                say!("would stop the service and remove {}", path.display());
                 return Ok(());
             }
             if !path.exists() {
-                println!("not installed ({} does not exist)", path.display());
+                say!("not installed ({} does not exist)", path.display());
                 return Ok(());
             }
             if cfg!(target_os = "macos") {
@@ -180,7 +181,7 @@ pub fn run(home: &Path, command: ServiceCommand) -> anyhow::Result<()> {
                 manage(&["systemctl", "--user", "disable", "--now", UNIT]);
             }
             std::fs::remove_file(&path)?;
-            println!("removed {}", path.display());
+            say!("removed {}", path.display());
         }
         ServiceCommand::Status => {
             let installed = path.exists();
@@ -197,11 +198,11 @@ pub fn run(home: &Path, command: ServiceCommand) -> anyhow::Result<()> {
                 .and_then(|c| c.get::<Status>("/v1/status"))
                 .is_ok();
             let yes_no = |b: bool| if b { "yes" } else { "no" };
-            println!("installed: {} ({})", yes_no(installed), path.display());
-            println!("enabled:   {}", yes_no(enabled));
-            println!("running:   {}", yes_no(running));
+            say!("installed: {} ({})", yes_no(installed), path.display());
+            say!("enabled:   {}", yes_no(enabled));
+            say!("running:   {}", yes_no(running));
             if !installed {
-                println!("install it with: tandem service install");
+                say!("install it with: tandem service install");
             }
         }
     }

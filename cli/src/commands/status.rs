@@ -4,7 +4,8 @@ use tandem_protocol::api::{PeerStatus, Status};
 use tandem_protocol::remind::Reminder;
 
 use super::Ctx;
-use crate::show;
+use crate::safe;
+use crate::show::{self, say};
 
 /// Prints who this is, the partner, and the documents' sizes.
 pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
@@ -13,10 +14,14 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
         show::json(&status);
         return Ok(());
     }
-    println!("You:      {} ({})", status.me.name, status.me.id);
+    say!(
+        "You:      {} ({})",
+        safe::one_line(&status.me.name),
+        status.me.id
+    );
     match &status.partner {
-        Some(p) => println!("Partner:  {} ({})", p.name, p.id),
-        None => println!("Partner:  not paired yet (run `tandem pair`)"),
+        Some(p) => say!("Partner:  {} ({})", safe::one_line(&p.name), p.id),
+        None => say!("Partner:  not paired yet (run `tandem pair`)"),
     }
     let peers: Vec<PeerStatus> = ctx.client.get("/v1/peers")?;
     for peer in &peers {
@@ -28,17 +33,17 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
             }
             (false, _, None) => "offline, not seen since this daemon started".to_owned(),
         };
-        println!(
+        say!(
             "Device:   {} ({}, {}): {state}",
-            peer.name,
+            safe::one_line(&peer.name),
             format!("{:?}", peer.relation).to_lowercase(),
             peer.device_id.short()
         );
     }
-    println!("Home:     {}", status.home);
-    println!("Daemon:   tandemd {}", status.version);
+    say!("Home:     {}", status.home);
+    say!("Daemon:   tandemd {}", status.version);
     let count = |k: &str| status.counts.get(k).copied().unwrap_or(0);
-    println!(
+    say!(
         "Holding:  {} plans, {} ideas, {} personal-time blocks, {} agreements, {} private notes",
         count("plans"),
         count("ideas"),
@@ -48,12 +53,14 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
     );
     let due: Vec<Reminder> = ctx.client.get("/v1/reminders")?;
     for r in &due {
-        println!("Due:      {}", r.message);
+        say!("Due:      {}", safe::one_line(&r.message));
     }
     for d in &status.documents {
-        println!(
+        say!(
             "Document: {:<8} {} changes, {} bytes on disk",
-            d.kind, d.changes, d.bytes_on_disk
+            d.kind,
+            d.changes,
+            d.bytes_on_disk
         );
     }
     Ok(())
@@ -65,10 +72,10 @@ pub fn remind(ctx: &Ctx) -> anyhow::Result<()> {
     if ctx.json {
         show::json(&due);
     } else if due.is_empty() {
-        println!("Nothing due.");
+        say!("Nothing due.");
     } else {
         for r in &due {
-            println!("• {}", r.message);
+            say!("• {}", safe::one_line(&r.message));
         }
     }
     Ok(())

@@ -3,7 +3,7 @@
 use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 
-use crate::entity::{Stored, bounded_text};
+use crate::entity::{Stored, bounded_multiline_text};
 use crate::error::ValidationError;
 use crate::ids::PersonId;
 use crate::time::{IsoWeek, Stamp};
@@ -106,12 +106,12 @@ impl CheckinAnswer {
             week,
             enough_alone: rating("enough_alone", new.enough_alone)?,
             enough_together: rating("enough_together", new.enough_together)?,
-            went_well: bounded_text(
+            went_well: bounded_multiline_text(
                 "went_well",
                 new.went_well.as_deref().unwrap_or(""),
                 MAX_TEXT,
             )?,
-            need_next: bounded_text(
+            need_next: bounded_multiline_text(
                 "need_next",
                 new.need_next.as_deref().unwrap_or(""),
                 MAX_TEXT,

@@ -4,7 +4,7 @@ use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 
 use crate::document::Collection;
-use crate::entity::{Author, Entity, Meta, bounded_text, keyed_by_id, required_text};
+use crate::entity::{Author, Entity, Meta, bounded_multiline_text, keyed_by_id, required_text};
 use crate::error::ValidationError;
 use crate::ids::EntityId;
 
@@ -60,7 +60,7 @@ impl Entity for Idea {
         Ok(Idea {
             id,
             title: required_text("title", &new.title, MAX_TITLE)?,
-            notes: bounded_text("notes", new.notes.as_deref().unwrap_or(""), MAX_NOTES)?,
+            notes: bounded_multiline_text("notes", new.notes.as_deref().unwrap_or(""), MAX_NOTES)?,
             meta: Meta::new(author),
         })
     }
@@ -72,7 +72,7 @@ impl Entity for Idea {
             .transpose()?;
         let notes = patch
             .notes
-            .map(|n| bounded_text("notes", &n, MAX_NOTES))
+            .map(|n| bounded_multiline_text("notes", &n, MAX_NOTES))
             .transpose()?;
         self.title = title.unwrap_or_else(|| self.title.clone());
         self.notes = notes.unwrap_or_else(|| self.notes.clone());

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::Collection;
 use crate::entity::{
-    Author, Entity, Meta, bounded_text, keyed_by_id, required_text, text_as_str, text_from_str,
+    Author, Entity, Meta, bounded_multiline_text, keyed_by_id, required_multiline_text,
+    required_text, text_as_str, text_from_str,
 };
 use crate::error::ValidationError;
 use crate::ids::EntityId;
@@ -61,7 +62,7 @@ impl Entity for Note {
     type Patch = NotePatch;
 
     fn create(id: EntityId, new: NewNote, author: &Author) -> Result<Self, ValidationError> {
-        let body = required_text("body", &new.body, MAX_BODY)?;
+        let body = required_multiline_text("body", &new.body, MAX_BODY)?;
         let title = match new.title {
             Some(t) => required_text("title", &t, MAX_TITLE)?,
             None => body
@@ -69,6 +70,8 @@ impl Entity for Note {
                 .next()
                 .unwrap_or_default()
                 .chars()
+                // A title is one line: the body's tabs become spaces.
+                .map(|c| if c == '\t' { ' ' } else { c })
                 .take(MAX_TITLE)
                 .collect(),
         };
@@ -87,7 +90,7 @@ impl Entity for Note {
             .transpose()?;
         let body = patch
             .body
-            .map(|b| bounded_text("body", &b, MAX_BODY))
+            .map(|b| bounded_multiline_text("body", &b, MAX_BODY))
             .transpose()?;
         if let Some(title) = title {
             self.title = title;

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::string_enum;
 use crate::document::Collection;
 use crate::entity::{
-    Author, Entity, Meta, bounded_text, check_range, keyed_by_id, present, required_text,
-    text_as_str, text_from_str,
+    Author, Entity, Meta, bounded_multiline_text, bounded_text, check_range, keyed_by_id, present,
+    required_text, text_as_str, text_from_str,
 };
 use crate::error::ValidationError;
 use crate::ids::{EntityId, PersonId};
@@ -232,7 +232,7 @@ impl Entity for Plan {
             start: new.start,
             end: new.end,
             place: bounded_text("place", new.place.as_deref().unwrap_or(""), MAX_PLACE)?,
-            notes: Text::with_value(bounded_text(
+            notes: Text::with_value(bounded_multiline_text(
                 "notes",
                 new.notes.as_deref().unwrap_or(""),
                 MAX_NOTES,
@@ -264,7 +264,8 @@ impl Entity for Plan {
             next.place = bounded_text("place", &place, MAX_PLACE)?;
         }
         if let Some(notes) = patch.notes {
-            next.notes.update(bounded_text("notes", &notes, MAX_NOTES)?);
+            next.notes
+                .update(bounded_multiline_text("notes", &notes, MAX_NOTES)?);
         }
         if let Some(status) = patch.status {
             next.status = status;
