@@ -436,7 +436,10 @@ impl Repo {
         self.personal_time_view(block)
     }
 
-    /// Changes a block of one's own personal time.
+    /// Changes a block of one's own personal time. The shared document is written only
+    /// when the hours or the label change: an edit of the details alone stays in the
+    /// private document, so the partner learns neither what changed nor that or when
+    /// anything did.
     pub fn update_personal_time(
         &mut self,
         prefix: &str,
@@ -447,7 +450,17 @@ impl Repo {
             .take()
             .map(|d| check_details(&d))
             .transpose()?;
-        let block = self.update::<PersonalTime>(prefix, patch)?;
+        let current = self.get::<PersonalTime>(prefix)?;
+        let mut edited = current.clone();
+        edited.apply(patch, &self.author())?;
+        let block = if edited == current {
+            current
+        } else {
+            self.modify::<PersonalTime>(current.id.as_str(), "edit", |block, _| {
+                *block = edited;
+                Ok(())
+            })?
+        };
         self.set_details(&block, details)?;
         self.personal_time_view(block)
     }
