@@ -168,6 +168,8 @@ fn conflict_routes<T: ToSchema>(s: &mut Schemas, item: &str) -> Vec<Endpoint> {
     ]
 }
 
+/// Documents that `endpoint` may answer 409, saying when, so clients can tell a final
+/// state from a bad request.
 fn with_conflict(what: &'static str, mut endpoint: Endpoint) -> Endpoint {
     endpoint.conflict = Some(what);
     endpoint
