@@ -12,9 +12,13 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 use tandem_protocol::activity::Activity;
-use tandem_protocol::api::{ActivityEntry, CheckinWeek, DocumentStatus, PersonalTimeView, Status};
+use tandem_protocol::api::{
+    ActivityEntry, CheckinAnswered, CheckinWeek, DocumentStatus, PersonalTimeView, Status,
+};
 use tandem_protocol::balance::{Balance, BalanceInput, balance};
-use tandem_protocol::checkin::{answers_to_reveal, complete_weeks};
+use tandem_protocol::checkin::{
+    AlreadyRevealed, answers_to_reveal, complete_weeks, ensure_answer_open,
+};
 use tandem_protocol::config::Config;
 use tandem_protocol::document::{Collection, Conflict, DocKind, Document};
 use tandem_protocol::entity::{Author, Entity};
@@ -57,6 +61,9 @@ pub enum RepoError {
     /// The data home could not be updated.
     #[error(transparent)]
     Home(#[from] crate::home::HomeError),
+    /// A check-in answer was given for a week already revealed: answers are final then.
+    #[error(transparent)]
+    Revealed(#[from] AlreadyRevealed),
 }
 
 impl From<ValidationError> for RepoError {
@@ -436,7 +443,10 @@ impl Repo {
         self.personal_time_view(block)
     }
 
-    /// Changes a block of one's own personal time.
+    /// Changes a block of one's own personal time. The shared document is written only
+    /// when the hours or the label change: an edit of the details alone stays in the
+    /// private document, so the partner learns neither what changed nor that or when
+    /// anything did.
     pub fn update_personal_time(
         &mut self,
         prefix: &str,
@@ -447,7 +457,17 @@ impl Repo {
             .take()
             .map(|d| check_details(&d))
             .transpose()?;
-        let block = self.update::<PersonalTime>(prefix, patch)?;
+        let current = self.get::<PersonalTime>(prefix)?;
+        let mut edited = current.clone();
+        edited.apply(patch, &self.author())?;
+        let block = if edited == current {
+            current
+        } else {
+            self.modify::<PersonalTime>(current.id.as_str(), "edit", |block, _| {
+                *block = edited;
+                Ok(())
+            })?
+        };
         self.set_details(&block, details)?;
         self.personal_time_view(block)
     }
@@ -515,30 +535,44 @@ impl Repo {
     }
 
     /// Records this person's check-in: the answer privately, a marker publicly; then
-    /// reveals whatever both partners have now answered.
-    pub fn answer_checkin(&mut self, new: NewCheckin) -> Result<CheckinWeek, RepoError> {
+    /// reveals whatever both partners have now answered. Answering again before the
+    /// reveal replaces the private draft and leaves the first marker as it was (the
+    /// partner learns nothing of it); once the week is revealed the answer is final.
+    pub fn answer_checkin(&mut self, new: NewCheckin) -> Result<CheckinAnswered, RepoError> {
         let week = new.week.unwrap_or_else(|| self.this_week());
+        let markers: Vec<CheckinMarker> = self.shared.doc.list(Collection::CheckinMarkers)?;
+        let published: Vec<CheckinAnswer> = self.shared.doc.list(Collection::CheckinAnswers)?;
+        ensure_answer_open(week, &self.me.id, &markers, &published)?;
         let answer = CheckinAnswer::new(week, self.me.id.clone(), new, Stamp(Timestamp::now()))?;
+        let replaced = self
+            .private
+            .doc
+            .get::<CheckinAnswer>(Collection::CheckinDrafts, &answer.key)?
+            .is_some();
         let summary = format!("check-in {week}");
         self.change(DocKind::Private, |doc, author| {
             doc.put(Collection::CheckinDrafts, &answer)?;
             Ok(((), Activity::new(author, "checkin.answer", None, &summary)))
         })?;
-        let marker = answer.marker();
-        self.change(DocKind::Shared, |doc, author| {
-            doc.put(Collection::CheckinMarkers, &marker)?;
-            Ok((
-                (),
-                Activity::new(author, "checkin.answered", None, &summary),
-            ))
-        })?;
+        if !markers.iter().any(|m| m.key == answer.key) {
+            let marker = answer.marker();
+            self.change(DocKind::Shared, |doc, author| {
+                doc.put(Collection::CheckinMarkers, &marker)?;
+                Ok((
+                    (),
+                    Activity::new(author, "checkin.answered", None, &summary),
+                ))
+            })?;
+        }
         self.reveal_checkins()?;
-        self.checkin_weeks()?
+        let week = self
+            .checkin_weeks()?
             .into_iter()
             .find(|w| w.week == week)
             .ok_or_else(|| {
-                DocumentError::Malformed("the check-in just written is missing".into()).into()
-            })
+                DocumentError::Malformed("the check-in just written is missing".into())
+            })?;
+        Ok(CheckinAnswered { week, replaced })
     }
 
     /// Publishes this person's answers for every week both partners have answered. Runs

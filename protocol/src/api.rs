@@ -116,6 +116,17 @@ pub struct CheckinWeek {
     pub revealed: bool,
 }
 
+/// `POST /v1/checkins`: the week after the answer.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckinAnswered {
+    /// The week as the caller may now see it.
+    #[serde(flatten)]
+    pub week: CheckinWeek,
+    /// Whether this answer replaced one given earlier for the same week, so the person
+    /// knows their earlier draft is gone (only possible before the reveal).
+    pub replaced: bool,
+}
+
 /// `GET /v1/log`: newest first.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActivityEntry {

@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use serde_json::json;
-use tandem_protocol::api::CheckinWeek;
+use tandem_protocol::api::{CheckinAnswered, CheckinWeek};
 
 use super::Ctx;
 use crate::args::{CheckinArgs, CheckinCommand};
@@ -39,10 +39,16 @@ pub fn run(ctx: &Ctx, args: CheckinArgs) -> anyhow::Result<()> {
         "went_well": went_well,
         "need_next": need,
     });
-    let week: CheckinWeek = ctx.client.post("/v1/checkins", &body)?;
+    let answered: CheckinAnswered = ctx.client.post("/v1/checkins", &body)?;
     if ctx.json {
-        show::json(&week);
-    } else if week.revealed {
+        show::json(&answered);
+        return Ok(());
+    }
+    let week = answered.week;
+    if answered.replaced {
+        println!("This replaces your earlier answer for {}.", week.week);
+    }
+    if week.revealed {
         println!("Thanks. You both answered {}:", week.week);
         print_week(&ctx.names()?, &week);
     } else {

@@ -62,6 +62,7 @@ impl From<RepoError> for ApiError {
             RepoError::Document(DocumentError::Ambiguous { .. }) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "ambiguous_id", message)
             }
+            RepoError::Revealed(_) => ApiError::new(StatusCode::CONFLICT, "revealed", message),
             RepoError::Document(_)
             | RepoError::Store(_)
             | RepoError::Sync(_)

@@ -9,9 +9,9 @@ use std::sync::OnceLock;
 use axum::Json;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::api::{
-    ActivityEntry, AddPeerRequest, BalanceQuery, CheckinWeek, ErrorBody, JoinRequest, KeepRequest,
-    ListQuery, LogQuery, NearbyDevice, NewPhone, PairRequest, PairingState, PeerStatus,
-    PersonalTimeView, PhoneAdded, PhoneView, Status, TokenQuery,
+    ActivityEntry, AddPeerRequest, BalanceQuery, CheckinAnswered, CheckinWeek, ErrorBody,
+    JoinRequest, KeepRequest, ListQuery, LogQuery, NearbyDevice, NewPhone, PairRequest,
+    PairingState, PeerStatus, PersonalTimeView, PhoneAdded, PhoneView, Status, TokenQuery,
 };
 use tandem_protocol::balance::Balance;
 use tandem_protocol::document::Conflict;
@@ -69,6 +69,8 @@ struct Endpoint {
     /// Success status and its body (`None` for 204).
     ok: (u16, Option<RefOr<Schema>>),
     params: Vec<Parameter>,
+    /// When the operation can answer 409: what conflicts.
+    conflict: Option<&'static str>,
 }
 
 fn id_param() -> Vec<Parameter> {
@@ -103,6 +105,7 @@ fn op(
         body,
         ok,
         params,
+        conflict: None,
     }
 }
 
@@ -165,6 +168,13 @@ fn conflict_routes<T: ToSchema>(s: &mut Schemas, item: &str) -> Vec<Endpoint> {
     ]
 }
 
+/// Documents that `endpoint` may answer 409, saying when, so clients can tell a final
+/// state from a bad request.
+fn with_conflict(what: &'static str, mut endpoint: Endpoint) -> Endpoint {
+    endpoint.conflict = Some(what);
+    endpoint
+}
+
 fn with_query<P: IntoParams>(mut endpoint: Endpoint) -> Endpoint {
     endpoint
         .params
@@ -225,12 +235,16 @@ fn endpoints(s: &mut Schemas) -> Vec<Endpoint> {
             None,
             (200, Some(s.list::<CheckinWeek>())),
         ),
-        op(
-            Post,
-            "/v1/checkins",
-            "answer a week's check-in",
-            Some(s.one::<NewCheckin>()),
-            (201, Some(s.one::<CheckinWeek>())),
+        with_conflict(
+            "the week was already revealed: answers are final once both answered",
+            op(
+                Post,
+                "/v1/checkins",
+                "answer a week's check-in; before the reveal, answering again replaces the \
+                 earlier answer",
+                Some(s.one::<NewCheckin>()),
+                (201, Some(s.one::<CheckinAnswered>())),
+            ),
         ),
         with_query::<BalanceQuery>(op(
             Get,
@@ -466,6 +480,9 @@ pub fn document() -> OpenApi {
                 "429",
                 error_response("too many wrong phone tokens from this address; see Retry-After"),
             );
+        if let Some(what) = e.conflict {
+            operation = operation.response("409", error_response(what));
+        }
         paths = paths.path(e.path, PathItem::new(e.method, operation));
     }
     let mut components = ComponentsBuilder::new().security_scheme(
@@ -509,5 +526,6 @@ mod tests {
         }
         assert!(doc["paths"]["/v1/plans/{id}"]["patch"].is_object());
         assert!(doc["paths"]["/v1/plans"]["post"].is_object());
+        assert!(doc["paths"]["/v1/checkins"]["post"]["responses"]["409"].is_object());
     }
 }

@@ -346,10 +346,10 @@ async fn answer_checkin(
     State(state): State<AppState>,
     Body(new): Body<NewCheckin>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let week = state
+    let answered = state
         .with_repo(move |repo| repo.answer_checkin(new))
         .await?;
-    Ok((StatusCode::CREATED, Json(week)))
+    Ok((StatusCode::CREATED, Json(answered)))
 }
 
 async fn balance(

@@ -43,7 +43,8 @@ pub struct CheckinMarker {
     pub week: IsoWeek,
     /// Who answered.
     pub person: PersonId,
-    /// When.
+    /// When they first answered. Answering again before the reveal replaces only the
+    /// private draft, so the partner learns nothing from it.
     pub answered_at: Stamp,
 }
 

@@ -137,16 +137,90 @@ impl Entity for PersonalTime {
         if let Some(d) = &patch.details {
             check_details(d)?;
         }
+        let label = label.unwrap_or_else(|| self.label.clone());
+        if (&start, &end, &label) == (&self.start, &self.end, &self.label) {
+            // Only the private details (if anything) change: the shared block, its
+            // `updated_at` included, must not move, or the partner learns when the owner
+            // edited their private plans.
+            return Ok(());
+        }
         self.start = start;
         self.end = end;
-        if let Some(label) = label {
-            self.label = label;
-        }
+        self.label = label;
         self.meta.touch(author);
         Ok(())
     }
 
     fn summary(&self) -> String {
         self.label.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::author;
+    use crate::time::Stamp;
+
+    /// `who` changing something a day after [`author`]'s instant.
+    fn later(who: &str) -> Author {
+        Author {
+            at: Stamp("2026-11-27T10:00:00Z".parse().unwrap()),
+            ..author(who)
+        }
+    }
+
+    fn block() -> PersonalTime {
+        let new = NewPersonalTime {
+            start: "2026-12-05T09:00[Europe/Paris]".parse().unwrap(),
+            end: "2026-12-05T12:00[Europe/Paris]".parse().unwrap(),
+            label: None,
+            details: Some("climbing with Jo".into()),
+        };
+        PersonalTime::create(EntityId::parse("b1").unwrap(), new, &author("alex")).unwrap()
+    }
+
+    #[test]
+    fn a_details_only_patch_leaves_the_shared_block_untouched() {
+        let before = block();
+        let mut after = before.clone();
+        let patch = PersonalTimePatch {
+            details: Some("job interview".into()),
+            ..Default::default()
+        };
+        after.apply(patch, &later("alex")).unwrap();
+        assert_eq!(after, before);
+
+        // Naming a shared field with the value it already has changes nothing either.
+        let patch = PersonalTimePatch {
+            label: Some(DEFAULT_LABEL.into()),
+            start: Some(before.start.clone()),
+            details: Some("dentist".into()),
+            ..Default::default()
+        };
+        after.apply(patch, &later("alex")).unwrap();
+        assert_eq!(after, before);
+    }
+
+    #[test]
+    fn a_new_end_is_an_edit_of_the_shared_block() {
+        let mut block = block();
+        let patch = PersonalTimePatch {
+            end: Some("2026-12-05T13:00[Europe/Paris]".parse().unwrap()),
+            ..Default::default()
+        };
+        block.apply(patch, &later("alex")).unwrap();
+        assert_eq!(block.meta.updated_at, later("alex").at);
+    }
+
+    #[test]
+    fn only_the_owner_may_patch_even_the_details() {
+        let mut block = block();
+        let patch = PersonalTimePatch {
+            details: Some("spying".into()),
+            ..Default::default()
+        };
+        let err = block.apply(patch, &author("sam")).unwrap_err();
+        assert_eq!(err.field, "owner");
     }
 }
