@@ -7,7 +7,7 @@ use tandem_protocol::api::{CheckinAnswered, CheckinWeek};
 
 use super::Ctx;
 use crate::args::{CheckinArgs, CheckinCommand};
-use crate::show;
+use crate::show::{self, say, say_err};
 
 /// Answers a check-in (from flags, or by asking in a terminal) or lists past ones.
 pub fn run(ctx: &Ctx, args: CheckinArgs) -> anyhow::Result<()> {
@@ -16,7 +16,7 @@ pub fn run(ctx: &Ctx, args: CheckinArgs) -> anyhow::Result<()> {
         if ctx.json {
             show::json(&weeks);
         } else if weeks.is_empty() {
-            println!("No check-ins yet. Answer this week's: tandem checkin");
+            say!("No check-ins yet. Answer this week's: tandem checkin");
         } else {
             let names = ctx.names()?;
             for w in &weeks {
@@ -46,13 +46,13 @@ pub fn run(ctx: &Ctx, args: CheckinArgs) -> anyhow::Result<()> {
     }
     let week = answered.week;
     if answered.replaced {
-        println!("This replaces your earlier answer for {}.", week.week);
+        say!("This replaces your earlier answer for {}.", week.week);
     }
     if week.revealed {
-        println!("Thanks. You both answered {}:", week.week);
+        say!("Thanks. You both answered {}:", week.week);
         print_week(&ctx.names()?, &week);
     } else {
-        println!(
+        say!(
             "Thanks. Your answer for {} stays private until your partner answers too.",
             week.week
         );
@@ -66,19 +66,19 @@ fn print_week(names: &show::Names, week: &CheckinWeek) {
     } else {
         "waiting for both answers"
     };
-    println!("{} ({state})", week.week);
+    say!("{} ({state})", week.week);
     for a in &week.answers {
-        println!(
+        say!(
             "  {}: time to myself {}/5, time together {}/5",
             show::name(names, &a.person),
             a.enough_alone,
             a.enough_together
         );
         if !a.went_well.is_empty() {
-            println!("    went well: {}", a.went_well);
+            say!("    went well: {}", a.went_well);
         }
         if !a.need_next.is_empty() {
-            println!("    needs next: {}", a.need_next);
+            say!("    needs next: {}", a.need_next);
         }
     }
 }
@@ -99,7 +99,7 @@ fn ask_rating(question: &str) -> anyhow::Result<i64> {
         let answer = prompt(&format!("{question} (1 = not at all, 5 = plenty):"))?;
         match answer.parse::<i64>() {
             Ok(n @ 1..=5) => return Ok(n),
-            _ => eprintln!("Please answer with a number from 1 to 5."),
+            _ => say_err!("Please answer with a number from 1 to 5."),
         }
     }
 }

@@ -2,9 +2,8 @@
 
 pub mod agree;
 pub mod balance;
-// `checkin`, `export` and `phone` still print with the std macros: they are being changed
-// in parallel (issue #12) and move to `show::say!` after that lands.
-#[allow(clippy::disallowed_macros)]
+// `export` and `phone` still print with the std macros: they are being changed in parallel
+// (issue #12) and move to `show::say!` after that lands.
 pub mod checkin;
 pub mod demo;
 pub mod doctor;
