@@ -193,7 +193,23 @@ impl Daemon {
 
     /// Starts `tandemd --home home EXTRA...` and waits until its API answers.
     pub fn start_with(home: &Path, extra: &[&str]) -> Self {
+        Self::spawn(home, extra, None)
+    }
+
+    /// Starts `tandemd` talking at `info` level into the file `log`, to check what it logs.
+    pub fn start_logging_to(home: &Path, log: &Path) -> Self {
+        Self::spawn(home, &[], Some(log))
+    }
+
+    fn spawn(home: &Path, extra: &[&str], log: Option<&Path>) -> Self {
         let _ = std::fs::remove_file(home.join("api.addr"));
+        let (filter, stderr) = match log {
+            Some(path) => (
+                "info".to_owned(),
+                Stdio::from(std::fs::File::create(path).expect("create the log file")),
+            ),
+            None => (daemon_log_filter(), Stdio::inherit()),
+        };
         let child = Command::new(bin("tandemd"))
             .arg("--home")
             .arg(home)
@@ -206,10 +222,10 @@ impl Daemon {
             })
             .args(["--lan-listen", "127.0.0.1"])
             .args(extra)
-            .env("RUST_LOG", daemon_log_filter())
+            .env("RUST_LOG", filter)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn tandemd");
         let deadline = Instant::now() + START_TIMEOUT;

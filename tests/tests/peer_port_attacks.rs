@@ -262,3 +262,41 @@ fn silent_strangers_are_cut_off_and_do_not_lock_out_the_partner() {
         "a silent stranger was kept for {longest:?}"
     );
 }
+
+#[test]
+fn refusals_are_logged_once_per_source_and_minute() {
+    let home = Home::init("Alex");
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("tandemd.log");
+    let alex = Daemon::start_logging_to(home.path(), &log);
+    let addr = alex.peer_addr();
+    let eve = Identity::generate();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let flooder = IpAddr::from([127, 0, 0, 2]);
+    runtime.block_on(async {
+        for _ in 0..CONNECTIONS {
+            let refused = handshake_from(&eve, flooder, &addr).await;
+            assert!(refused.is_err(), "no code is open");
+        }
+    });
+    // A first refusal from another address is logged: once it is in the file, so is
+    // everything the flood made the daemon write.
+    let marker = IpAddr::from([127, 0, 0, 99]);
+    let _ = runtime.block_on(handshake_from(&eve, marker, &addr));
+    let lines_from = |source: &str| {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(source))
+            .count()
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || lines_from("127.0.0.99:") == 1),
+        "the marker refusal was not logged"
+    );
+    let flood_lines = lines_from("127.0.0.2:");
+    assert_eq!(
+        flood_lines, 1,
+        "{CONNECTIONS} refusals from one address took {flood_lines} log lines"
+    );
+}
