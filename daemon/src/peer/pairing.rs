@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use spake2::{Ed25519Group, Identity as PakeIdentity, Password, Spake2};
 use tandem_protocol::api::PairingState;
 use tandem_protocol::device::DeviceId;
-use tandem_protocol::pairing::responder::{Inviter, Pake, Responder, Step};
+use tandem_protocol::pairing::responder::{Inviter, Pake, Responder, Step, person_name};
 use tandem_protocol::pairing::{
     INVITER, JOINER, MAX_PAIR_FRAME, PairMessage, PairingCode, PairingError, PairingWindow,
     Relation, confirmation_key, prove, verify,
@@ -149,7 +149,7 @@ impl PeerHub {
         )
         .await?;
         let (their_pake, person, name) = match recv(&mut framed).await? {
-            PairMessage::Reply { pake, person, name } => (pake, person, name),
+            PairMessage::Reply { pake, person, name } => (pake, person, person_name(&name)?),
             PairMessage::Refused { reason } => return Err(refusal(reason)),
             other => return Err(protocol(format!("unexpected {other:?}"))),
         };

@@ -13,7 +13,9 @@ use super::{
     confirmation_key, prove, verify,
 };
 use crate::device::DeviceId;
+use crate::entity::required_text;
 use crate::ids::PersonId;
+use crate::model::person::MAX_NAME_LEN;
 use crate::wire::PROTOCOL_VERSION;
 
 /// This side's half of SPAKE2.
@@ -131,6 +133,7 @@ impl Responder {
                         "protocol version {version} is not {PROTOCOL_VERSION}"
                     )));
                 }
+                let name = person_name(&name)?;
                 let open = window.as_mut().ok_or(PairingError::NotOpen)?;
                 let attempt = open.begin(now, relation)?;
                 let code = open.code;
@@ -214,6 +217,13 @@ fn release(window: &mut Option<PairingWindow>, code: PairingCode, attempt: Attem
     if let Some(open) = window.as_mut().filter(|w| w.code == code) {
         open.abandon(attempt);
     }
+}
+
+/// The name a device gives for its person, checked like any name typed here: it ends up
+/// in `tandem peers` and in the document.
+pub fn person_name(name: &str) -> Result<String, PairingError> {
+    required_text("name", name, MAX_NAME_LEN)
+        .map_err(|e| PairingError::Protocol(format!("the other device's {e}")))
 }
 
 fn unexpected(wanted: &str, got: &PairMessage) -> PairingError {
@@ -477,6 +487,38 @@ mod tests {
             Err(PairingError::LockedOut)
         );
         assert!(w.is_some(), "nothing was pinned");
+    }
+
+    #[test]
+    fn a_name_that_could_drive_a_terminal_is_refused_for_free() {
+        let now = Timestamp::now();
+        let mut w = window("1234-5678", now);
+        let mut r = responder(9);
+        let PairMessage::Start {
+            version,
+            relation,
+            pake,
+            person,
+            port,
+            ..
+        } = start("12345678")
+        else {
+            unreachable!()
+        };
+        let hostile = PairMessage::Start {
+            version,
+            relation,
+            pake,
+            person,
+            name: "Sam\u{1b}]0;pwned\u{7}".into(),
+            port,
+        };
+        let refused = r.receive(hostile, &mut w, now, &mut FakePake::default());
+        assert!(
+            matches!(&refused, Err(PairingError::Protocol(m)) if m.contains("name")),
+            "{refused:?}"
+        );
+        assert_eq!(w.unwrap().attempts_left, MAX_ATTEMPTS, "no code was tried");
     }
 
     #[test]
