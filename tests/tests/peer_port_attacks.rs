@@ -95,7 +95,8 @@ fn racing_pairing_connections_try_three_codes_at_most() {
     }
     assert!(
         tried <= 3,
-        "{tried} codes were tried against one window: {verdicts:?}"
+        "{tried} codes were tried against one window; the first verdicts: {:?}",
+        &verdicts[..verdicts.len().min(5)]
     );
     assert_eq!(alex.get("/v1/pairing").body["attempts_left"], 0);
     assert!(
