@@ -132,7 +132,7 @@ impl<K: Eq + Hash + Clone> LogGate<K> {
             return Some(quiet);
         }
         if self.sources.len() >= MAX_LOGGED_SOURCES {
-            self.forget_oldest();
+            forget_oldest(&mut self.sources, |l| l.at);
         }
         self.sources.insert(
             source.clone(),
@@ -143,16 +143,20 @@ impl<K: Eq + Hash + Clone> LogGate<K> {
         );
         Some(0)
     }
+}
 
-    fn forget_oldest(&mut self) {
-        if let Some(oldest) = self
-            .sources
-            .iter()
-            .min_by_key(|(_, l)| l.at)
-            .map(|(k, _)| k.clone())
-        {
-            self.sources.remove(&oldest);
-        }
+/// Removes the entry whose `when` is earliest: how the bounded per-source tables here and
+/// in [`crate::throttle`] make room under a flood of sources.
+pub(crate) fn forget_oldest<K: Eq + Hash + Clone, V, T: Ord>(
+    table: &mut HashMap<K, V>,
+    when: impl Fn(&V) -> T,
+) {
+    if let Some(oldest) = table
+        .iter()
+        .min_by_key(|(_, v)| when(v))
+        .map(|(k, _)| k.clone())
+    {
+        table.remove(&oldest);
     }
 }
 

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+use crate::admission::forget_oldest;
+
 /// Sources remembered at once; the oldest is forgotten first. Bounds memory under a flood
 /// of spoofed sources.
 const MAX_SOURCES: usize = 1024;
@@ -57,7 +59,7 @@ impl<K: Eq + Hash + Clone> Throttle<K> {
     pub fn fail(&mut self, source: K, now: Timestamp) {
         let window = self.window;
         if !self.sources.contains_key(&source) && self.sources.len() >= MAX_SOURCES {
-            self.forget_oldest();
+            forget_oldest(&mut self.sources, |f| f.since);
         }
         let entry = self.sources.entry(source).or_insert(Failures {
             since: now,
@@ -70,17 +72,6 @@ impl<K: Eq + Hash + Clone> Throttle<K> {
             };
         }
         entry.count = entry.count.saturating_add(1);
-    }
-
-    fn forget_oldest(&mut self) {
-        if let Some(oldest) = self
-            .sources
-            .iter()
-            .min_by_key(|(_, f)| f.since)
-            .map(|(k, _)| k.clone())
-        {
-            self.sources.remove(&oldest);
-        }
     }
 }
 
