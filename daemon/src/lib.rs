@@ -20,6 +20,7 @@
 //! - [`secret`]: making bearer tokens and hashing them for storage.
 //! - [`lan`]: the opt-in HTTPS listener phones use on the home network.
 //! - [`listen`]: binding a listener on the port it had last time (peers, phones).
+//! - [`slots`]: connection slots per source and overall, released when a connection ends.
 //! - [`shutdown`]: turning SIGINT/SIGTERM into one graceful stop.
 //! - [`daemon`]: start-up and the main loop, tying the above together.
 
@@ -38,5 +39,6 @@ pub mod reminders;
 pub mod repo;
 pub mod secret;
 pub mod shutdown;
+pub mod slots;
 pub mod store;
 pub mod tls;
