@@ -5,6 +5,7 @@ use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use automerge::ActorId;
 use thiserror::Error;
@@ -16,6 +17,7 @@ use tandem_protocol::ids::PersonId;
 use crate::api::{self, AppState};
 use crate::discovery::Discovery;
 use crate::home::{Home, HomeError, io_at, write_file_atomic};
+use crate::http::Limits;
 use crate::identity::Identity;
 use crate::lan::LanOptions;
 use crate::listen::bind_remembered;
@@ -47,6 +49,19 @@ pub enum DaemonError {
     #[error("API server failed: {0}")]
     Serve(std::io::Error),
 }
+
+/// What local clients may hold of the API. Every client on 127.0.0.1 has the same
+/// source address, so there is no per-source cap, only a total high enough for many
+/// scripts, CLIs and event streams at once. A connection that sends no request within
+/// 10 s (or none for 10 s after its last response) is closed, so idle ones cannot pile
+/// up to that total.
+const LOCAL_LIMITS: Limits = Limits {
+    total: 512,
+    per_source: 512,
+    // Plain TCP: the "handshake" is done at once.
+    handshake: Duration::from_secs(10),
+    header_read: Duration::from_secs(10),
+};
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -216,17 +231,24 @@ pub async fn run(
         },
         api::lan_router(state.clone()),
         state.phones.changed(),
-        stopping,
+        stopping.clone(),
         lan_bound_tx,
     );
-    let served = axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(async move {
-            stop.await;
-            let _ = stopping_tx.send(true);
-        })
-        .await;
+    let stop = async move {
+        stop.await;
+        let _ = stopping_tx.send(true);
+    };
+    let plain = |tcp| std::future::ready(Ok(tcp));
+    let serve = crate::http::serve(
+        "local API",
+        listener,
+        LOCAL_LIMITS,
+        api::router(state),
+        plain,
+        stopping.clone(),
+    );
+    tokio::join!(stop, serve);
     remove_addr_file(home.api_addr());
-    served.map_err(DaemonError::Serve)?;
     hub.wait_closed(std::time::Duration::from_secs(3)).await;
     if let Some(discovery) = discovery {
         // Goodbye packets, so the partner's daemon stops listing us at once.
