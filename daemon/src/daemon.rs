@@ -130,6 +130,7 @@ pub async fn run(
     options: Options,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
+    keep_new_files_private();
     let home = options.home.clone();
     home.create()?;
     let _lock = home.lock()?;
@@ -259,6 +260,15 @@ pub async fn run(
     repo.flush()?;
     tracing::info!("store flushed, bye");
     Ok(())
+}
+
+/// Sets the process umask to 077. The home's own functions already create files 0600
+/// and directories 0700 (see [`crate::home`]); this makes sure anything else the daemon
+/// or a library creates in the home is private from the moment it exists too, whatever
+/// umask the shell or service manager started the daemon with.
+fn keep_new_files_private() {
+    use nix::sys::stat::{Mode, umask};
+    umask(Mode::S_IRWXG | Mode::S_IRWXO);
 }
 
 /// Binds the peer port: the configured one, else the one used last (so paired devices
