@@ -4,6 +4,7 @@
 mod args;
 mod client;
 mod commands;
+mod private_file;
 mod safe;
 mod show;
 mod when;

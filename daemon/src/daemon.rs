@@ -5,6 +5,7 @@ use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use automerge::ActorId;
 use thiserror::Error;
@@ -16,6 +17,7 @@ use tandem_protocol::ids::PersonId;
 use crate::api::{self, AppState};
 use crate::discovery::Discovery;
 use crate::home::{Home, HomeError, io_at, write_file_atomic};
+use crate::http::Limits;
 use crate::identity::Identity;
 use crate::lan::LanOptions;
 use crate::listen::bind_remembered;
@@ -47,6 +49,19 @@ pub enum DaemonError {
     #[error("API server failed: {0}")]
     Serve(std::io::Error),
 }
+
+/// What local clients may hold of the API. Every client on 127.0.0.1 has the same
+/// source address, so there is no per-source cap, only a total high enough for many
+/// scripts, CLIs and event streams at once. A connection that sends no request within
+/// 10 s (or none for 10 s after its last response) is closed, so idle ones cannot pile
+/// up to that total.
+const LOCAL_LIMITS: Limits = Limits {
+    total: 512,
+    per_source: 512,
+    // Plain TCP: the "handshake" is done at once.
+    handshake: Duration::from_secs(10),
+    header_read: Duration::from_secs(10),
+};
 
 /// How to run.
 #[derive(Clone, Debug)]
@@ -115,6 +130,7 @@ pub async fn run(
     options: Options,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DaemonError> {
+    keep_new_files_private();
     let home = options.home.clone();
     home.create()?;
     let _lock = home.lock()?;
@@ -216,17 +232,24 @@ pub async fn run(
         },
         api::lan_router(state.clone()),
         state.phones.changed(),
-        stopping,
+        stopping.clone(),
         lan_bound_tx,
     );
-    let served = axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(async move {
-            stop.await;
-            let _ = stopping_tx.send(true);
-        })
-        .await;
+    let stop = async move {
+        stop.await;
+        let _ = stopping_tx.send(true);
+    };
+    let plain = |tcp| std::future::ready(Ok(tcp));
+    let serve = crate::http::serve(
+        "local API",
+        listener,
+        LOCAL_LIMITS,
+        api::router(state),
+        plain,
+        stopping.clone(),
+    );
+    tokio::join!(stop, serve);
     remove_addr_file(home.api_addr());
-    served.map_err(DaemonError::Serve)?;
     hub.wait_closed(std::time::Duration::from_secs(3)).await;
     if let Some(discovery) = discovery {
         // Goodbye packets, so the partner's daemon stops listing us at once.
@@ -237,6 +260,15 @@ pub async fn run(
     repo.flush()?;
     tracing::info!("store flushed, bye");
     Ok(())
+}
+
+/// Sets the process umask to 077. The home's own functions already create files 0600
+/// and directories 0700 (see [`crate::home`]); this makes sure anything else the daemon
+/// or a library creates in the home is private from the moment it exists too, whatever
+/// umask the shell or service manager started the daemon with.
+fn keep_new_files_private() {
+    use nix::sys::stat::{Mode, umask};
+    umask(Mode::S_IRWXG | Mode::S_IRWXO);
 }
 
 /// Binds the peer port: the configured one, else the one used last (so paired devices

@@ -3,10 +3,16 @@
 //! Chosen by `--home`, else `TANDEM_HOME`, else the platform data directory. Holds the
 //! config, the documents, the API address and token, and the lock that keeps a second
 //! daemon away.
+//!
+//! Everything in it is private to the user: the change logs hold note text, the key and
+//! tokens let anyone in. Directories are created 0700 and files 0600 as they are opened
+//! (never created and then tightened, which leaves a window in which they are readable):
+//! [`create_private_dir`], [`open_private_log`], [`write_file_atomic`],
+//! [`write_private_file`].
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use tandem_protocol::paths::{API_ADDR_FILE, API_TOKEN_FILE, CONFIG_FILE, resolve_home};
@@ -128,9 +134,10 @@ impl Home {
         self.root.join("actor.id")
     }
 
-    /// Creates the directory (mode 0700) if needed.
+    /// Creates the directory (mode 0700) if needed, and takes group and other access
+    /// away from one that exists (made by hand, or by an older version).
     pub fn create(&self) -> Result<(), HomeError> {
-        fs::create_dir_all(&self.root).map_err(io_at(&self.root))?;
+        create_private_dir(&self.root)?;
         fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))
             .map_err(io_at(&self.root))
     }
@@ -142,6 +149,7 @@ impl Home {
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
             .open(&path)
             .map_err(io_at(&path))?;
         match file.try_lock() {
@@ -169,6 +177,42 @@ pub fn write_file_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), 
     file.sync_all().map_err(io_at(&tmp))?;
     fs::rename(&tmp, path).map_err(io_at(path))?;
     sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Writes a file of the home atomically with mode 0600, creating its directory (0700)
+/// if needed: for files kept per peer or per document, whose directory may not exist yet.
+pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), HomeError> {
+    if let Some(dir) = path.parent() {
+        create_private_dir(dir)?;
+    }
+    write_file_atomic(path, contents, 0o600)
+}
+
+/// Creates `dir` and any missing parent with mode 0700.
+pub fn create_private_dir(dir: &Path) -> Result<(), HomeError> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io_at(dir))
+}
+
+/// Opens an append-only log of the home, created with mode 0600 if new; one left
+/// readable by others (by an older version) is made private.
+pub fn open_private_log(path: &Path) -> Result<File, HomeError> {
+    let file = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_at(path))?;
+    let mode = file.metadata().map_err(io_at(path))?.permissions().mode();
+    if mode & 0o077 != 0 {
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(io_at(path))?;
+    }
+    Ok(file)
 }
 
 /// Reads a TOML file of the home; a missing file is the empty default (nothing added
@@ -208,6 +252,20 @@ mod tests {
         let _held = home.lock().unwrap();
         let err = home.lock().unwrap_err();
         assert!(err.to_string().contains("already running"), "{err}");
+    }
+
+    #[test]
+    fn new_directories_logs_and_nested_files_are_private_from_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let nested = dir.path().join("sync").join("device");
+        write_private_file(&nested.join("shared.state"), b"x").unwrap();
+        assert_eq!(mode(&dir.path().join("sync")), 0o700);
+        assert_eq!(mode(&nested), 0o700);
+        assert_eq!(mode(&nested.join("shared.state")), 0o600);
+        let log = dir.path().join("changes.log");
+        open_private_log(&log).unwrap();
+        assert_eq!(mode(&log), 0o600);
     }
 
     #[test]

@@ -4,30 +4,33 @@
 //! revoked: a laptop with no phones has nothing listening for browsers on the Wi-Fi. It
 //! serves [`crate::api::lan_router`] over TLS with the device certificate, the one whose
 //! fingerprint `tandem phone add` prints, so a phone can check it is talking to this laptop.
-//! Each connection is HTTP/1.1 via hyper; the caller's address goes into the request as
-//! [`ConnectInfo`] for the failed-token throttle.
+//! Each connection is HTTP/1.1 via [`crate::http::serve`] under [`PHONE_LIMITS`]; the
+//! caller's address goes into the request as `ConnectInfo` for the failed-token throttle.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ConnectInfo;
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 
 use crate::home::{Home, write_file_atomic};
+use crate::http::Limits;
 use crate::identity::Identity;
 use crate::listen::{BindError, bind_remembered};
 
-/// Connections served at once; more wait. Plenty for a couple's phones.
-const MAX_CONNECTIONS: usize = 64;
-/// A TLS handshake must finish within this.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// What anyone on the home network may hold of the phone listener. A phone needs its
+/// event stream plus a few requests at a time (browsers open up to six connections per
+/// site), so 16 per address leave room; 256 in all serve many devices while bounding
+/// what a flood from many addresses costs. Deadlines free a slot within 10 s of a client
+/// going quiet, before or after TLS.
+pub const PHONE_LIMITS: Limits = Limits {
+    total: 256,
+    per_source: 16,
+    handshake: Duration::from_secs(10),
+    header_read: Duration::from_secs(10),
+};
 
 /// Where the phones' listener is, while it runs.
 pub type Bound = watch::Receiver<Option<SocketAddr>>;
@@ -77,7 +80,7 @@ pub fn start(
             tracing::info!(addr = ?addr, "phone listener on");
             bound_tx.send_replace(addr);
             tokio::select! {
-                _ = accept_loop(listener, acceptor.clone(), app.clone(), stopping.clone()) => {}
+                () = serve(listener, acceptor.clone(), app.clone(), stopping.clone()) => {}
                 _ = stop.wait_for(|s| *s) => {}
                 _ = phones.wait_for(|n| *n == 0) => tracing::info!("no phones left: phone listener off"),
             }
@@ -102,57 +105,23 @@ async fn bind(home: &Home, options: &LanOptions) -> Result<TcpListener, BindErro
     Ok(listener)
 }
 
-async fn accept_loop(
+/// Serves the phone API over TLS until `stopping`.
+async fn serve(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     app: Router,
     stopping: watch::Receiver<bool>,
 ) {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            return;
-        };
-        let (tcp, remote) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                tracing::debug!("phone accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let (acceptor, app, mut stopping) = (acceptor.clone(), app.clone(), stopping.clone());
-        tokio::spawn(async move {
-            let _permit = permit;
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    tracing::debug!(%remote, "phone TLS handshake failed: {e}");
-                    return;
-                }
-                Err(_) => return,
-            };
-            let service =
-                hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-                    request.extensions_mut().insert(ConnectInfo(remote));
-                    app.clone().oneshot(request)
-                });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tls), service);
-            let mut connection = std::pin::pin!(connection);
-            tokio::select! {
-                result = connection.as_mut() => {
-                    if let Err(e) = result {
-                        tracing::debug!(%remote, "phone connection ended: {e}");
-                    }
-                }
-                () = async { let _ = stopping.wait_for(|s| *s).await; } => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
-                }
-            }
-        });
-    }
+    let handshake = move |tcp| acceptor.accept(tcp);
+    crate::http::serve(
+        "phone listener",
+        listener,
+        PHONE_LIMITS,
+        app,
+        handshake,
+        stopping,
+    )
+    .await;
 }
 
 /// Addresses a phone on the home network can use to reach `bound`: the bound address

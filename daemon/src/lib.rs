@@ -18,6 +18,7 @@
 //!   the phone page and the calendar feed.
 //! - [`phones`]: `phones.toml`, the phones allowed in and their token hashes.
 //! - [`secret`]: making bearer tokens and hashing them for storage.
+//! - [`http`]: serving HTTP/1.1 connections with deadlines and per-source slots.
 //! - [`lan`]: the opt-in HTTPS listener phones use on the home network.
 //! - [`listen`]: binding a listener on the port it had last time (peers, phones).
 //! - [`slots`]: connection slots per source and overall, released when a connection ends.
@@ -29,6 +30,7 @@ pub mod config;
 pub mod daemon;
 pub mod discovery;
 pub mod home;
+pub mod http;
 pub mod identity;
 pub mod lan;
 pub mod listen;

@@ -1,7 +1,9 @@
 //! `phones.toml`: the phones allowed to use the API over the home network.
 //!
 //! Each phone has its own token so one lost phone can be shut out without touching the
-//! others or the laptop's own token. Only the SHA-256 of a token is stored: a copy of the
+//! others or the laptop's own token, and a second, read-only one for its calendar link:
+//! that link is pasted into calendar apps and often synced to their servers, so it opens
+//! the calendar feed and nothing else. Only the SHA-256 of a token is stored: a copy of the
 //! data home does not let anyone in. Every phone request looks its token up here, so a
 //! revocation takes effect on the very next request; open event streams watch
 //! [`Phones::changed`] and end too.
@@ -46,6 +48,10 @@ struct PhoneEntry {
     name: String,
     /// Hex SHA-256 of its token.
     token_sha256: String,
+    /// Hex SHA-256 of its calendar token; empty for phones added before calendar tokens
+    /// existed (they keep using the phone token in their calendar link).
+    #[serde(default)]
+    calendar_token_sha256: String,
     added_at: Stamp,
 }
 
@@ -53,6 +59,24 @@ struct PhoneEntry {
 struct File {
     #[serde(default, rename = "phone")]
     phones: Vec<PhoneEntry>,
+}
+
+/// The secrets made for a new phone, shown once and kept only as hashes.
+#[derive(Debug)]
+pub struct PhoneTokens {
+    /// The phone's own token: the page and the whole phone API.
+    pub phone: String,
+    /// The calendar link's token: `/v1/calendar.ics` only.
+    pub calendar: String,
+}
+
+/// What a presented token opens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Everything a phone may do, as the phone with this id.
+    Phone(String),
+    /// Only the calendar feed, of the phone with this id.
+    Calendar(String),
 }
 
 /// The phones of this home, shared by the API handlers.
@@ -104,8 +128,8 @@ impl Phones {
         self.changed.subscribe()
     }
 
-    /// Adds a phone; returns it with its token, which is not kept.
-    pub fn add(&self, name: &str) -> Result<(PhoneView, String), PhoneError> {
+    /// Adds a phone; returns it with its tokens, which are not kept.
+    pub fn add(&self, name: &str) -> Result<(PhoneView, PhoneTokens), PhoneError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > MAX_PHONE_NAME {
             return Err(PhoneError::BadName);
@@ -114,11 +138,15 @@ impl Phones {
         if state.phones.iter().any(|p| p.name == name) {
             return Err(PhoneError::Taken(name.to_owned()));
         }
-        let token = secret::new_token();
+        let tokens = PhoneTokens {
+            phone: secret::new_token(),
+            calendar: secret::new_token(),
+        };
         let entry = PhoneEntry {
             id: secret::hex(&rand::random::<[u8; 4]>()),
             name: name.to_owned(),
-            token_sha256: secret::sha256_hex(&token),
+            token_sha256: secret::sha256_hex(&tokens.phone),
+            calendar_token_sha256: secret::sha256_hex(&tokens.calendar),
             added_at: Stamp(jiff::Timestamp::now()),
         };
         let mut phones = state.phones.clone();
@@ -126,7 +154,7 @@ impl Phones {
         self.save(&phones)?;
         state.phones = phones;
         self.changed.send_replace(state.phones.len());
-        Ok((view(&entry, None), token))
+        Ok((view(&entry, None), tokens))
     }
 
     /// Removes the phone with this id (or id prefix) or name; its token stops working now.
@@ -150,21 +178,27 @@ impl Phones {
         Ok(view(&gone, None))
     }
 
-    /// The id of the phone holding `token`, noting that it was seen now.
-    pub fn authenticate(&self, token: &str) -> Option<String> {
+    /// What `token` opens, if it belongs to a phone; a phone token also notes that the
+    /// phone was seen now.
+    pub fn authenticate(&self, token: &str) -> Option<Access> {
         let hash = secret::sha256_hex(token);
         let mut state = self.state();
         // Hashes are compared, not tokens, so comparison time reveals nothing usable.
-        let id = state
-            .phones
-            .iter()
-            .find(|p| p.token_sha256 == hash)?
-            .id
-            .clone();
-        state
-            .last_seen
-            .insert(id.clone(), Stamp(jiff::Timestamp::now()));
-        Some(id)
+        let access = state.phones.iter().find_map(|p| {
+            if p.token_sha256 == hash {
+                Some(Access::Phone(p.id.clone()))
+            } else if p.calendar_token_sha256 == hash {
+                Some(Access::Calendar(p.id.clone()))
+            } else {
+                None
+            }
+        })?;
+        if let Access::Phone(id) = &access {
+            state
+                .last_seen
+                .insert(id.clone(), Stamp(jiff::Timestamp::now()));
+        }
+        Some(access)
     }
 
     /// Whether the phone `id` is still allowed in.
@@ -201,20 +235,38 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let home = Home::resolve(Some(dir.path().to_owned()));
         let phones = Phones::load(&home).unwrap();
-        let (pixel, token) = phones.add("Pixel").unwrap();
+        let (pixel, tokens) = phones.add("Pixel").unwrap();
+        let token = tokens.phone;
         let (_, other) = phones.add("iPhone").unwrap();
+        let other = other.phone;
         assert!(matches!(phones.add("Pixel"), Err(PhoneError::Taken(_))));
         assert!(matches!(phones.add(" "), Err(PhoneError::BadName)));
-        assert_eq!(phones.authenticate(&token), Some(pixel.id.clone()));
+        assert_eq!(
+            phones.authenticate(&token),
+            Some(Access::Phone(pixel.id.clone()))
+        );
+        assert_eq!(
+            phones.authenticate(&tokens.calendar),
+            Some(Access::Calendar(pixel.id.clone()))
+        );
         assert_eq!(phones.authenticate("guess"), None);
+        assert_eq!(phones.authenticate(""), None);
 
         let text = std::fs::read_to_string(home.phones()).unwrap();
         assert!(!text.contains(&token), "only the token's hash is stored");
+        assert!(
+            !text.contains(&tokens.calendar),
+            "only the token's hash is stored"
+        );
 
         let reloaded = Phones::load(&home).unwrap();
-        assert_eq!(reloaded.authenticate(&token), Some(pixel.id.clone()));
+        assert_eq!(
+            reloaded.authenticate(&token),
+            Some(Access::Phone(pixel.id.clone()))
+        );
         reloaded.revoke("Pixel").unwrap();
         assert_eq!(reloaded.authenticate(&token), None);
+        assert_eq!(reloaded.authenticate(&tokens.calendar), None);
         assert!(reloaded.authenticate(&other).is_some());
         assert!(matches!(
             reloaded.revoke("Pixel"),

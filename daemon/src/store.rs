@@ -12,7 +12,7 @@
 //! already in the snapshot (a crash between compaction's rename and the log truncation) is
 //! harmless because applying a known change is a no-op in Automerge.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -21,7 +21,7 @@ use tandem_protocol::changelog::{HEADER, Scan, next_record, record};
 use tandem_protocol::document::{DocKind, Document};
 use thiserror::Error;
 
-use crate::home::{HomeError, write_file_atomic};
+use crate::home::{HomeError, create_private_dir, open_private_log, write_file_atomic};
 
 const SNAPSHOT: &str = "doc.automerge";
 const LOG: &str = "changes.log";
@@ -64,7 +64,7 @@ pub struct DocStore {
 impl DocStore {
     /// Opens (or creates) the document stored in `dir`.
     pub fn open(dir: &Path, kind: DocKind, actor: ActorId) -> Result<(Self, Document), StoreError> {
-        fs::create_dir_all(dir).map_err(io(dir))?;
+        create_private_dir(dir)?;
         let snapshot_path = dir.join(SNAPSHOT);
         let mut doc = match fs::read(&snapshot_path) {
             Ok(bytes) => Document::load(kind, &bytes, actor).map_err(|e| StoreError::Corrupt {
@@ -80,12 +80,7 @@ impl DocStore {
         };
 
         let log_path = dir.join(LOG);
-        let mut log = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(io(&log_path))?;
+        let mut log = open_private_log(&log_path)?;
         let mut data = Vec::new();
         log.read_to_end(&mut data).map_err(io(&log_path))?;
         let corrupt = |reason: String| StoreError::Corrupt {

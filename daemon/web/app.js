@@ -4,6 +4,8 @@
 "use strict";
 
 const TOKEN_KEY = "tandem.token";
+/** Query parameter of the page reloaded after a revocation, so it can say so. */
+const REVOKED_PARAM = "revoked";
 const REVOKED = "This phone's access was revoked or its token is wrong. " +
   "Ask for a new link on the laptop: tandem phone add";
 
@@ -42,7 +44,7 @@ async function api(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (response.status === 401) {
-    logout(REVOKED);
+    forget();
     throw new ApiError(401, null);
   }
   const data = response.status === 204 ? null : await response.json().catch(() => null);
@@ -56,6 +58,20 @@ function login(token) {
   state.token = token;
   localStorage.setItem(TOKEN_KEY, token);
   start();
+}
+
+/**
+ * The laptop refused this phone's token: it was revoked (or was never right). A revoked
+ * phone must not keep readable data, so everything this page kept goes: all it stored
+ * for this origin (the token and anything else), and, by loading the page afresh, every
+ * plan, note and answer still in memory or in the page. The fresh page says why.
+ */
+function forget() {
+  localStorage.clear();
+  sessionStorage.clear();
+  if (state.events) state.events.close();
+  state.events = null;
+  location.replace(`${location.pathname}?${REVOKED_PARAM}`);
 }
 
 function logout(message) {
@@ -382,8 +398,10 @@ async function start() {
 document.addEventListener("DOMContentLoaded", () => {
   wireForms();
   const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
-  if (fromLink) history.replaceState(null, "", location.pathname);
+  const revoked = new URLSearchParams(location.search).has(REVOKED_PARAM);
+  if (fromLink || revoked) history.replaceState(null, "", location.pathname);
   const token = fromLink || localStorage.getItem(TOKEN_KEY);
   if (token) login(token);
+  else if (revoked) logout(REVOKED);
   else logout("Open the link that `tandem phone add` showed on your laptop, or paste this phone's token.");
 });

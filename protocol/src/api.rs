@@ -290,7 +290,8 @@ pub struct PhoneAdded {
     /// Page addresses on the home network, the token in the fragment (never sent in a
     /// request line, so never logged).
     pub urls: Vec<String>,
-    /// Calendar feed to subscribe to.
+    /// Calendar feed to subscribe to. Its token is the phone's calendar token, which opens
+    /// this feed only (calendar apps keep and sync the link) and is revoked with the phone.
     pub calendar_url: String,
     /// SHA-256 of the certificate the page is served with, to compare with the browser's.
     pub fingerprint: String,

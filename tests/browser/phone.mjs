@@ -147,6 +147,20 @@ try {
   await waitForLine();
   await a.locator("#login").waitFor({ state: "visible" });
   check((await a.locator("#login-message").textContent()).includes("revoked"), "the page says the phone was revoked");
+  // And it keeps nothing readable: no token or other stored item, no plan or note left in
+  // the page (hidden is not gone).
+  const kept = await a.evaluate(async () => ({
+    local: Object.keys(localStorage),
+    session: Object.keys(sessionStorage),
+    databases: (await indexedDB.databases()).map((d) => d.name),
+    page: document.documentElement.outerHTML,
+  }));
+  check(kept.local.length === 0, `localStorage is empty after revocation, has ${kept.local}`);
+  check(kept.session.length === 0, `sessionStorage is empty after revocation, has ${kept.session}`);
+  check(kept.databases.length === 0, `no IndexedDB database after revocation, has ${kept.databases}`);
+  for (const secret of ["blue scarf", "Picnic", aToken]) {
+    check(!kept.page.includes(secret), `the revoked page no longer holds ${JSON.stringify(secret)}`);
+  }
   await a.screenshot({ path: `${shots}/revoked.png`, fullPage: true });
   const again = await (await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 375, height: 812 } })).newPage();
   await again.goto(`${aUrl}/#token=${aToken}`);

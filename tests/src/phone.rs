@@ -40,6 +40,8 @@ impl Phone {
                 // makes the server close the connection, and a pooled one could be reused
                 // just as it closes (browsers retry such requests; this client would not).
                 .max_idle_connections(0)
+                // A phone that waits longer than this is locked out, not slow.
+                .timeout_global(Some(std::time::Duration::from_secs(10)))
                 .build()
                 .new_agent(),
             added,

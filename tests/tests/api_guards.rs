@@ -293,3 +293,23 @@ fn names_in_requests_never_become_paths() {
         "files written outside the home: {outside:?}"
     );
 }
+
+/// RFC 9110: the scheme name of `Authorization` is case-insensitive.
+#[test]
+fn the_bearer_scheme_is_accepted_in_any_case() {
+    let home = Home::init("Alex");
+    let d = home.start();
+    for scheme in ["bearer", "BEARER", "bEaReR"] {
+        let header = format!("{scheme} {}", d.token);
+        let r = d.get_with("/v1/status", &[("Authorization", header.as_str())]);
+        assert_eq!(r.status, 200, "{scheme}: {r:?}");
+    }
+    let wrong = d.get_with("/v1/status", &[("Authorization", "bearer not-the-token")]);
+    assert_eq!(wrong.status, 401, "{wrong:?}");
+    let other = format!("Basic {}", d.token);
+    let basic = d.get_with("/v1/status", &[("Authorization", other.as_str())]);
+    assert_eq!(
+        basic.status, 401,
+        "only the bearer scheme carries a token: {basic:?}"
+    );
+}

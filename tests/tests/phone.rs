@@ -285,6 +285,115 @@ fn the_calendar_feed_parses_with_zones_and_keeps_personal_details_private() {
     );
 }
 
+#[test]
+fn the_bearer_scheme_is_accepted_in_any_case_by_the_phone_listener() {
+    let home = Home::init("Alex");
+    let d = home.start();
+    let pixel = Phone::add(&d, "Pixel");
+    for scheme in ["bearer", "BEARER"] {
+        let header = format!("{scheme} {}", pixel.token);
+        let r = pixel.send(
+            "GET",
+            "/v1/status",
+            None,
+            &[("Authorization", header.as_str())],
+            None,
+        );
+        assert_eq!(r.status, 200, "{scheme}: {r:?}");
+    }
+}
+
+/// The calendar link is pasted into calendar apps and synced to their servers: it must not
+/// be a key to the notes.
+#[test]
+fn the_calendar_link_opens_only_the_calendar_and_dies_with_the_phone() {
+    let home = Home::init("Alex");
+    let d = home.start();
+    add_plan(&d);
+    let note = d.post(
+        "/v1/notes",
+        &json!({"body": "private: the surprise is in March"}),
+    );
+    assert_eq!(note.status, 201, "{note:?}");
+    let pixel = Phone::add(&d, "Pixel");
+    let link = pixel.added["calendar_url"]
+        .as_str()
+        .expect("a calendar link");
+    let (base, calendar) = link
+        .split_once("/v1/calendar.ics?token=")
+        .expect("a token in the calendar link");
+    assert_eq!(base, pixel.base);
+    assert!(
+        !calendar.contains(&pixel.token) && !pixel.token.contains(calendar),
+        "the calendar link carries the phone's token: {link}"
+    );
+    let printed = d.cli_ok(&["phone", "add", "Tablet"]);
+    let tablet_page = printed
+        .split("#token=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the printed page link");
+    let tablet_calendar = printed
+        .split("calendar.ics?token=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the printed calendar link");
+    assert_ne!(tablet_page, tablet_calendar, "{printed}");
+
+    let feed = pixel.send(
+        "GET",
+        &format!("/v1/calendar.ics?token={calendar}"),
+        None,
+        &[],
+        None,
+    );
+    assert_eq!(feed.status, 200, "{feed:?}");
+    assert!(feed.body.as_str().unwrap().contains("Dinner at Lou"));
+
+    // Everywhere else the calendar token is refused, in the header or the query.
+    for path in [
+        "/v1/notes",
+        "/v1/plans",
+        "/v1/status",
+        "/v1/events",
+        "/v1/ideas",
+    ] {
+        let r = pixel.send("GET", path, Some(calendar), &[], None);
+        assert_eq!(r.status, 401, "{path} with the calendar token: {r:?}");
+    }
+    let events = pixel.send(
+        "GET",
+        &format!("/v1/events?token={calendar}"),
+        None,
+        &[],
+        None,
+    );
+    assert_eq!(events.status, 401, "{events:?}");
+    let write = pixel.send(
+        "POST",
+        "/v1/notes",
+        Some(calendar),
+        &[],
+        Some(br#"{"body": "written with a calendar link"}"#),
+    );
+    assert_eq!(write.status, 401, "{write:?}");
+    let on_laptop = d.get_with(&format!("/v1/calendar.ics?token={calendar}"), &[]);
+    assert_eq!(on_laptop.status, 401, "{on_laptop:?}");
+    let notes = d.get("/v1/notes");
+    assert_eq!(notes.body.as_array().map(Vec::len), Some(1), "{notes:?}");
+
+    // Revoking the phone shuts its calendar link too.
+    d.cli_ok(&["phone", "revoke", "Pixel"]);
+    let after = pixel.send(
+        "GET",
+        &format!("/v1/calendar.ics?token={calendar}"),
+        None,
+        &[],
+        None,
+    );
+    assert_eq!(after.status, 401, "{after:?}");
+}
+
 /// Debian's Chromium and the test's node modules, or why the browser test cannot run.
 fn browser() -> Result<(PathBuf, PathBuf), String> {
     let chromium = std::env::var_os("CHROMIUM")

@@ -93,7 +93,7 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     };
     match &args.out {
         Some(path) => {
-            std::fs::write(path, text)?;
+            crate::private_file::write(path, text.as_bytes())?;
             eprintln!("\rexported to {}{:20}", path.display(), "");
         }
         None => std::io::stdout().write_all(text.as_bytes())?,

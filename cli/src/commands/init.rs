@@ -1,7 +1,7 @@
 //! `tandem init`: the one command that writes a file itself, since before it there is no
 //! person for a daemon to run as.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
 use tandem_protocol::config::Config;
@@ -26,11 +26,12 @@ pub fn run(home: &Path, args: InitArgs, json: bool) -> anyhow::Result<()> {
         config.time_zone = Some(tz);
     }
     config.api_port = args.api_port.unwrap_or(0);
-    std::fs::create_dir_all(home)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(home)?;
     std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700))?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, config.to_toml())?;
-    std::fs::rename(&tmp, &path)?;
+    crate::private_file::write(&path, config.to_toml().as_bytes())?;
     if json {
         crate::show::json(&config);
     } else {

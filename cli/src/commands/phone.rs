@@ -90,7 +90,8 @@ fn print_added(added: &PhoneAdded) {
         added.calendar_url
     );
     println!(
-        "\nThe link holds the phone's own token; it is not shown again. \
+        "\nThe page link holds the phone's own token, the calendar link a read-only one for \
+         the calendar only; neither is shown again. \
          `tandem phone revoke {}` shuts the phone out.",
         added.phone.id
     );

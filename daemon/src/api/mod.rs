@@ -36,6 +36,7 @@ use tokio::sync::watch;
 
 pub use error::ApiError;
 
+use crate::phones::Access;
 use crate::repo::{Repo, RepoError};
 
 /// What every handler can reach.
@@ -163,6 +164,9 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The route of the calendar feed, the only one a phone's calendar token opens.
+const CALENDAR_PATH: &str = "/v1/calendar.ics";
+
 /// The token a request presents: the bearer header, or `?token=` on the two routes that
 /// clients without headers use (EventSource and calendar apps).
 fn presented_token(request: &Request) -> Option<String> {
@@ -170,15 +174,23 @@ fn presented_token(request: &Request) -> Option<String> {
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "));
+        .and_then(bearer_token);
     if let Some(token) = from_header {
         return Some(token.to_owned());
     }
-    if matches!(request.uri().path(), "/v1/events" | "/v1/calendar.ics") {
+    if matches!(request.uri().path(), "/v1/events" | CALENDAR_PATH) {
         let query = axum::extract::Query::<TokenQuery>::try_from_uri(request.uri()).ok()?;
         return query.0.token;
     }
     None
+}
+
+/// The token of `Authorization: Bearer <token>`; the scheme name is case-insensitive
+/// (RFC 9110, section 11.1), so `bearer` and `BEARER` are the same scheme.
+fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.split_once(' ')?;
+    let token = token.trim_matches(' ');
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 fn forbidden_origin(origin: &str) -> Response {
@@ -276,10 +288,17 @@ async fn phone_guard(State(state): State<AppState>, mut request: Request, next: 
         return response;
     }
     match presented_token(&request).map(|t| state.phones.authenticate(&t)) {
-        Some(Some(id)) => {
+        Some(Some(Access::Phone(id))) => {
             request.extensions_mut().insert(Caller::Phone(id));
             next.run(request).await
         }
+        Some(Some(Access::Calendar(id))) if request.uri().path() == CALENDAR_PATH => {
+            request.extensions_mut().insert(Caller::Phone(id));
+            next.run(request).await
+        }
+        Some(Some(Access::Calendar(_))) => unauthorized(
+            "this is a calendar link's token: it opens /v1/calendar.ics only; the phone page uses the phone's own token",
+        ),
         Some(None) => {
             state
                 .throttle
@@ -292,5 +311,21 @@ async fn phone_guard(State(state): State<AppState>, mut request: Request, next: 
             )
         }
         None => unauthorized("missing `Authorization: Bearer <token>` (a phone token)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_and_nothing_else_is_a_bearer() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Bearer"), None);
     }
 }

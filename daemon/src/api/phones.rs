@@ -46,7 +46,7 @@ async fn add(
     Body(new): Body<NewPhone>,
 ) -> Result<impl IntoResponse, ApiError> {
     let phones = state.phones.clone();
-    let (phone, token) = blocking(move || phones.add(&new.name)).await?;
+    let (phone, tokens) = blocking(move || phones.add(&new.name)).await?;
     let mut bound = state.lan.clone();
     let addr = tokio::time::timeout(LISTENER_WAIT, bound.wait_for(Option::is_some))
         .await
@@ -58,15 +58,18 @@ async fn add(
     let addrs = crate::lan::reachable_addrs(addr);
     let urls = addrs
         .iter()
-        .map(|a| format!("https://{a}/#token={token}"))
+        .map(|a| format!("https://{a}/#token={}", tokens.phone))
         .collect();
-    let calendar_url = format!("https://{}/v1/calendar.ics?token={token}", addrs[0]);
+    let calendar_url = format!(
+        "https://{}/v1/calendar.ics?token={}",
+        addrs[0], tokens.calendar
+    );
     let fingerprint = state.hub.identity.device_id.colon_hex();
     Ok((
         StatusCode::CREATED,
         Json(PhoneAdded {
             phone,
-            token,
+            token: tokens.phone,
             urls,
             calendar_url,
             fingerprint,
