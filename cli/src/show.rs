@@ -51,6 +51,21 @@ pub fn error_line(text: &str) {
     eprintln!("{}", safe::multi_line(text));
 }
 
+/// Shows progress of long work on stderr, each step overwriting the last on one line;
+/// `done` ends the line.
+#[allow(
+    clippy::disallowed_macros,
+    reason = "progress rewrites its own line with a carriage return"
+)]
+pub fn progress(text: &str, done: bool) {
+    let text = safe::one_line(text);
+    if done {
+        eprintln!("\r{text:<40}");
+    } else {
+        eprint!("\r{text:<40}");
+    }
+}
+
 /// Prints `value` as pretty JSON. Exact: scripts get the text as stored (JSON escapes
 /// C0 controls itself).
 #[allow(

@@ -3,7 +3,7 @@
 //! Own your data: the export is built from the same API the CLI uses, so it contains
 //! exactly what this person may see: the shared document and their own private notes.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
 use tandem_protocol::api::{CheckinWeek, PersonalTimeView, Status};
@@ -45,7 +45,10 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     ];
     let progress = |i: usize| {
         if args.out.is_some() {
-            eprint!("\rexporting {:<14} ({}/{})", steps[i], i + 1, steps.len());
+            show::progress(
+                &format!("exporting {:<14} ({}/{})", steps[i], i + 1, steps.len()),
+                false,
+            );
         }
     };
     progress(0);
@@ -94,8 +97,11 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     match &args.out {
         Some(path) => {
             crate::private_file::write(path, text.as_bytes())?;
-            eprintln!("\rexported to {}{:20}", path.display(), "");
+            show::progress(&format!("exported to {}", path.display()), true);
         }
+        // Exact bytes into a pipe or file; a terminal gets them made safe like any
+        // other text from the documents.
+        None if std::io::stdout().is_terminal() => show::line(&text),
         None => std::io::stdout().write_all(text.as_bytes())?,
     }
     Ok(())

@@ -2,12 +2,9 @@
 
 pub mod agree;
 pub mod balance;
-// `export` and `phone` still print with the std macros: they are being changed in parallel
-// (issue #12) and move to `show::say!` after that lands.
 pub mod checkin;
 pub mod demo;
 pub mod doctor;
-#[allow(clippy::disallowed_macros)]
 pub mod export;
 pub mod idea;
 pub mod init;
@@ -15,7 +12,6 @@ pub mod log;
 pub mod me;
 pub mod note;
 pub mod pair;
-#[allow(clippy::disallowed_macros)]
 pub mod phone;
 pub mod plan;
 pub mod service;

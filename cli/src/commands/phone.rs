@@ -8,7 +8,8 @@ use tandem_protocol::api::{PhoneAdded, PhoneView};
 use super::Ctx;
 use super::plan::encode;
 use crate::args::PhoneCommand;
-use crate::show;
+use crate::safe;
+use crate::show::{self, say};
 
 /// Runs one phone command.
 pub fn run(ctx: &Ctx, command: PhoneCommand) -> anyhow::Result<()> {
@@ -26,7 +27,7 @@ pub fn run(ctx: &Ctx, command: PhoneCommand) -> anyhow::Result<()> {
             if ctx.json {
                 show::json(&phones);
             } else if phones.is_empty() {
-                println!("No phones. Add one with `tandem phone add NAME`.");
+                say!("No phones. Add one with `tandem phone add NAME`.");
             } else {
                 let rows: Vec<Vec<String>> = phones
                     .iter()
@@ -42,7 +43,7 @@ pub fn run(ctx: &Ctx, command: PhoneCommand) -> anyhow::Result<()> {
                         ]
                     })
                     .collect();
-                print!(
+                say!(
                     "{}",
                     show::table(&["ID", "NAME", "ADDED", "LAST SEEN"], &rows)
                 );
@@ -52,7 +53,10 @@ pub fn run(ctx: &Ctx, command: PhoneCommand) -> anyhow::Result<()> {
             ctx.client
                 .delete(&format!("/v1/phones/{}", encode(&phone)))?;
             if !ctx.json {
-                println!("Revoked {phone}: its token stopped working.");
+                say!(
+                    "Revoked {}: its token stopped working.",
+                    safe::one_line(&phone)
+                );
             }
         }
     }
@@ -61,12 +65,12 @@ pub fn run(ctx: &Ctx, command: PhoneCommand) -> anyhow::Result<()> {
 
 fn print_added(added: &PhoneAdded) {
     let url = &added.urls[0];
-    println!(
+    say!(
         "Scan this with {}'s camera, on the same Wi-Fi:\n",
-        added.phone.name
+        safe::one_line(&added.phone.name)
     );
     match QrCode::new(url.as_bytes()) {
-        Ok(code) => println!(
+        Ok(code) => say!(
             "{}",
             code.render::<Dense1x2>()
                 .dark_color(Dense1x2::Light)
@@ -74,22 +78,22 @@ fn print_added(added: &PhoneAdded) {
                 .quiet_zone(true)
                 .build()
         ),
-        Err(e) => println!("(no QR code: {e})"),
+        Err(e) => say!("(no QR code: {e})"),
     }
-    println!("Or open: {url}");
+    say!("Or open: {url}");
     for other in &added.urls[1..] {
-        println!("     or: {other}");
+        say!("     or: {other}");
     }
-    println!(
+    say!(
         "\nThe browser will warn that the certificate is self-signed. Check that it shows\n\
          this SHA-256 fingerprint before going on:\n  {}",
         added.fingerprint
     );
-    println!(
+    say!(
         "\nCalendar feed (subscribe in the phone's calendar): {}",
         added.calendar_url
     );
-    println!(
+    say!(
         "\nThe page link holds the phone's own token, the calendar link a read-only one for \
          the calendar only; neither is shown again. \
          `tandem phone revoke {}` shuts the phone out.",

@@ -263,12 +263,7 @@ where
     for doc in session.allowed().collect::<Vec<_>>() {
         if let Some(state) = session.saved_state(doc) {
             let path = hub.sync_state_path(&device, doc.name());
-            let saved = path
-                .parent()
-                .map(std::fs::create_dir_all)
-                .transpose()
-                .and_then(|_| std::fs::write(&path, state));
-            if let Err(e) = saved {
+            if let Err(e) = crate::home::write_private_file(&path, &state) {
                 tracing::warn!("cannot save sync state {}: {e}", path.display());
             }
         }
