@@ -163,15 +163,14 @@ impl Home {
 /// Writes a small file atomically (temp file, fsync, rename) with the given mode, so a
 /// reader never sees half of it and secrets are never briefly world-readable.
 pub fn write_file_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), HomeError> {
-    let tmp = path.with_extension("tmp");
+    // A temp name of its own, created exclusively: two writers of the same file (two
+    // connections to one device ending together) never write through each other's.
+    let tmp = path.with_extension(format!("tmp-{:016x}", rand::random::<u64>()));
     let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .write(true)
         .mode(mode)
         .open(&tmp)
-        .map_err(io_at(&tmp))?;
-    file.set_permissions(fs::Permissions::from_mode(mode))
         .map_err(io_at(&tmp))?;
     file.write_all(contents).map_err(io_at(&tmp))?;
     file.sync_all().map_err(io_at(&tmp))?;

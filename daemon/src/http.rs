@@ -14,20 +14,20 @@
 //! while hyper waits for a request head, never while it writes a response.
 
 use std::future::Future;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tandem_protocol::admission::{Full, LogGate};
+use tandem_protocol::admission::{self, Full};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tower::ServiceExt;
 
+use crate::notices::Notices;
 use crate::slots::SharedSlots;
 
 /// How much of the daemon one listener's clients may hold, and for how long.
@@ -43,9 +43,6 @@ pub struct Limits {
     /// on a kept-alive connection: an idle connection is closed after this.
     pub header_read: Duration,
 }
-
-/// Refusals and slow clients of one source are logged once per this period.
-const LOG_PERIOD: Duration = Duration::from_secs(60);
 
 /// How long to wait before accepting again when the OS refuses (e.g. out of descriptors).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -84,11 +81,27 @@ pub async fn serve<H, F, S>(
                 continue;
             }
         };
-        let source = source_key(remote.ip());
-        let slot = match slots.try_take(source) {
+        let source = remote.ip();
+        let slot = match slots.try_take(admission::source(source)) {
             Ok(slot) => slot,
             Err(full) => {
-                notices.refused(source, full, &limits);
+                match full {
+                    Full::Source => notices.note(
+                        source,
+                        format_args!(
+                            "refused a connection: it already has {} open, the most one \
+                             address may have",
+                            limits.per_source
+                        ),
+                    ),
+                    Full::Total => notices.note(
+                        source,
+                        format_args!(
+                            "refused a connection: all {} connections are in use",
+                            limits.total
+                        ),
+                    ),
+                }
                 continue;
             }
         };
@@ -109,13 +122,25 @@ pub async fn serve<H, F, S>(
                     return;
                 }
                 Err(_) => {
-                    notices.slow(source, "did not finish its TLS handshake", limits.handshake);
+                    notices.note(
+                        source,
+                        format_args!(
+                            "closed a connection that did not finish its TLS handshake within {} s",
+                            limits.handshake.as_secs()
+                        ),
+                    );
                     return;
                 }
             };
             match serve_connection(stream, remote, app, limits.header_read, stopping).await {
                 Err(e) if e.is_timeout() => {
-                    notices.slow(source, "sent no request", limits.header_read);
+                    notices.note(
+                        source,
+                        format_args!(
+                            "closed a connection that sent no request within {} s",
+                            limits.header_read.as_secs()
+                        ),
+                    );
                 }
                 Err(e) => tracing::debug!(%remote, "{name}: connection ended: {e}"),
                 Ok(()) => {}
@@ -160,93 +185,4 @@ where
 /// Resolves once `stopping` turns true (or its sender is gone).
 async fn stopped(stopping: &mut watch::Receiver<bool>) {
     let _ = stopping.wait_for(|s| *s).await;
-}
-
-/// The address a source is counted under: an IPv4 address (also when mapped into
-/// IPv6), or the /64 of an IPv6 one, since one device can use any address of its /64.
-fn source_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let prefix = u128::from(v6) & (u128::MAX << 64);
-                IpAddr::V6(Ipv6Addr::from(prefix))
-            }
-        },
-    }
-}
-
-/// A listener's log lines about refusals and slow clients: once per source and
-/// [`LOG_PERIOD`], with the count of those kept quiet since.
-#[derive(Clone)]
-struct Notices {
-    listener: &'static str,
-    gate: Arc<Mutex<LogGate<IpAddr>>>,
-}
-
-impl Notices {
-    fn new(listener: &'static str) -> Self {
-        Self {
-            listener,
-            gate: Arc::new(Mutex::new(LogGate::new(LOG_PERIOD))),
-        }
-    }
-
-    /// `Some(quiet)` when a line about `source` may be written now.
-    fn admit(&self, source: IpAddr) -> Option<u64> {
-        self.gate
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .admit(&source, jiff::Timestamp::now())
-    }
-
-    fn refused(&self, source: IpAddr, full: Full, limits: &Limits) {
-        let Some(quiet) = self.admit(source) else {
-            return;
-        };
-        let listener = self.listener;
-        match full {
-            Full::Source => tracing::warn!(
-                "{listener}: refused a connection from {source}: it already has {} open, the most \
-                 one address may have ({quiet} more events from it not logged in the last minute)",
-                limits.per_source
-            ),
-            Full::Total => tracing::warn!(
-                "{listener}: refused a connection from {source}: all {} connections are in use \
-                 ({quiet} more events from it not logged in the last minute)",
-                limits.total
-            ),
-        }
-    }
-
-    fn slow(&self, source: IpAddr, what: &str, within: Duration) {
-        if let Some(quiet) = self.admit(source) {
-            tracing::info!(
-                "{}: closed a connection from {source} that {what} within {} s \
-                 ({quiet} more events from it not logged in the last minute)",
-                self.listener,
-                within.as_secs()
-            );
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_ipv6_source_is_its_slash_64_and_a_mapped_ipv4_is_itself() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
-        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(source_key(a), source_key(b));
-        assert_ne!(source_key(a), source_key(other));
-        let mapped: IpAddr = "::ffff:192.168.1.20".parse().unwrap();
-        assert_eq!(
-            source_key(mapped),
-            "192.168.1.20".parse::<IpAddr>().unwrap()
-        );
-    }
 }

@@ -22,6 +22,7 @@
 //! - [`lan`]: the opt-in HTTPS listener phones use on the home network.
 //! - [`listen`]: binding a listener on the port it had last time (peers, phones).
 //! - [`slots`]: connection slots per source and overall, released when a connection ends.
+//! - [`notices`]: log lines about strangers, once per source and minute.
 //! - [`shutdown`]: turning SIGINT/SIGTERM into one graceful stop.
 //! - [`daemon`]: start-up and the main loop, tying the above together.
 
@@ -34,6 +35,7 @@ pub mod http;
 pub mod identity;
 pub mod lan;
 pub mod listen;
+pub mod notices;
 pub mod peer;
 pub mod peers;
 pub mod phones;

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -18,18 +18,14 @@ use jiff::Timestamp;
 /// under a flood of spoofed sources.
 const MAX_LOGGED_SOURCES: usize = 1024;
 
-/// The source a connection from `ip` is counted under: the address itself for IPv4, its
-/// /64 network for IPv6, since one device can pick any address in its /64 at will.
+/// The source a connection from `ip` is counted under: the address itself, an IPv4 address
+/// mapped into IPv6 counting as that IPv4 address. IPv6 addresses are not grouped by
+/// network: on a home network every device shares one /64 (and `fe80::/64`), so grouping
+/// would let one device use up the slots of all the others.
 pub fn source(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let [a, b, c, d, ..] = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
-            }
-        },
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
     }
 }
 
@@ -170,15 +166,15 @@ mod tests {
     }
 
     #[test]
-    fn an_ipv6_device_counts_as_its_network() {
+    fn a_source_is_its_own_address() {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         assert_eq!(source(ip("192.168.1.7")), ip("192.168.1.7"));
         assert_eq!(source(ip("::ffff:192.168.1.7")), ip("192.168.1.7"));
-        assert_eq!(
-            source(ip("fd00:1:2:3:aaaa:bbbb:cccc:dddd")),
-            source(ip("fd00:1:2:3::1"))
+        assert_ne!(
+            source(ip("fe80::1")),
+            source(ip("fe80::2")),
+            "neighbours on one link are apart"
         );
-        assert_ne!(source(ip("fd00:1:2:3::1")), source(ip("fd00:1:2:4::1")));
     }
 
     #[test]

@@ -108,7 +108,7 @@ fn racing_pairing_connections_try_three_codes_at_most() {
     let out = sam.cli(&["pair", &code, "--addr", &addr]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("too many wrong codes"), "{stderr}");
+    assert!(stderr.contains("too many pairing attempts"), "{stderr}");
     assert_eq!(alex.cli_json(&["peers"]), json!([]));
     assert_eq!(sam.cli_json(&["peers"]), json!([]));
 }

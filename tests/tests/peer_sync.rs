@@ -109,12 +109,15 @@ fn three_wrong_codes_close_pairing_and_pin_nothing() {
         errors[0].contains("wrong pairing code (2 attempts left)"),
         "{errors:?}"
     );
-    assert!(errors[2].contains("too many wrong codes"), "{errors:?}");
+    assert!(
+        errors[2].contains("too many pairing attempts"),
+        "{errors:?}"
+    );
     // Even the right code no longer works.
     let out = sam.cli(&["pair", &code, "--addr", &addr]);
     assert!(!out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("too many wrong codes"),
+        String::from_utf8_lossy(&out.stderr).contains("too many pairing attempts"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

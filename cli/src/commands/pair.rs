@@ -69,7 +69,7 @@ pub fn pair(ctx: &Ctx, args: PairArgs) -> anyhow::Result<()> {
         }
         if now.code.is_none() {
             anyhow::bail!(
-                "pairing closed (the code expired or was typed wrong 3 times): run `tandem pair` again"
+                "pairing closed (the code expired or its 3 attempts were used): run `tandem pair` again"
             );
         }
     }

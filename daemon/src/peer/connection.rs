@@ -263,7 +263,10 @@ where
     for doc in session.allowed().collect::<Vec<_>>() {
         if let Some(state) = session.saved_state(doc) {
             let path = hub.sync_state_path(&device, doc.name());
-            if let Err(e) = crate::home::write_private_file(&path, &state) {
+            // An fsync'd write: let the runtime move other tasks off this thread.
+            let saved =
+                tokio::task::block_in_place(|| crate::home::write_private_file(&path, &state));
+            if let Err(e) = saved {
                 tracing::warn!("cannot save sync state {}: {e}", path.display());
             }
         }

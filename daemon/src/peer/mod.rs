@@ -14,7 +14,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use tandem_protocol::admission::{self, LogGate};
+use tandem_protocol::admission;
 use tandem_protocol::api::PeerStatus;
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::pairing::PairingWindow;
@@ -25,6 +25,7 @@ use tokio::sync::watch;
 
 use crate::home::{Home, HomeError};
 use crate::identity::Identity;
+use crate::notices::Notices;
 use crate::peers::{PeerBook, PeerEntry};
 use crate::repo::Repo;
 use crate::slots::SharedSlots;
@@ -39,8 +40,6 @@ const STRANGER_DEADLINE: Duration = Duration::from_secs(10);
 const STRANGER_SLOTS: usize = 64;
 /// ...and from one source address: a paired laptop needs one or two, a joiner one.
 const STRANGER_SLOTS_PER_SOURCE: usize = 8;
-/// A source's refusals are logged once per this period, with the count kept quiet.
-const REFUSAL_LOG_PERIOD: Duration = Duration::from_secs(60);
 /// First and longest wait between reconnection attempts.
 const BACKOFF_MIN: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
@@ -135,7 +134,7 @@ pub struct PeerHub {
     /// Incoming connections that have not proven a pinned identity yet.
     strangers: SharedSlots<IpAddr>,
     /// Keeps refusals from filling the log.
-    refusals: Mutex<LogGate<IpAddr>>,
+    notices: Notices,
     stopping: watch::Receiver<bool>,
 }
 
@@ -166,7 +165,7 @@ impl PeerHub {
             clock_skew: Mutex::default(),
             serial: Default::default(),
             strangers: SharedSlots::new(STRANGER_SLOTS, STRANGER_SLOTS_PER_SOURCE),
-            refusals: Mutex::new(LogGate::new(REFUSAL_LOG_PERIOD)),
+            notices: Notices::new("peer port"),
             stopping,
         });
         tokio::spawn(hub.clone().accept_loop(listener));
@@ -226,25 +225,21 @@ impl PeerHub {
     /// Logs why a connection from `addr` was refused, once per source and minute: anyone on
     /// the network can cause refusals, and must not be able to fill the disk.
     fn refused(&self, addr: SocketAddr, why: std::fmt::Arguments<'_>) {
-        let quiet = self
-            .refusals
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .admit(&admission::source(addr.ip()), jiff::Timestamp::now());
-        match quiet {
-            Some(0) => tracing::info!(%addr, "{why}"),
-            Some(n) => tracing::info!(%addr, "{why} (and {n} refusals from there not logged)"),
-            None => {}
-        }
+        self.notices.note(addr.ip(), why);
     }
 
-    /// Whether `tandem pair` is showing a code (which may be spent or expired: the joiner
-    /// is then told why in a pairing message).
+    /// Whether a pairing code was opened recently enough to answer pairing requests (it
+    /// may be spent or expired: the joiner is then told why in a pairing message). A stale
+    /// window is forgotten, so the pairing protocol is refused in the handshake again.
     fn pairing_open(&self) -> bool {
-        self.window
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+        let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        if window
+            .as_ref()
+            .is_some_and(|w| w.stale(jiff::Timestamp::now()))
+        {
+            *window = None;
+        }
+        window.is_some()
     }
 
     /// An incoming connection: until it has proven a pinned identity (or while it pairs) it

@@ -133,7 +133,8 @@ impl PeerHub {
             .map_err(|_| protocol(format!("{addr} did not answer")))??;
         let (inviter, key_material) = session_binding(tls.get_ref().1)?;
         let joiner = self.identity.device_id;
-        let mut framed = Framed::new(tls);
+        // Whoever answers has proven nothing yet: small frames only.
+        let mut framed = Framed::with_limit(tls, MAX_PAIR_FRAME);
         let (pake, outbound) = start_pake(code, true);
         let me = self.me();
         send(

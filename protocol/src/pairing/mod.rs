@@ -60,8 +60,8 @@ pub enum PairingError {
         /// Attempts before the window closes.
         attempts_left: u8,
     },
-    /// Too many wrong codes: the window is closed.
-    #[error("too many wrong codes: pairing closed, run `tandem pair` again")]
+    /// Every attempt of the window was used: it is closed.
+    #[error("too many pairing attempts: pairing closed, run `tandem pair` again")]
     LockedOut,
     /// Another device is trying a code right now.
     #[error("another device is trying a pairing code right now: try again in a few seconds")]
@@ -172,6 +172,13 @@ impl PairingWindow {
             return Err(PairingError::RelationMismatch);
         }
         Ok(())
+    }
+
+    /// Whether the window has been over (expired, or used up, which it is by then at the
+    /// latest) for a whole code lifetime: long enough for a late joiner to be told why, after
+    /// which the pairing protocol is refused outright again.
+    pub fn stale(&self, now: Timestamp) -> bool {
+        now >= self.expires_at + CODE_LIFETIME
     }
 
     /// Starts an attempt, spending it: from here on the code may be tried once.
@@ -374,6 +381,17 @@ mod tests {
             w.begin(now, Relation::Partner),
             Err(PairingError::LockedOut)
         );
+    }
+
+    #[test]
+    fn a_window_goes_stale_one_code_lifetime_after_it_expired() {
+        let now: Timestamp = "2026-11-26T10:00:00Z".parse().unwrap();
+        let w = PairingWindow::open(PairingCode::from_random(42), Relation::Partner, now);
+        assert!(
+            !w.stale(w.expires_at),
+            "a late joiner is still told it expired"
+        );
+        assert!(w.stale(w.expires_at + CODE_LIFETIME));
     }
 
     #[test]
