@@ -79,9 +79,9 @@ pub fn start(
             let addr = listener.local_addr().ok();
             tracing::info!(addr = ?addr, "phone listener on");
             bound_tx.send_replace(addr);
+            // On stop, `serve` itself stops accepting and waits for its connections to end.
             tokio::select! {
                 () = serve(listener, acceptor.clone(), app.clone(), stopping.clone()) => {}
-                _ = stop.wait_for(|s| *s) => {}
                 _ = phones.wait_for(|n| *n == 0) => tracing::info!("no phones left: phone listener off"),
             }
             bound_tx.send_replace(None);
