@@ -669,6 +669,83 @@ mod tests {
         }
     }
 
+    /// A shared document holding a plan as a newer build wrote it: a field this build does
+    /// not know (`color`), a kind and an RSVP it has no name for, and a collection it does
+    /// not know. Also a second, ordinary plan.
+    fn document_from_a_newer_build() -> Document {
+        use crate::model::plan::Plan;
+        let mut doc = Document::create(DocKind::Shared, ActorId::random());
+        let a = author("sam");
+        for (id, title) in [("p1", "Picnic"), ("p2", "Dinner")] {
+            let new = crate::test_support::new_plan(
+                "2030-01-04T19:00:00+01:00[Europe/Paris]",
+                "2030-01-04T21:00:00+01:00[Europe/Paris]",
+            );
+            let mut plan = Plan::create(EntityId::parse(id).unwrap(), new, &a).unwrap();
+            plan.title = title.into();
+            doc.put(Collection::Plans, &plan).unwrap();
+        }
+        let plan = doc.item_obj(Collection::Plans, "p1").unwrap();
+        doc.doc.put(&plan, "color", "teal").unwrap();
+        doc.doc.put(&plan, "kind", "picnic").unwrap();
+        let rsvps = match doc.doc.get(&plan, "rsvps").unwrap() {
+            Some((Value::Object(ObjType::Map), id)) => id,
+            other => panic!("rsvps is {other:?}"),
+        };
+        doc.doc.put(&rsvps, "alex", "tentative").unwrap();
+        let outings = doc.doc.put_object(ROOT, "outings", ObjType::Map).unwrap();
+        doc.doc.put(&outings, "o1", "kept").unwrap();
+        doc.commit(&Activity::new(&a, "plan.add", None, "from a newer build"));
+        doc
+    }
+
+    #[test]
+    fn unknown_values_read_as_unknown_without_failing_the_list() {
+        use crate::model::plan::{Plan, PlanKind, Rsvp};
+        let doc = document_from_a_newer_build();
+        let plans: Vec<Plan> = doc.list(Collection::Plans).unwrap();
+        assert_eq!(plans.len(), 2);
+        assert_eq!(plans[0].kind, PlanKind::Unknown);
+        assert_eq!(plans[0].kind.to_string(), "unknown");
+        let alex = crate::ids::PersonId::parse("alex").unwrap();
+        assert_eq!(plans[0].rsvps[&alex], Rsvp::Unknown);
+        assert_eq!(plans[1].kind, PlanKind::Other);
+        assert!(
+            "unknown".parse::<PlanKind>().is_err(),
+            "never accepted as input"
+        );
+    }
+
+    #[test]
+    fn editing_what_this_build_knows_keeps_what_it_does_not() {
+        use crate::model::plan::{Plan, Rsvp};
+        let mut doc = document_from_a_newer_build();
+        let mut plan: Plan = doc.get(Collection::Plans, "p1").unwrap().unwrap();
+        plan.title = "Picnic by the lake".into();
+        plan.rsvps
+            .insert(crate::ids::PersonId::parse("sam").unwrap(), Rsvp::Maybe);
+        doc.put(Collection::Plans, &plan).unwrap();
+        doc.commit(&Activity::new(&author("alex"), "plan.edit", None, "title"));
+
+        let obj = doc.item_obj(Collection::Plans, "p1").unwrap();
+        let text = |obj: &ObjId, key: &str| match doc.doc.get(obj, key).unwrap() {
+            Some((Value::Scalar(s), _)) => s.as_str().map(str::to_owned),
+            _ => None,
+        };
+        assert_eq!(text(&obj, "title").as_deref(), Some("Picnic by the lake"));
+        assert_eq!(text(&obj, "color").as_deref(), Some("teal"));
+        assert_eq!(text(&obj, "kind").as_deref(), Some("picnic"));
+        let Some((_, rsvps)) = doc.doc.get(&obj, "rsvps").unwrap() else {
+            panic!("no rsvps")
+        };
+        assert_eq!(text(&rsvps, "alex").as_deref(), Some("tentative"));
+        assert_eq!(text(&rsvps, "sam").as_deref(), Some("maybe"));
+        let Some((_, outings)) = doc.doc.get(ROOT, "outings").unwrap() else {
+            panic!("the unknown collection is gone")
+        };
+        assert_eq!(text(&outings, "o1").as_deref(), Some("kept"));
+    }
+
     #[test]
     fn independently_created_documents_merge_without_loss() {
         let mut alex = Document::create(DocKind::Shared, ActorId::random());
