@@ -750,6 +750,7 @@ impl Repo {
                     kind: kind.name().to_owned(),
                     changes: slot.doc.change_count(),
                     bytes_on_disk: slot.store.bytes_on_disk(),
+                    schema: slot.doc.schema_version(),
                 }
             })
             .collect();
@@ -763,6 +764,7 @@ impl Repo {
             peer_port: 0,
             mdns: false,
             heads: self.heads(),
+            schema: Schema::CURRENT.version(),
             documents,
             counts,
         })
