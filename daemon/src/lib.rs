@@ -12,6 +12,7 @@
 //! - [`discovery`]: mDNS announcement and browsing for paired devices and candidates.
 //! - [`config`]: reading and writing `config.toml`.
 //! - [`store`]: crash-safe snapshot + change log of one document.
+//! - [`upgrade`]: bringing old documents up to this build's schema, keeping a copy first.
 //! - [`repo`]: both documents and every operation on them; the single place that mutates.
 //! - [`reminders`]: announcing due check-ins, plans and agreement reviews.
 //! - [`api`]: the axum HTTP API on 127.0.0.1 (auth, host checks, routes, SSE, OpenAPI),
@@ -46,3 +47,4 @@ pub mod shutdown;
 pub mod slots;
 pub mod store;
 pub mod tls;
+pub mod upgrade;

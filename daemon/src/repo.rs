@@ -34,6 +34,7 @@ use tandem_protocol::model::personal_time::{
 use tandem_protocol::model::plan::Plan;
 use tandem_protocol::model::settings::{Settings, SettingsPatch};
 use tandem_protocol::remind::{Reminder, due};
+use tandem_protocol::schema::Schema;
 use tandem_protocol::sync::{PeerSync, SyncError};
 use tandem_protocol::time::{IsoWeek, Stamp};
 use tandem_protocol::wire::Message;
@@ -111,7 +112,9 @@ impl Repo {
     /// Opens both documents and makes sure this person is listed in the shared one.
     pub fn open(home: &Home, config: &Config, actor: ActorId) -> Result<Self, RepoError> {
         let open = |kind: DocKind| -> Result<Slot, RepoError> {
-            let (store, doc) = DocStore::open(&home.doc_dir(kind.name()), kind, actor.clone())?;
+            let dir = home.doc_dir(kind.name());
+            let (mut store, mut doc) = DocStore::open(&dir, kind, actor.clone())?;
+            crate::upgrade::upgrade(&dir, &mut store, &mut doc, &Schema::CURRENT)?;
             Ok(Slot { doc, store })
         };
         // Loading is CPU-bound Automerge work: the two documents load on two cores.
@@ -747,6 +750,7 @@ impl Repo {
                     kind: kind.name().to_owned(),
                     changes: slot.doc.change_count(),
                     bytes_on_disk: slot.store.bytes_on_disk(),
+                    schema: slot.doc.schema_version(),
                 }
             })
             .collect();
@@ -760,6 +764,7 @@ impl Repo {
             peer_port: 0,
             mdns: false,
             heads: self.heads(),
+            schema: Schema::CURRENT.version(),
             documents,
             counts,
         })

@@ -47,6 +47,15 @@ pub struct DocumentStatus {
     pub changes: usize,
     /// Bytes of its compacted snapshot on disk plus its change log.
     pub bytes_on_disk: u64,
+    /// Its schema version: above [`Status::schema`] once a newer tandem (a paired
+    /// laptop's) upgraded it.
+    #[serde(default = "first_schema")]
+    pub schema: u32,
+}
+
+/// What a daemon that does not report schema versions (the first release) has.
+fn first_schema() -> u32 {
+    crate::schema::GENESIS_VERSION
 }
 
 /// `GET /v1/status`.
@@ -74,6 +83,9 @@ pub struct Status {
     /// Each document's heads: equal on two devices means they are in sync.
     #[serde(default)]
     pub heads: std::collections::BTreeMap<String, Vec<String>>,
+    /// The newest document schema version this daemon's build knows.
+    #[serde(default = "first_schema")]
+    pub schema: u32,
     /// Both documents.
     pub documents: Vec<DocumentStatus>,
     /// Items per collection, e.g. `plans: 3`.
@@ -176,6 +188,10 @@ pub struct PeerStatus {
     /// Its clock minus ours when it last connected, in milliseconds.
     #[serde(default)]
     pub clock_skew_ms: Option<i64>,
+    /// The newest document schema version its tandem knows, as it said when it last
+    /// connected: above [`Status::schema`] means it runs a newer tandem.
+    #[serde(default)]
+    pub schema: Option<u32>,
     /// Connected and holding exactly what we hold.
     #[serde(default)]
     pub in_sync: bool,

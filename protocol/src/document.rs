@@ -3,7 +3,8 @@
 //! Every document starts from a fixed *genesis change* (fixed actor, time 0) that creates
 //! the empty top-level collections. Two laptops that create their documents independently
 //! therefore share the first change, and the collections are the same Automerge objects on
-//! both: later additions merge instead of fighting over root keys.
+//! both: later additions merge instead of fighting over root keys. Collections added after
+//! genesis come from the deterministic upgrade changes of [`crate::schema`].
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{
@@ -15,6 +16,7 @@ use crate::entity::Stored;
 use crate::error::DocumentError;
 use crate::ids::PersonId;
 use crate::model::settings::Settings;
+use crate::schema::{self, Schema};
 use crate::time::Stamp;
 
 /// Which of the two documents.
@@ -68,7 +70,8 @@ pub enum Collection {
 }
 
 impl Collection {
-    /// Every collection, in genesis order.
+    /// Every collection this build knows: those of genesis, then those of later schema
+    /// versions (each also listed in its [`crate::schema::SchemaStep`]).
     pub const ALL: [Collection; 10] = [
         Collection::People,
         Collection::Plans,
@@ -144,12 +147,28 @@ const SETTINGS_KEY: &str = "settings";
 /// Actor of the genesis change: the same on every device, never used for anything else.
 const GENESIS_ACTOR: [u8; 16] = *b"tandem-genesis-0";
 
+/// The root maps genesis creates, frozen forever: a new collection belongs to a schema
+/// version's upgrade change, never here (that would change the genesis hash and split
+/// every home from its partner's).
+const GENESIS_MAPS: [(DocKind, &str); 10] = [
+    (DocKind::Shared, "people"),
+    (DocKind::Shared, "plans"),
+    (DocKind::Shared, "ideas"),
+    (DocKind::Shared, "personal_time"),
+    (DocKind::Shared, "agreements"),
+    (DocKind::Shared, "checkin_markers"),
+    (DocKind::Shared, "checkin_answers"),
+    (DocKind::Private, "notes"),
+    (DocKind::Private, "personal_time_details"),
+    (DocKind::Private, "checkin_drafts"),
+];
+
 /// The genesis change of a document kind, as saved bytes. Deterministic: every device
 /// computes the same bytes and so the same change hash.
 pub fn genesis(kind: DocKind) -> Vec<u8> {
     let mut doc = AutoCommit::new().with_actor(ActorId::from(GENESIS_ACTOR.as_slice()));
-    for collection in Collection::ALL.into_iter().filter(|c| c.doc() == kind) {
-        doc.put_object(ROOT, collection.key(), ObjType::Map)
+    for (_, key) in GENESIS_MAPS.into_iter().filter(|(k, _)| *k == kind) {
+        doc.put_object(ROOT, key, ObjType::Map)
             .expect("putting into a fresh root map cannot fail");
     }
     if kind == DocKind::Shared {
@@ -176,28 +195,59 @@ pub struct Document {
 }
 
 impl Document {
-    /// A new document from the genesis change, writing as `actor`.
+    /// A new document from the genesis change and this build's upgrade changes, writing
+    /// as `actor`.
     pub fn create(kind: DocKind, actor: ActorId) -> Self {
         let doc = AutoCommit::load(&genesis(kind))
             .expect("genesis bytes are produced by this crate")
             .with_actor(actor);
-        Self {
+        let mut this = Self {
             kind,
             doc,
             saved: Vec::new(),
-        }
+        };
+        this.upgrade(&Schema::CURRENT)
+            .expect("this build's upgrade changes apply to its genesis");
+        this
     }
 
     /// A document from saved bytes (a snapshot), writing as `actor`. Checks that it has the
-    /// collections of `kind`, so a foreign file is refused instead of half-used.
+    /// genesis collections of `kind`, so a foreign file is refused instead of half-used.
+    /// Collections of later schema versions may be missing: an old document is not a
+    /// damaged one, and [`Document::upgrade`] adds them.
     pub fn load(kind: DocKind, bytes: &[u8], actor: ActorId) -> Result<Self, DocumentError> {
         let mut doc = AutoCommit::load(bytes)?.with_actor(actor);
         let saved = doc.get_heads();
         let this = Self { kind, doc, saved };
-        for collection in Collection::ALL.into_iter().filter(|c| c.doc() == kind) {
-            this.collection_obj(collection)?;
+        for (_, key) in GENESIS_MAPS.into_iter().filter(|(k, _)| *k == kind) {
+            this.root_map(key)?;
         }
         Ok(this)
+    }
+
+    /// The schema version the document was upgraded to (see [`crate::schema`]); above
+    /// this build's when a newer build upgraded it first.
+    pub fn schema_version(&self) -> u32 {
+        schema::version_of(&self.doc)
+    }
+
+    /// Applies the upgrade changes of `schema` the document lacks, so that every
+    /// collection of `schema` exists. Returns the versions it upgraded from and to, or
+    /// `None` if it was current (or newer). The changes are not saved: persist them.
+    pub fn upgrade(&mut self, schema: &Schema) -> Result<Option<(u32, u32)>, DocumentError> {
+        let from = self.schema_version();
+        if from >= schema.version() {
+            return Ok(None);
+        }
+        for change in schema.upgrade_changes(self.kind) {
+            if change.version > from {
+                self.doc.load_incremental(&change.bytes)?;
+            }
+        }
+        for (_, key) in schema.added_collections(self.kind) {
+            self.root_map(key)?;
+        }
+        Ok(Some((from, schema.version())))
     }
 
     /// Which document this is.
@@ -286,12 +336,15 @@ impl Document {
                 self.kind.name()
             )));
         }
-        match self.doc.get(ROOT, collection.key())? {
+        self.root_map(collection.key())
+    }
+
+    fn root_map(&self, key: &str) -> Result<ObjId, DocumentError> {
+        match self.doc.get(ROOT, key)? {
             Some((Value::Object(ObjType::Map), id)) => Ok(id),
             _ => Err(DocumentError::Malformed(format!(
-                "the {} document has no {} map",
+                "the {} document has no {key} map",
                 self.kind.name(),
-                collection.key()
             ))),
         }
     }
@@ -512,7 +565,7 @@ mod tests {
     use crate::entity::Entity;
     use crate::ids::EntityId;
     use crate::model::idea::{Idea, NewIdea};
-    use crate::test_support::author;
+    use crate::test_support::{NEXT_SCHEMA, author};
 
     fn add_idea(doc: &mut Document, id: &str, title: &str, who: &str) {
         let a = author(who);
@@ -535,6 +588,162 @@ mod tests {
         let mut a = Document::create(DocKind::Shared, ActorId::random());
         let mut b = Document::create(DocKind::Shared, ActorId::random());
         assert_eq!(a.heads(), b.heads());
+    }
+
+    #[test]
+    fn genesis_is_frozen() {
+        let hash = |kind| AutoCommit::load(&genesis(kind)).unwrap().get_heads()[0].to_string();
+        assert_eq!(hash(DocKind::Shared), GENESIS_SHARED_HASH);
+        assert_eq!(hash(DocKind::Private), GENESIS_PRIVATE_HASH);
+    }
+
+    /// The genesis hashes every home ever made shares.
+    const GENESIS_SHARED_HASH: &str =
+        "157fb2ea840ecae69c138aa35bb5b85908ab7d771acc40fd67ee9af1f2ee8aef";
+    const GENESIS_PRIVATE_HASH: &str =
+        "01342125472446509cc5cd581d992af960adee5527bc92f323c02693a2850eb8";
+
+    #[test]
+    fn every_collection_comes_from_genesis_or_one_schema_step() {
+        for collection in Collection::ALL {
+            let in_genesis = GENESIS_MAPS
+                .iter()
+                .filter(|(kind, key)| *key == collection.key() && *kind == collection.doc())
+                .count();
+            let in_steps = Schema::CURRENT
+                .added_collections(collection.doc())
+                .filter(|(_, key)| *key == collection.key())
+                .count();
+            assert_eq!(in_genesis + in_steps, 1, "{collection:?}");
+        }
+    }
+
+    #[test]
+    fn a_version_1_document_loads_and_upgrades_keeping_everything() {
+        let mut old = Document::create(DocKind::Shared, ActorId::random());
+        add_idea(&mut old, "i1", "Night swim", "alex");
+        let mut doc = Document::load(DocKind::Shared, &old.save(), ActorId::random()).unwrap();
+        assert_eq!(doc.schema_version(), 1);
+        assert_eq!(doc.upgrade(&NEXT_SCHEMA).unwrap(), Some((1, 2)));
+        assert_eq!(doc.schema_version(), 2);
+        assert!(doc.doc.get(ROOT, "outings").unwrap().is_some());
+        let ideas: Vec<Idea> = doc.list(Collection::Ideas).unwrap();
+        assert_eq!(ideas[0].title, "Night swim");
+        assert_eq!(doc.upgrade(&NEXT_SCHEMA).unwrap(), None, "already upgraded");
+        // Saved and loaded again, the upgrade is part of the document.
+        let again = Document::load(DocKind::Shared, &doc.save(), ActorId::random()).unwrap();
+        assert_eq!(again.schema_version(), 2);
+        // A build that knows only version 1 loads it too, and sees it is newer.
+        let mut older = Document::load(DocKind::Shared, &doc.save(), ActorId::random()).unwrap();
+        assert_eq!(older.upgrade(&Schema::CURRENT).unwrap(), None);
+        assert_eq!(older.list::<Idea>(Collection::Ideas).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn devices_upgrading_separately_make_the_same_change_and_merge_to_the_same_heads() {
+        let mut alex = Document::create(DocKind::Shared, ActorId::random());
+        let mut sam = Document::create(DocKind::Shared, ActorId::random());
+        add_idea(&mut alex, "a1", "Pottery class", "alex");
+        add_idea(&mut sam, "s1", "Night swim", "sam");
+        for doc in [&mut alex, &mut sam] {
+            doc.upgrade(&NEXT_SCHEMA).unwrap();
+            doc.mark_saved();
+        }
+        let upgrade_hash = |doc: &mut Document| {
+            doc.doc
+                .get_changes(&[])
+                .iter()
+                .find(|c| c.message() == Some("schema v2"))
+                .map(|c| c.hash())
+                .expect("the upgrade change")
+        };
+        assert_eq!(upgrade_hash(&mut alex), upgrade_hash(&mut sam));
+        let (alex_bytes, sam_bytes) = (alex.save(), sam.save());
+        alex.apply_changes(&sam_bytes).unwrap();
+        sam.apply_changes(&alex_bytes).unwrap();
+        assert_eq!(alex.heads(), sam.heads());
+        for doc in [&alex, &sam] {
+            assert_eq!(doc.doc.get_all(ROOT, "outings").unwrap().len(), 1);
+            assert_eq!(doc.doc.get_all(ROOT, schema::SCHEMA_KEY).unwrap().len(), 1);
+            assert_eq!(doc.list::<Idea>(Collection::Ideas).unwrap().len(), 2);
+        }
+    }
+
+    /// A shared document holding a plan as a newer build wrote it: a field this build does
+    /// not know (`color`), a kind and an RSVP it has no name for, and a collection it does
+    /// not know. Also a second, ordinary plan.
+    fn document_from_a_newer_build() -> Document {
+        use crate::model::plan::Plan;
+        let mut doc = Document::create(DocKind::Shared, ActorId::random());
+        let a = author("sam");
+        for (id, title) in [("p1", "Picnic"), ("p2", "Dinner")] {
+            let new = crate::test_support::new_plan(
+                "2030-01-04T19:00:00+01:00[Europe/Paris]",
+                "2030-01-04T21:00:00+01:00[Europe/Paris]",
+            );
+            let mut plan = Plan::create(EntityId::parse(id).unwrap(), new, &a).unwrap();
+            plan.title = title.into();
+            doc.put(Collection::Plans, &plan).unwrap();
+        }
+        let plan = doc.item_obj(Collection::Plans, "p1").unwrap();
+        doc.doc.put(&plan, "color", "teal").unwrap();
+        doc.doc.put(&plan, "kind", "picnic").unwrap();
+        let rsvps = match doc.doc.get(&plan, "rsvps").unwrap() {
+            Some((Value::Object(ObjType::Map), id)) => id,
+            other => panic!("rsvps is {other:?}"),
+        };
+        doc.doc.put(&rsvps, "alex", "tentative").unwrap();
+        let outings = doc.doc.put_object(ROOT, "outings", ObjType::Map).unwrap();
+        doc.doc.put(&outings, "o1", "kept").unwrap();
+        doc.commit(&Activity::new(&a, "plan.add", None, "from a newer build"));
+        doc
+    }
+
+    #[test]
+    fn unknown_values_read_as_unknown_without_failing_the_list() {
+        use crate::model::plan::{Plan, PlanKind, Rsvp};
+        let doc = document_from_a_newer_build();
+        let plans: Vec<Plan> = doc.list(Collection::Plans).unwrap();
+        assert_eq!(plans.len(), 2);
+        assert_eq!(plans[0].kind, PlanKind::Unknown);
+        assert_eq!(plans[0].kind.to_string(), "unknown");
+        let alex = crate::ids::PersonId::parse("alex").unwrap();
+        assert_eq!(plans[0].rsvps[&alex], Rsvp::Unknown);
+        assert_eq!(plans[1].kind, PlanKind::Other);
+        assert!(
+            "unknown".parse::<PlanKind>().is_err(),
+            "never accepted as input"
+        );
+    }
+
+    #[test]
+    fn editing_what_this_build_knows_keeps_what_it_does_not() {
+        use crate::model::plan::{Plan, Rsvp};
+        let mut doc = document_from_a_newer_build();
+        let mut plan: Plan = doc.get(Collection::Plans, "p1").unwrap().unwrap();
+        plan.title = "Picnic by the lake".into();
+        plan.rsvps
+            .insert(crate::ids::PersonId::parse("sam").unwrap(), Rsvp::Maybe);
+        doc.put(Collection::Plans, &plan).unwrap();
+        doc.commit(&Activity::new(&author("alex"), "plan.edit", None, "title"));
+
+        let obj = doc.item_obj(Collection::Plans, "p1").unwrap();
+        let text = |obj: &ObjId, key: &str| match doc.doc.get(obj, key).unwrap() {
+            Some((Value::Scalar(s), _)) => s.as_str().map(str::to_owned),
+            _ => None,
+        };
+        assert_eq!(text(&obj, "title").as_deref(), Some("Picnic by the lake"));
+        assert_eq!(text(&obj, "color").as_deref(), Some("teal"));
+        assert_eq!(text(&obj, "kind").as_deref(), Some("picnic"));
+        let Some((_, rsvps)) = doc.doc.get(&obj, "rsvps").unwrap() else {
+            panic!("no rsvps")
+        };
+        assert_eq!(text(&rsvps, "alex").as_deref(), Some("tentative"));
+        assert_eq!(text(&rsvps, "sam").as_deref(), Some("maybe"));
+        let Some((_, outings)) = doc.doc.get(ROOT, "outings").unwrap() else {
+            panic!("the unknown collection is gone")
+        };
+        assert_eq!(text(&outings, "o1").as_deref(), Some("kept"));
     }
 
     #[test]
@@ -573,6 +782,10 @@ mod tests {
         other.put(ROOT, "hello", "world").unwrap();
         let err = Document::load(DocKind::Shared, &other.save(), ActorId::random()).unwrap_err();
         assert!(err.to_string().contains("no people map"), "{err}");
+        let mut half = AutoCommit::load(&genesis(DocKind::Shared)).unwrap();
+        half.delete(ROOT, "plans").unwrap();
+        let err = Document::load(DocKind::Shared, &half.save(), ActorId::random()).unwrap_err();
+        assert!(err.to_string().contains("no plans map"), "{err}");
         let private = genesis(DocKind::Private);
         assert!(Document::load(DocKind::Shared, &private, ActorId::random()).is_err());
     }

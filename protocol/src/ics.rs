@@ -44,12 +44,15 @@ pub fn calendar(
             _ => "TENTATIVE",
         };
         lines.push(format!("STATUS:{status}"));
-        if let Some(r) = &p.recurrence {
-            let freq = match r.every {
-                Frequency::Daily => "DAILY",
-                Frequency::Weekly => "WEEKLY",
-                Frequency::Monthly => "MONTHLY",
-            };
+        // A repetition from a newer tandem has no rule here: the first occurrence only.
+        if let Some(r) = &p.recurrence
+            && let Some(freq) = match r.every {
+                Frequency::Daily => Some("DAILY"),
+                Frequency::Weekly => Some("WEEKLY"),
+                Frequency::Monthly => Some("MONTHLY"),
+                Frequency::Unknown => None,
+            }
+        {
             let until = r
                 .until
                 .map(|d| format!(";UNTIL={}", d.0.strftime("%Y%m%d")))

@@ -12,6 +12,7 @@
 //! - [`error`]: validation and document errors.
 //! - [`document`]: the two Automerge documents (shared, private), their genesis change and
 //!   typed access to their collections.
+//! - [`schema`]: schema versions and the deterministic changes that upgrade old documents.
 //! - [`entity`]: the [`entity::Entity`] trait every stored collection item implements.
 //! - [`pairing`]: codes, the pairing window, messages and key confirmation.
 //! - [`remind`]: what is due (check-in, plan soon, agreement review), for a given "now".
@@ -46,6 +47,7 @@ pub mod model;
 pub mod pairing;
 pub mod paths;
 pub mod remind;
+pub mod schema;
 pub mod sync;
 pub mod throttle;
 pub mod time;

@@ -1,9 +1,18 @@
 //! Builders shared by the unit tests of several modules.
 
+use crate::document::DocKind;
 use crate::entity::Author;
 use crate::ids::PersonId;
 use crate::model::plan::NewPlan;
+use crate::schema::{Schema, SchemaStep};
 use crate::time::{Moment, Stamp};
+
+/// A test-only schema version 2 adding one collection to each document, to exercise
+/// upgrades without shipping a fake collection.
+pub const NEXT_SCHEMA: Schema = Schema::new(&[SchemaStep {
+    version: 2,
+    adds: &[(DocKind::Shared, "outings"), (DocKind::Private, "wishes")],
+}]);
 
 /// `who` making a change at a fixed instant.
 pub fn author(who: &str) -> Author {

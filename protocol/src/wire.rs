@@ -12,8 +12,14 @@ use thiserror::Error;
 use crate::document::DocKind;
 use crate::ids::PersonId;
 
-/// Version of the peer protocol, sent in [`Message::Hello`].
+/// The `version` of [`Message::Hello`] (and of pairing messages): 1 forever, since builds
+/// of the first release refuse any other. Later protocol versions are negotiated with the
+/// [`HelloExtension`] that follows the Hello.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The peer-protocol versions this build speaks. Version 1 is frames of [`Message`] with
+/// Automerge sync messages, as the first release spoke it.
+pub const PROTOCOLS: VersionRange = VersionRange { min: 1, max: 1 };
 /// Largest accepted frame payload.
 pub const MAX_FRAME: usize = 16 * 1024 * 1024;
 const LEN: usize = 4;
@@ -82,6 +88,63 @@ pub enum Message {
         /// Human-readable detail, for the log.
         message: String,
     },
+}
+
+/// A range of protocol versions a build speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionRange {
+    /// The oldest.
+    pub min: u32,
+    /// The newest.
+    pub max: u32,
+}
+
+impl VersionRange {
+    /// The newest version both ranges hold, if they overlap.
+    pub fn agree(self, theirs: VersionRange) -> Option<u32> {
+        let version = self.max.min(theirs.max);
+        (version >= self.min.max(theirs.min)).then_some(version)
+    }
+}
+
+/// What a Hello says beyond the first release's fields. It travels in the Hello's frame
+/// right after the [`Message::Hello`]: postcard ignores bytes after a value, so a
+/// first-release build reads the Hello and skips this, and a build that knows fewer fields
+/// of this struct reads those and skips the rest. Fields are therefore only ever appended,
+/// never removed, reordered or retyped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloExtension {
+    /// The protocol versions the sender speaks; both sides use the newest they share.
+    pub protocols: VersionRange,
+    /// The newest document schema version the sender's build knows.
+    pub schema: u32,
+}
+
+impl HelloExtension {
+    /// What a first-release peer, which sends no extension, speaks and knows.
+    pub const FIRST_RELEASE: HelloExtension = HelloExtension {
+        protocols: VersionRange { min: 1, max: 1 },
+        schema: 1,
+    };
+
+    /// The frame of `hello` (a [`Message::Hello`]) followed by this extension.
+    pub fn frame(&self, hello: &Message) -> Vec<u8> {
+        let mut payload = postcard::to_stdvec(hello).expect("messages always serialize");
+        payload.extend(postcard::to_stdvec(self).expect("extensions always serialize"));
+        frame(&payload)
+    }
+
+    /// The extension in the payload of a Hello frame; [`HelloExtension::FIRST_RELEASE`]
+    /// when there is none.
+    pub fn of(payload: &[u8]) -> Result<Self, WireError> {
+        let garbage = |e: postcard::Error| WireError::Garbage(e.to_string());
+        let (_, rest) = postcard::take_from_bytes::<Message>(payload).map_err(garbage)?;
+        if rest.is_empty() {
+            return Ok(Self::FIRST_RELEASE);
+        }
+        let (extension, _newer_fields) = postcard::take_from_bytes(rest).map_err(garbage)?;
+        Ok(extension)
+    }
 }
 
 impl Message {
@@ -180,6 +243,86 @@ mod tests {
             docs: vec![DocKind::Shared],
             now_ms: 0,
         }
+    }
+
+    /// [`Message`] exactly as the first release declared it, to prove it still reads
+    /// this build's Hello.
+    #[derive(Debug, Deserialize)]
+    enum FirstReleaseMessage {
+        Hello {
+            version: u32,
+            device_id: String,
+            person: PersonId,
+            docs: Vec<DocKind>,
+            now_ms: i64,
+        },
+    }
+
+    fn payload(frame: &[u8]) -> &[u8] {
+        &frame[LEN..]
+    }
+
+    #[test]
+    fn a_first_release_build_reads_this_builds_hello() {
+        let extension = HelloExtension {
+            protocols: VersionRange { min: 1, max: 3 },
+            schema: 2,
+        };
+        let frame = extension.frame(&hello());
+        let FirstReleaseMessage::Hello {
+            version,
+            device_id,
+            person,
+            docs,
+            now_ms,
+        } = postcard::from_bytes(payload(&frame)).unwrap();
+        assert_eq!(version, 1, "first-release builds refuse any other");
+        assert_eq!(
+            (device_id.as_str(), person.as_str(), docs, now_ms),
+            ("ABCD-EFGH", "alex", vec![DocKind::Shared], 0)
+        );
+        assert_eq!(Message::decode(payload(&frame)).unwrap(), hello());
+        assert_eq!(HelloExtension::of(payload(&frame)).unwrap(), extension);
+    }
+
+    #[test]
+    fn a_hello_without_extension_is_a_first_release_peer() {
+        let frame = hello().to_frame();
+        assert_eq!(
+            HelloExtension::of(payload(&frame)).unwrap(),
+            HelloExtension::FIRST_RELEASE
+        );
+    }
+
+    #[test]
+    fn fields_a_newer_build_appends_to_the_extension_are_skipped() {
+        #[derive(Serialize)]
+        struct NewerExtension {
+            protocols: VersionRange,
+            schema: u32,
+            features: Vec<String>,
+            nickname: String,
+        }
+        let newer = NewerExtension {
+            protocols: VersionRange { min: 1, max: 2 },
+            schema: 3,
+            features: vec!["outings".into()],
+            nickname: "Sam's laptop".into(),
+        };
+        let mut bytes = postcard::to_stdvec(&hello()).unwrap();
+        bytes.extend(postcard::to_stdvec(&newer).unwrap());
+        let read = HelloExtension::of(&bytes).unwrap();
+        assert_eq!(read.schema, 3);
+        assert_eq!(PROTOCOLS.agree(read.protocols), Some(1));
+    }
+
+    #[test]
+    fn versions_agree_on_the_newest_shared_one() {
+        let range = |min, max| VersionRange { min, max };
+        assert_eq!(range(1, 1).agree(range(1, 3)), Some(1));
+        assert_eq!(range(1, 3).agree(range(2, 4)), Some(3));
+        assert_eq!(range(1, 1).agree(range(2, 3)), None);
+        assert_eq!(range(2, 3).agree(range(1, 1)), None);
     }
 
     #[test]

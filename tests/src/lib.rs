@@ -89,6 +89,31 @@ impl Home {
         home
     }
 
+    /// A copy of the data home at `source` (a committed fixture), with the modes a home
+    /// has (directories 0700, files 0600): git keeps none of them.
+    pub fn copy_of(source: &Path) -> Self {
+        fn copy(from: &Path, to: &Path) {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::create_dir_all(to).expect("create a directory of the copy");
+            std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700))
+                .expect("set a directory's mode");
+            for entry in std::fs::read_dir(from).expect("read the fixture") {
+                let entry = entry.expect("read the fixture");
+                let target = to.join(entry.file_name());
+                if entry.path().is_dir() {
+                    copy(&entry.path(), &target);
+                } else {
+                    std::fs::copy(entry.path(), &target).expect("copy a fixture file");
+                    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600))
+                        .expect("set a file's mode");
+                }
+            }
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        copy(source, dir.path());
+        Self { dir }
+    }
+
     /// Keeps the directory after the value is gone (for inspecting a benchmark's data).
     pub fn keep(self) -> PathBuf {
         self.dir.keep()

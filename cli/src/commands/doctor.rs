@@ -16,22 +16,40 @@ use crate::show::{self, say};
 /// conflicts would mislead, and reminders would fire at odd times.
 const MAX_SKEW_MS: i64 = 60_000;
 
+/// How a finding is printed and whether it fails the run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// Works.
+    Ok,
+    /// Works, but worth knowing (e.g. a paired laptop runs a newer tandem).
+    Note,
+    /// Needs fixing: the run exits non-zero.
+    Problem,
+}
+
 /// One finding.
 struct Finding {
-    ok: bool,
+    level: Level,
     text: String,
 }
 
 fn ok(text: impl Into<String>) -> Finding {
     Finding {
-        ok: true,
+        level: Level::Ok,
+        text: text.into(),
+    }
+}
+
+fn note(text: impl Into<String>) -> Finding {
+    Finding {
+        level: Level::Note,
         text: text.into(),
     }
 }
 
 fn problem(text: impl Into<String>) -> Finding {
     Finding {
-        ok: false,
+        level: Level::Problem,
         text: text.into(),
     }
 }
@@ -133,6 +151,11 @@ fn check_peers(client: &Client) -> anyhow::Result<Vec<Finding>> {
         }
     }
     let status: Status = client.get("/v1/status")?;
+    out.extend(
+        super::status::newer_tandem_notes(&status, &peers)
+            .into_iter()
+            .map(note),
+    );
     if !status.mdns {
         out.push(ok(
             "mDNS is off: paired devices are reached at remembered addresses",
@@ -164,9 +187,17 @@ pub fn run(home: &Path) -> anyhow::Result<()> {
         findings.extend(check_peers(client)?);
     }
     for f in &findings {
-        say!("{} {}", if f.ok { "ok      " } else { "PROBLEM " }, f.text);
+        let label = match f.level {
+            Level::Ok => "ok      ",
+            Level::Note => "note    ",
+            Level::Problem => "PROBLEM ",
+        };
+        say!("{label} {}", f.text);
     }
-    let problems = findings.iter().filter(|f| !f.ok).count();
+    let problems = findings
+        .iter()
+        .filter(|f| f.level == Level::Problem)
+        .count();
     anyhow::ensure!(problems == 0, "{problems} problem(s) found; see above");
     Ok(())
 }

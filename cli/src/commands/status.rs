@@ -40,6 +40,9 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
             peer.device_id.short()
         );
     }
+    for note in newer_tandem_notes(&status, &peers) {
+        say!("Note:     {note}");
+    }
     say!("Home:     {}", status.home);
     say!("Daemon:   tandemd {}", status.version);
     let count = |k: &str| status.counts.get(k).copied().unwrap_or(0);
@@ -64,6 +67,30 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// What to tell the person when a paired laptop, or the documents, come from a newer
+/// tandem than this daemon: nothing is lost (unknown data is kept and passed on), but
+/// what the newer version added is not shown here until this laptop is upgraded.
+pub fn newer_tandem_notes(status: &Status, peers: &[PeerStatus]) -> Vec<String> {
+    let mut notes: Vec<String> = peers
+        .iter()
+        .filter(|p| p.schema.is_some_and(|s| s > status.schema))
+        .map(|p| {
+            format!(
+                "{}'s laptop runs a newer tandem: upgrade to keep every feature",
+                safe::one_line(&p.name)
+            )
+        })
+        .collect();
+    let newer_document = status.documents.iter().any(|d| d.schema > status.schema);
+    if notes.is_empty() && newer_document {
+        notes.push(
+            "a newer tandem on a paired laptop upgraded your documents: upgrade to keep every feature"
+                .to_owned(),
+        );
+    }
+    notes
 }
 
 /// Lists what is due.

@@ -227,7 +227,7 @@ async fn rsvp(
     state
         .with_repo(move |repo| {
             repo.modify::<Plan>(&id, "rsvp", |plan, author| {
-                plan.rsvp(req.answer, author);
+                plan.rsvp(req.answer.require_known("answer")?, author);
                 Ok(())
             })
         })

@@ -13,8 +13,11 @@ use std::time::Duration;
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::document::DocKind;
 use tandem_protocol::pairing::Relation;
+use tandem_protocol::schema::Schema;
 use tandem_protocol::sync::PeerSync;
-use tandem_protocol::wire::{ErrorCode, Message, PROTOCOL_VERSION, WireError};
+use tandem_protocol::wire::{
+    ErrorCode, HelloExtension, Message, PROTOCOL_VERSION, PROTOCOLS, WireError,
+};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -126,24 +129,37 @@ where
         docs: offered.to_vec(),
         now_ms: jiff::Timestamp::now().as_millisecond(),
     };
+    let extension = HelloExtension {
+        protocols: PROTOCOLS,
+        schema: Schema::CURRENT.version(),
+    };
     framed
-        .send(&hello.to_frame())
+        .send(&extension.frame(&hello))
         .await
         .map_err(|e| format!("peer left before hello: {e}"))?;
-    let theirs = match tokio::time::timeout(HELLO_TIMEOUT, framed.recv()).await {
-        Ok(Ok(Some(payload))) => Message::decode(&payload),
+    let payload = match tokio::time::timeout(HELLO_TIMEOUT, framed.recv()).await {
+        Ok(Ok(Some(payload))) => payload,
         Ok(Ok(None)) => return Err("the peer closed the connection (not paired there?)".into()),
         Ok(Err(e)) => return Err(format!("the peer refused the connection: {e}")),
         Err(_) => return Err("the peer did not say hello".into()),
     };
+    let theirs =
+        Message::decode(&payload).and_then(|message| Ok((message, HelloExtension::of(&payload)?)));
     let (code, reason) = match theirs {
-        Ok(Message::Hello { version, .. }) if version != PROTOCOL_VERSION => (
+        Ok((Message::Hello { version, .. }, _)) if version != PROTOCOL_VERSION => (
             ErrorCode::Version,
             format!(
-                "protocol version {version} is not {PROTOCOL_VERSION}: update tandem on both laptops"
+                "hello version {version} is not {PROTOCOL_VERSION}: update tandem on both laptops"
             ),
         ),
-        Ok(Message::Hello { device_id, .. })
+        Ok((Message::Hello { .. }, theirs)) if PROTOCOLS.agree(theirs.protocols).is_none() => (
+            ErrorCode::Version,
+            format!(
+                "{}'s laptop speaks peer protocol {}-{} and this one {}-{}: upgrade tandem on the older laptop",
+                peer.name, theirs.protocols.min, theirs.protocols.max, PROTOCOLS.min, PROTOCOLS.max
+            ),
+        ),
+        Ok((Message::Hello { device_id, .. }, _))
             if device_id.parse::<DeviceId>().ok() != Some(device) =>
         {
             (
@@ -151,8 +167,9 @@ where
                 "hello names another device than the certificate".to_owned(),
             )
         }
-        Ok(Message::Hello { docs, now_ms, .. }) => {
+        Ok((Message::Hello { docs, now_ms, .. }, theirs)) => {
             hub.set_clock_skew(device, now_ms - jiff::Timestamp::now().as_millisecond());
+            hub.set_schema(device, theirs.schema);
             let allowed: Vec<DocKind> = offered
                 .iter()
                 .copied()
@@ -173,7 +190,9 @@ where
                 closed,
             }));
         }
-        Ok(Message::Error { message, .. }) => return Err(format!("the peer refused: {message}")),
+        Ok((Message::Error { message, .. }, _)) => {
+            return Err(format!("the peer refused: {message}"));
+        }
         Ok(_) => (ErrorCode::Malformed, "expected hello".to_owned()),
         Err(e) => (ErrorCode::Malformed, e.to_string()),
     };

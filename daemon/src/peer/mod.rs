@@ -126,6 +126,8 @@ pub struct PeerHub {
     window: Mutex<Option<PairingWindow>>,
     /// Each device's clock minus ours at its last Hello, in milliseconds.
     clock_skew: Mutex<HashMap<DeviceId, i64>>,
+    /// The schema version each device's build announced at its last Hello.
+    schema: Mutex<HashMap<DeviceId, u32>>,
     /// Whether each connected device had everything we have, as of its last message.
     in_sync: Mutex<HashMap<DeviceId, bool>>,
     /// How each device's address was learned: `mdns`, `manual`, `pairing`.
@@ -163,6 +165,7 @@ impl PeerHub {
             found_by: Mutex::default(),
             in_sync: Mutex::default(),
             clock_skew: Mutex::default(),
+            schema: Mutex::default(),
             serial: Default::default(),
             strangers: SharedSlots::new(STRANGER_SLOTS, STRANGER_SLOTS_PER_SOURCE),
             notices: Notices::new("peer port"),
@@ -525,6 +528,7 @@ impl PeerHub {
         let found_by = self.found_by.lock().unwrap_or_else(|p| p.into_inner());
         let in_sync = self.in_sync.lock().unwrap_or_else(|p| p.into_inner());
         let skew = self.clock_skew.lock().unwrap_or_else(|p| p.into_inner());
+        let schema = self.schema.lock().unwrap_or_else(|p| p.into_inner());
         self.book()
             .all()
             .iter()
@@ -541,6 +545,7 @@ impl PeerHub {
                         .map(|a| a.to_string()),
                     last_seen: seen.get(&p.device_id).copied(),
                     clock_skew_ms: skew.get(&p.device_id).copied(),
+                    schema: schema.get(&p.device_id).copied(),
                     in_sync: connection.is_some()
                         && in_sync.get(&p.device_id).copied().unwrap_or(false),
                     found_by: found_by
@@ -607,6 +612,14 @@ impl PeerHub {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(device, skew_ms);
+    }
+
+    /// Records the schema version `device`'s build knows.
+    pub fn set_schema(&self, device: DeviceId, schema: u32) {
+        self.schema
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(device, schema);
     }
 
     /// Records whether `device` is in sync with us.

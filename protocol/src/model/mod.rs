@@ -11,23 +11,48 @@ pub mod settings;
 
 /// Defines a fieldless enum stored as a lowercase string (in JSON and in documents), with
 /// `FromStr` for the CLI and an OpenAPI schema listing the allowed values.
+///
+/// Every such enum also has an `Unknown` variant: a value written by a newer tandem that
+/// this build has no name for. It reads as `unknown` instead of failing the whole list,
+/// reconciling it writes nothing (so the newer value stays in the document when the rest
+/// of the entity is edited), and it is never accepted as input (`FromStr`, and
+/// `require_known` in the entities' validation).
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
-            $($(#[$vmeta])* $variant),+
+            $($(#[$vmeta])* $variant,)+
+            /// A value from a newer tandem: shown as `unknown`, kept as it is in the document.
+            Unknown,
         }
 
         impl $name {
-            /// Every value, in declaration order.
+            /// Every value this build may write, in declaration order (not `Unknown`).
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
-            /// The stored and displayed name.
+            /// The stored and displayed name; `unknown` for a value from a newer tandem.
             pub fn as_str(self) -> &'static str {
                 match self {
-                    $($name::$variant => $text),+
+                    $($name::$variant => $text,)+
+                    $name::Unknown => "unknown",
                 }
+            }
+
+            /// `self`, or a validation error naming `field` if it is `Unknown`: a value from
+            /// a newer tandem cannot be chosen, only kept.
+            pub fn require_known(self, field: &str) -> Result<Self, $crate::error::ValidationError> {
+                if self == $name::Unknown {
+                    return Err($crate::error::ValidationError::new(
+                        field,
+                        format!("must be one of {}", Self::allowed()),
+                    ));
+                }
+                Ok(self)
+            }
+
+            fn allowed() -> String {
+                $name::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
             }
         }
 
@@ -46,10 +71,9 @@ macro_rules! string_enum {
                     .copied()
                     .find(|v| v.as_str() == wanted)
                     .ok_or_else(|| {
-                        let allowed: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
                         $crate::error::ValidationError::new(
                             stringify!($name),
-                            format!("{s:?} is not one of {}", allowed.join(", ")),
+                            format!("{s:?} is not one of {}", Self::allowed()),
                         )
                     })
             }
@@ -61,9 +85,14 @@ macro_rules! string_enum {
             }
         }
 
+        /// Reads a known name, or `unknown` as the daemon shows a newer value (so clients
+        /// can read what it lists); entities refuse `Unknown` as input when validating.
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let raw = String::deserialize(d)?;
+                if raw == $name::Unknown.as_str() {
+                    return Ok($name::Unknown);
+                }
                 raw.parse().map_err(serde::de::Error::custom)
             }
         }
@@ -71,15 +100,17 @@ macro_rules! string_enum {
         impl autosurgeon::Reconcile for $name {
             type Key<'a> = autosurgeon::reconcile::NoKey;
             fn reconcile<R: autosurgeon::Reconciler>(&self, r: R) -> Result<(), R::Error> {
-                self.as_str().reconcile(r)
+                match self {
+                    // Writing nothing leaves the newer tandem's value where it is.
+                    $name::Unknown => Ok(()),
+                    known => known.as_str().reconcile(r),
+                }
             }
         }
 
         impl autosurgeon::Hydrate for $name {
             fn hydrate_string(s: &str) -> Result<Self, autosurgeon::HydrateError> {
-                s.parse().map_err(|e: $crate::error::ValidationError| {
-                    autosurgeon::HydrateError::unexpected(stringify!($name), e.to_string())
-                })
+                Ok(s.parse().unwrap_or($name::Unknown))
             }
         }
 
@@ -87,7 +118,7 @@ macro_rules! string_enum {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                 utoipa::openapi::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
-                    .enum_values(Some([$($text),+]))
+                    .enum_values(Some([$($text,)+ "unknown"]))
                     .into()
             }
         }

@@ -102,6 +102,7 @@ fn one() -> u32 {
 
 impl Recurrence {
     fn validate(&self) -> Result<(), ValidationError> {
+        self.every.require_known("recurrence.every")?;
         if !(1..=52).contains(&self.interval) {
             return Err(ValidationError::new(
                 "recurrence.interval",
@@ -111,12 +112,14 @@ impl Recurrence {
         Ok(())
     }
 
-    fn step(&self, n: i64) -> Span {
+    /// The offset of the `n`th occurrence; `None` for a frequency from a newer tandem.
+    fn step(&self, n: i64) -> Option<Span> {
         let n = n * i64::from(self.interval);
         match self.every {
-            Frequency::Daily => Span::new().days(n),
-            Frequency::Weekly => Span::new().weeks(n),
-            Frequency::Monthly => Span::new().months(n),
+            Frequency::Daily => Some(Span::new().days(n)),
+            Frequency::Weekly => Some(Span::new().weeks(n)),
+            Frequency::Monthly => Some(Span::new().months(n)),
+            Frequency::Unknown => None,
         }
     }
 }
@@ -228,7 +231,7 @@ impl Entity for Plan {
         Ok(Plan {
             id,
             title: required_text("title", &new.title, MAX_TITLE)?,
-            kind: new.kind.unwrap_or(PlanKind::Other),
+            kind: new.kind.unwrap_or(PlanKind::Other).require_known("kind")?,
             start: new.start,
             end: new.end,
             place: bounded_text("place", new.place.as_deref().unwrap_or(""), MAX_PLACE)?,
@@ -239,7 +242,10 @@ impl Entity for Plan {
             )?),
             proposed_by: author.person.clone(),
             rsvps: BTreeMap::from([(author.person.clone(), Rsvp::Yes)]),
-            status: new.status.unwrap_or(PlanStatus::Proposed),
+            status: new
+                .status
+                .unwrap_or(PlanStatus::Proposed)
+                .require_known("status")?,
             recurrence: new.recurrence,
             meta: Meta::new(author),
         })
@@ -251,7 +257,7 @@ impl Entity for Plan {
             next.title = required_text("title", &title, MAX_TITLE)?;
         }
         if let Some(kind) = patch.kind {
-            next.kind = kind;
+            next.kind = kind.require_known("kind")?;
         }
         if let Some(start) = patch.start {
             next.start = start;
@@ -268,7 +274,7 @@ impl Entity for Plan {
                 .update(bounded_multiline_text("notes", &notes, MAX_NOTES)?);
         }
         if let Some(status) = patch.status {
-            next.status = status;
+            next.status = status.require_known("status")?;
         }
         if let Some(recurrence) = patch.recurrence {
             if let Some(r) = &recurrence {
@@ -304,10 +310,15 @@ impl Plan {
 
     /// The (start, end) instants of every occurrence overlapping `[from, to)`. Repetition is
     /// calendar arithmetic in the plan's own time zone, so "every Friday 19:00" stays at
-    /// 19:00 local time across DST.
+    /// 19:00 local time across DST. A repetition from a newer tandem that this build cannot
+    /// read counts as none: the plan's own start and end.
     pub fn occurrences(&self, from: Timestamp, to: Timestamp) -> Vec<(Timestamp, Timestamp)> {
         let length = self.end.timestamp().duration_since(self.start.timestamp());
-        let Some(rule) = &self.recurrence else {
+        let readable = self
+            .recurrence
+            .as_ref()
+            .filter(|r| r.every != Frequency::Unknown);
+        let Some(rule) = readable else {
             let (s, e) = (self.start.timestamp(), self.end.timestamp());
             return if s < to && e > from {
                 vec![(s, e)]
@@ -317,7 +328,7 @@ impl Plan {
         };
         let mut out = Vec::new();
         for n in 0..MAX_OCCURRENCES as i64 {
-            let Ok(start) = self.start.0.checked_add(rule.step(n)) else {
+            let Some(Ok(start)) = rule.step(n).map(|step| self.start.0.checked_add(step)) else {
                 break;
             };
             if rule.until.is_some_and(|until| start.date() > until.0) {
