@@ -13,7 +13,9 @@ use tandem_protocol::document::DocKind;
 use tandem_protocol::ids::PersonId;
 use tandem_protocol::pairing::Relation;
 use tandem_protocol::time::Stamp;
-use tandem_protocol::wire::{ErrorCode, FrameDecoder, Message, PROTOCOL_VERSION};
+use tandem_protocol::wire::{
+    ErrorCode, FrameDecoder, HelloExtension, Message, PROTOCOL_VERSION, VersionRange, frame,
+};
 use tandem_tests::{Daemon, Home};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -191,4 +193,68 @@ async fn bad_peers_are_cut_off_and_the_daemon_carries_on() {
         still_serving(&alex);
         assert_eq!(alex.count("/v1/notes"), 1);
     });
+}
+
+/// The Hello a later release sends: `protocols` and `schema` in its extension, and a field
+/// this build has never heard of after them.
+fn newer_hello(identity: &Identity, protocols: VersionRange, schema: u32) -> Vec<u8> {
+    let hello = Message::Hello {
+        version: PROTOCOL_VERSION,
+        device_id: identity.device_id.to_string(),
+        person: PersonId::parse("mallory").unwrap(),
+        docs: vec![DocKind::Shared],
+        now_ms: 0,
+    };
+    let mut payload = HelloExtension { protocols, schema }.frame(&hello)[4..].to_vec();
+    payload.extend_from_slice(b"a field from the future");
+    frame(&payload)
+}
+
+/// Reads the first message the daemon sends.
+async fn first_message(stream: &mut Stream) -> Message {
+    let mut decoder = FrameDecoder::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        if let Some(m) = decoder.next_message().unwrap() {
+            return m;
+        }
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("the daemon answers")
+            .unwrap();
+        assert!(n > 0, "the daemon closed the connection");
+        decoder.push(&buf[..n]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_laptop_on_a_newer_release_is_welcomed_and_named() {
+    let home = Home::init("Alex");
+    let mallory = Identity::generate();
+    pin(&home, &mallory);
+    let alex = tokio::task::block_in_place(|| home.start());
+    let addr = tokio::task::block_in_place(|| alex.peer_addr());
+
+    // A later release that still speaks this one's protocol: welcomed, and while it is
+    // connected `tandem status` says it is newer.
+    let mut s = connect(&mallory, &addr).await.unwrap();
+    s.write_all(&newer_hello(&mallory, VersionRange { min: 1, max: 3 }, 2))
+        .await
+        .unwrap();
+    let answer = first_message(&mut s).await;
+    assert!(matches!(answer, Message::Hello { .. }), "{answer:?}");
+    let status = tokio::task::block_in_place(|| alex.cli_ok(&["status"]));
+    assert!(
+        status.contains("Mallory's laptop runs a newer tandem: upgrade to keep every feature"),
+        "{status}"
+    );
+    drop(s);
+
+    // One that dropped this release's protocol is told so, and nothing breaks.
+    let mut s = connect(&mallory, &addr).await.unwrap();
+    s.write_all(&newer_hello(&mallory, VersionRange { min: 2, max: 3 }, 3))
+        .await
+        .unwrap();
+    closed_with(&read_until_closed(&mut s).await, ErrorCode::Version);
+    tokio::task::block_in_place(|| still_serving(&alex));
 }
