@@ -319,3 +319,58 @@ pub struct TokenQuery {
     /// The API or phone token.
     pub token: Option<String>,
 }
+
+/// `POST /v1/backup`: an encrypted archive of both documents, made now.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackupRequest {
+    /// The passphrase the archive is encrypted with (age, scrypt); needed to restore it.
+    pub passphrase: String,
+}
+
+/// `POST /v1/backup/auto`: set up daily archives in a directory.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutoBackupRequest {
+    /// Absolute path of the directory archives go to; created if missing.
+    pub dir: String,
+    /// How many archives to keep (at least 1).
+    pub keep: u32,
+    /// Encrypts the secret key kept beside the archives: restoring needs only this.
+    pub passphrase: String,
+}
+
+/// `GET /v1/backup`: whether automatic backups run, and the newest archive.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BackupStatus {
+    /// The set-up, if automatic backups are on.
+    pub auto: Option<AutoBackupView>,
+    /// The newest archive in the directory, if any.
+    pub newest: Option<BackupFile>,
+    /// How many archives the directory holds.
+    pub count: usize,
+    /// Why the last attempt failed, if it did (cleared by the next success).
+    pub error: Option<String>,
+}
+
+/// The automatic backups' set-up, as `tandem backup --status` shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AutoBackupView {
+    /// Where archives go.
+    pub dir: String,
+    /// How many are kept.
+    pub keep: u32,
+    /// Seconds between two archives.
+    pub every_secs: u64,
+}
+
+/// One archive written by automatic backups.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BackupFile {
+    /// Its path.
+    pub path: String,
+    /// When it was written.
+    pub at: Stamp,
+    /// Its size.
+    pub bytes: u64,
+}

@@ -43,6 +43,28 @@ pub struct Config {
     /// Address the phones' listener binds, `0.0.0.0` (the home network) when absent.
     #[serde(default)]
     pub lan_listen: Option<std::net::IpAddr>,
+    /// Seconds between automatic backups; one day when absent. Only tests set it, to see
+    /// backups happen and be pruned without waiting days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_interval_secs: Option<u64>,
+    /// Automatic backups, once `tandem backup --auto DIR` set them up. Last, since TOML
+    /// writes tables after plain keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<AutoBackup>,
+}
+
+/// Where and how automatic backups are written. The daemon encrypts each archive to
+/// `recipient`, a public key, so it needs no passphrase to write one; the matching secret
+/// key waits in `dir`, encrypted with the passphrase given at set-up.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoBackup {
+    /// The directory archives are written to (another disk, a synced folder).
+    pub dir: std::path::PathBuf,
+    /// How many archives to keep; older ones are deleted.
+    pub keep: u32,
+    /// The age public key (`age1...`) archives are encrypted to.
+    pub recipient: String,
 }
 
 fn yes() -> bool {
@@ -64,6 +86,8 @@ impl Config {
             time_zone: None,
             lan_port: 0,
             lan_listen: None,
+            backup_interval_secs: None,
+            backup: None,
         })
     }
 
@@ -105,5 +129,21 @@ mod tests {
         );
         assert!(Config::from_toml("name = ''\nperson_id = 'p1'").is_err());
         assert!(Config::from_toml("garbage").is_err());
+    }
+
+    #[test]
+    fn automatic_backups_round_trip_and_old_files_still_load() {
+        let mut c = Config::new("Alex", PersonId::parse("p1").unwrap()).unwrap();
+        assert_eq!(
+            Config::from_toml("name = 'Alex'\nperson_id = 'p1'").unwrap(),
+            c
+        );
+        c.backup_interval_secs = Some(2);
+        c.backup = Some(AutoBackup {
+            dir: "/media/usb/tandem".into(),
+            keep: 7,
+            recipient: "age1example".into(),
+        });
+        assert_eq!(Config::from_toml(&c.to_toml()).unwrap(), c);
     }
 }
