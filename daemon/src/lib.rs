@@ -28,6 +28,8 @@
 //! - [`daemon`]: start-up and the main loop, tying the above together.
 
 pub mod api;
+pub mod archive;
+pub mod backup;
 pub mod config;
 pub mod daemon;
 pub mod discovery;
@@ -42,6 +44,7 @@ pub mod peers;
 pub mod phones;
 pub mod reminders;
 pub mod repo;
+pub mod restore;
 pub mod secret;
 pub mod shutdown;
 pub mod slots;

@@ -1,6 +1,8 @@
 //! `tandemd`: parses arguments and runs the daemon.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use age::secrecy::SecretString;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -40,10 +42,67 @@ struct Args {
     /// Your name: sets up a fresh data home on first start (like `tandem init --name`).
     #[arg(long)]
     name: Option<String>,
+    /// Set up this new, empty data home from a backup archive, then exit (`tandem restore`
+    /// runs this). The passphrase comes from --passphrase-file, else standard input.
+    #[arg(long, value_name = "FILE")]
+    restore: Option<PathBuf>,
+    /// File whose first line is the archive's passphrase.
+    #[arg(long, value_name = "FILE", requires = "restore")]
+    passphrase_file: Option<PathBuf>,
+}
+
+/// Restores `archive` into `home` and prints the person restored as JSON.
+fn restore(home: &Home, archive: &Path, passphrase_file: Option<&Path>) -> ExitCode {
+    let passphrase = match read_passphrase(passphrase_file) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("tandemd: cannot read the passphrase: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match tandem_daemon::restore::restore_file(home, archive, &passphrase) {
+        Ok(restored) => {
+            let person = serde_json::json!({
+                "person": restored.config.person_id,
+                "name": restored.config.name,
+                "home": home.root(),
+            });
+            println!("{person}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tandemd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The first line of `file`, else of standard input, without its line ending.
+fn read_passphrase(file: Option<&Path>) -> std::io::Result<SecretString> {
+    let text = match file {
+        Some(path) => std::fs::read_to_string(path)?,
+        None => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line
+        }
+    };
+    let line = text.lines().next().unwrap_or_default();
+    if line.is_empty() {
+        return Err(std::io::Error::other("it is empty"));
+    }
+    Ok(SecretString::from(line.to_owned()))
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(archive) = &args.restore {
+        return restore(
+            &Home::resolve(args.home),
+            archive,
+            args.passphrase_file.as_deref(),
+        );
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),

@@ -41,6 +41,7 @@ use tandem_protocol::wire::Message;
 use thiserror::Error;
 use tokio::sync::broadcast;
 
+use crate::archive::DocumentImage;
 use crate::home::Home;
 use crate::store::{DocStore, StoreError};
 
@@ -827,6 +828,18 @@ impl Repo {
                 (kind.name().to_owned(), heads)
             })
             .collect()
+    }
+
+    /// A full copy of one document for a backup, with its schema version. Anything not yet
+    /// in the log is persisted first, since saving moves the incremental-save cursor. The
+    /// caller holds the writer's lock across both documents, so they show one moment.
+    pub fn save_copy(&mut self, kind: DocKind) -> Result<DocumentImage, RepoError> {
+        let slot = self.slot(kind);
+        slot.store.persist(&mut slot.doc)?;
+        Ok(DocumentImage {
+            schema: slot.doc.schema_version(),
+            bytes: slot.doc.save(),
+        })
     }
 
     /// Compacts both documents: a fresh snapshot, an empty log. Run at clean shutdown so
