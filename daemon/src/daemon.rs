@@ -15,6 +15,7 @@ use tandem_protocol::config::Config;
 use tandem_protocol::ids::PersonId;
 
 use crate::api::{self, AppState};
+use crate::backup::AutoBackups;
 use crate::discovery::Discovery;
 use crate::home::{Home, HomeError, io_at, write_file_atomic};
 use crate::http::Limits;
@@ -207,6 +208,8 @@ pub async fn run(
         reminders.clone(),
         stopping.clone(),
     ));
+    let backups = Arc::new(AutoBackups::new(home.clone(), repo.clone(), &config));
+    tokio::spawn(backups.clone().run(stopping.clone()));
     let (lan_bound_tx, lan_bound) = watch::channel(None);
     let state = AppState {
         reminders,
@@ -219,6 +222,8 @@ pub async fn run(
         throttle: api::new_throttle(),
         port: bound.port(),
         stopping: stopping.clone(),
+        home: home.clone(),
+        backups,
     };
     crate::lan::start(
         home.clone(),

@@ -13,6 +13,7 @@
 //! Both serve the phone page (no token needed to load it; it has no data of its own).
 //! Bodies are capped at 64 KiB (413). Errors are always `{"error":{"code","message"}}`.
 
+mod backup;
 mod calendar;
 mod error;
 mod events;
@@ -63,6 +64,10 @@ pub struct AppState {
     pub port: u16,
     /// Flips to `true` when the daemon stops, ending long-lived SSE streams.
     pub stopping: watch::Receiver<bool>,
+    /// The data home, for backups (which read its config).
+    pub home: crate::home::Home,
+    /// Automatic backups.
+    pub backups: Arc<crate::backup::AutoBackups>,
 }
 
 impl AppState {
@@ -137,11 +142,16 @@ fn finish(routes: Router<AppState>) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
-/// The laptop's API on 127.0.0.1: everything, including pairing and phones.
+/// The laptop's API on 127.0.0.1: everything, including pairing, phones and backups.
 pub fn router(state: AppState) -> Router {
-    finish(common().merge(peers::routes()).merge(phones::routes()))
-        .layer(middleware::from_fn_with_state(state.clone(), local_guard))
-        .with_state(state)
+    finish(
+        common()
+            .merge(peers::routes())
+            .merge(phones::routes())
+            .merge(backup::routes()),
+    )
+    .layer(middleware::from_fn_with_state(state.clone(), local_guard))
+    .with_state(state)
 }
 
 /// The phones' API over HTTPS on the home network.

@@ -9,9 +9,10 @@ use std::sync::OnceLock;
 use axum::Json;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::api::{
-    ActivityEntry, AddPeerRequest, BalanceQuery, CheckinAnswered, CheckinWeek, ErrorBody,
-    JoinRequest, KeepRequest, ListQuery, LogQuery, NearbyDevice, NewPhone, PairRequest,
-    PairingState, PeerStatus, PersonalTimeView, PhoneAdded, PhoneView, Status, TokenQuery,
+    ActivityEntry, AddPeerRequest, AutoBackupRequest, BackupRequest, BackupStatus, BalanceQuery,
+    CheckinAnswered, CheckinWeek, ErrorBody, JoinRequest, KeepRequest, ListQuery, LogQuery,
+    NearbyDevice, NewPhone, PairRequest, PairingState, PeerStatus, PersonalTimeView, PhoneAdded,
+    PhoneView, Status, TokenQuery,
 };
 use tandem_protocol::balance::Balance;
 use tandem_protocol::document::Conflict;
@@ -384,6 +385,29 @@ fn endpoints(s: &mut Schemas) -> Vec<Endpoint> {
             "revoke a phone (by id prefix or name): its token stops working at once",
             None,
             (200, Some(s.one::<PhoneView>())),
+        ),
+        op(
+            Post,
+            "/v1/backup",
+            "an archive of both documents taken now, encrypted with the passphrase (age, \
+             scrypt), as application/octet-stream (laptop token only)",
+            Some(s.one::<BackupRequest>()),
+            (200, None),
+        ),
+        op(
+            Get,
+            "/v1/backup",
+            "automatic backups: their directory and the newest archive (laptop token only)",
+            None,
+            (200, Some(s.one::<BackupStatus>())),
+        ),
+        op(
+            Post,
+            "/v1/backup/auto",
+            "set up automatic backups to a directory, kept to the newest N; the secret key \
+             is sealed there with the passphrase (laptop token only)",
+            Some(s.one::<AutoBackupRequest>()),
+            (200, Some(s.one::<BackupStatus>())),
         ),
     ];
     for plan_op in crud::<Plan, NewPlan, PlanPatch>(s, "/v1/plans", "/v1/plans/{id}")

@@ -1,0 +1,83 @@
+//! `/v1/backup`: archives of both documents (laptop only: a phone must never be able to
+//! carry the private document away, so these routes are not on the phones' listener).
+
+use std::path::PathBuf;
+
+use age::secrecy::SecretString;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tandem_protocol::api::{AutoBackupRequest, BackupRequest, BackupStatus};
+
+use super::error::Body;
+use super::{ApiError, AppState, blocking};
+use crate::backup::BackupError;
+
+/// The routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/backup", get(status).post(archive))
+        .route("/v1/backup/auto", post(auto))
+}
+
+impl From<BackupError> for ApiError {
+    fn from(e: BackupError) -> Self {
+        match e {
+            BackupError::BadSetup(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid", e.to_string())
+            }
+            BackupError::Repo(e) => (*e).into(),
+            other => ApiError::internal(other.to_string()),
+        }
+    }
+}
+
+fn passphrase(text: String) -> Result<SecretString, ApiError> {
+    if text.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "the passphrase is empty: choose one, it is all a restore will ask for",
+        ));
+    }
+    Ok(SecretString::from(text))
+}
+
+/// An archive of both documents taken now, encrypted with the passphrase, as bytes.
+async fn archive(
+    State(state): State<AppState>,
+    Body(req): Body<BackupRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let passphrase = passphrase(req.passphrase)?;
+    let (repo, home) = (state.repo.clone(), state.home.clone());
+    let sealed = blocking(move || {
+        let archive = crate::backup::take(&repo, &home)?;
+        Ok::<_, BackupError>(archive.seal_with_passphrase(&passphrase)?)
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], sealed))
+}
+
+async fn auto(
+    State(state): State<AppState>,
+    Body(req): Body<AutoBackupRequest>,
+) -> Result<Json<BackupStatus>, ApiError> {
+    let passphrase = passphrase(req.passphrase)?;
+    let backups = state.backups.clone();
+    let dir = PathBuf::from(req.dir);
+    let status = blocking(move || {
+        backups.set_up(&dir, req.keep, &passphrase)?;
+        Ok::<_, BackupError>(backups.status())
+    })
+    .await?;
+    Ok(Json(status))
+}
+
+async fn status(State(state): State<AppState>) -> Result<Json<BackupStatus>, ApiError> {
+    let backups = state.backups.clone();
+    Ok(Json(
+        blocking(move || Ok::<_, ApiError>(backups.status())).await?,
+    ))
+}
