@@ -66,6 +66,12 @@ pub enum Command {
     Phone(PhoneCommand),
     /// Write everything out as JSON, Markdown or iCalendar.
     Export(ExportArgs),
+    /// An encrypted archive of both documents and your settings (FILE), or automatic
+    /// daily archives in a directory (--auto DIR), or when the last one was made (--status).
+    Backup(BackupArgs),
+    /// Set up this new laptop from a backup archive: the same person on a new device. Then
+    /// pair with your partner again and remove the lost laptop with `tandem peer remove`.
+    Restore(RestoreArgs),
     /// Two partners on this machine, paired and with a week filled in: try tandem in a minute.
     Demo {
         /// Exit after the scripted part instead of waiting for Ctrl-C.
@@ -410,6 +416,38 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// `tandem backup`.
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["file", "auto", "status"])))]
+pub struct BackupArgs {
+    /// Write the archive here (mode 0600; never through a symlink).
+    pub file: Option<PathBuf>,
+    /// Instead, let the daemon write one archive a day to this directory (another disk, a
+    /// synced folder). Asks for a passphrase once; restoring any of them needs only it.
+    #[arg(long, value_name = "DIR")]
+    pub auto: Option<PathBuf>,
+    /// With --auto: how many archives to keep.
+    #[arg(long, value_name = "N", default_value_t = 7, requires = "auto")]
+    pub keep: u32,
+    /// Show the automatic backups' directory and newest archive.
+    #[arg(long)]
+    pub status: bool,
+    /// Read the passphrase from the first line of this file instead of asking.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `tandem restore`.
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The archive: from `tandem backup FILE`, or one of the automatic ones (its directory's
+    /// identity.age must be beside it).
+    pub file: PathBuf,
+    /// Read the passphrase from the first line of this file instead of asking.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
 }
 
 /// `tandem phone ...`

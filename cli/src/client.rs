@@ -115,27 +115,62 @@ impl Client {
         self.read::<serde_json::Value>(response).map(|_| ())
     }
 
+    /// `POST path` with a JSON body, answered with raw bytes (a backup archive).
+    pub fn post_for_bytes(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<Vec<u8>, ClientError> {
+        let (status, bytes) =
+            self.answer(self.agent.run(self.json_request("POST", path, body)?))?;
+        if (200..300).contains(&status) {
+            return Ok(bytes);
+        }
+        Err(Self::error(status, &bytes))
+    }
+
     fn send<T: DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
         body: &impl Serialize,
     ) -> Result<T, ClientError> {
+        self.read(self.agent.run(self.json_request(method, path, body)?))
+    }
+
+    fn json_request(
+        &self,
+        method: &str,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<ureq::http::Request<Vec<u8>>, ClientError> {
         let json = serde_json::to_vec(body).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        let request = ureq::http::Request::builder()
+        ureq::http::Request::builder()
             .method(method)
             .uri(self.url(path))
             .header("Authorization", self.auth())
             .header("Content-Type", "application/json")
             .body(json)
-            .map_err(|e| ClientError::Protocol(e.to_string()))?;
-        self.read(self.agent.run(request))
+            .map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
     fn read<T: DeserializeOwned>(
         &self,
         response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<T, ClientError> {
+        let (status, bytes) = self.answer(response)?;
+        if (200..300).contains(&status) {
+            let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+            return serde_json::from_slice(bytes).map_err(|e| ClientError::Protocol(e.to_string()));
+        }
+        Err(Self::error(status, &bytes))
+    }
+
+    /// The status and body of a response, or why there was none.
+    fn answer(
+        &self,
+        response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
         let mut response = response.map_err(|e| match e {
             ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
                 ClientError::NotRunning(self.home.clone())
@@ -143,23 +178,26 @@ impl Client {
             other => ClientError::Protocol(other.to_string()),
         })?;
         let status = response.status().as_u16();
-        let text = response
+        let bytes = response
             .body_mut()
             .with_config()
             .limit(256 * 1024 * 1024)
-            .read_to_string()
+            .read_to_vec()
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
-        if (200..300).contains(&status) {
-            let text = if text.is_empty() { "null" } else { &text };
-            return serde_json::from_str(text).map_err(|e| ClientError::Protocol(e.to_string()));
-        }
-        match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(body) => Err(ClientError::Api {
+        Ok((status, bytes))
+    }
+
+    /// The daemon's error answer.
+    fn error(status: u16, body: &[u8]) -> ClientError {
+        match serde_json::from_slice::<ErrorBody>(body) {
+            Ok(body) => ClientError::Api {
                 status,
                 code: body.error.code,
                 message: body.error.message,
-            }),
-            Err(_) => Err(ClientError::Protocol(format!("HTTP {status}: {text}"))),
+            },
+            Err(_) => {
+                ClientError::Protocol(format!("HTTP {status}: {}", String::from_utf8_lossy(body)))
+            }
         }
     }
 }

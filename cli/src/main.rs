@@ -39,6 +39,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init(args) => commands::init::run(&home, args, cli.json),
         Command::Demo { no_wait } => commands::demo::run(no_wait),
+        Command::Restore(args) => commands::backup::restore(&home, args, cli.json),
         Command::Service(c) => commands::service::run(&home, c),
         Command::Doctor => commands::doctor::run(&home),
         Command::Man => {
@@ -77,6 +78,7 @@ fn with_daemon(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Peers { nearby } => commands::pair::peers(ctx, nearby),
         Command::Peer(c) => commands::pair::peer(ctx, c),
         Command::Phone(c) => commands::phone::run(ctx, c),
+        Command::Backup(a) => commands::backup::backup(ctx, a),
         other => anyhow::bail!("{other:?} does not talk to the daemon"),
     }
 }

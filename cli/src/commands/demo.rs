@@ -60,7 +60,7 @@ impl Drop for Scratch {
 }
 
 /// `tandemd` next to this `tandem`, else on the PATH.
-fn tandemd() -> PathBuf {
+pub fn tandemd() -> PathBuf {
     std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|dir| dir.join("tandemd")))

@@ -6,7 +6,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use tandem_protocol::api::{NearbyDevice, PeerStatus, Status};
+use tandem_protocol::api::{BackupStatus, NearbyDevice, PeerStatus, Status};
 use tandem_protocol::paths::API_TOKEN_FILE;
 
 use crate::client::Client;
@@ -179,12 +179,47 @@ fn check_peers(client: &Client) -> anyhow::Result<Vec<Finding>> {
     Ok(out)
 }
 
+/// Whether automatic backups are on and the newest is recent.
+fn check_backups(client: &Client) -> anyhow::Result<Finding> {
+    let status: BackupStatus = client.get("/v1/backup")?;
+    let Some(auto) = &status.auto else {
+        return Ok(note(
+            "no automatic backups: `tandem backup --auto DIR` keeps a daily archive (on another disk), so losing this laptop loses nothing",
+        ));
+    };
+    let why = status
+        .error
+        .as_deref()
+        .map(|e| format!(" (last attempt: {e})"))
+        .unwrap_or_default();
+    let Some(newest) = &status.newest else {
+        return Ok(problem(format!(
+            "no backup in {} yet{why}: is that directory's disk there and writable?",
+            auto.dir
+        )));
+    };
+    let age = jiff::Timestamp::now().duration_since(newest.at.0);
+    if age > super::backup::STALE_AFTER {
+        return Ok(problem(format!(
+            "the newest backup in {} is {} days old{why}: is that directory's disk there and writable? Is tandemd running?",
+            auto.dir,
+            age.as_hours() / 24
+        )));
+    }
+    Ok(ok(format!(
+        "the newest backup in {} is from {}",
+        auto.dir,
+        show::stamp(&newest.at)
+    )))
+}
+
 /// Runs every check; fails if anything needs fixing.
 pub fn run(home: &Path) -> anyhow::Result<()> {
     let (mut findings, client) = check_daemon(home);
     findings.extend(check_files(home));
     if let Some(client) = &client {
         findings.extend(check_peers(client)?);
+        findings.push(check_backups(client)?);
     }
     for f in &findings {
         let label = match f.level {

@@ -1,6 +1,7 @@
 //! One module per command group: each builds a request, calls the API and prints.
 
 pub mod agree;
+pub mod backup;
 pub mod balance;
 pub mod checkin;
 pub mod demo;
