@@ -9,7 +9,10 @@
 //! - `sync`: a change on A visible through B's API (p50/p99 over 500 edits on loopback),
 //!   frame bytes per small edit, and the first sync of a 10k-change document.
 //!
-//! `--only writes|startup|sync` runs one group; `--keep` keeps the 10k-entity home.
+//! - `backup`: `tandem backup` of the 10k-entity home (size and time, scrypt included)
+//!   and `tandem restore` of it.
+//!
+//! `--only writes|startup|sync|backup` runs one group; `--keep` keeps the 10k-entity home.
 
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
@@ -61,6 +64,9 @@ fn main() {
     }
     if wanted("sync") {
         figures.extend(sync());
+    }
+    if wanted("backup") {
+        figures.extend(backup());
     }
     if json_out {
         let map: serde_json::Map<String, Value> = figures
@@ -123,6 +129,58 @@ fn startup(keep: bool) -> Vec<Figure> {
             label: "idle CPU over 5 s (%)",
             value: idle_cpu_pct,
             target: "~0",
+        },
+    ]
+}
+
+fn backup() -> Vec<Figure> {
+    eprintln!("backup: filling a store with {ENTITIES} entities in {ENTITIES} changes ...");
+    let big = Home::init("Bench");
+    fill(big.path());
+    let d = Daemon::start(big.path());
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let (pass, archive) = (scratch.path().join("pass"), scratch.path().join("a.tandem"));
+    std::fs::write(&pass, "bench passphrase\n").expect("write the passphrase file");
+    let path = |p: &std::path::Path| p.to_str().expect("utf-8 path").to_owned();
+    let t = Instant::now();
+    d.cli_ok(&["backup", &path(&archive), "--passphrase-file", &path(&pass)]);
+    let backup_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let bytes = std::fs::metadata(&archive).expect("the archive").len();
+    let restored = scratch.path().join("restored");
+    let t = Instant::now();
+    let out = tandem_tests::tandem(&restored)
+        .args([
+            "restore",
+            &path(&archive),
+            "--passphrase-file",
+            &path(&pass),
+        ])
+        .output()
+        .expect("run tandem restore");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restore_ms = t.elapsed().as_secs_f64() * 1000.0;
+    vec![
+        Figure {
+            key: "backup_kib_10k_entities",
+            label: "backup archive, 10k entities (KiB)",
+            value: bytes as f64 / 1024.0,
+            target: "",
+        },
+        Figure {
+            key: "backup_ms_10k_entities",
+            label: "tandem backup, 10k entities (ms)",
+            value: backup_ms,
+            target: "",
+        },
+        Figure {
+            key: "restore_ms_10k_entities",
+            label: "tandem restore, 10k entities (ms)",
+            value: restore_ms,
+            target: "",
         },
     ]
 }
