@@ -8,9 +8,12 @@
 //! mistaken for a write cut short.
 //!
 //! Logs written before this format ([`Format::Legacy`]) have no file header and records
-//! `[len: u32 BE][crc32 of the payload: u32 BE][payload]`. A log that does not start with
-//! [`MAGIC`] is one of those: [`MAGIC`] starts with `0xFF`, which no legacy log does (its
-//! first record would be 4 GiB long). Legacy lengths do not check themselves, so a legacy
+//! `[len: u32 BE][crc32 of the payload: u32 BE][payload]`. [`MAGIC`] starts with `0xFF`,
+//! which no legacy log does (its first record would be 4 GiB long). A log that does not
+//! start with [`MAGIC`] is legacy if its first byte is 0 (a first record below 16 MiB) or
+//! its first record is whole and checksum-valid; otherwise its file header is damaged,
+//! which is also what a flipped bit in [`MAGIC`] looks like. Legacy lengths do not check
+//! themselves, so a legacy
 //! record whose length runs past the end is damage when some shorter length matches its
 //! checksum (the length was damaged, the contents are there), and a torn tail otherwise.
 //!
@@ -181,8 +184,8 @@ pub fn read(data: &[u8]) -> Result<Log<'_>, Damage> {
 }
 
 /// Whether `data`, which does not start with [`MAGIC`], is a legacy log: its first length
-/// is below 16 MiB (every write of the legacy builds), or its first record is whole and
-/// checksum-valid. Anything else is a damaged file header, whichever format it had.
+/// is below 16 MiB (its first byte is 0), or its first record is whole and checksum-valid.
+/// Anything else is a damaged file header, whichever format it had.
 fn looks_legacy(data: &[u8]) -> bool {
     data[0] == 0 || matches!(next_legacy_record(data), Ok(Some(_)))
 }
