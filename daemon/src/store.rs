@@ -3,25 +3,30 @@
 //! Layout of `docs/<name>/`:
 //! - `doc.automerge`: the compacted document, replaced atomically (temp file, fsync,
 //!   rename, fsync of the directory).
-//! - `changes.log`: records `[len: u32 BE][crc32: u32 BE][len bytes of Automerge changes]`,
-//!   each fsync'd before the write is acknowledged.
+//! - `changes.log`: a file header, then one record of Automerge changes per write, each
+//!   fsync'd before the write is acknowledged (format: `tandem_protocol::changelog`).
+//! - `changes.log.torn-<UTC time>`: a record cut short by a crash, set aside (mode 0600).
 //!
 //! Opening replays the log over the snapshot. A record cut short by a crash at the very end
-//! (the torn tail) is dropped, since its write was never acknowledged. Any other damage is
-//! an error naming the file: the store never resets silently. Replaying a record that is
-//! already in the snapshot (a crash between compaction's rename and the log truncation) is
-//! harmless because applying a known change is a no-op in Automerge.
+//! (the torn tail) was never acknowledged: it is moved to a side file, never discarded, so
+//! the log and its side files always hold every byte that was written. Any other damage is
+//! an error naming the file and the byte, and the file is left exactly as found: the store
+//! never resets or trims silently. A log in the legacy format (earlier builds) is read as
+//! it is, then compacted, which rewrites it in the current format. Replaying a record that
+//! is already in the snapshot (a crash between compaction's rename and the log truncation)
+//! is harmless because applying a known change is a no-op in Automerge.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use automerge::ActorId;
-use tandem_protocol::changelog::{HEADER, Scan, next_record, record};
+use tandem_protocol::changelog::{self, DamageKind, Format, MAGIC};
 use tandem_protocol::document::{DocKind, Document};
 use thiserror::Error;
 
-use crate::home::{HomeError, create_private_dir, open_private_log, write_file_atomic};
+use crate::home::{HomeError, create_private_dir, open_private_log, sync_dir, write_file_atomic};
 
 const SNAPSHOT: &str = "doc.automerge";
 const LOG: &str = "changes.log";
@@ -42,6 +47,18 @@ pub enum StoreError {
         path: PathBuf,
         /// What is wrong with it.
         reason: String,
+    },
+    /// The change log is damaged; it has been left exactly as found, nothing trimmed.
+    #[error(
+        "{path} is damaged at byte {at} ({kind}); it was left untouched. Move it aside (keep the copy) and start tandemd again: the document loads from its last snapshot, and changes made since then come back from your partner's or your other devices as they sync; or restore it from a backup"
+    )]
+    DamagedLog {
+        /// The log.
+        path: PathBuf,
+        /// Byte offset of the damaged header or record.
+        at: usize,
+        /// What is wrong there.
+        kind: DamageKind,
     },
     /// The disk refused a read or write.
     #[error(transparent)]
@@ -83,40 +100,42 @@ impl DocStore {
         let mut log = open_private_log(&log_path)?;
         let mut data = Vec::new();
         log.read_to_end(&mut data).map_err(io(&log_path))?;
-        let corrupt = |reason: String| StoreError::Corrupt {
+        let read = changelog::read(&data).map_err(|damage| StoreError::DamagedLog {
             path: log_path.clone(),
-            reason,
-        };
-        let (mut pos, mut records) = (0, 0);
-        loop {
-            match next_record(&data, pos).map_err(corrupt)? {
-                Scan::Record(payload) => {
-                    doc.apply_changes(payload)
-                        .map_err(|e| corrupt(format!("record at byte {pos}: {e}")))?;
-                    pos += HEADER + payload.len();
-                    records += 1;
-                }
-                Scan::TornTail => {
-                    tracing::warn!(
-                        file = %log_path.display(),
-                        dropped_bytes = data.len() - pos,
-                        "dropping an unacknowledged record cut short by a crash"
-                    );
-                    log.set_len(pos as u64).map_err(io(&log_path))?;
-                    log.sync_all().map_err(io(&log_path))?;
-                    break;
-                }
-                Scan::End => break,
-            }
+            at: damage.at,
+            kind: damage.kind,
+        })?;
+        for record in read.records() {
+            doc.apply_changes(record.payload)
+                .map_err(|e| StoreError::Corrupt {
+                    path: log_path.clone(),
+                    reason: format!("record at byte {}: {e}", record.at),
+                })?;
+        }
+        let torn = read.torn_tail();
+        if !torn.is_empty() {
+            let side_file = set_aside(&log_path, torn)?;
+            tracing::warn!(
+                file = %log_path.display(),
+                side_file = %side_file.display(),
+                bytes = torn.len(),
+                "moved an unacknowledged record cut short by a crash out of the log"
+            );
+            log.set_len(read.kept_len() as u64).map_err(io(&log_path))?;
+            log.sync_all().map_err(io(&log_path))?;
         }
         // Everything loaded is on disk already: the next incremental save starts here.
         doc.mark_saved();
-        let store = Self {
+        let mut store = Self {
             dir: dir.to_owned(),
             log,
-            log_bytes: pos as u64,
-            log_records: records,
+            log_bytes: read.kept_len() as u64,
+            log_records: read.records().len(),
         };
+        match read.format() {
+            Format::Current => store.write_log(read.missing_header())?,
+            Format::Legacy => store.compact(&mut doc)?,
+        }
         Ok((store, doc))
     }
 
@@ -130,7 +149,8 @@ impl DocStore {
         Ok(())
     }
 
-    /// Writes a fresh snapshot and empties the log.
+    /// Writes a fresh snapshot and starts the log afresh (only its file header), which is
+    /// also how a legacy log is rewritten in the current format.
     pub fn compact(&mut self, doc: &mut Document) -> Result<(), StoreError> {
         // `save` resets the incremental cursor, so anything unsaved must reach the log
         // first or a crash before the rename would lose it.
@@ -138,22 +158,29 @@ impl DocStore {
         write_file_atomic(&self.dir.join(SNAPSHOT), &doc.save(), 0o600)?;
         let log_path = self.dir.join(LOG);
         self.log.set_len(0).map_err(io(&log_path))?;
-        self.log.sync_all().map_err(io(&log_path))?;
         self.log_bytes = 0;
         self.log_records = 0;
-        Ok(())
+        self.write_log(&MAGIC)
     }
 
     fn append(&mut self, changes: &[u8]) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
-        let record = record(changes);
-        let log_path = self.dir.join(LOG);
-        self.log.write_all(&record).map_err(io(&log_path))?;
-        self.log.sync_data().map_err(io(&log_path))?;
-        self.log_bytes += record.len() as u64;
+        self.write_log(&changelog::record(changes))?;
         self.log_records += 1;
+        Ok(())
+    }
+
+    /// Appends `bytes` to the log and fsyncs (size included) before returning.
+    fn write_log(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let log_path = self.dir.join(LOG);
+        self.log.write_all(bytes).map_err(io(&log_path))?;
+        self.log.sync_data().map_err(io(&log_path))?;
+        self.log_bytes += bytes.len() as u64;
         Ok(())
     }
 
@@ -166,9 +193,28 @@ impl DocStore {
     }
 }
 
+/// Moves a torn tail out of the way into `changes.log.torn-<UTC time>` (mode 0600): the
+/// side file and its directory entry are fsync'd before the caller cuts the log, so a crash
+/// at any point keeps every byte (at worst twice, never none).
+fn set_aside(log_path: &Path, tail: &[u8]) -> Result<PathBuf, StoreError> {
+    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%S%.9fZ");
+    let side_file = log_path.with_file_name(format!("{LOG}.torn-{stamp}"));
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&side_file)
+        .map_err(io(&side_file))?;
+    file.write_all(tail).map_err(io(&side_file))?;
+    file.sync_all().map_err(io(&side_file))?;
+    sync_dir(log_path.parent().unwrap_or(Path::new(".")))?;
+    Ok(side_file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
     use tandem_protocol::activity::Activity;
     use tandem_protocol::document::Collection;
     use tandem_protocol::entity::{Author, Entity};
@@ -176,7 +222,8 @@ mod tests {
     use tandem_protocol::model::idea::{Idea, NewIdea};
     use tandem_protocol::time::Stamp;
 
-    fn add(doc: &mut Document, store: &mut DocStore, n: usize) {
+    /// Commits idea number `n` to `doc` (not yet persisted).
+    fn commit_idea(doc: &mut Document, n: usize) {
         let author = Author {
             person: PersonId::parse("alex").unwrap(),
             at: Stamp(jiff::Timestamp::now()),
@@ -189,25 +236,188 @@ mod tests {
             Idea::create(EntityId::parse(&format!("i{n:04}")).unwrap(), new, &author).unwrap();
         doc.put(Collection::Ideas, &idea).unwrap();
         doc.commit(&Activity::new(&author, "idea.add", None, "x"));
+    }
+
+    fn add(doc: &mut Document, store: &mut DocStore, n: usize) {
+        commit_idea(doc, n);
         store.persist(doc).unwrap();
     }
 
     fn titles(doc: &Document) -> Vec<String> {
-        doc.list::<Idea>(Collection::Ideas)
+        let mut titles: Vec<String> = doc
+            .list::<Idea>(Collection::Ideas)
             .unwrap()
             .into_iter()
             .map(|i| i.title)
-            .collect()
+            .collect();
+        titles.sort();
+        titles
+    }
+
+    fn idea_titles(count: usize) -> Vec<String> {
+        (0..count).map(|n| format!("idea {n}")).collect()
     }
 
     fn open(dir: &Path) -> Result<(DocStore, Document), StoreError> {
         DocStore::open(dir, DocKind::Shared, ActorId::random())
     }
 
+    /// Side files holding torn tails set aside, oldest first.
+    fn side_files(dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("changes.log.torn-")
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// A document directory holding a log of `RECORDS` ideas, restored before each try.
+    struct Fixture {
+        dir: tempfile::TempDir,
+        snapshot: Vec<u8>,
+        log: Vec<u8>,
+        /// Where the log's records start and end: `bounds[0]` is where the first starts.
+        bounds: Vec<usize>,
+        /// Whether the log is in the legacy format (compacted once it has been read).
+        legacy: bool,
+    }
+
+    const RECORDS: usize = 5;
+
+    impl Fixture {
+        /// A log written by this build's store.
+        fn current() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut store, mut doc) = open(dir.path()).unwrap();
+            let log_path = dir.path().join(LOG);
+            let mut bounds = vec![fs::metadata(&log_path).unwrap().len() as usize];
+            for n in 0..RECORDS {
+                add(&mut doc, &mut store, n);
+                bounds.push(fs::metadata(&log_path).unwrap().len() as usize);
+            }
+            drop(store);
+            Self::keep(dir, bounds, false)
+        }
+
+        /// A log as builds before the self-checking header wrote it: no file header,
+        /// records `[len][crc32 of the payload][payload]`.
+        fn legacy() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let (store, mut doc) = open(dir.path()).unwrap();
+            drop(store);
+            let (mut log, mut bounds) = (Vec::new(), vec![0]);
+            for n in 0..RECORDS {
+                commit_idea(&mut doc, n);
+                let payload = doc.save_incremental();
+                log.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+                log.extend_from_slice(&crc32fast::hash(&payload).to_be_bytes());
+                log.extend_from_slice(&payload);
+                bounds.push(log.len());
+            }
+            fs::write(dir.path().join(LOG), &log).unwrap();
+            Self::keep(dir, bounds, true)
+        }
+
+        fn keep(dir: tempfile::TempDir, bounds: Vec<usize>, legacy: bool) -> Self {
+            let snapshot = fs::read(dir.path().join(SNAPSHOT)).unwrap();
+            let log = fs::read(dir.path().join(LOG)).unwrap();
+            assert_eq!(log.len(), *bounds.last().unwrap());
+            Self {
+                dir,
+                snapshot,
+                log,
+                bounds,
+                legacy,
+            }
+        }
+
+        /// Whether byte `at` is a file or record header, or the start of a payload: every
+        /// bit of these is tried, only a sample of the rest (the pure reader's own tests
+        /// try every cut and every bit; these prove the store acts on what it reads).
+        fn near_a_header(&self, at: usize) -> bool {
+            at < self.bounds[0] || self.bounds.iter().any(|&b| (b..b + 16).contains(&at))
+        }
+
+        /// Cuts tried: near every header and record end, and every 7th byte.
+        fn cuts(&self) -> Vec<usize> {
+            (0..=self.log.len())
+                .filter(|&cut| {
+                    self.near_a_header(cut)
+                        || self
+                            .bounds
+                            .iter()
+                            .any(|&b| (b.saturating_sub(2)..b).contains(&cut))
+                        || cut % 7 == 0
+                })
+                .collect()
+        }
+
+        /// Bits flipped: all of those near a header, one in every 7th byte elsewhere.
+        fn bits(&self) -> Vec<usize> {
+            (0..self.log.len() * 8)
+                .filter(|&bit| {
+                    let at = bit / 8;
+                    self.near_a_header(at) || (at % 7 == 0 && bit % 8 == at % 8)
+                })
+                .collect()
+        }
+
+        fn path(&self) -> &Path {
+            self.dir.path()
+        }
+
+        fn log_path(&self) -> PathBuf {
+            self.path().join(LOG)
+        }
+
+        /// Puts the snapshot back and `log` in place of the log, with no side file.
+        fn restore(&self, log: &[u8]) {
+            for file in side_files(self.path()) {
+                fs::remove_file(file).unwrap();
+            }
+            fs::write(self.path().join(SNAPSHOT), &self.snapshot).unwrap();
+            fs::write(self.log_path(), log).unwrap();
+        }
+
+        /// Asserts that every byte of `before` is still in the log or a side file: the
+        /// log begins with what it kept and the side files hold the rest, in order.
+        fn assert_every_byte_kept(&self, before: &[u8], case: &str) {
+            let side_files = side_files(self.path());
+            for file in &side_files {
+                let mode = fs::metadata(file).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{case}: {} is private", file.display());
+            }
+            let set_aside: Vec<u8> = side_files
+                .iter()
+                .flat_map(|f| fs::read(f).unwrap())
+                .collect();
+            assert!(
+                before.ends_with(&set_aside),
+                "{case}: the side file holds bytes that were not the log's tail"
+            );
+            let kept = &before[..before.len() - set_aside.len()];
+            let log = fs::read(self.log_path()).unwrap();
+            if self.legacy {
+                // Its records were loaded, then compacted into the snapshot.
+                assert_eq!(log, MAGIC, "{case}: a legacy log is rewritten");
+            } else {
+                assert!(log.starts_with(kept), "{case}: the log lost bytes it kept");
+            }
+        }
+    }
+
     #[test]
     fn reopens_with_everything_and_compacts() {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, mut doc) = open(dir.path()).unwrap();
+        let empty_log = fs::read(dir.path().join(LOG)).unwrap();
         for n in 0..5 {
             add(&mut doc, &mut store, n);
         }
@@ -215,50 +425,97 @@ mod tests {
         let (mut store, mut doc) = open(dir.path()).unwrap();
         assert_eq!(titles(&doc).len(), 5);
         store.compact(&mut doc).unwrap();
-        assert_eq!(fs::metadata(dir.path().join(LOG)).unwrap().len(), 0);
+        assert_eq!(fs::read(dir.path().join(LOG)).unwrap(), empty_log);
         add(&mut doc, &mut store, 5);
         drop(store);
         let (_, doc) = open(dir.path()).unwrap();
         assert_eq!(titles(&doc).len(), 6);
     }
 
-    /// A store whose log holds two records, and the log's path.
-    fn two_records() -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut store, mut doc) = open(dir.path()).unwrap();
-        add(&mut doc, &mut store, 0);
-        add(&mut doc, &mut store, 1);
-        let log = dir.path().join(LOG);
-        (dir, log)
-    }
-
-    #[test]
-    fn torn_tail_is_dropped_and_the_rest_kept() {
-        let (dir, log) = two_records();
-        let full = fs::read(&log).unwrap();
-        // Every cut inside the last record loses only that record.
-        let first_len = HEADER + u32::from_be_bytes(full[0..4].try_into().unwrap()) as usize;
-        for cut in (first_len + 1..full.len()).step_by(7) {
-            fs::write(&log, &full[..cut]).unwrap();
-            let (_, doc) = open(dir.path()).unwrap();
-            assert_eq!(titles(&doc), ["idea 0"], "cut at {cut}");
-            assert_eq!(fs::metadata(&log).unwrap().len() as usize, first_len);
+    /// Property (a): a log cut at any length (a crash mid-append) opens with every record
+    /// that was complete before the cut, and the incomplete rest is set aside, not lost.
+    fn every_cut_keeps_complete_records_and_sets_the_rest_aside(fixture: &Fixture) {
+        let cuts = fixture.cuts();
+        for &cut in &cuts {
+            let before = &fixture.log[..cut];
+            fixture.restore(before);
+            let case = format!("cut at {cut} of {}", fixture.log.len());
+            let (_, doc) = open(fixture.path()).unwrap_or_else(|e| panic!("{case}: {e}"));
+            let complete = fixture.bounds[1..]
+                .iter()
+                .filter(|&&end| end <= cut)
+                .count();
+            assert_eq!(titles(&doc), idea_titles(complete), "{case}");
+            fixture.assert_every_byte_kept(before, &case);
+            let torn = cut > fixture.bounds[0] && !fixture.bounds.contains(&cut);
+            assert_eq!(
+                side_files(fixture.path()).len(),
+                usize::from(torn),
+                "{case}"
+            );
         }
+        eprintln!(
+            "{} cuts of {} bytes: all loaded",
+            cuts.len(),
+            fixture.log.len()
+        );
     }
 
     #[test]
-    fn damage_before_the_tail_is_an_error_naming_the_file() {
-        let (dir, log) = two_records();
-        let mut bytes = fs::read(&log).unwrap();
-        bytes[HEADER + 2] ^= 0xff;
-        fs::write(&log, &bytes).unwrap();
-        let err = open(dir.path()).unwrap_err();
-        assert!(err.to_string().contains("changes.log is corrupt"), "{err}");
-        assert_eq!(
-            fs::read(&log).unwrap(),
-            bytes,
-            "a corrupt file is left untouched"
+    fn every_cut_of_a_log_keeps_complete_records() {
+        every_cut_keeps_complete_records_and_sets_the_rest_aside(&Fixture::current());
+    }
+
+    #[test]
+    fn every_cut_of_a_legacy_log_keeps_complete_records() {
+        every_cut_keeps_complete_records_and_sets_the_rest_aside(&Fixture::legacy());
+    }
+
+    /// Property (b): a log with any one bit flipped either opens with every record, or
+    /// is refused with an error naming the file, and is then left byte for byte as found.
+    fn every_flipped_bit_loads_everything_or_is_refused(fixture: &Fixture) {
+        let (mut loaded, mut refused) = (0, 0);
+        let bits = fixture.bits();
+        for &bit in &bits {
+            let mut damaged = fixture.log.clone();
+            damaged[bit / 8] ^= 1 << (bit % 8);
+            fixture.restore(&damaged);
+            let case = format!("bit {} of byte {}", bit % 8, bit / 8);
+            match open(fixture.path()) {
+                Ok((_, doc)) => {
+                    loaded += 1;
+                    assert_eq!(titles(&doc), idea_titles(RECORDS), "{case}");
+                    fixture.assert_every_byte_kept(&damaged, &case);
+                }
+                Err(e) => {
+                    refused += 1;
+                    let message = e.to_string();
+                    let log = fixture.log_path().display().to_string();
+                    assert!(message.contains(&log), "{case}: {message}");
+                    assert!(message.contains("damaged at byte"), "{case}: {message}");
+                    assert!(message.contains("Move it aside"), "{case}: {message}");
+                    assert_eq!(fs::read(fixture.log_path()).unwrap(), damaged, "{case}");
+                    assert!(side_files(fixture.path()).is_empty(), "{case}");
+                    let snapshot = fs::read(fixture.path().join(SNAPSHOT)).unwrap();
+                    assert_eq!(snapshot, fixture.snapshot, "{case}");
+                }
+            }
+        }
+        eprintln!(
+            "{} of {} bits flipped: {loaded} loaded everything, {refused} refused",
+            bits.len(),
+            fixture.log.len() * 8
         );
+    }
+
+    #[test]
+    fn every_flipped_bit_of_a_log_loads_everything_or_is_refused() {
+        every_flipped_bit_loads_everything_or_is_refused(&Fixture::current());
+    }
+
+    #[test]
+    fn every_flipped_bit_of_a_legacy_log_loads_everything_or_is_refused() {
+        every_flipped_bit_loads_everything_or_is_refused(&Fixture::legacy());
     }
 
     #[test]
@@ -278,25 +535,23 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
 
-        /// Whatever bytes end up in the log, opening never panics: it either loads or
-        /// names the file; and a store cut anywhere keeps every complete record.
+        /// Whatever bytes follow a log's records, opening never panics: it either loads
+        /// every record, setting the rest aside, or names the file and leaves it as found.
         #[test]
-        fn any_log_bytes_open_or_fail_cleanly(garbage in proptest::collection::vec(proptest::num::u8::ANY, 0..300), cut in 0usize..2000) {
-            let (dir, log) = two_records();
-            let full = fs::read(&log).unwrap();
-            let first_len = HEADER + u32::from_be_bytes(full[0..4].try_into().unwrap()) as usize;
-            let cut = cut.min(full.len());
-            fs::write(&log, &full[..cut]).unwrap();
-            let (_, doc) = open(dir.path()).unwrap();
-            let expected = if cut == full.len() { 2 } else if cut >= first_len { 1 } else { 0 };
-            proptest::prop_assert_eq!(titles(&doc).len(), expected);
-
-            let mut bytes = full.clone();
+        fn any_bytes_after_the_records_load_or_fail_cleanly(garbage in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let fixture = Fixture::current();
+            let mut bytes = fixture.log.clone();
             bytes.extend_from_slice(&garbage);
-            fs::write(&log, &bytes).unwrap();
-            match open(dir.path()) {
-                Ok((_, doc)) => proptest::prop_assert_eq!(titles(&doc).len(), 2),
-                Err(e) => proptest::prop_assert!(e.to_string().contains("changes.log"), "{}", e),
+            fixture.restore(&bytes);
+            match open(fixture.path()) {
+                Ok((_, doc)) => {
+                    proptest::prop_assert_eq!(titles(&doc), idea_titles(RECORDS));
+                    fixture.assert_every_byte_kept(&bytes, "garbage appended");
+                }
+                Err(e) => {
+                    proptest::prop_assert!(e.to_string().contains("changes.log"), "{}", e);
+                    proptest::prop_assert_eq!(fs::read(fixture.log_path()).unwrap(), bytes);
+                }
             }
         }
     }

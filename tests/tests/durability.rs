@@ -78,20 +78,39 @@ fn sigterm_flushes_and_exits_zero() {
     );
     let log = home.path().join("docs/shared/changes.log");
     assert_eq!(
-        std::fs::metadata(log).unwrap().len(),
-        0,
-        "the log was compacted into the snapshot"
+        std::fs::read(log).unwrap(),
+        tandem_protocol::changelog::MAGIC,
+        "the log was compacted into the snapshot: only its file header is left"
     );
     let d = home.start();
     assert_eq!(d.cli_json(&["idea", "list"])[0]["title"], "Night swim");
 }
 
+/// Runs `tandemd --home home` expecting it to refuse to start, and returns its output; a
+/// daemon that starts after all is stopped after 20 s so the test fails instead of hanging.
 fn tandemd_output(home: &std::path::Path) -> std::process::Output {
-    std::process::Command::new(tandem_tests::bin("tandemd"))
+    let mut child = std::process::Command::new(tandem_tests::bin("tandemd"))
         .arg("--home")
         .arg(home)
-        .output()
-        .unwrap()
+        .args([
+            "--peer-listen",
+            "127.0.0.1",
+            "--lan-listen",
+            "127.0.0.1",
+            "--no-mdns",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let exited = tandem_tests::eventually(Duration::from_secs(20), || {
+        child.try_wait().unwrap().is_some()
+    });
+    if !exited {
+        child.kill().unwrap();
+    }
+    child.wait_with_output().unwrap()
 }
 
 #[test]
@@ -139,4 +158,99 @@ fn one_daemon_per_home_and_init_first() {
     let mut d = tandem_tests::Daemon::start_with(empty.path(), &["--name", "Sam"]);
     assert_eq!(d.cli_json(&["status"])["me"]["name"], "Sam");
     assert!(d.terminate().success());
+}
+
+/// A home whose shared log holds five acknowledged plans, its daemon killed with `kill -9`
+/// (so nothing was compacted), and the path of that log.
+fn five_plans_killed() -> (Home, std::path::PathBuf) {
+    let home = Home::init("Alex");
+    let mut d = home.start();
+    for day in 1..=5 {
+        let at = format!("2026-12-0{day} 19:30");
+        d.cli_ok(&[
+            "plan",
+            "add",
+            &format!("Plan {day}"),
+            "--at",
+            &at,
+            "--for",
+            "2h",
+        ]);
+    }
+    d.kill9();
+    let log = home.path().join("docs/shared/changes.log");
+    (home, log)
+}
+
+/// Side files of the shared document holding torn tails set aside.
+fn torn_side_files(home: &Home) -> Vec<std::path::PathBuf> {
+    tandem_tests::files_under(&home.path().join("docs/shared"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("changes.log.torn-"))
+        .collect()
+}
+
+#[test]
+fn a_damaged_length_refuses_start_and_trims_nothing() {
+    let (home, log) = five_plans_killed();
+    let mut bytes = std::fs::read(&log).unwrap();
+    let first = tandem_protocol::changelog::read(&bytes).unwrap().records()[0].at;
+    // A bit of the length's second byte: the length now runs 64 KiB past the end.
+    bytes[first + 1] ^= 0x01;
+    std::fs::write(&log, &bytes).unwrap();
+
+    let out = tandemd_output(home.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started on a damaged log: {err}");
+    let named = format!("{} is damaged at byte {first}", log.display());
+    assert!(err.contains(&named), "names the file and the byte: {err}");
+    assert!(err.contains("Move it aside"), "says what to do: {err}");
+    assert_eq!(
+        std::fs::read(&log).unwrap(),
+        bytes,
+        "the damaged log is kept byte for byte, nothing trimmed"
+    );
+    assert!(torn_side_files(&home).is_empty(), "nothing was set aside");
+
+    // The advice works: with the log moved aside the document loads from its snapshot.
+    std::fs::rename(&log, log.with_extension("log.damaged")).unwrap();
+    let d = home.start();
+    assert_eq!(d.get("/v1/status").status, 200);
+}
+
+#[test]
+fn a_torn_tail_is_set_aside_with_every_byte() {
+    let (home, log) = five_plans_killed();
+    let acknowledged = std::fs::read(&log).unwrap();
+    // A sixth write cut short by a crash: the first half of a record like the last one.
+    let last = tandem_protocol::changelog::read(&acknowledged)
+        .unwrap()
+        .records()
+        .last()
+        .unwrap()
+        .at;
+    let half = &acknowledged[last..last + (acknowledged.len() - last) / 2];
+    let mut torn = acknowledged.clone();
+    torn.extend_from_slice(half);
+    std::fs::write(&log, &torn).unwrap();
+
+    let d = home.start();
+    let plans = tandem_tests::titles(&d.cli_json(&["plan", "list"]));
+    assert_eq!(plans, ["Plan 1", "Plan 2", "Plan 3", "Plan 4", "Plan 5"]);
+    let side_files = torn_side_files(&home);
+    assert_eq!(side_files.len(), 1, "one side file: {side_files:?}");
+    let set_aside = std::fs::read(&side_files[0]).unwrap();
+    assert_eq!(set_aside, half, "the side file holds the torn tail");
+    let kept = std::fs::read(&log).unwrap();
+    assert_eq!(
+        [&kept[..acknowledged.len()], &set_aside[..]].concat(),
+        torn,
+        "log and side file hold every byte that was there"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&side_files[0])
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the side file is private");
 }
