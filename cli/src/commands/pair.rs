@@ -8,6 +8,7 @@ use tandem_protocol::api::{NearbyDevice, PairingState, PeerStatus, Status};
 use super::Ctx;
 use super::plan::encode;
 use crate::args::{PairArgs, PeerCommand};
+use crate::failure::Usage;
 use crate::safe;
 use crate::show::{self, say, say_err};
 
@@ -188,14 +189,32 @@ pub fn peer(ctx: &Ctx, command: PeerCommand) -> anyhow::Result<()> {
                 .collect();
             let peer = match matches.as_slice() {
                 [one] => *one,
-                [] => anyhow::bail!("no paired device starts with {id}: see `tandem peers`"),
-                _ => anyhow::bail!("{id} matches several devices: give more of the id"),
+                [] => {
+                    return Err(Usage(format!(
+                        "no paired device starts with {id}: see `tandem peers`"
+                    ))
+                    .into());
+                }
+                several => {
+                    let listed: Vec<String> = several
+                        .iter()
+                        .map(|p| format!("{} ({})", p.device_id.short(), safe::one_line(&p.name)))
+                        .collect();
+                    return Err(Usage(format!(
+                        "{id} could be {} devices: {}; give more of the id",
+                        several.len(),
+                        listed.join(", ")
+                    ))
+                    .into());
+                }
             };
             ctx.client.delete(&format!(
                 "/v1/peers/{}",
                 encode(&peer.device_id.to_string())
             ))?;
-            if !ctx.json {
+            if ctx.json {
+                show::json(&json!({ "unpaired": peer.device_id }));
+            } else {
                 say!(
                     "Unpaired {} ({}); it is refused from now on.",
                     safe::one_line(&peer.name),
