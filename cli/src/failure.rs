@@ -14,6 +14,11 @@ use crate::when::WhenError;
 #[error("{0}")]
 pub struct Usage(pub String);
 
+/// An id that matches nothing: the same `not_found` scripts get from the API.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct NotFound(pub String);
+
 /// A command that already printed its whole answer (`doctor --json` prints its findings)
 /// and only has to end with a failing status.
 #[derive(Debug, Error)]
@@ -22,7 +27,7 @@ pub struct Reported(pub String);
 
 /// A failed command as it is reported.
 pub struct Failure {
-    /// Stable code: the daemon's for API errors, `usage` for unusable input,
+    /// Stable code: the daemon's for API errors, `usage` for unusable input, `not_found`,
     /// `not_running` when there is no daemon, `failed` otherwise.
     pub code: String,
     /// What went wrong and what to do.
@@ -39,6 +44,10 @@ impl Failure {
         for cause in e.chain() {
             if let Some(client) = cause.downcast_ref::<ClientError>() {
                 code = client.code().to_owned();
+                break;
+            }
+            if cause.is::<NotFound>() {
+                code = "not_found".to_owned();
                 break;
             }
             if cause.is::<Usage>() || cause.is::<WhenError>() {

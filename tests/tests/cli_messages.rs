@@ -370,7 +370,7 @@ fn json_is_valid_for_every_command_errors_included() {
         "usage",
     );
     json_error(&alex, &["plan", "list", "--sort", "title"], "usage");
-    json_error(&alex, &["peer", "remove", "ZZZZ"], "usage");
+    json_error(&alex, &["peer", "remove", "ZZZZ"], "not_found");
     json_error(&alex, &["plan"], "usage");
     // A fresh home: init, and the daemon not running yet.
     let fresh = tempfile::tempdir().unwrap();

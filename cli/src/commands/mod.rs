@@ -27,7 +27,7 @@ use tandem_protocol::time::{IsoWeek, Moment};
 
 use crate::args::TimeArgs;
 use crate::client::Client;
-use crate::failure::Usage;
+use crate::failure::{NotFound, Usage};
 use crate::safe;
 use crate::show::{self, Names};
 use crate::when::{parse_duration, parse_when};
@@ -152,7 +152,7 @@ pub fn full_id(ctx: &Ctx, named: &Named, typed: &str) -> anyhow::Result<String> 
         .collect();
     match matches.as_slice() {
         [(_, id)] => Ok((*id).to_owned()),
-        [] => Err(Usage(format!(
+        [] => Err(NotFound(format!(
             "no {} has an id starting with {typed}: see `{}`",
             named.noun, named.list_command
         ))

@@ -8,7 +8,7 @@ use tandem_protocol::api::{NearbyDevice, PairingState, PeerStatus, Status};
 use super::Ctx;
 use super::plan::encode;
 use crate::args::{PairArgs, PeerCommand};
-use crate::failure::Usage;
+use crate::failure::{NotFound, Usage};
 use crate::safe;
 use crate::show::{self, say, say_err};
 
@@ -190,7 +190,7 @@ pub fn peer(ctx: &Ctx, command: PeerCommand) -> anyhow::Result<()> {
             let peer = match matches.as_slice() {
                 [one] => *one,
                 [] => {
-                    return Err(Usage(format!(
+                    return Err(NotFound(format!(
                         "no paired device starts with {id}: see `tandem peers`"
                     ))
                     .into());

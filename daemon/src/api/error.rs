@@ -152,9 +152,7 @@ fn in_plain_words(field: &str, serde: &str) -> String {
     };
     let name = field.rsplit('.').next().unwrap_or(field);
     // Our own validation errors already start with the field's name.
-    let serde = serde
-        .strip_prefix(&format!("{name}: "))
-        .unwrap_or(serde);
+    let serde = serde.strip_prefix(&format!("{name}: ")).unwrap_or(serde);
     let prefix = if field == "." {
         String::new()
     } else {
