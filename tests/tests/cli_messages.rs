@@ -458,3 +458,95 @@ fn a_home_that_is_a_file_or_missing_gets_one_next_step() {
         assert_eq!(out.status.code(), Some(1));
     }
 }
+
+#[test]
+fn small_things_read_naturally() {
+    let home = Home::init("Alex");
+    let log = home.path().join("daemon.log");
+    let d = Daemon::start_logging_to(home.path(), &log);
+    d.cli_ok(&["agree", "add", "No phones at dinner"]);
+    let plan = d.cli_json(&[
+        "plan",
+        "add",
+        "Sunday walk",
+        "--at",
+        "2026-12-06 10:00",
+        "--every",
+        "weekly",
+        "--kind",
+        "date-night",
+    ]);
+    let status = d.cli_ok(&["status"]);
+    assert!(
+        status.contains(
+            "\nHolding:  1 plan, 0 ideas, 0 personal-time blocks, 1 agreement, 0 private notes\n"
+        ),
+        "{status}"
+    );
+    let shown = d.cli_ok(&["plan", "show", plan["id"].as_str().unwrap()]);
+    for line in [
+        "kind:      date-night",
+        "repeats:   every week",
+        "updated:   just now by Alex",
+    ] {
+        assert!(shown.lines().any(|l| l == line), "{line:?} in\n{shown}");
+    }
+    let list = d.cli_ok(&["plan", "list"]);
+    assert!(
+        list.contains("  date-night  ") && !list.contains("date_night"),
+        "{list}"
+    );
+    let feed = d.cli_ok(&["log"]);
+    let mut lines = feed.lines();
+    assert!(lines.next().unwrap().starts_with("WHEN      WHO"), "{feed}");
+    assert!(lines.all(|l| l.starts_with("just now  Alex")), "{feed}");
+    assert_eq!(
+        d.cli_ok(&["peers", "--nearby"]),
+        "mDNS is off on this laptop (tandemd --no-mdns, or mdns = false in config.toml), so it looks for no one: use `tandem pair CODE --addr HOST:PORT`.\n"
+    );
+    // A log that is a file gets no colour codes.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("tandemd ready"), "{logged}");
+    assert!(!logged.contains('\u{1b}'), "{logged:?}");
+}
+
+#[test]
+fn the_daemon_in_the_foreground_says_where_it_listens() {
+    let home = Home::init("Alex");
+    let mut child = Command::new(tandem_tests::bin("tandemd"))
+        .arg("--home")
+        .arg(home.path())
+        .args([
+            "--no-mdns",
+            "--peer-listen",
+            "127.0.0.1",
+            "--lan-listen",
+            "127.0.0.1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Read on a thread, so a daemon that says nothing fails the test instead of hanging it.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(SOON);
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("tandemd said nothing on stdout");
+    let api = std::fs::read_to_string(home.path().join("api.addr")).unwrap();
+    let expected_start = format!(
+        "tandemd for Alex: local API on {}, paired devices on port ",
+        api.trim()
+    );
+    let expected_end = format!(", data in {}\n", home.path().display());
+    assert!(
+        line.starts_with(&expected_start) && line.ends_with(&expected_end),
+        "{line:?}"
+    );
+}

@@ -83,9 +83,16 @@ pub fn peers(ctx: &Ctx, nearby: bool) -> anyhow::Result<()> {
         if ctx.json {
             show::json(&devices);
         } else if devices.is_empty() {
-            say!(
-                "No tandem device seen on this network. Some Wi-Fi networks block discovery: use `tandem pair CODE --addr HOST:PORT`."
-            );
+            let status: Status = ctx.client.get("/v1/status")?;
+            if status.mdns {
+                say!(
+                    "No tandem device seen on this network. Some Wi-Fi networks block discovery: use `tandem pair CODE --addr HOST:PORT`."
+                );
+            } else {
+                say!(
+                    "mDNS is off on this laptop (tandemd --no-mdns, or mdns = false in config.toml), so it looks for no one: use `tandem pair CODE --addr HOST:PORT`."
+                );
+            }
         } else {
             let rows: Vec<Vec<String>> = devices
                 .iter()
