@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tandem_protocol::api::ErrorBody;
-use tandem_protocol::paths::{API_ADDR_FILE, API_TOKEN_FILE};
+use tandem_protocol::paths::{API_ADDR_FILE, API_TOKEN_FILE, CONFIG_FILE, HomeProblem};
 use thiserror::Error;
 
 /// Why a request did not succeed.
@@ -15,6 +15,9 @@ pub enum ClientError {
     /// No daemon runs for this home.
     #[error("daemon not running for {0}: start it with `tandemd` (or `tandemd --home {0}`)")]
     NotRunning(PathBuf),
+    /// The data home is a file, or was never set up.
+    #[error(transparent)]
+    Home(#[from] HomeProblem),
     /// The token file could not be read.
     #[error("cannot read the API token {path}: {source}")]
     Token {
@@ -38,6 +41,20 @@ pub enum ClientError {
     Protocol(String),
 }
 
+impl ClientError {
+    /// The stable code scripts see with `--json`: the daemon's own for API errors.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::NotRunning(_) => "not_running",
+            Self::Home(HomeProblem::NotADirectory(_)) => "not_a_directory",
+            Self::Home(HomeProblem::NotSetUp(_)) => "not_set_up",
+            Self::Token { .. } => "no_token",
+            Self::Api { code, .. } => code,
+            Self::Protocol(_) => "protocol",
+        }
+    }
+}
+
 /// A connection to the local daemon.
 pub struct Client {
     home: PathBuf,
@@ -49,6 +66,12 @@ pub struct Client {
 impl Client {
     /// Finds the daemon of `home` through `api.addr` and `api.token`.
     pub fn connect(home: &Path) -> Result<Self, ClientError> {
+        if home.is_file() {
+            return Err(HomeProblem::NotADirectory(home.to_owned()).into());
+        }
+        if !home.join(CONFIG_FILE).exists() {
+            return Err(HomeProblem::NotSetUp(home.to_owned()).into());
+        }
         let addr = std::fs::read_to_string(home.join(API_ADDR_FILE))
             .map_err(|_| ClientError::NotRunning(home.to_owned()))?;
         let token_path = home.join(API_TOKEN_FILE);

@@ -4,6 +4,7 @@
 mod args;
 mod client;
 mod commands;
+mod failure;
 mod private_file;
 mod safe;
 mod show;
@@ -12,42 +13,79 @@ mod when;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
+use serde_json::json;
 
 use crate::show::say_err;
 use args::{Cli, Command};
 use commands::Ctx;
+use failure::Failure;
+
+/// Exit status of a command line clap could not read, as clap itself uses.
+const USAGE_EXIT: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let json = cli.json;
+    let outcome = run(cli).and_then(|()| Ok(show::stdout_outcome()?));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // A closed pipe (`tandem plan list | head`) is not an error worth a message.
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            {
-                return ExitCode::SUCCESS;
+            let failure = Failure::of(&e);
+            if json {
+                if !failure.already_shown {
+                    show::json(&failure.body());
+                }
+            } else {
+                say_err!("tandem: {}", failure.message);
             }
-            say_err!("tandem: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// A command line clap refused. With `--json` anywhere in it, scripts get the error as
+/// JSON on stdout like every other error; help and `--version` are not errors.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let wants_json = std::env::args_os()
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    if !wants_json || matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    let rendered = e.render().to_string();
+    let message = rendered
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ");
+    show::json(
+        &json!({ "error": { "code": "usage", "message": format!("{message}; see `tandem --help`") } }),
+    );
+    ExitCode::from(USAGE_EXIT)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let home = tandem_protocol::paths::resolve_home(cli.home, |key| std::env::var_os(key));
     match cli.command {
         Command::Init(args) => commands::init::run(&home, args, cli.json),
-        Command::Demo { no_wait } => commands::demo::run(no_wait),
+        Command::Demo { no_wait } => commands::demo::run(no_wait, cli.json),
         Command::Restore(args) => commands::backup::restore(&home, args, cli.json),
-        Command::Service(c) => commands::service::run(&home, c),
-        Command::Doctor => commands::doctor::run(&home),
+        Command::Service(c) => commands::service::run(&home, c, cli.json),
+        Command::Doctor => commands::doctor::run(&home, cli.json),
         Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            print_generated("man", page, cli.json);
             Ok(())
         }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "tandem", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "tandem", &mut script);
+            print_generated("completions", script, cli.json);
             Ok(())
         }
         command => {
@@ -57,6 +95,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             with_daemon(&ctx, command)
         }
+    }
+}
+
+/// Prints generated text (a manual page, a completion script) exactly, or inside JSON.
+fn print_generated(what: &str, text: Vec<u8>, json: bool) {
+    if json {
+        show::json(&json!({ what: String::from_utf8_lossy(&text) }));
+    } else {
+        show::stdout_bytes(&text);
     }
 }
 

@@ -7,7 +7,12 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ZonedDateTime};
 use serde::Serialize;
 use tandem_protocol::ids::PersonId;
 use tandem_protocol::time::{Moment, Stamp};
@@ -33,50 +38,74 @@ macro_rules! say_err {
 }
 pub(crate) use say_err;
 
+/// Set once stdout's reader has gone (`tandem log | head -1`): what is left to print is
+/// dropped and the command ends quietly, with success.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// The first failure writing stdout other than a closed pipe (a full disk, say), for
+/// `main` to report once the command is over.
+static STDOUT_FAILURE: Mutex<Option<std::io::Error>> = Mutex::new(None);
+
+/// Writes `bytes` to stdout exactly. Every byte meant for stdout goes through here, so a
+/// reader closing the pipe can never make a write panic, in any command.
+pub fn stdout_bytes(bytes: &[u8]) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            STDOUT_FAILURE
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .get_or_insert(e);
+        }
+    }
+}
+
+/// Whether everything printed reached stdout or a reader that chose to stop reading.
+pub fn stdout_outcome() -> std::io::Result<()> {
+    match STDOUT_FAILURE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take()
+    {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Writes `bytes` to stderr. A closed stderr leaves nowhere to complain, so it is ignored.
+fn stderr_bytes(bytes: &[u8]) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(bytes).and_then(|()| stderr.flush());
+}
+
 /// Writes `text` and a newline to stdout, control characters escaped (line breaks kept).
-#[allow(
-    clippy::disallowed_macros,
-    reason = "the one place lines for people reach stdout"
-)]
 pub fn line(text: &str) {
-    println!("{}", safe::multi_line(text));
+    stdout_bytes(format!("{}\n", safe::multi_line(text)).as_bytes());
 }
 
 /// Writes `text` and a newline to stderr, control characters escaped (line breaks kept).
-#[allow(
-    clippy::disallowed_macros,
-    reason = "the one place lines for people reach stderr"
-)]
 pub fn error_line(text: &str) {
-    eprintln!("{}", safe::multi_line(text));
+    stderr_bytes(format!("{}\n", safe::multi_line(text)).as_bytes());
 }
 
 /// Shows progress of long work on stderr, each step overwriting the last on one line;
 /// `done` ends the line.
-#[allow(
-    clippy::disallowed_macros,
-    reason = "progress rewrites its own line with a carriage return"
-)]
 pub fn progress(text: &str, done: bool) {
     let text = safe::one_line(text);
-    if done {
-        eprintln!("\r{text:<40}");
-    } else {
-        eprint!("\r{text:<40}");
-    }
+    let end = if done { "\n" } else { "" };
+    stderr_bytes(format!("\r{text:<40}{end}").as_bytes());
 }
 
 /// Prints `value` as pretty JSON. Exact: scripts get the text as stored (JSON escapes
 /// C0 controls itself).
-#[allow(
-    clippy::disallowed_macros,
-    reason = "JSON for scripts is printed exactly"
-)]
 pub fn json(value: &impl Serialize) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).expect("API values always serialize")
-    );
+    let mut text = serde_json::to_string_pretty(value).expect("API values always serialize");
+    text.push('\n');
+    stdout_bytes(text.as_bytes());
 }
 
 /// Lays out rows under headers with columns padded to their widest cell. Cells are made
@@ -133,9 +162,38 @@ pub fn short_ids<'a>(ids: impl IntoIterator<Item = &'a str> + Clone) -> Vec<Stri
         .collect()
 }
 
-/// "2026-12-04 19:30" (UTC): when something happened, in tables and status lines.
+/// A stored name (`date_night`) as people type it (`date-night`).
+pub fn word(stored: &str) -> String {
+    stored.replace('_', "-")
+}
+
+/// "1 plan", "2 plans".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// When something happened, for people, in this laptop's time zone and relative to now:
+/// "just now", "5 min ago", "2 h ago", "yesterday 18:04", "Mon 18:04", "30 Nov 18:04".
 pub fn stamp(s: &Stamp) -> String {
-    s.0.strftime("%Y-%m-%d %H:%M").to_string()
+    stamp_at(s.0, &Timestamp::now().to_zoned_datetime(TimeZone::system()))
+}
+
+/// [`stamp`] as seen at `now` (whose zone is used), so it is tested without a clock.
+fn stamp_at(then: Timestamp, now: &ZonedDateTime) -> String {
+    let local = then.to_zoned_datetime(now.time_zone().clone());
+    let clock = local.strftime("%H:%M");
+    let seconds = now.timestamp().duration_since(then).as_secs();
+    let days_ago = (now.date() - local.date()).get_days();
+    match seconds {
+        0..60 => "just now".to_owned(),
+        60..3600 => format!("{} min ago", seconds / 60),
+        3600..43200 => format!("{} h ago", seconds / 3600),
+        _ if seconds > 0 && days_ago == 0 => format!("today {clock}"),
+        _ if seconds > 0 && days_ago == 1 => format!("yesterday {clock}"),
+        _ if seconds > 0 && days_ago < 7 => local.strftime("%a %H:%M").to_string(),
+        _ if local.year() == now.year() => local.strftime("%-d %b %H:%M").to_string(),
+        _ => local.strftime("%Y-%m-%d %H:%M").to_string(),
+    }
 }
 
 /// "Fri 2026-12-04 19:30" in the moment's own zone.
@@ -171,6 +229,22 @@ mod tests {
     fn short_ids_are_unique_prefixes() {
         let ids = ["abcdefgh11", "abcdefgh22", "zzzzzzzzzz"];
         assert_eq!(short_ids(ids), ["abcdefgh1", "abcdefgh2", "zzzzzz"]);
+    }
+
+    #[test]
+    fn stamps_are_local_and_relative() {
+        let now: ZonedDateTime = "2026-12-03T15:00[Europe/Paris]".parse().unwrap();
+        let at = |s: &str| stamp_at(s.parse().unwrap(), &now);
+        assert_eq!(at("2026-12-03T13:59:30Z"), "just now");
+        assert_eq!(at("2026-12-03T13:55:00Z"), "5 min ago");
+        assert_eq!(at("2026-12-03T12:00:00Z"), "2 h ago");
+        assert_eq!(at("2026-12-03T00:30:00Z"), "today 01:30");
+        assert_eq!(at("2026-12-02T17:04:00Z"), "yesterday 18:04");
+        assert_eq!(at("2026-11-30T17:04:00Z"), "Mon 18:04");
+        assert_eq!(at("2026-11-20T17:04:00Z"), "20 Nov 18:04");
+        assert_eq!(at("2025-11-20T17:04:00Z"), "2025-11-20 18:04");
+        // A partner's clock ahead of ours: no "ago" for the future.
+        assert_eq!(at("2026-12-03T14:30:00Z"), "3 Dec 15:30");
     }
 
     #[test]

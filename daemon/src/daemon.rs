@@ -2,6 +2,7 @@
 //! told to stop, then flush and exit.
 
 use std::future::Future;
+use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -133,6 +134,7 @@ pub async fn run(
 ) -> Result<(), DaemonError> {
     keep_new_files_private();
     let home = options.home.clone();
+    home.ensure_usable(options.name.is_some())?;
     home.create()?;
     let _lock = home.lock()?;
     let config = match (crate::config::load(&home), &options.name) {
@@ -182,6 +184,15 @@ pub async fn run(
         stopping.clone(),
     );
     tracing::info!(device = %hub.identity.device_id, peer_port = hub.port(), "accepting paired devices");
+    // Whoever started it in a terminal learns at once that it runs and where; a closed
+    // stdout is no reason to stop.
+    let _ = writeln!(
+        std::io::stdout(),
+        "tandemd for {}: local API on {bound}, paired devices on port {}, data in {}",
+        config.name,
+        hub.port(),
+        home.root().display()
+    );
     let discovery = if options.no_mdns || !config.mdns {
         tracing::info!(
             "mDNS is off: paired devices are reached at remembered addresses and `tandem peer add`"

@@ -15,7 +15,9 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use tandem_protocol::paths::{API_ADDR_FILE, API_TOKEN_FILE, CONFIG_FILE, resolve_home};
+use tandem_protocol::paths::{
+    API_ADDR_FILE, API_TOKEN_FILE, CONFIG_FILE, HomeProblem, resolve_home,
+};
 use thiserror::Error;
 
 /// Errors opening or writing the data home.
@@ -25,10 +27,11 @@ pub enum HomeError {
     #[error("another tandemd is already running on {0} (stop it first, or use another --home)")]
     Locked(PathBuf),
     /// The home has no config yet.
-    #[error(
-        "{0} has no config.toml: run `tandem init --name NAME` first (or start with `tandemd --name NAME`)"
-    )]
+    #[error("{}", HomeProblem::NotSetUp(.0.clone()))]
     NotInitialized(PathBuf),
+    /// `--home` names a file.
+    #[error(transparent)]
+    Unusable(#[from] HomeProblem),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -132,6 +135,18 @@ impl Home {
     /// `actor.id`: this device's Automerge actor, stable across restarts.
     pub fn actor(&self) -> PathBuf {
         self.root.join("actor.id")
+    }
+
+    /// Refuses a home nothing can use, before anything is created in it: a file, or a
+    /// directory never set up (unless `may_set_up`: the daemon was given a name to do it).
+    pub fn ensure_usable(&self, may_set_up: bool) -> Result<(), HomeError> {
+        if self.root.is_file() {
+            return Err(HomeProblem::NotADirectory(self.root.clone()).into());
+        }
+        if !may_set_up && !self.config().exists() {
+            return Err(HomeError::NotInitialized(self.root.clone()));
+        }
+        Ok(())
     }
 
     /// Creates the directory (mode 0700) if needed, and takes group and other access

@@ -1,5 +1,6 @@
 //! `tandemd`: parses arguments and runs the daemon.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
@@ -108,6 +109,8 @@ fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, never escape codes in a log file.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

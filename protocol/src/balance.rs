@@ -142,7 +142,10 @@ pub fn balance(input: &BalanceInput<'_>) -> Result<Balance, ValidationError> {
 
     let mut people = Vec::new();
     let mut reading = Vec::new();
-    for person in input.people {
+    // By name, so the reading is in the same order whatever the people's random ids.
+    let mut by_name: Vec<&Person> = input.people.iter().collect();
+    by_name.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+    for person in by_name {
         let blocks = input
             .personal_time
             .iter()

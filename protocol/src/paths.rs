@@ -5,6 +5,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use thiserror::Error;
+
 /// The config file, written by `tandem init`.
 pub const CONFIG_FILE: &str = "config.toml";
 /// Where the daemon's local API listens (`127.0.0.1:PORT`), written at each start.
@@ -24,6 +26,20 @@ pub fn resolve_home(explicit: Option<PathBuf>, env: impl Fn(&str) -> Option<OsSt
                 .unwrap_or_else(|| PathBuf::from("."))
                 .join("tandem")
         })
+}
+
+/// A data home nothing can use yet. Both binaries find these and say them in these words,
+/// so `tandem` and `tandemd` never give contradicting advice about the same directory.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum HomeProblem {
+    /// `--home` names a file.
+    #[error("{0} is a file, not a tandem data directory: give a directory with --home")]
+    NotADirectory(PathBuf),
+    /// No `config.toml` there (or no directory at all): `tandem init` was never run.
+    #[error(
+        "there is no tandem data home at {0}: set it up with `tandem init --name YOUR_NAME --home {0}`"
+    )]
+    NotSetUp(PathBuf),
 }
 
 #[cfg(test)]

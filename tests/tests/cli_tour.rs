@@ -250,10 +250,13 @@ fn errors_say_what_to_do() {
             &["plan", "add", "  ", "--at", "2026-12-04 20:00"],
             "title: must not be empty",
         ),
-        (&["plan", "show", "zzzzzzzz"], "no plans with id zzzzzzzz"),
+        (
+            &["plan", "show", "zzzzzzzz"],
+            "no plan has an id starting with zzzzzzzz",
+        ),
         (
             &["checkin", "--alone", "9", "--together", "2"],
-            "enough_alone: must be 1 to 5",
+            "--alone must be a number from 1 (not at all) to 5 (plenty)",
         ),
         (
             &[
@@ -265,7 +268,7 @@ fn errors_say_what_to_do() {
                 "--kind",
                 "picnic",
             ],
-            "is not one of date_night",
+            "--kind \"picnic\" is not one of date-night",
         ),
     ];
     for (args, expected) in cases {
@@ -276,7 +279,7 @@ fn errors_say_what_to_do() {
     }
     // Without flags and without a terminal, check-in explains itself.
     let out = d.cli(&["checkin"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("give both --alone N and --together N"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give --alone and --together (1 to 5)"));
     // Nothing was stored by the failures.
     assert_eq!(d.cli_json(&["plan", "list"]), serde_json::json!([]));
     // init refuses to overwrite.

@@ -28,20 +28,41 @@ fn demo_pairs_fills_a_week_and_cleans_up() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("Paired: Alex showed code"), "{text}");
-    assert!(text.contains("Filled a week"), "{text}");
+    assert!(text.contains("Filled the week of"), "{text}");
     assert!(
         text.contains("Sam proposed \"Sunday brunch\": on Alex's laptop after"),
         "{text}"
     );
+    // The week's balance, once, in a stable order, with both evenings counted.
+    let balance: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Together: "))
+        .collect();
+    assert_eq!(balance.first(), Some(&"Together: 3.5 h"), "{text}");
     assert!(
-        text.contains("Sam wants more time together this week."),
+        balance[1].starts_with("Alex:     3.0 h personal time"),
         "{text}"
     );
     assert!(
-        text.contains("Alex wants more time alone this week."),
+        balance[2].starts_with("Sam:      3.0 h personal time"),
         "{text}"
     );
-    assert!(text.contains("tandem note list"), "{text}");
+    assert_eq!(
+        balance[3..6],
+        [
+            "• Alex wants more time alone this week.",
+            "• Sam wants more time together this week.",
+            "• It is Alex's turn to plan time together.",
+        ],
+        "{text}"
+    );
+    assert_eq!(text.matches("Week ").count(), 1, "{text}");
+    // No instructions for a directory that is gone by the time they are read.
+    assert!(!text.contains("TANDEM_HOME"), "{text}");
+    assert!(
+        text.contains("Demo done: both daemons are stopped and their data removed."),
+        "{text}"
+    );
 
     let dir = text
         .lines()

@@ -45,15 +45,15 @@ fn doctor_reports_each_broken_condition_with_its_fix() {
     );
     std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
 
-    // The partner's laptop is gone.
+    // The partner's laptop is gone: worth a note, nothing to fix here.
     assert!(sam.terminate().success());
     assert!(eventually(Duration::from_secs(10), || alex
         .cli_json(&["peers"])[0]["connected"]
         == false));
     let (healthy, text) = doctor(&alex);
-    assert!(!healthy);
+    assert!(healthy, "{text}");
     assert!(
-        text.contains("Sam (127.0.0.1:")
+        text.contains("note     Sam (127.0.0.1:")
             && text.contains("is not reachable")
             && text.contains("tandem peer add"),
         "{text}"

@@ -3,8 +3,8 @@
 use serde_json::json;
 use tandem_protocol::model::agreement::Agreement;
 
-use super::Ctx;
 use super::plan::encode;
+use super::{AGREEMENTS, Ctx, date_option, full_id};
 use crate::args::AgreeCommand;
 use crate::safe;
 use crate::show::{self, say};
@@ -12,14 +12,20 @@ use crate::show::{self, say};
 /// Runs an agreement subcommand.
 pub fn run(ctx: &Ctx, command: AgreeCommand) -> anyhow::Result<()> {
     let agreement: Agreement = match command {
-        AgreeCommand::Add { text, review } => ctx.client.post(
-            "/v1/agreements",
-            &json!({ "text": text, "review_on": review }),
-        )?,
-        AgreeCommand::Accept { id } => ctx.client.post(
-            &format!("/v1/agreements/{}/accept", encode(&id)),
-            &json!({}),
-        )?,
+        AgreeCommand::Add { text, review } => {
+            let review = review.map(|r| date_option("--review", &r)).transpose()?;
+            ctx.client.post(
+                "/v1/agreements",
+                &json!({ "text": text, "review_on": review }),
+            )?
+        }
+        AgreeCommand::Accept { id } => {
+            let id = full_id(ctx, &AGREEMENTS, &id)?;
+            ctx.client.post(
+                &format!("/v1/agreements/{}/accept", encode(&id)),
+                &json!({}),
+            )?
+        }
         AgreeCommand::List => {
             let agreements: Vec<Agreement> = ctx.client.get("/v1/agreements")?;
             if ctx.json {

@@ -2,8 +2,8 @@
 
 use tandem_protocol::balance::Balance;
 
-use super::Ctx;
 use super::plan::encode;
+use super::{Ctx, week_option};
 use crate::args::BalanceArgs;
 use crate::safe;
 use crate::show::{self, say};
@@ -12,7 +12,7 @@ use crate::show::{self, say};
 pub fn run(ctx: &Ctx, args: BalanceArgs) -> anyhow::Result<()> {
     let mut query = Vec::new();
     if let Some(w) = &args.week {
-        query.push(format!("week={}", encode(w)));
+        query.push(format!("week={}", week_option(w)?));
     }
     if let Some(tz) = &args.tz {
         query.push(format!("tz={}", encode(tz)));
@@ -22,8 +22,14 @@ pub fn run(ctx: &Ctx, args: BalanceArgs) -> anyhow::Result<()> {
         .get(&format!("/v1/balance?{}", query.join("&")))?;
     if ctx.json {
         show::json(&report);
-        return Ok(());
+    } else {
+        print(&report);
     }
+    Ok(())
+}
+
+/// The week's hours and the reading, for people (`tandem balance` and the demo).
+pub fn print(report: &Balance) {
     say!("Week {}", report.week);
     say!("Together: {:.1} h", report.together_hours);
     for p in &report.people {
@@ -43,5 +49,4 @@ pub fn run(ctx: &Ctx, args: BalanceArgs) -> anyhow::Result<()> {
     for line in &report.reading {
         say!("• {}", safe::one_line(line));
     }
-    Ok(())
 }

@@ -12,14 +12,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use jiff::civil::Time;
+use jiff::tz::TimeZone;
+use jiff::{Span, ZonedDateTime};
 use serde_json::{Value, json};
 use tandem_protocol::api::{CheckinWeek, PairingState, Status};
+use tandem_protocol::balance::Balance;
 use tandem_protocol::model::plan::Plan;
-use tandem_protocol::time::Moment;
+use tandem_protocol::time::{IsoWeek, Moment};
 
 use crate::client::Client;
-use crate::show::say;
-use crate::when::{parse_duration, parse_when};
+use crate::show;
 
 /// How long a demo daemon may take to start.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -101,10 +104,76 @@ fn start(name: &'static str, home: &Path) -> anyhow::Result<DemoDaemon> {
     }
 }
 
-fn at(now: &jiff::ZonedDateTime, when: &str, length: &str) -> anyhow::Result<(Moment, Moment)> {
-    let start = parse_when(when, now)?;
-    let end = start.checked_add(parse_duration(length)?)?;
-    Ok((Moment(start), Moment(end)))
+/// The week the demo fills: the one whose Friday is still ahead, so that its date night,
+/// personal time and brunch are all to come and `tandem balance --week` shows every one
+/// of them, whatever the weekday today (this week until Thursday, next week from Friday).
+fn demo_week(now: &ZonedDateTime) -> IsoWeek {
+    let three_days_on = now
+        .checked_add(Span::new().days(3))
+        .unwrap_or_else(|_| now.clone());
+    IsoWeek::of(&three_days_on)
+}
+
+/// One thing on the demo's calendar: days after the week's Monday, start, minutes.
+#[derive(Clone, Copy)]
+struct Slot {
+    day: i64,
+    hour: i8,
+    minute: i8,
+    minutes: i64,
+}
+
+const FRIDAY: i64 = 4;
+const SATURDAY: i64 = 5;
+const SUNDAY: i64 = 6;
+
+/// Alex's date night, Friday 19:30 for 2 h 30.
+const DINNER: Slot = Slot {
+    day: FRIDAY,
+    hour: 19,
+    minute: 30,
+    minutes: 150,
+};
+/// Alex climbing, Saturday 09:00 for 3 h.
+const ALEX_ALONE: Slot = Slot {
+    day: SATURDAY,
+    hour: 9,
+    minute: 0,
+    minutes: 180,
+};
+/// Sam's brunch, Sunday 11:00 for 1 h 30: the change shown arriving on Alex's laptop.
+const BRUNCH: Slot = Slot {
+    day: SUNDAY,
+    hour: 11,
+    minute: 0,
+    minutes: 90,
+};
+/// Sam's choir, Sunday 14:00 for 3 h.
+const SAM_ALONE: Slot = Slot {
+    day: SUNDAY,
+    hour: 14,
+    minute: 0,
+    minutes: 180,
+};
+/// Sam's quality time, Sunday 20:00 for 1 h.
+const TALK: Slot = Slot {
+    day: SUNDAY,
+    hour: 20,
+    minute: 0,
+    minutes: 60,
+};
+
+impl Slot {
+    /// Start and end of the slot in `week`, in `tz`.
+    fn in_week(self, week: IsoWeek, tz: &TimeZone) -> anyhow::Result<(Moment, Moment)> {
+        let start = week
+            .monday()
+            .checked_add(Span::new().days(self.day))?
+            .to_datetime(Time::new(self.hour, self.minute, 0, 0)?)
+            .to_zoned_datetime(tz.clone())?;
+        let end = start.checked_add(Span::new().minutes(self.minutes))?;
+        Ok((Moment(start), Moment(end)))
+    }
 }
 
 fn plan(
@@ -120,20 +189,25 @@ fn plan(
     )?)
 }
 
-/// Runs the demo.
-pub fn run(no_wait: bool) -> anyhow::Result<()> {
+/// Runs the demo; with `json`, its outcome is one JSON object instead of lines.
+pub fn run(no_wait: bool, json: bool) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
         ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
             .context("cannot handle Ctrl-C")?;
     }
+    let say = |text: String| {
+        if !json {
+            show::line(&text);
+        }
+    };
     let scratch = Scratch(std::env::temp_dir().join(format!("tandem-demo-{}", std::process::id())));
     std::fs::create_dir_all(&scratch.0)?;
-    say!(
+    say(format!(
         "Starting two laptops' daemons in {} ...",
         scratch.0.display()
-    );
+    ));
     let alex = start("Alex", &scratch.0.join("alex"))?;
     let sam = start("Sam", &scratch.0.join("sam"))?;
 
@@ -143,14 +217,18 @@ pub fn run(no_wait: bool) -> anyhow::Result<()> {
     let addr = format!("127.0.0.1:{}", alex_status.peer_port);
     sam.client
         .post::<Value>("/v1/pairing/join", &json!({ "code": code, "addr": addr }))?;
-    say!("Paired: Alex showed code {code}, Sam typed it. Their laptops now trust only each other.");
+    say(format!(
+        "Paired: Alex showed code {code}, Sam typed it. Their laptops now trust only each other."
+    ));
 
     let now = jiff::ZonedDateTime::now();
+    let tz = now.time_zone().clone();
+    let week = demo_week(&now);
     let dinner = plan(
         &alex,
         "Dinner at Luigi's",
         "date_night",
-        at(&now, "fri 19:30", "2h30m")?,
+        DINNER.in_week(week, &tz)?,
         "Luigi's",
     )?;
     // Sam answers once Alex's plan has reached Sam's laptop.
@@ -160,25 +238,32 @@ pub fn run(no_wait: bool) -> anyhow::Result<()> {
             .post::<Value>(&rsvp, &json!({ "answer": "yes" }))
             .is_ok()
     })?;
-    plan(
+    let talk = plan(
         &sam,
         "Phones away, just talk",
         "quality_time",
-        at(&now, "sun 20:00", "1h")?,
+        TALK.in_week(week, &tz)?,
         "home",
     )?;
+    // Alex says yes once Sam's plan has arrived, so both evenings count as together.
+    let rsvp = format!("/v1/plans/{}/rsvp", talk.id);
+    wait_for(|| {
+        alex.client
+            .post::<Value>(&rsvp, &json!({ "answer": "yes" }))
+            .is_ok()
+    })?;
     alex.client.post::<Value>(
         "/v1/ideas",
         &json!({ "title": "A long weekend in Lisbon", "notes": "spring?" }),
     )?;
     sam.client
         .post::<Value>("/v1/ideas", &json!({ "title": "Pottery class" }))?;
-    let (s, e) = at(&now, "sat 09:00", "3h")?;
+    let (s, e) = ALEX_ALONE.in_week(week, &tz)?;
     alex.client.post::<Value>(
         "/v1/personal-time",
         &json!({ "start": s, "end": e, "details": "climbing with Jo" }),
     )?;
-    let (s, e) = at(&now, "sun 14:00", "3h")?;
+    let (s, e) = SAM_ALONE.in_week(week, &tz)?;
     sam.client.post::<Value>(
         "/v1/personal-time",
         &json!({ "start": s, "end": e, "label": "choir", "details": "choir rehearsal" }),
@@ -199,15 +284,19 @@ pub fn run(no_wait: bool) -> anyhow::Result<()> {
             .post::<Value>(&format!("/v1/agreements/{agreement_id}/accept"), &json!({}))
             .is_ok()
     })?;
-    say!("Filled a week: a date night (both said yes), a quality-time evening, two ideas,");
-    say!("personal time for each, an agreement both accepted, a check-in each, a private note.");
+    say(format!(
+        "Filled the week of {} ({week}): a date night on Friday and a quality-time evening on",
+        week.monday().strftime("%a %-d %b")
+    ));
+    say("Sunday (both said yes), personal time for each, two ideas, an agreement both".into());
+    say("accepted, a check-in each and a private note.".into());
 
     let t = Instant::now();
     let brunch = plan(
         &sam,
         "Sunday brunch",
         "outing",
-        at(&now, "sun 11:00", "1h30m")?,
+        BRUNCH.in_week(week, &tz)?,
         "the corner café",
     )?;
     wait_for(|| {
@@ -215,10 +304,10 @@ pub fn run(no_wait: bool) -> anyhow::Result<()> {
             .get::<Plan>(&format!("/v1/plans/{}", brunch.id))
             .is_ok()
     })?;
-    say!(
-        "Sam proposed \"Sunday brunch\": on Alex's laptop after {:.1} ms.",
-        t.elapsed().as_secs_f64() * 1000.0
-    );
+    let sync_ms = t.elapsed().as_secs_f64() * 1000.0;
+    say(format!(
+        "Sam proposed \"Sunday brunch\": on Alex's laptop after {sync_ms:.1} ms."
+    ));
 
     // Both answered, so both daemons reveal; wait until Alex's laptop shows both answers.
     wait_for(|| {
@@ -230,30 +319,46 @@ pub fn run(no_wait: bool) -> anyhow::Result<()> {
                     .is_some_and(|w| w.revealed && w.answers.len() == 2)
             })
     })?;
-    let balance: Value = alex.client.get("/v1/balance")?;
-    for line in balance["reading"].as_array().into_iter().flatten() {
-        say!("Balance this week: {}", line.as_str().unwrap_or_default());
+    let report: Balance = alex.client.get(&format!("/v1/balance?week={week}"))?;
+    if json {
+        show::json(&json!({
+            "week": week,
+            "pairing_code": code,
+            "homes": { "alex": alex.home, "sam": sam.home },
+            "sync_ms": sync_ms,
+            "balance": report,
+            "kept_running": !no_wait,
+        }));
+    } else {
+        say(format!("\nThe balance of {week}, as Alex sees it:"));
+        super::balance::print(&report);
     }
 
-    say!("\nTry it (in another terminal, while this runs):");
+    if no_wait {
+        say(
+            "\nDemo done: both daemons are stopped and their data removed. Run `tandem demo`"
+                .into(),
+        );
+        say("without --no-wait to try commands against them while they run.".into());
+        return Ok(());
+    }
+    say("\nTry it (in another terminal, while this runs):".into());
     for d in [&alex, &sam] {
-        say!(
+        say(format!(
             "  export TANDEM_HOME={}   # be {}",
             d.home.display(),
             d.name
-        );
+        ));
     }
-    say!("  tandem status; tandem plan list; tandem balance; tandem checkin list; tandem log");
-    say!("  tandem note list        # Alex sees the note, Sam never does");
-    if no_wait {
-        say!("\nDemo done; stopping both daemons.");
-        return Ok(());
-    }
-    say!("\nPress Ctrl-C to stop both daemons and remove the demo data.");
+    say(format!(
+        "  tandem status; tandem plan list; tandem balance --week {week}; tandem checkin list; tandem log"
+    ));
+    say("  tandem note list        # Alex sees the note, Sam never does".into());
+    say("\nPress Ctrl-C to stop both daemons and remove the demo data.".into());
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    say!("\nStopping ...");
+    say("\nStopping ...".into());
     Ok(())
 }
 
@@ -268,4 +373,48 @@ fn wait_for(mut check: impl FnMut() -> bool) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(1));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every slot of the demo on every weekday, early and late: all in the week the demo
+    /// reports on, all still to come, in the order the story tells them.
+    #[test]
+    fn the_demo_week_is_ahead_on_every_day_of_the_week() {
+        let tz = TimeZone::get("Europe/Paris").unwrap();
+        for day in 7..=13 {
+            for clock in ["00:05", "08:00", "23:55"] {
+                let now: ZonedDateTime = format!("2026-12-{day:02}T{clock}[Europe/Paris]")
+                    .parse()
+                    .unwrap();
+                let week = demo_week(&now);
+                let (from, to) = week.bounds(&tz).unwrap();
+                let mut starts = Vec::new();
+                for slot in [DINNER, ALEX_ALONE, BRUNCH, SAM_ALONE, TALK] {
+                    let (start, end) = slot.in_week(week, &tz).unwrap();
+                    let (start, end) = (start.timestamp(), end.timestamp());
+                    assert!(start > now.timestamp(), "{now}: a slot is past");
+                    assert!(
+                        from <= start && end <= to,
+                        "{now}: a slot is outside {week}"
+                    );
+                    starts.push(start);
+                }
+                assert!(starts.is_sorted(), "{now}: {starts:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn until_thursday_the_demo_fills_this_week_then_the_next() {
+        let week = |date: &str| {
+            demo_week(&format!("{date}T12:00[Europe/Paris]").parse().unwrap()).to_string()
+        };
+        assert_eq!(week("2026-12-07"), "2026-W50");
+        assert_eq!(week("2026-12-10"), "2026-W50");
+        assert_eq!(week("2026-12-11"), "2026-W51");
+        assert_eq!(week("2026-12-13"), "2026-W51");
+    }
 }

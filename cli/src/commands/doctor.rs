@@ -6,10 +6,13 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use serde::Serialize;
+use serde_json::json;
 use tandem_protocol::api::{BackupStatus, NearbyDevice, PeerStatus, Status};
 use tandem_protocol::paths::API_TOKEN_FILE;
 
 use crate::client::Client;
+use crate::failure::Reported;
 use crate::show::{self, say};
 
 /// Clock difference between laptops worth a warning: timestamps in the feed and in
@@ -17,17 +20,20 @@ use crate::show::{self, say};
 const MAX_SKEW_MS: i64 = 60_000;
 
 /// How a finding is printed and whether it fails the run.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 enum Level {
     /// Works.
     Ok,
-    /// Works, but worth knowing (e.g. a paired laptop runs a newer tandem).
+    /// Works, but worth knowing (a paired laptop is off, or runs a newer tandem): nothing
+    /// to fix on this laptop.
     Note,
     /// Needs fixing: the run exits non-zero.
     Problem,
 }
 
 /// One finding.
+#[derive(Serialize)]
 struct Finding {
     level: Level,
     text: String,
@@ -136,7 +142,7 @@ fn check_peers(client: &Client) -> anyhow::Result<Vec<Finding>> {
                 .map(|s| format!(", last seen {}", show::stamp(&s)))
                 .unwrap_or_default();
             let addr = p.addr.as_deref().unwrap_or("no known address");
-            out.push(problem(format!(
+            out.push(note(format!(
                 "{} ({addr}) is not reachable{last}: is that laptop on and on this network? If its address changed, run `tandem peer add HOST:PORT`",
                 p.name
             )));
@@ -213,13 +219,25 @@ fn check_backups(client: &Client) -> anyhow::Result<Finding> {
     )))
 }
 
-/// Runs every check; fails if anything needs fixing.
-pub fn run(home: &Path) -> anyhow::Result<()> {
+/// Runs every check; fails if anything needs fixing on this laptop.
+pub fn run(home: &Path, json: bool) -> anyhow::Result<()> {
     let (mut findings, client) = check_daemon(home);
     findings.extend(check_files(home));
     if let Some(client) = &client {
         findings.extend(check_peers(client)?);
         findings.push(check_backups(client)?);
+    }
+    let problems = findings
+        .iter()
+        .filter(|f| f.level == Level::Problem)
+        .count();
+    let verdict = format!("{problems} problem(s) found; see above");
+    if json {
+        show::json(&json!({ "problems": problems, "findings": findings }));
+        if problems > 0 {
+            return Err(Reported(verdict).into());
+        }
+        return Ok(());
     }
     for f in &findings {
         let label = match f.level {
@@ -229,10 +247,6 @@ pub fn run(home: &Path) -> anyhow::Result<()> {
         };
         say!("{label} {}", f.text);
     }
-    let problems = findings
-        .iter()
-        .filter(|f| f.level == Level::Problem)
-        .count();
-    anyhow::ensure!(problems == 0, "{problems} problem(s) found; see above");
+    anyhow::ensure!(problems == 0, verdict);
     Ok(())
 }

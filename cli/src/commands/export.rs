@@ -3,7 +3,7 @@
 //! Own your data: the export is built from the same API the CLI uses, so it contains
 //! exactly what this person may see: the shared document and their own private notes.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use serde::Serialize;
 use tandem_protocol::api::{CheckinWeek, PersonalTimeView, Status};
@@ -102,7 +102,7 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
         // Exact bytes into a pipe or file; a terminal gets them made safe like any
         // other text from the documents.
         None if std::io::stdout().is_terminal() => show::line(&text),
-        None => std::io::stdout().write_all(text.as_bytes())?,
+        None => show::stdout_bytes(text.as_bytes()),
     }
     Ok(())
 }

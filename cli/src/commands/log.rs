@@ -17,7 +17,7 @@ pub fn run(ctx: &Ctx, args: LogArgs) -> anyhow::Result<()> {
         .iter()
         .map(|e| {
             vec![
-                e.activity.at.0.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+                show::stamp(&e.activity.at),
                 e.by_name
                     .clone()
                     .unwrap_or_else(|| e.activity.by.to_string()),
@@ -26,6 +26,6 @@ pub fn run(ctx: &Ctx, args: LogArgs) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    say!("{}", show::table(&["WHEN (UTC)", "WHO", "WHAT", ""], &rows));
+    say!("{}", show::table(&["WHEN", "WHO", "WHAT", ""], &rows));
     Ok(())
 }

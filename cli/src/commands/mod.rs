@@ -18,13 +18,19 @@ pub mod plan;
 pub mod service;
 pub mod status;
 
+use std::fmt::Display;
+use std::str::FromStr;
+
 use jiff::ZonedDateTime;
+use jiff::civil::Date;
 use tandem_protocol::api::Status;
-use tandem_protocol::time::Moment;
+use tandem_protocol::time::{IsoWeek, Moment};
 
 use crate::args::TimeArgs;
 use crate::client::Client;
-use crate::show::Names;
+use crate::failure::{NotFound, Usage};
+use crate::safe;
+use crate::show::{self, Names};
 use crate::when::{parse_duration, parse_when};
 
 /// Plans and blocks last this long when neither `--for` nor `--until` is given.
@@ -66,10 +72,13 @@ pub fn time_range(
 ) -> anyhow::Result<Option<(Moment, Moment)>> {
     let Some(at) = &time.at else {
         if required {
-            anyhow::bail!("say when with --at, e.g. --at \"fri 19:00\"");
+            return Err(Usage("say when with --at, e.g. --at \"fri 19:00\"".into()).into());
         }
         if time.length.is_some() || time.until.is_some() {
-            anyhow::bail!("--for and --until need --at too");
+            return Err(Usage(
+                "--for and --until need --at too, e.g. --at \"fri 19:00\" --for 2h".into(),
+            )
+            .into());
         }
         return Ok(None);
     };
@@ -83,4 +92,121 @@ pub fn time_range(
         }
     };
     Ok(Some((Moment(start), Moment(end))))
+}
+
+/// A collection whose items people name by id or id prefix on the command line.
+pub struct Named {
+    /// The item as people say it: "plan".
+    pub noun: &'static str,
+    /// Its list route.
+    pub path: &'static str,
+    /// The field that tells items apart for people: "title".
+    pub label: &'static str,
+    /// The command that lists them.
+    pub list_command: &'static str,
+}
+
+/// Plans, as `plan show|edit|rsvp|keep|done|cancel` name them.
+pub const PLANS: Named = Named {
+    noun: "plan",
+    path: "/v1/plans",
+    label: "title",
+    list_command: "tandem plan list",
+};
+
+/// Agreements, as `agree accept` names them.
+pub const AGREEMENTS: Named = Named {
+    noun: "agreement",
+    path: "/v1/agreements",
+    label: "text",
+    list_command: "tandem agree list",
+};
+
+/// Notes, as `note show` names them.
+pub const NOTES: Named = Named {
+    noun: "note",
+    path: "/v1/notes",
+    label: "title",
+    list_command: "tandem note list",
+};
+
+/// The full id of the one item whose id starts with `typed`. An empty, unknown or
+/// ambiguous prefix is refused with the ids to choose from (the daemon only knows that a
+/// prefix is ambiguous, not what people call the candidates).
+pub fn full_id(ctx: &Ctx, named: &Named, typed: &str) -> anyhow::Result<String> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Err(Usage(format!(
+            "give the {}'s id (ids are in `{}`)",
+            named.noun, named.list_command
+        ))
+        .into());
+    }
+    let items: Vec<serde_json::Value> = ctx.client.get(named.path)?;
+    let ids: Vec<&str> = items.iter().filter_map(|i| i["id"].as_str()).collect();
+    let short = show::short_ids(ids.iter().copied());
+    let matches: Vec<(usize, &str)> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| id.starts_with(typed))
+        .map(|(n, id)| (n, *id))
+        .collect();
+    match matches.as_slice() {
+        [(_, id)] => Ok((*id).to_owned()),
+        [] => Err(NotFound(format!(
+            "no {} has an id starting with {typed}: see `{}`",
+            named.noun, named.list_command
+        ))
+        .into()),
+        several => {
+            let listed: Vec<String> = several
+                .iter()
+                .map(|(n, _)| {
+                    let label = items[*n][named.label].as_str().unwrap_or_default();
+                    format!("{} ({})", short[*n], safe::one_line(label))
+                })
+                .collect();
+            Err(Usage(format!(
+                "{typed} could be {} {}s: {}; give more of the id",
+                several.len(),
+                named.noun,
+                listed.join(", ")
+            ))
+            .into())
+        }
+    }
+}
+
+/// `--week` as an ISO week (or a date in it), or a message showing both forms.
+pub fn week_option(text: &str) -> Result<IsoWeek, Usage> {
+    text.trim().parse::<IsoWeek>().map_err(|_| {
+        Usage(format!(
+            "--week {text:?} is not a week: give one like 2026-W49, or a date in it like 2026-12-03"
+        ))
+    })
+}
+
+/// A date option such as `--review`, or a message showing one.
+pub fn date_option(option: &str, text: &str) -> Result<Date, Usage> {
+    text.trim().parse::<Date>().map_err(|_| {
+        Usage(format!(
+            "{option} {text:?} is not a date: give one like 2027-03-01"
+        ))
+    })
+}
+
+/// An option whose value is one of `all` (typed with `-`, `_` or a space between words),
+/// or a message listing the values as people type them.
+pub fn choice<T>(option: &str, text: &str, all: &[T]) -> Result<T, Usage>
+where
+    T: FromStr + Display + Copy,
+{
+    text.parse().map_err(|_| {
+        let names: Vec<String> = all.iter().map(|v| show::word(&v.to_string())).collect();
+        Usage(format!(
+            "{option} {text:?} is not one of {}: e.g. {option} {}",
+            names.join(", "),
+            names.first().map(String::as_str).unwrap_or_default()
+        ))
+    })
 }

@@ -5,8 +5,8 @@ use std::io::Read;
 use serde_json::json;
 use tandem_protocol::model::note::Note;
 
-use super::Ctx;
 use super::plan::encode;
+use super::{Ctx, NOTES, full_id};
 use crate::args::NoteCommand;
 use crate::safe;
 use crate::show::{self, say};
@@ -53,6 +53,7 @@ pub fn run(ctx: &Ctx, command: NoteCommand) -> anyhow::Result<()> {
             }
         }
         NoteCommand::Show { id } => {
+            let id = full_id(ctx, &NOTES, &id)?;
             let note: Note = ctx.client.get(&format!("/v1/notes/{}", encode(&id)))?;
             if ctx.json {
                 show::json(&note);

@@ -8,6 +8,7 @@ use tandem_protocol::api::{NearbyDevice, PairingState, PeerStatus, Status};
 use super::Ctx;
 use super::plan::encode;
 use crate::args::{PairArgs, PeerCommand};
+use crate::failure::{NotFound, Usage};
 use crate::safe;
 use crate::show::{self, say, say_err};
 
@@ -82,9 +83,16 @@ pub fn peers(ctx: &Ctx, nearby: bool) -> anyhow::Result<()> {
         if ctx.json {
             show::json(&devices);
         } else if devices.is_empty() {
-            say!(
-                "No tandem device seen on this network. Some Wi-Fi networks block discovery: use `tandem pair CODE --addr HOST:PORT`."
-            );
+            let status: Status = ctx.client.get("/v1/status")?;
+            if status.mdns {
+                say!(
+                    "No tandem device seen on this network. Some Wi-Fi networks block discovery: use `tandem pair CODE --addr HOST:PORT`."
+                );
+            } else {
+                say!(
+                    "mDNS is off on this laptop (tandemd --no-mdns, or mdns = false in config.toml), so it looks for no one: use `tandem pair CODE --addr HOST:PORT`."
+                );
+            }
         } else {
             let rows: Vec<Vec<String>> = devices
                 .iter()
@@ -188,14 +196,32 @@ pub fn peer(ctx: &Ctx, command: PeerCommand) -> anyhow::Result<()> {
                 .collect();
             let peer = match matches.as_slice() {
                 [one] => *one,
-                [] => anyhow::bail!("no paired device starts with {id}: see `tandem peers`"),
-                _ => anyhow::bail!("{id} matches several devices: give more of the id"),
+                [] => {
+                    return Err(NotFound(format!(
+                        "no paired device starts with {id}: see `tandem peers`"
+                    ))
+                    .into());
+                }
+                several => {
+                    let listed: Vec<String> = several
+                        .iter()
+                        .map(|p| format!("{} ({})", p.device_id.short(), safe::one_line(&p.name)))
+                        .collect();
+                    return Err(Usage(format!(
+                        "{id} could be {} devices: {}; give more of the id",
+                        several.len(),
+                        listed.join(", ")
+                    ))
+                    .into());
+                }
             };
             ctx.client.delete(&format!(
                 "/v1/peers/{}",
                 encode(&peer.device_id.to_string())
             ))?;
-            if !ctx.json {
+            if ctx.json {
+                show::json(&json!({ "unpaired": peer.device_id }));
+            } else {
                 say!(
                     "Unpaired {} ({}); it is refused from now on.",
                     safe::one_line(&peer.name),

@@ -52,7 +52,9 @@ pub fn run(ctx: &Ctx, command: PhoneCommand) -> anyhow::Result<()> {
         PhoneCommand::Revoke { phone } => {
             ctx.client
                 .delete(&format!("/v1/phones/{}", encode(&phone)))?;
-            if !ctx.json {
+            if ctx.json {
+                show::json(&json!({ "revoked": phone }));
+            } else {
                 say!(
                     "Revoked {}: its token stopped working.",
                     safe::one_line(&phone)

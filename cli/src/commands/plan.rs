@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 use tandem_protocol::document::Conflict;
 use tandem_protocol::model::plan::{Frequency, Plan, PlanKind, PlanStatus, Rsvp};
 
-use super::{Ctx, time_range};
+use super::{Ctx, PLANS, choice, full_id, time_range};
 use crate::args::{PlanCommand, PlanDetails};
 use crate::safe;
 use crate::show::{self, say};
@@ -25,7 +25,7 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
             let fields = body.as_object_mut().expect("object");
             put_details(fields, details)?;
             if let Some(every) = every {
-                let every: Frequency = every.parse()?;
+                let every = choice("--every", &every, Frequency::ALL)?;
                 fields.insert(
                     "recurrence".into(),
                     json!({ "every": every, "interval": interval, "until": repeat_until }),
@@ -35,6 +35,10 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
             print_one(ctx, &plan, "Proposed")
         }
         PlanCommand::List { from, to, status } => {
+            let status = status
+                .map(|s| choice("--status", &s, PlanStatus::ALL))
+                .transpose()?
+                .map(|s| s.to_string());
             let mut query = Vec::new();
             for (key, value) in [("from", from), ("to", to), ("status", status)] {
                 if let Some(v) = value {
@@ -65,8 +69,8 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
                         id,
                         show::range(&p.start, &p.end),
                         p.title.clone(),
-                        p.kind.to_string(),
-                        p.status.to_string(),
+                        show::word(p.kind.as_str()),
+                        show::word(p.status.as_str()),
                         rsvps(&names, p),
                     ]
                 })
@@ -78,6 +82,7 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
             Ok(())
         }
         PlanCommand::Show { id } => {
+            let id = full_id(ctx, &PLANS, &id)?;
             let path = format!("/v1/plans/{}", encode(&id));
             let plan: Plan = ctx.client.get(&path)?;
             let conflicts: Vec<Conflict> = ctx.client.get(&format!("{path}/conflicts"))?;
@@ -93,7 +98,9 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
                     .by_name
                     .as_deref()
                     .map_or("someone".into(), safe::one_line);
-                let when = c.at.map(|at| format!(" at {at}")).unwrap_or_default();
+                let when =
+                    c.at.map(|at| format!(", {}", show::stamp(&at)))
+                        .unwrap_or_default();
                 say!(
                     "conflict:  {} was also {} ({who}{when}); keep it with `tandem plan keep {} {}`",
                     safe::one_line(&c.field),
@@ -105,6 +112,7 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
             Ok(())
         }
         PlanCommand::Keep { id, field } => {
+            let id = full_id(ctx, &PLANS, &id)?;
             let plan: Plan = ctx.client.post(
                 &format!("/v1/plans/{}/keep", encode(&id)),
                 &json!({ "field": field }),
@@ -118,6 +126,7 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
             details,
             no_repeat,
         } => {
+            let id = full_id(ctx, &PLANS, &id)?;
             let mut fields = Map::new();
             put(&mut fields, "title", title);
             if let Some((start, end)) = time_range(ctx, &time, false)? {
@@ -139,7 +148,8 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
             print_one(ctx, &plan, "Updated")
         }
         PlanCommand::Rsvp { id, answer } => {
-            let answer: Rsvp = answer.parse()?;
+            let answer = choice("the answer", &answer, Rsvp::ALL)?;
+            let id = full_id(ctx, &PLANS, &id)?;
             let plan: Plan = ctx.client.post(
                 &format!("/v1/plans/{}/rsvp", encode(&id)),
                 &json!({ "answer": answer }),
@@ -152,8 +162,9 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
 }
 
 fn set_status(ctx: &Ctx, id: &str, status: PlanStatus, verb: &str) -> anyhow::Result<()> {
+    let id = full_id(ctx, &PLANS, id)?;
     let plan: Plan = ctx.client.patch(
-        &format!("/v1/plans/{}", encode(id)),
+        &format!("/v1/plans/{}", encode(&id)),
         &json!({ "status": status }),
     )?;
     print_one(ctx, &plan, verb)
@@ -161,8 +172,18 @@ fn set_status(ctx: &Ctx, id: &str, status: PlanStatus, verb: &str) -> anyhow::Re
 
 /// Adds the kind, status, place and notes that were given, checking kind and status.
 fn put_details(fields: &mut Map<String, Value>, details: PlanDetails) -> anyhow::Result<()> {
-    put_parsed::<PlanKind>(fields, "kind", details.kind)?;
-    put_parsed::<PlanStatus>(fields, "status", details.status)?;
+    if let Some(kind) = details.kind {
+        fields.insert(
+            "kind".into(),
+            json!(choice("--kind", &kind, PlanKind::ALL)?),
+        );
+    }
+    if let Some(status) = details.status {
+        fields.insert(
+            "status".into(),
+            json!(choice("--status", &status, PlanStatus::ALL)?),
+        );
+    }
     put(fields, "place", details.place);
     put(fields, "notes", details.notes);
     Ok(())
@@ -173,22 +194,6 @@ pub fn put(fields: &mut Map<String, Value>, key: &str, value: Option<String>) {
     if let Some(v) = value {
         fields.insert(key.into(), Value::String(v));
     }
-}
-
-/// Adds `key: value` after checking `value` parses as `T`, so typos fail before a request.
-fn put_parsed<T>(
-    fields: &mut Map<String, Value>,
-    key: &str,
-    value: Option<String>,
-) -> anyhow::Result<()>
-where
-    T: std::str::FromStr + serde::Serialize,
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    if let Some(v) = value {
-        fields.insert(key.into(), json!(v.parse::<T>()?));
-    }
-    Ok(())
 }
 
 /// Escapes a path segment or query value.
@@ -222,7 +227,7 @@ fn print_one(ctx: &Ctx, plan: &Plan, verb: &str) -> anyhow::Result<()> {
             "{verb}: {} ({}, {})",
             safe::one_line(&plan.title),
             plan.id,
-            plan.status
+            show::word(plan.status.as_str())
         );
         return Ok(());
     }
@@ -231,8 +236,8 @@ fn print_one(ctx: &Ctx, plan: &Plan, verb: &str) -> anyhow::Result<()> {
         format!("id:        {}", plan.id),
         format!("title:     {}", safe::one_line(&plan.title)),
         format!("when:      {}", show::range(&plan.start, &plan.end)),
-        format!("kind:      {}", plan.kind),
-        format!("status:    {}", plan.status),
+        format!("kind:      {}", show::word(plan.kind.as_str())),
+        format!("status:    {}", show::word(plan.status.as_str())),
         format!("proposed:  by {}", show::name(&names, &plan.proposed_by)),
         format!("rsvp:      {}", rsvps(&names, plan)),
     ];
@@ -242,8 +247,8 @@ fn print_one(ctx: &Ctx, plan: &Plan, verb: &str) -> anyhow::Result<()> {
     if let Some(r) = &plan.recurrence {
         let until = r.until.map(|d| format!(" until {d}")).unwrap_or_default();
         lines.push(format!(
-            "repeats:   every {} {}{until}",
-            r.interval, r.every
+            "repeats:   {}{until}",
+            repeats(r.every, r.interval)
         ));
     }
     if !plan.notes.as_str().is_empty() {
@@ -251,9 +256,23 @@ fn print_one(ctx: &Ctx, plan: &Plan, verb: &str) -> anyhow::Result<()> {
     }
     lines.push(format!(
         "updated:   {} by {}",
-        plan.meta.updated_at,
+        show::stamp(&plan.meta.updated_at),
         show::name(&names, &plan.meta.updated_by)
     ));
     say!("{}", lines.join("\n"));
     Ok(())
+}
+
+/// "every week", "every 2 weeks".
+fn repeats(every: Frequency, interval: u32) -> String {
+    let unit = match every {
+        Frequency::Daily => "day",
+        Frequency::Weekly => "week",
+        Frequency::Monthly => "month",
+        Frequency::Unknown => "period",
+    };
+    match interval {
+        1 => format!("every {unit}"),
+        n => format!("every {n} {unit}s"),
+    }
 }

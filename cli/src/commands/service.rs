@@ -7,11 +7,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde_json::json;
 use tandem_protocol::api::Status;
 
 use crate::args::ServiceCommand;
 use crate::client::Client;
-use crate::show::{say, say_err};
+use crate::show::{self, say, say_err};
 
 /// Name of the systemd unit.
 const UNIT: &str = "tandem.service";
@@ -141,8 +142,9 @@ fn manage(args: &[&str]) -> bool {
     }
 }
 
-/// Runs a service subcommand for the data home `home`.
-pub fn run(home: &Path, command: ServiceCommand) -> anyhow::Result<()> {
+/// Runs a service subcommand for the data home `home`; with `json`, says what it found or
+/// did as one JSON object instead of lines.
+pub fn run(home: &Path, command: ServiceCommand, json: bool) -> anyhow::Result<()> {
     let home = std::path::absolute(home)?;
     // Uninstall and status need only the path, so they work even without tandemd at hand.
     let (path, _) = service_file(Path::new("tandemd"), &home)?;
@@ -150,14 +152,23 @@ pub fn run(home: &Path, command: ServiceCommand) -> anyhow::Result<()> {
         ServiceCommand::Install { dry_run } => {
             let (path, text) = service_file(&tandemd_path()?, &home)?;
             if dry_run {
-                say!("would write {}:\n\n{}", path.display(), text.trim_end());
+                if json {
+                    show::json(&json!({ "path": path, "would_write": text }));
+                } else {
+                    say!("would write {}:\n\n{}", path.display(), text.trim_end());
+                }
                 return Ok(());
             }
-            if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
-                say!("{} is already installed and up to date.", path.display());
-            } else {
+            let up_to_date = std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str());
+            if !up_to_date {
                 std::fs::create_dir_all(path.parent().expect("service files live in a directory"))?;
                 std::fs::write(&path, &text)?;
+            }
+            if json {
+                show::json(&json!({ "path": path, "written": !up_to_date }));
+            } else if up_to_date {
+                say!("{} is already installed and up to date.", path.display());
+            } else {
                 say!("wrote {}", path.display());
             }
             if cfg!(target_os = "macos") {
@@ -168,11 +179,19 @@ pub fn run(home: &Path, command: ServiceCommand) -> anyhow::Result<()> {
         }
         ServiceCommand::Uninstall { dry_run } => {
             if dry_run {
-                say!("would stop the service and remove {}", path.display());
+                if json {
+                    show::json(&json!({ "path": path, "would_remove": path.exists() }));
+                } else {
+                    say!("would stop the service and remove {}", path.display());
+                }
                 return Ok(());
             }
             if !path.exists() {
-                say!("not installed ({} does not exist)", path.display());
+                if json {
+                    show::json(&json!({ "path": path, "removed": false }));
+                } else {
+                    say!("not installed ({} does not exist)", path.display());
+                }
                 return Ok(());
             }
             if cfg!(target_os = "macos") {
@@ -181,7 +200,11 @@ pub fn run(home: &Path, command: ServiceCommand) -> anyhow::Result<()> {
                 manage(&["systemctl", "--user", "disable", "--now", UNIT]);
             }
             std::fs::remove_file(&path)?;
-            say!("removed {}", path.display());
+            if json {
+                show::json(&json!({ "path": path, "removed": true }));
+            } else {
+                say!("removed {}", path.display());
+            }
         }
         ServiceCommand::Status => {
             let installed = path.exists();
@@ -197,6 +220,15 @@ pub fn run(home: &Path, command: ServiceCommand) -> anyhow::Result<()> {
             let running = Client::connect(&home)
                 .and_then(|c| c.get::<Status>("/v1/status"))
                 .is_ok();
+            if json {
+                show::json(&json!({
+                    "path": path,
+                    "installed": installed,
+                    "enabled": enabled,
+                    "running": running,
+                }));
+                return Ok(());
+            }
             let yes_no = |b: bool| if b { "yes" } else { "no" };
             say!("installed: {} ({})", yes_no(installed), path.display());
             say!("enabled:   {}", yes_no(enabled));

@@ -45,14 +45,18 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
     }
     say!("Home:     {}", status.home);
     say!("Daemon:   tandemd {}", status.version);
-    let count = |k: &str| status.counts.get(k).copied().unwrap_or(0);
+    let count = |k: &str| status.counts.get(k).copied().unwrap_or(0) as u64;
     say!(
-        "Holding:  {} plans, {} ideas, {} personal-time blocks, {} agreements, {} private notes",
-        count("plans"),
-        count("ideas"),
-        count("personal_time"),
-        count("agreements"),
-        count("notes")
+        "Holding:  {}, {}, {}, {}, {}",
+        show::count(count("plans"), "plan", "plans"),
+        show::count(count("ideas"), "idea", "ideas"),
+        show::count(
+            count("personal_time"),
+            "personal-time block",
+            "personal-time blocks"
+        ),
+        show::count(count("agreements"), "agreement", "agreements"),
+        show::count(count("notes"), "private note", "private notes")
     );
     let due: Vec<Reminder> = ctx.client.get("/v1/reminders")?;
     for r in &due {
@@ -60,10 +64,10 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
     }
     for d in &status.documents {
         say!(
-            "Document: {:<8} {} changes, {} bytes on disk",
+            "Document: {:<8} {}, {} on disk",
             d.kind,
-            d.changes,
-            d.bytes_on_disk
+            show::count(d.changes as u64, "change", "changes"),
+            show::count(d.bytes_on_disk, "byte", "bytes")
         );
     }
     Ok(())

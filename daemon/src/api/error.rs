@@ -83,7 +83,16 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
             _ => "invalid_json",
         };
-        ApiError::new(status, code, rejection.body_text())
+        let message = match &rejection {
+            JsonRejection::JsonSyntaxError(_) => {
+                "the body is not valid JSON: send a JSON object".to_owned()
+            }
+            JsonRejection::MissingJsonContentType(_) => {
+                "send the body as JSON with `Content-Type: application/json`".to_owned()
+            }
+            _ => rejection.body_text(),
+        };
+        ApiError::new(status, code, message)
     }
 }
 
@@ -94,8 +103,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let Json(value) = Json::<T>::from_request(req, state).await?;
-        Ok(Body(value))
+        let Json(value) = Json::<serde_json::Value>::from_request(req, state).await?;
+        serde_path_to_error::deserialize(value)
+            .map(Body)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let mut err = ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid",
+                    in_plain_words(&field, &e.into_inner().to_string()),
+                );
+                err.detail.field = (field != ".").then_some(field);
+                err
+            })
     }
 }
 
@@ -110,7 +130,110 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
             .await
             .map(|q| Params(q.0))
             .map_err(|e: QueryRejection| {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text())
+                let text = e.body_text();
+                let serde = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    in_plain_words(".", serde),
+                )
             })
+    }
+}
+
+/// What serde says about a request field (`field` is its path, `.` for the whole body),
+/// in words for a person: the field named once, no Rust types, no line and column.
+fn in_plain_words(field: &str, serde: &str) -> String {
+    let serde = match serde.rfind(" at line ") {
+        Some(at) => &serde[..at],
+        None => serde,
+    };
+    let name = field.rsplit('.').next().unwrap_or(field);
+    // Our own validation errors already start with the field's name.
+    let serde = serde.strip_prefix(&format!("{name}: ")).unwrap_or(serde);
+    let prefix = if field == "." {
+        String::new()
+    } else {
+        format!("{field}: ")
+    };
+    if let Some(missing) = serde
+        .strip_prefix("missing field `")
+        .and_then(|r| r.strip_suffix('`'))
+    {
+        return format!("{prefix}{missing} is missing");
+    }
+    if let Some(rest) = serde.strip_prefix("unknown field `") {
+        let (unknown, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let expected = expected
+            .trim_start_matches(", expected one of ")
+            .trim_start_matches(", expected ")
+            .replace('`', "");
+        return format!("{prefix}{unknown} is not a field here; the fields are {expected}");
+    }
+    for kind in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = serde.strip_prefix(kind)
+            && let Some((got, expected)) = rest.split_once(", expected ")
+        {
+            return format!(
+                "{prefix}expected {}, got {}",
+                in_words(expected),
+                in_words(got)
+            );
+        }
+    }
+    format!("{prefix}{serde}")
+}
+
+/// A serde type or value ("i64", "string \"x\"", "integer `9`") as people say it.
+fn in_words(serde: &str) -> String {
+    let serde = serde.replace('`', "");
+    match serde.as_str() {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "isize" => {
+            "a whole number".to_owned()
+        }
+        "f32" | "f64" => "a number".to_owned(),
+        "a string" | "string" => "text".to_owned(),
+        "a boolean" => "true or false".to_owned(),
+        "null" | "unit value" => "nothing".to_owned(),
+        other => other
+            .strip_prefix("string ")
+            .or_else(|| other.strip_prefix("integer "))
+            .or_else(|| other.strip_prefix("floating point "))
+            .or_else(|| other.strip_prefix("boolean "))
+            .unwrap_or(other)
+            .to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_become_plain_words() {
+        assert_eq!(
+            in_plain_words(
+                "week",
+                "week: \"2026-W60\" is not a week like 2026-W48 or a date like 2026-11-26 at line 1 column 18"
+            ),
+            "week: \"2026-W60\" is not a week like 2026-W48 or a date like 2026-11-26"
+        );
+        assert_eq!(
+            in_plain_words("enough_alone", "invalid type: string \"x\", expected i64"),
+            "enough_alone: expected a whole number, got \"x\""
+        );
+        assert_eq!(
+            in_plain_words(".", "missing field `title` at line 1 column 2"),
+            "title is missing"
+        );
+        assert_eq!(
+            in_plain_words(
+                ".",
+                "unknown field `colour`, expected one of `title`, `notes`"
+            ),
+            "colour is not a field here; the fields are title, notes"
+        );
     }
 }
