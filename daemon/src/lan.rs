@@ -7,7 +7,7 @@
 //! Each connection is HTTP/1.1 via [`crate::http::serve`] under [`PHONE_LIMITS`]; the
 //! caller's address goes into the request as `ConnectInfo` for the failed-token throttle.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::Router;
@@ -122,25 +122,4 @@ async fn serve(
         stopping,
     )
     .await;
-}
-
-/// Addresses a phone on the home network can use to reach `bound`: the bound address
-/// itself, or every non-loopback IPv4 address of this machine when bound to all of them.
-pub fn reachable_addrs(bound: SocketAddr) -> Vec<SocketAddr> {
-    if !bound.ip().is_unspecified() {
-        return vec![bound];
-    }
-    let mut addrs: Vec<SocketAddr> = if_addrs::get_if_addrs()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|i| !i.is_loopback())
-        .filter_map(|i| match i.ip() {
-            IpAddr::V4(v4) if !v4.is_link_local() => Some(SocketAddr::new(v4.into(), bound.port())),
-            _ => None,
-        })
-        .collect();
-    if addrs.is_empty() {
-        addrs.push(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), bound.port()));
-    }
-    addrs
 }

@@ -2,7 +2,7 @@
 //! remember, and phones keep a bookmark of the phone port, so the port used last is taken
 //! again whenever it is free.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use tokio::net::TcpListener;
@@ -42,4 +42,26 @@ pub async fn bind_remembered(
         },
         (port, _) => bind(ip, port).await,
     }
+}
+
+/// Addresses another device on the home network can use to reach a listener bound to
+/// `bound`: the bound address itself, or every non-loopback IPv4 address of this machine
+/// when bound to all of them.
+pub fn reachable_addrs(bound: SocketAddr) -> Vec<SocketAddr> {
+    if !bound.ip().is_unspecified() {
+        return vec![bound];
+    }
+    let mut addrs: Vec<SocketAddr> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| !i.is_loopback())
+        .filter_map(|i| match i.ip() {
+            IpAddr::V4(v4) if !v4.is_link_local() => Some(SocketAddr::new(v4.into(), bound.port())),
+            _ => None,
+        })
+        .collect();
+    if addrs.is_empty() {
+        addrs.push(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), bound.port()));
+    }
+    addrs
 }

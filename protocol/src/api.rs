@@ -215,10 +215,14 @@ pub struct PairingState {
     pub relation: Option<Relation>,
     /// When the code stops working.
     pub expires_at: Option<Stamp>,
-    /// Wrong codes left.
+    /// Attempts left.
     pub attempts_left: u8,
     /// Paired devices, in pairing order.
     pub paired: Vec<String>,
+    /// Where the other laptop can reach this one's peer port, for `tandem pair CODE
+    /// --addr` when discovery does not find it.
+    #[serde(default)]
+    pub addrs: Vec<String>,
 }
 
 /// `POST /v1/pairing`: open a window.

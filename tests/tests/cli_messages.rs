@@ -504,6 +504,14 @@ fn small_things_read_naturally() {
         d.cli_ok(&["peers", "--nearby"]),
         "mDNS is off on this laptop (tandemd --no-mdns, or mdns = false in config.toml), so it looks for no one: use `tandem pair CODE --addr HOST:PORT`.\n"
     );
+    // Pairing says where the other laptop can dial this one, not a placeholder.
+    let pairing = d.cli(&["pair", "--no-wait"]);
+    let said = String::from_utf8_lossy(&pairing.stderr);
+    assert!(
+        said.lines()
+            .any(|l| l == format!("(if it cannot find this one, add --addr {})", d.peer_addr())),
+        "{said}"
+    );
     // A log that is a file gets no colour codes.
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("tandemd ready"), "{logged}");

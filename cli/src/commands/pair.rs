@@ -40,12 +40,11 @@ pub fn pair(ctx: &Ctx, args: PairArgs) -> anyhow::Result<()> {
         show::json(&opened);
         return Ok(());
     }
-    let status: Status = ctx.client.get("/v1/status")?;
     say_err!("Pairing code: {code}  (valid 5 minutes)");
     say_err!("On the other laptop run:  tandem pair {code}");
     say_err!(
-        "(if it cannot find this one, add --addr THIS_LAPTOP_IP:{})",
-        status.peer_port
+        "(if it cannot find this one, add --addr {})",
+        opened.addrs.join(" or --addr ")
     );
     if args.no_wait {
         return Ok(());

@@ -55,7 +55,7 @@ async fn add(
         .ok_or_else(|| {
             ApiError::internal("the phone listener did not start; see the daemon's log")
         })?;
-    let addrs = crate::lan::reachable_addrs(addr);
+    let addrs = crate::listen::reachable_addrs(addr);
     let urls = addrs
         .iter()
         .map(|a| format!("https://{a}/#token={}", tokens.phone))

@@ -119,6 +119,8 @@ pub struct PeerHub {
     repo: Arc<Mutex<Repo>>,
     book: Arc<RwLock<PeerBook>>,
     port: u16,
+    /// The address the peer listener is bound to.
+    bound: SocketAddr,
     live: Mutex<HashMap<DeviceId, Live>>,
     last_seen: Mutex<HashMap<DeviceId, Stamp>>,
     backoff: Mutex<HashMap<DeviceId, Backoff>>,
@@ -150,13 +152,17 @@ impl PeerHub {
         listener: TcpListener,
         stopping: watch::Receiver<bool>,
     ) -> Arc<Self> {
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let bound = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let port = bound.port();
         let hub = Arc::new(Self {
             identity,
             home,
             repo,
             book: Arc::new(RwLock::new(book)),
             port,
+            bound,
             live: Mutex::default(),
             last_seen: Mutex::default(),
             backoff: Mutex::default(),

@@ -93,6 +93,10 @@ impl PeerHub {
                 .iter()
                 .map(|p| p.device_id.to_string())
                 .collect(),
+            addrs: crate::listen::reachable_addrs(self.bound)
+                .iter()
+                .map(SocketAddr::to_string)
+                .collect(),
         }
     }
 
