@@ -152,7 +152,14 @@ fn one_daemon_per_home_and_init_first() {
     let empty = tempfile::tempdir().unwrap();
     let out = tandemd_output(empty.path());
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("run `tandem init --name NAME` first"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "there is no tandem data home at {0}: set it up with `tandem init --name YOUR_NAME --home {0}`",
+            empty.path().display()
+        )),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // `tandemd --name` sets up a fresh home itself.
     let mut d = tandem_tests::Daemon::start_with(empty.path(), &["--name", "Sam"]);
