@@ -205,12 +205,20 @@ fn a_repair_with_no_device_reachable_says_which_to_start_and_changes_nothing() {
 }
 
 #[test]
-fn a_damaged_private_document_with_only_a_partner_needs_an_own_device_or_a_backup() {
+fn a_damaged_private_document_with_only_a_partner_needs_an_own_device_or_a_backup_and_a_running_daemon_refuses()
+ {
     let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
     let alex = alex_home.start();
     let mut sam = sam_home.start();
     pair(&alex, &sam, false);
     sam.cli_ok(&["note", "add", "only mine"]);
+    let running = tandem(sam_home.path()).arg("repair").output().unwrap();
+    assert!(!running.status.success());
+    assert!(
+        text(&running).contains("another tandemd is already running"),
+        "{}",
+        text(&running)
+    );
     assert!(sam.terminate().success());
     corrupt_middle(&sam_home.path().join("docs/private/doc.automerge"));
     loopback_only(sam_home.path());
@@ -230,4 +238,28 @@ fn a_damaged_private_document_with_only_a_partner_needs_an_own_device_or_a_backu
         before,
         "nothing moved or deleted"
     );
+}
+
+#[test]
+fn a_damaged_private_document_comes_back_from_an_own_device() {
+    let (laptop_home, desktop_home) = (Home::init("Alex"), Home::init("Alex's desktop"));
+    let mut laptop = laptop_home.start();
+    let desktop = desktop_home.start();
+    pair(&laptop, &desktop, true);
+    laptop.cli_ok(&["note", "add", "only for my own devices"]);
+    assert!(eventually(SOON, || desktop.count("/v1/notes") == 1));
+    assert!(laptop.terminate().success());
+    corrupt_middle(&laptop_home.path().join("docs/private/doc.automerge"));
+    loopback_only(laptop_home.path());
+
+    let repair = tandem(laptop_home.path()).arg("repair").output().unwrap();
+    let said = text(&repair);
+    assert!(repair.status.success(), "{said}");
+    assert!(
+        said.contains("private document is rebuilt from your other device"),
+        "{said}"
+    );
+    assert_eq!(damaged_copies(laptop_home.path(), "private").len(), 1);
+    let notes = laptop_home.start().get("/v1/notes").body;
+    assert_eq!(notes[0]["body"], "only for my own devices", "{notes}");
 }
