@@ -149,9 +149,13 @@ fn main() -> ExitCode {
     if args.check {
         return check(&Home::resolve(args.home));
     }
-    // A repair talks to a person through its standard error: only errors are logged there
-    // unless RUST_LOG asks for more.
-    let quiet = if args.repair { "error" } else { "warn" };
+    // A repair talks to a person through its standard error: only its own errors are
+    // logged there unless RUST_LOG asks for more (it reports the damage Automerge logs).
+    let quiet = if args.repair {
+        "error,automerge=off"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(quiet)),

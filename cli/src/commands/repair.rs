@@ -83,7 +83,7 @@ pub fn run(home: &Path, args: RepairArgs, json: bool) -> anyhow::Result<()> {
             show::count(rebuilt.changes as u64, "change", "changes")
         );
         say!(
-            "The damaged copy stays in {} (delete it once you are happy).",
+            "The damaged copy stays in {}: delete it once everything is back.",
             rebuilt.damaged_copy
         );
     }
