@@ -261,7 +261,7 @@ fn check_documents(home: &Path) -> Vec<Finding> {
         Err(_) => return vec![note("tandemd --check answered something unexpected")],
     };
     if report.damaged.is_empty() {
-        return vec![ok("both documents load")];
+        return vec![ok("no document is damaged")];
     }
     let repair = repair_command(home);
     report
