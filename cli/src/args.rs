@@ -72,6 +72,9 @@ pub enum Command {
     /// Set up this new laptop from a backup archive: the same person on a new device. Then
     /// pair with your partner again and remove the lost laptop with `tandem peer remove`.
     Restore(RestoreArgs),
+    /// Rebuild a damaged document from your partner's laptop or your other device (stop
+    /// tandemd first): the damaged files are moved aside, never deleted.
+    Repair(RepairArgs),
     /// Two partners on this machine, paired and with a week filled in: try tandem in a minute.
     Demo {
         /// Exit after the scripted part instead of waiting for Ctrl-C.
@@ -448,6 +451,14 @@ pub struct RestoreArgs {
     /// Read the passphrase from the first line of this file instead of asking.
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+}
+
+/// `tandem repair`.
+#[derive(Args, Debug)]
+pub struct RepairArgs {
+    /// How long to wait for a paired device to answer and sync, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub wait: u64,
 }
 
 /// `tandem phone ...`

@@ -74,6 +74,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(args) => commands::init::run(&home, args, cli.json),
         Command::Demo { no_wait } => commands::demo::run(no_wait, cli.json),
         Command::Restore(args) => commands::backup::restore(&home, args, cli.json),
+        Command::Repair(args) => commands::repair::run(&home, args, cli.json),
         Command::Service(c) => commands::service::run(&home, c, cli.json),
         Command::Doctor => commands::doctor::run(&home, cli.json),
         Command::Man => {

@@ -91,7 +91,7 @@ pub struct Options {
 
 /// The device's Automerge actor: created once, then reused so a device's changes are
 /// recognisable as its own across restarts.
-fn load_actor(home: &Home) -> Result<ActorId, HomeError> {
+pub(crate) fn load_actor(home: &Home) -> Result<ActorId, HomeError> {
     let path = home.actor();
     match std::fs::read_to_string(&path) {
         Ok(hex) => ActorId::try_from(hex.trim()).map_err(|e| HomeError::BadConfig {
@@ -193,25 +193,7 @@ pub async fn run(
         hub.port(),
         home.root().display()
     );
-    let discovery = if options.no_mdns || !config.mdns {
-        tracing::info!(
-            "mDNS is off: paired devices are reached at remembered addresses and `tandem peer add`"
-        );
-        None
-    } else {
-        let interfaces = if options.mdns_interfaces.is_empty() {
-            &config.mdns_interfaces
-        } else {
-            &options.mdns_interfaces
-        };
-        match Discovery::start(hub.clone(), &config.name, interfaces, stopping.clone()) {
-            Ok(discovery) => Some(Arc::new(discovery)),
-            Err(e) => {
-                tracing::warn!("{e}");
-                None
-            }
-        }
-    };
+    let discovery = start_discovery(&hub, &options, &config, &stopping);
     let (reminders, _) = tokio::sync::broadcast::channel(64);
     tokio::spawn(crate::reminders::run(
         repo.clone(),
@@ -278,18 +260,47 @@ pub async fn run(
     Ok(())
 }
 
+/// Starts mDNS announcement and browsing for paired devices, unless it is off (by
+/// `--no-mdns` or the config) or the network refuses it (then a warning, and paired
+/// devices are still dialed at their remembered addresses).
+pub(crate) fn start_discovery(
+    hub: &Arc<PeerHub>,
+    options: &Options,
+    config: &Config,
+    stopping: &watch::Receiver<bool>,
+) -> Option<Arc<Discovery>> {
+    if options.no_mdns || !config.mdns {
+        tracing::info!(
+            "mDNS is off: paired devices are reached at remembered addresses and `tandem peer add`"
+        );
+        return None;
+    }
+    let interfaces = if options.mdns_interfaces.is_empty() {
+        &config.mdns_interfaces
+    } else {
+        &options.mdns_interfaces
+    };
+    match Discovery::start(hub.clone(), &config.name, interfaces, stopping.clone()) {
+        Ok(discovery) => Some(Arc::new(discovery)),
+        Err(e) => {
+            tracing::warn!("{e}");
+            None
+        }
+    }
+}
+
 /// Sets the process umask to 077. The home's own functions already create files 0600
 /// and directories 0700 (see [`crate::home`]); this makes sure anything else the daemon
 /// or a library creates in the home is private from the moment it exists too, whatever
 /// umask the shell or service manager started the daemon with.
-fn keep_new_files_private() {
+pub(crate) fn keep_new_files_private() {
     use nix::sys::stat::{Mode, umask};
     umask(Mode::S_IRWXG | Mode::S_IRWXO);
 }
 
 /// Binds the peer port: the configured one, else the one used last (so paired devices
 /// find us at the address they remember), else any free one.
-async fn bind_peer_listener(
+pub(crate) async fn bind_peer_listener(
     home: &Home,
     options: &Options,
     config: &Config,

@@ -13,6 +13,7 @@
 //! - [`config`]: reading and writing `config.toml`.
 //! - [`store`]: crash-safe snapshot + change log of one document.
 //! - [`upgrade`]: bringing old documents up to this build's schema, keeping a copy first.
+//! - [`repair`]: finding damaged documents, and rebuilding one from a paired device.
 //! - [`repo`]: both documents and every operation on them; the single place that mutates.
 //! - [`reminders`]: announcing due check-ins, plans and agreement reviews.
 //! - [`api`]: the axum HTTP API on 127.0.0.1 (auth, host checks, routes, SSE, OpenAPI),
@@ -43,6 +44,7 @@ pub mod peer;
 pub mod peers;
 pub mod phones;
 pub mod reminders;
+pub mod repair;
 pub mod repo;
 pub mod restore;
 pub mod secret;

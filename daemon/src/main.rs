@@ -50,6 +50,17 @@ struct Args {
     /// File whose first line is the archive's passphrase.
     #[arg(long, value_name = "FILE", requires = "restore")]
     passphrase_file: Option<PathBuf>,
+    /// Load each document as start-up does, print the damaged ones as JSON, then exit
+    /// (`tandem doctor` runs this while no daemon runs).
+    #[arg(long, conflicts_with_all = ["restore", "repair"])]
+    check: bool,
+    /// Rebuild damaged documents from a paired device that holds them, then exit (`tandem
+    /// repair` runs this). The damaged files are moved aside, never deleted.
+    #[arg(long, conflicts_with = "restore")]
+    repair: bool,
+    /// How long the repair waits for a paired device to sync, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60, requires = "repair")]
+    repair_wait: u64,
 }
 
 /// Restores `archive` into `home` and prints the person restored as JSON.
@@ -95,6 +106,37 @@ fn read_passphrase(file: Option<&Path>) -> std::io::Result<SecretString> {
     Ok(SecretString::from(line.to_owned()))
 }
 
+/// Prints the damaged documents of `home` as JSON.
+fn check(home: &Home) -> ExitCode {
+    match tandem_daemon::repair::check(home) {
+        Ok(damaged) => {
+            println!("{}", serde_json::json!({ "damaged": damaged }));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tandemd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Repairs the documents of `options.home`: progress for a person on standard error, what
+/// was rebuilt as JSON on standard output.
+async fn repair(options: Options, wait: std::time::Duration) -> ExitCode {
+    let progress = |line: &str| eprintln!("{line}");
+    let stop = tandem_daemon::shutdown::signal();
+    match tandem_daemon::repair::repair(&options, wait, stop, progress).await {
+        Ok(rebuilt) => {
+            println!("{}", serde_json::json!({ "rebuilt": rebuilt }));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tandemd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(archive) = &args.restore {
@@ -104,9 +146,19 @@ fn main() -> ExitCode {
             args.passphrase_file.as_deref(),
         );
     }
+    if args.check {
+        return check(&Home::resolve(args.home));
+    }
+    // A repair talks to a person through its standard error: only its own errors are
+    // logged there unless RUST_LOG asks for more (it reports the damage Automerge logs).
+    let quiet = if args.repair {
+        "error,automerge=off"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(quiet)),
         )
         .with_writer(std::io::stderr)
         // Colours only for a person at a terminal, never escape codes in a log file.
@@ -134,6 +186,10 @@ fn main() -> ExitCode {
         mdns_interfaces: args.mdns_interfaces,
         name: args.name,
     };
+    if args.repair {
+        let wait = std::time::Duration::from_secs(args.repair_wait);
+        return runtime.block_on(repair(options, wait));
+    }
     match runtime.block_on(daemon::run(options, tandem_daemon::shutdown::signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

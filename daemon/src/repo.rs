@@ -112,6 +112,20 @@ pub struct Repo {
 impl Repo {
     /// Opens both documents and makes sure this person is listed in the shared one.
     pub fn open(home: &Home, config: &Config, actor: ActorId) -> Result<Self, RepoError> {
+        let mut repo = Self::open_without_introduction(home, config, actor)?;
+        repo.introduce_myself()?;
+        Ok(repo)
+    }
+
+    /// Opens both documents without writing a change of this device's own. A repair
+    /// rebuilds a document from a peer's copy, which already lists this person: a
+    /// `person.join` written into the fresh document would compete with that entry (and
+    /// change it on the partner's laptop too).
+    pub fn open_without_introduction(
+        home: &Home,
+        config: &Config,
+        actor: ActorId,
+    ) -> Result<Self, RepoError> {
         let open = |kind: DocKind| -> Result<Slot, RepoError> {
             let dir = home.doc_dir(kind.name());
             let (mut store, mut doc) = DocStore::open(&dir, kind, actor.clone())?;
@@ -136,7 +150,7 @@ impl Repo {
             name: config.name.clone(),
             joined_at: Stamp(Timestamp::now()),
         };
-        let mut repo = Self {
+        Ok(Self {
             home: home.clone(),
             me,
             tz: config.tz(),
@@ -144,9 +158,7 @@ impl Repo {
             private,
             events,
             reminder_inputs: None,
-        };
-        repo.introduce_myself()?;
-        Ok(repo)
+        })
     }
 
     fn introduce_myself(&mut self) -> Result<(), RepoError> {

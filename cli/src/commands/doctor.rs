@@ -219,6 +219,73 @@ fn check_backups(client: &Client) -> anyhow::Result<Finding> {
     )))
 }
 
+/// A document `tandemd --check` found damaged.
+#[derive(serde::Deserialize)]
+struct Damage {
+    document: String,
+    file: String,
+    problem: String,
+}
+
+/// What `tandemd --check` prints.
+#[derive(serde::Deserialize)]
+struct CheckReport {
+    damaged: Vec<Damage>,
+}
+
+/// While no daemon runs: whether its documents load, asked of `tandemd --check` (the CLI
+/// never opens the store). A damaged one stops the daemon from starting; the finding gives
+/// the exact command that rebuilds it.
+fn check_documents(home: &Path) -> Vec<Finding> {
+    let checked = std::process::Command::new(super::demo::tandemd())
+        .arg("--home")
+        .arg(home)
+        .arg("--check")
+        .stdin(std::process::Stdio::null())
+        .output();
+    let output = match checked {
+        Ok(output) => output,
+        Err(e) => {
+            return vec![note(format!(
+                "cannot run tandemd to check the documents: {e}"
+            ))];
+        }
+    };
+    if !output.status.success() {
+        let why = String::from_utf8_lossy(&output.stderr);
+        let why = why.trim().trim_start_matches("tandemd: ");
+        return vec![note(format!("the documents could not be checked: {why}"))];
+    }
+    let report: CheckReport = match serde_json::from_slice(&output.stdout) {
+        Ok(report) => report,
+        Err(_) => return vec![note("tandemd --check answered something unexpected")],
+    };
+    if report.damaged.is_empty() {
+        return vec![ok("no document is damaged")];
+    }
+    let repair = repair_command(home);
+    report
+        .damaged
+        .into_iter()
+        .map(|d| {
+            problem(format!(
+                "the {} document is damaged ({}: {}), so tandemd cannot start: rebuild it from your partner's laptop or your other device with `{repair}` (the damaged files are kept)",
+                d.document, d.file, d.problem
+            ))
+        })
+        .collect()
+}
+
+/// `tandem repair`, with `--home` when `home` is not the one found without it.
+fn repair_command(home: &Path) -> String {
+    let default = tandem_protocol::paths::resolve_home(None, |key| std::env::var_os(key));
+    if default == home {
+        "tandem repair".to_owned()
+    } else {
+        format!("tandem --home {} repair", home.display())
+    }
+}
+
 /// Runs every check; fails if anything needs fixing on this laptop.
 pub fn run(home: &Path, json: bool) -> anyhow::Result<()> {
     let (mut findings, client) = check_daemon(home);
@@ -226,6 +293,8 @@ pub fn run(home: &Path, json: bool) -> anyhow::Result<()> {
     if let Some(client) = &client {
         findings.extend(check_peers(client)?);
         findings.push(check_backups(client)?);
+    } else if home.join(tandem_protocol::paths::CONFIG_FILE).exists() {
+        findings.extend(check_documents(home));
     }
     let problems = findings
         .iter()

@@ -15,6 +15,7 @@ pub mod note;
 pub mod pair;
 pub mod phone;
 pub mod plan;
+pub mod repair;
 pub mod service;
 pub mod status;
 
