@@ -265,10 +265,10 @@ fn the_second_answer_shows_both_answers_at_once() {
     let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
     let (alex, sam) = (alex_home.start(), sam_home.start());
     pair(&alex, &sam, false);
-    assert!(eventually(
-        SOON,
-        || alex.cli_json(&["peers"])[0]["connected"] == true
-    ));
+    assert!(eventually(SOON, || {
+        alex.cli_json(&["peers"])[0]["connected"] == true
+            && sam.cli_json(&["peers"])[0]["connected"] == true
+    }));
     let week = ["--week", "2026-W49"];
     let answer = |d: &Daemon, alone: &str, went_well: &str| {
         let mut args = vec!["checkin", "--alone", alone, "--together", "4"];

@@ -108,12 +108,14 @@ fn rating(option: &str, value: i64) -> Result<i64, Usage> {
 /// answer when it sees ours, so while it is connected the second answer waits that one
 /// round trip and shows both; an unreachable partner is not waited for.
 fn with_partner_answer(ctx: &Ctx, mut week: CheckinWeek) -> anyhow::Result<CheckinWeek> {
+    let missing = |w: &CheckinWeek| w.revealed && w.answers.len() < w.answered.len();
+    // Asked once: a connection that is replaced meanwhile (the laptops redialing each
+    // other) must not cut the wait short.
+    if !missing(&week) || !partner_connected(ctx)? {
+        return Ok(week);
+    }
     let deadline = Instant::now() + REVEAL_WAIT;
-    while week.revealed
-        && week.answers.len() < week.answered.len()
-        && Instant::now() < deadline
-        && partner_connected(ctx)?
-    {
+    while missing(&week) && Instant::now() < deadline {
         std::thread::sleep(REVEAL_POLL);
         week = ctx.client.get(&format!("/v1/checkins/{}", week.week))?;
     }
@@ -201,10 +203,18 @@ fn print_week(people: &People, week: &CheckinWeek) {
 }
 
 fn print_answers(people: &People, week: &CheckinWeek) {
-    for a in &week.answers {
+    // By name, so both laptops show a week the same way whatever order the answers
+    // were published in.
+    let mut answers: Vec<_> = week
+        .answers
+        .iter()
+        .map(|a| (show::name(&people.names, &a.person), a))
+        .collect();
+    answers.sort_by(|(x, _), (y, _)| x.cmp(y));
+    for (name, a) in answers {
         say!(
             "  {}: time to myself {}/5, time together {}/5",
-            show::name(&people.names, &a.person),
+            name,
             a.enough_alone,
             a.enough_together
         );
