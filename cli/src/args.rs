@@ -49,6 +49,14 @@ pub enum Command {
     Remind,
     /// Recent changes, yours and your partner's.
     Log(LogArgs),
+    /// What either of you deleted in the last 30 days; `tandem trash restore ID` brings
+    /// one back.
+    Trash(TrashArgs),
+    /// Bring a deleted plan, idea, personal time, agreement or note back from the trash.
+    RestoreItem {
+        /// Id or unique prefix, as `tandem trash` shows it.
+        id: String,
+    },
     /// Pair with your partner's laptop (or your own other device with --own): without a
     /// code, show one; with the code from the other laptop, join it.
     Pair(PairArgs),
@@ -141,6 +149,34 @@ pub struct PlanDetails {
     pub status: Option<String>,
 }
 
+/// `delete` (alias `rm`) of every kind: which item, and whether to ask first.
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    /// Id or unique prefix.
+    pub id: String,
+    /// Delete without asking.
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+/// `tandem trash`.
+#[derive(Args, Debug)]
+pub struct TrashArgs {
+    /// What to do; without one, list the trash.
+    #[command(subcommand)]
+    pub command: Option<TrashCommand>,
+}
+
+/// Trash subcommands.
+#[derive(Subcommand, Debug)]
+pub enum TrashCommand {
+    /// Bring a deleted item back (same as `tandem restore-item ID`).
+    Restore {
+        /// Id or unique prefix, as `tandem trash` shows it.
+        id: String,
+    },
+}
+
 /// Plan subcommands.
 #[derive(Subcommand, Debug)]
 pub enum PlanCommand {
@@ -222,6 +258,9 @@ pub enum PlanCommand {
         /// Id or unique prefix.
         id: String,
     },
+    /// Put a plan in the trash (`tandem restore-item ID` brings it back).
+    #[command(visible_alias = "rm")]
+    Delete(DeleteArgs),
 }
 
 /// Idea jar subcommands.
@@ -239,6 +278,20 @@ pub enum IdeaCommand {
     List,
     /// Draw one idea at random for tonight.
     Draw,
+    /// Change an idea.
+    Edit {
+        /// Id or unique prefix.
+        id: String,
+        /// New title.
+        #[arg(long)]
+        title: Option<String>,
+        /// New notes.
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Put an idea in the trash (`tandem restore-item ID` brings it back).
+    #[command(visible_alias = "rm")]
+    Delete(DeleteArgs),
 }
 
 /// Personal time subcommands.
@@ -258,6 +311,24 @@ pub enum MeCommand {
     },
     /// Personal-time blocks, both of yours (with details) and your partner's (hours only).
     List,
+    /// Change a block of your personal time.
+    Edit {
+        /// Id or unique prefix.
+        id: String,
+        /// New time.
+        #[command(flatten)]
+        time: TimeArgs,
+        /// New label your partner sees.
+        #[arg(long)]
+        label: Option<String>,
+        /// New private details.
+        #[arg(long)]
+        details: Option<String>,
+    },
+    /// Put a block of your personal time in the trash (only yours; `tandem restore-item
+    /// ID` brings it back).
+    #[command(visible_alias = "rm")]
+    Delete(DeleteArgs),
 }
 
 /// Agreement subcommands.
@@ -278,6 +349,20 @@ pub enum AgreeCommand {
         /// Id or unique prefix.
         id: String,
     },
+    /// Change an agreement (new wording must be accepted by both again).
+    Edit {
+        /// Id or unique prefix.
+        id: String,
+        /// New wording.
+        #[arg(long)]
+        text: Option<String>,
+        /// New review date (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        review: Option<String>,
+    },
+    /// Put an agreement in the trash (`tandem restore-item ID` brings it back).
+    #[command(visible_alias = "rm")]
+    Delete(DeleteArgs),
 }
 
 /// `tandem checkin`.
@@ -328,6 +413,25 @@ pub enum NoteCommand {
         /// Id or unique prefix.
         id: String,
     },
+    /// Change a note.
+    Edit {
+        /// Id or unique prefix.
+        id: String,
+        /// New title.
+        #[arg(long)]
+        title: Option<String>,
+        /// New text.
+        #[arg(long)]
+        body: Option<String>,
+    },
+    /// Put a note in the trash: it disappears from every list and export.
+    ///
+    /// Put a note in the trash: it disappears from every list and export, and
+    /// `tandem restore-item ID` brings it back. Its earlier versions stay in the history
+    /// of your private document on your own devices (the note never left them), so
+    /// deleting it does not erase it from those disks.
+    #[command(visible_alias = "rm")]
+    Delete(DeleteArgs),
 }
 
 /// `tandem balance`.

@@ -120,6 +120,8 @@ fn with_daemon(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Note(c) => commands::note::run(ctx, c),
         Command::Balance(a) => commands::balance::run(ctx, a),
         Command::Log(a) => commands::log::run(ctx, a),
+        Command::Trash(a) => commands::trash::run(ctx, a),
+        Command::RestoreItem { id } => commands::trash::restore(ctx, &id),
         Command::Remind => commands::status::remind(ctx),
         Command::Export(a) => commands::export::run(ctx, a),
         Command::Pair(a) => commands::pair::pair(ctx, a),

@@ -21,12 +21,13 @@ use tandem_protocol::checkin::{
 };
 use tandem_protocol::config::Config;
 use tandem_protocol::document::{Collection, Conflict, DocKind, Document};
-use tandem_protocol::entity::{Author, Entity};
+use tandem_protocol::entity::{Author, Entity, Meta};
 use tandem_protocol::error::{DocumentError, ValidationError};
 use tandem_protocol::ids::{EntityId, PersonId};
 use tandem_protocol::model::agreement::Agreement;
 use tandem_protocol::model::checkin::{CheckinAnswer, CheckinMarker, NewCheckin};
 use tandem_protocol::model::idea::Idea;
+use tandem_protocol::model::note::Note;
 use tandem_protocol::model::person::Person;
 use tandem_protocol::model::personal_time::{
     NewPersonalTime, PersonalTime, PersonalTimeDetail, PersonalTimePatch, check_details,
@@ -37,6 +38,7 @@ use tandem_protocol::remind::{Reminder, due};
 use tandem_protocol::schema::Schema;
 use tandem_protocol::sync::{PeerSync, SyncError};
 use tandem_protocol::time::{IsoWeek, Stamp};
+use tandem_protocol::trash::{self, TrashEntry, TrashError};
 use tandem_protocol::wire::Message;
 use thiserror::Error;
 use tokio::sync::broadcast;
@@ -66,6 +68,9 @@ pub enum RepoError {
     /// A check-in answer was given for a week already revealed: answers are final then.
     #[error(transparent)]
     Revealed(#[from] AlreadyRevealed),
+    /// A delete or restore was refused, or the item is in the trash.
+    #[error(transparent)]
+    Trash(#[from] TrashError),
 }
 
 impl From<ValidationError> for RepoError {
@@ -296,8 +301,8 @@ impl Repo {
         )?)
     }
 
-    /// The `E` with this id (or unique id prefix).
-    pub fn get<E: Entity>(&self, prefix: &str) -> Result<E, RepoError> {
+    /// The `E` with this id (or unique id prefix), in the trash or not.
+    fn find<E: Entity>(&self, prefix: &str) -> Result<E, RepoError> {
         let id = self.resolve::<E>(prefix)?;
         let doc = self.doc(E::COLLECTION.doc());
         doc.get::<E>(E::COLLECTION, id.as_str())?.ok_or_else(|| {
@@ -308,8 +313,29 @@ impl Repo {
         })
     }
 
-    /// Every `E`, oldest first.
+    /// The `E` with this id (or unique id prefix); one in the trash must be restored
+    /// before it can be read or changed.
+    pub fn get<E: Entity>(&self, prefix: &str) -> Result<E, RepoError> {
+        let item = self.find::<E>(prefix)?;
+        if item.meta().is_deleted() {
+            return Err(TrashError::InTrash {
+                noun: E::NOUN,
+                id: item.id().clone(),
+            }
+            .into());
+        }
+        Ok(item)
+    }
+
+    /// Every `E` not in the trash, oldest first.
     pub fn list<E: Entity>(&self) -> Result<Vec<E>, RepoError> {
+        let mut items: Vec<E> = self.every::<E>()?;
+        items.retain(|item| !item.meta().is_deleted());
+        Ok(items)
+    }
+
+    /// Every `E`, deleted ones too, oldest first.
+    fn every<E: Entity>(&self) -> Result<Vec<E>, RepoError> {
         let mut items: Vec<E> = self.doc(E::COLLECTION.doc()).list(E::COLLECTION)?;
         items.sort_by_key(|item| item.meta().created_at);
         Ok(items)
@@ -357,11 +383,13 @@ impl Repo {
         })
     }
 
-    /// Deletes the `E` with this id (or prefix).
+    /// Puts the `E` with this id (or prefix) in the trash (a tombstone: see
+    /// [`tandem_protocol::trash`]).
     pub fn delete<E: Entity>(&mut self, prefix: &str) -> Result<(), RepoError> {
-        let item = self.get::<E>(prefix)?;
+        let mut item = self.get::<E>(prefix)?;
         self.change(E::COLLECTION.doc(), |doc, author| {
-            doc.remove(E::COLLECTION, item.id().as_str())?;
+            trash::delete(&mut item, author)?;
+            doc.put(E::COLLECTION, &item)?;
             let activity = Activity::new(
                 author,
                 &format!("{}.delete", E::NOUN),
@@ -372,15 +400,119 @@ impl Repo {
         })
     }
 
+    /// Takes the `E` with this id (or prefix) out of the trash.
+    pub fn restore<E: Entity>(&mut self, prefix: &str) -> Result<E, RepoError> {
+        let mut item = self.find::<E>(prefix)?;
+        self.change(E::COLLECTION.doc(), |doc, author| {
+            trash::restore(&mut item, author)?;
+            doc.put(E::COLLECTION, &item)?;
+            doc.remove_fields(
+                E::COLLECTION,
+                item.id().as_str(),
+                Meta::KEY,
+                &Meta::TOMBSTONE_FIELDS,
+            )?;
+            let activity = Activity::new(
+                author,
+                &format!("{}.restore", E::NOUN),
+                Some(item.id().clone()),
+                &item.summary(),
+            );
+            Ok((item, activity))
+        })
+    }
+
+    /// Every deleted `E`, with the concurrent edits that show on its tombstone.
+    fn deleted<E: Entity>(&mut self) -> Result<Vec<TrashEntry>, RepoError> {
+        let mut entries = Vec::new();
+        for item in self.every::<E>()? {
+            if item.meta().is_deleted() {
+                let conflicts = self.named_conflicts::<E>(item.id(), Some(Meta::KEY))?;
+                entries.extend(TrashEntry::of(&item, conflicts));
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Every deleted item of every kind, newest deletion first.
+    fn deleted_items(&mut self) -> Result<Vec<TrashEntry>, RepoError> {
+        let mut entries = self.deleted::<Plan>()?;
+        entries.extend(self.deleted::<Idea>()?);
+        entries.extend(self.deleted::<PersonalTime>()?);
+        entries.extend(self.deleted::<Agreement>()?);
+        entries.extend(self.deleted::<Note>()?);
+        let names: BTreeMap<PersonId, String> =
+            self.people()?.into_iter().map(|p| (p.id, p.name)).collect();
+        for entry in &mut entries {
+            entry.deleted_by_name = names.get(&entry.deleted_by).cloned();
+        }
+        entries.sort_by_key(|e| std::cmp::Reverse(e.deleted_at));
+        Ok(entries)
+    }
+
+    /// What either partner deleted in the last [`trash::KEEP_DAYS`] days (and this
+    /// person's own private notes), newest first.
+    pub fn trash(&mut self) -> Result<Vec<TrashEntry>, RepoError> {
+        let now = Timestamp::now();
+        let mut entries = self.deleted_items()?;
+        entries.retain(|e| trash::listed(e.deleted_at, now));
+        Ok(entries)
+    }
+
+    /// Takes the deleted item of any kind whose id starts with `prefix` out of the trash,
+    /// and says what came back.
+    pub fn restore_item(&mut self, prefix: &str) -> Result<TrashEntry, RepoError> {
+        let prefix = EntityId::parse(&prefix.to_ascii_lowercase())?;
+        let mut matches: Vec<TrashEntry> = self
+            .deleted_items()?
+            .into_iter()
+            .filter(|e| e.id.as_str().starts_with(prefix.as_str()))
+            .collect();
+        if matches.len() > 1 {
+            // A full id that is also the prefix of another still names one item.
+            matches.retain(|e| e.id == prefix);
+            if matches.is_empty() {
+                return Err(DocumentError::Ambiguous {
+                    collection: "trash",
+                    prefix: prefix.to_string(),
+                }
+                .into());
+            }
+        }
+        let entry = matches.pop().ok_or_else(|| DocumentError::NotFound {
+            collection: "trash",
+            id: prefix.to_string(),
+        })?;
+        let id = entry.id.as_str();
+        match entry.kind.as_str() {
+            Plan::NOUN => self.restore::<Plan>(id).map(drop),
+            Idea::NOUN => self.restore::<Idea>(id).map(drop),
+            PersonalTime::NOUN => self.restore::<PersonalTime>(id).map(drop),
+            Agreement::NOUN => self.restore::<Agreement>(id).map(drop),
+            Note::NOUN => self.restore::<Note>(id).map(drop),
+            other => Err(DocumentError::Malformed(format!("no such kind {other}")).into()),
+        }?;
+        Ok(entry)
+    }
+
     /// Values that lost concurrent writes to the `E`'s fields, with who wrote them.
     pub fn conflicts<E: Entity>(&mut self, prefix: &str) -> Result<Vec<Conflict>, RepoError> {
         let id = self.resolve::<E>(prefix)?;
+        self.named_conflicts::<E>(&id, None)
+    }
+
+    /// The conflicts of the `E` with id `id` (in its nested map `within`), named.
+    fn named_conflicts<E: Entity>(
+        &mut self,
+        id: &EntityId,
+        within: Option<&str>,
+    ) -> Result<Vec<Conflict>, RepoError> {
         let names: BTreeMap<PersonId, String> =
             self.people()?.into_iter().map(|p| (p.id, p.name)).collect();
-        let mut conflicts = self
-            .slot(E::COLLECTION.doc())
-            .doc
-            .conflicts(E::COLLECTION, id.as_str())?;
+        let mut conflicts =
+            self.slot(E::COLLECTION.doc())
+                .doc
+                .conflicts(E::COLLECTION, id.as_str(), within)?;
         for c in &mut conflicts {
             c.by_name = c.by.as_ref().and_then(|by| names.get(by).cloned());
         }
@@ -512,37 +644,6 @@ impl Repo {
                 ),
             ))
         })
-    }
-
-    /// Deletes a block of one's own personal time and its details.
-    pub fn delete_personal_time(&mut self, prefix: &str) -> Result<(), RepoError> {
-        let block = self.get::<PersonalTime>(prefix)?;
-        if block.owner != self.me.id {
-            return Err(
-                ValidationError::new("owner", "only the owner can delete personal time").into(),
-            );
-        }
-        self.delete::<PersonalTime>(block.id.as_str())?;
-        if self
-            .private
-            .doc
-            .get::<PersonalTimeDetail>(Collection::PersonalTimeDetails, block.id.as_str())?
-            .is_some()
-        {
-            self.change(DocKind::Private, |doc, author| {
-                doc.remove(Collection::PersonalTimeDetails, block.id.as_str())?;
-                Ok((
-                    (),
-                    Activity::new(
-                        author,
-                        "personal_time.details",
-                        Some(block.id.clone()),
-                        "deleted",
-                    ),
-                ))
-            })?;
-        }
-        Ok(())
     }
 
     /// The week "now" falls in, in this daemon's time zone.

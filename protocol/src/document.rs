@@ -112,6 +112,18 @@ impl Collection {
     }
 }
 
+/// A value that lost a concurrent write, as [`Document::losers`] finds it.
+struct Loser {
+    /// Its field as people name it: `title`, or `meta.updated_at` in a nested map.
+    field: String,
+    value: ScalarValue,
+    /// The op that wrote it (and so its author).
+    op: ObjId,
+    /// The map holding it, and its key there.
+    map: ObjId,
+    key: String,
+}
+
 /// A value that lost a concurrent write to the same field. Automerge keeps it; tandem
 /// shows it, with who wrote it and when, so nothing is silently hidden.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -382,13 +394,21 @@ impl Document {
         }
     }
 
-    /// The losing scalar values of every field of the item that was written concurrently.
+    /// The losing scalar values of every field of the item that was written concurrently,
+    /// or with `within`, of the fields of that nested map (`meta`), each with the op that
+    /// wrote it and the map holding it.
     fn losers(
         &self,
         collection: Collection,
         key: &str,
-    ) -> Result<Vec<(String, ScalarValue, automerge::ObjId)>, DocumentError> {
-        let obj = self.item_obj(collection, key)?;
+        within: Option<&str>,
+    ) -> Result<Vec<Loser>, DocumentError> {
+        let mut obj = self.item_obj(collection, key)?;
+        let mut path = String::new();
+        if let Some(map) = within {
+            obj = self.nested_map(collection, key, &obj, map)?;
+            path = format!("{map}.");
+        }
         let mut out = Vec::new();
         for field in self.doc.keys(&obj) {
             let all = self.doc.get_all(&obj, field.as_str())?;
@@ -400,47 +420,75 @@ impl Document {
                 if Some(&id) != winner.as_ref()
                     && let Value::Scalar(scalar) = value
                 {
-                    out.push((field.clone(), scalar.into_owned(), id));
+                    out.push(Loser {
+                        field: format!("{path}{field}"),
+                        value: scalar.into_owned(),
+                        op: id,
+                        map: obj.clone(),
+                        key: field.clone(),
+                    });
                 }
             }
         }
         Ok(out)
     }
 
-    /// Concurrent writes the item's fields lost, with their authors from the activity
-    /// records of the changes that made them.
+    fn nested_map(
+        &self,
+        collection: Collection,
+        key: &str,
+        item: &ObjId,
+        map: &str,
+    ) -> Result<ObjId, DocumentError> {
+        match self.doc.get(item, map)? {
+            Some((Value::Object(ObjType::Map), id)) => Ok(id),
+            _ => Err(DocumentError::Malformed(format!(
+                "{} {key} has no {map} map",
+                collection.key()
+            ))),
+        }
+    }
+
+    /// Concurrent writes the item's fields lost (with `within`, the fields of that nested
+    /// map: `meta`), with their authors from the activity records of the changes that
+    /// made them.
     pub fn conflicts(
         &mut self,
         collection: Collection,
         key: &str,
+        within: Option<&str>,
     ) -> Result<Vec<Conflict>, DocumentError> {
-        let losers = self.losers(collection, key)?;
+        let losers = self.losers(collection, key, within)?;
         if losers.is_empty() {
             return Ok(Vec::new());
         }
         let metas = self.doc.get_changes_meta(&[]);
         Ok(losers
             .into_iter()
-            .map(|(field, value, op)| {
-                let activity = match &op {
-                    ObjId::Id(counter, actor, _) => metas
-                        .iter()
-                        .find(|m| {
-                            m.actor.as_ref() == actor
-                                && m.start_op <= *counter
-                                && *counter <= m.max_op
-                        })
-                        .and_then(|m| m.message.as_deref().and_then(Activity::from_message)),
-                    ObjId::Root => None,
-                };
-                Conflict {
-                    field,
-                    value: scalar_json(&value),
-                    by: activity.as_ref().map(|a| a.by.clone()),
-                    at: activity.map(|a| a.at),
-                    by_name: None,
-                }
-            })
+            .map(
+                |Loser {
+                     field, value, op, ..
+                 }| {
+                    let activity = match &op {
+                        ObjId::Id(counter, actor, _) => metas
+                            .iter()
+                            .find(|m| {
+                                m.actor.as_ref() == actor
+                                    && m.start_op <= *counter
+                                    && *counter <= m.max_op
+                            })
+                            .and_then(|m| m.message.as_deref().and_then(Activity::from_message)),
+                        ObjId::Root => None,
+                    };
+                    Conflict {
+                        field,
+                        value: scalar_json(&value),
+                        by: activity.as_ref().map(|a| a.by.clone()),
+                        at: activity.map(|a| a.at),
+                        by_name: None,
+                    }
+                },
+            )
             .collect())
     }
 
@@ -452,16 +500,15 @@ impl Document {
         key: &str,
         field: &str,
     ) -> Result<(), DocumentError> {
-        let (_, value, _) = self
-            .losers(collection, key)?
+        let loser = self
+            .losers(collection, key, None)?
             .into_iter()
-            .find(|(f, _, _)| f == field)
+            .find(|l| l.field == field)
             .ok_or_else(|| DocumentError::NotFound {
                 collection: collection.key(),
                 id: format!("{key}: no conflicting value for {field}"),
             })?;
-        let obj = self.item_obj(collection, key)?;
-        self.doc.put(&obj, field, value)?;
+        self.doc.put(&loser.map, loser.key.as_str(), loser.value)?;
         Ok(())
     }
 
@@ -502,6 +549,25 @@ impl Document {
     ) -> Result<(), DocumentError> {
         let obj = self.collection_obj(collection)?;
         autosurgeon::reconcile_prop(&mut self.doc, &obj, item.storage_key(), item)?;
+        Ok(())
+    }
+
+    /// Deletes `fields` of the map `within` of the item under `key` (those it has). Call
+    /// [`Document::commit`] afterwards.
+    pub fn remove_fields(
+        &mut self,
+        collection: Collection,
+        key: &str,
+        within: &str,
+        fields: &[&str],
+    ) -> Result<(), DocumentError> {
+        let item = self.item_obj(collection, key)?;
+        let obj = self.nested_map(collection, key, &item, within)?;
+        for field in fields {
+            if self.doc.get(&obj, *field)?.is_some() {
+                self.doc.delete(&obj, *field)?;
+            }
+        }
         Ok(())
     }
 
@@ -808,7 +874,7 @@ mod tests {
         let sam_bytes = sam.save();
         alex.apply_changes(&sam_bytes).unwrap();
         let winner: Idea = alex.get(Collection::Ideas, "i1").unwrap().unwrap();
-        let conflicts = alex.conflicts(Collection::Ideas, "i1").unwrap();
+        let conflicts = alex.conflicts(Collection::Ideas, "i1", None).unwrap();
         assert_eq!(conflicts.len(), 1, "{conflicts:?}");
         let lost = &conflicts[0];
         assert_eq!(lost.field, "title");
@@ -826,7 +892,9 @@ mod tests {
         let kept: Idea = alex.get(Collection::Ideas, "i1").unwrap().unwrap();
         assert_eq!(serde_json::Value::from(kept.title.as_str()), lost.value);
         assert!(
-            alex.conflicts(Collection::Ideas, "i1").unwrap().is_empty(),
+            alex.conflicts(Collection::Ideas, "i1", None)
+                .unwrap()
+                .is_empty(),
             "keeping resolves the conflict"
         );
         assert!(

@@ -34,6 +34,30 @@ pub struct Meta {
     pub updated_by: PersonId,
     /// When it was changed last.
     pub updated_at: Stamp,
+    /// When it was put in the trash, if it is there. A delete is a tombstone, not a
+    /// removal, so a partner's concurrent edit lands on the deleted item instead of being
+    /// lost, and the item can come back ([`crate::trash`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[autosurgeon(missing = "Default::default", reconcile = "written_only_when_set")]
+    pub deleted_at: Option<Stamp>,
+    /// Who put it in the trash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[autosurgeon(missing = "Default::default", reconcile = "written_only_when_set")]
+    pub deleted_by: Option<PersonId>,
+}
+
+/// Reconciles a tombstone field only when it is set. An edit made on a copy that never
+/// saw the delete must not write the field back as empty: that concurrent write could win
+/// and silently bring the item back. Only a restore clears the fields, explicitly
+/// ([`crate::document::Document::remove_fields`]).
+fn written_only_when_set<T: Reconcile, R: autosurgeon::Reconciler>(
+    value: &Option<T>,
+    reconciler: R,
+) -> Result<(), R::Error> {
+    match value {
+        Some(value) => value.reconcile(reconciler),
+        None => Ok(()),
+    }
 }
 
 impl Meta {
@@ -44,7 +68,20 @@ impl Meta {
             created_at: author.at,
             updated_by: author.person.clone(),
             updated_at: author.at,
+            deleted_at: None,
+            deleted_by: None,
         }
+    }
+
+    /// The item field holding its `Meta` (a nested map in the document).
+    pub const KEY: &'static str = "meta";
+
+    /// The `Meta` fields a tombstone is made of.
+    pub const TOMBSTONE_FIELDS: [&'static str; 2] = ["deleted_at", "deleted_by"];
+
+    /// Whether the item is in the trash.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
     }
 
     /// Records that `author` changed the entity now.
@@ -66,6 +103,8 @@ pub trait Identified: Stored {
     fn id(&self) -> &EntityId;
     /// Who created and changed it, and when.
     fn meta(&self) -> &Meta;
+    /// The same, to change.
+    fn meta_mut(&mut self) -> &mut Meta;
 }
 
 /// Implements [`Stored`] (keyed by the `id` field) and [`Identified`] (from the `id` and
@@ -86,6 +125,10 @@ macro_rules! keyed_by_id {
 
                 fn meta(&self) -> &$crate::entity::Meta {
                     &self.meta
+                }
+
+                fn meta_mut(&mut self) -> &mut $crate::entity::Meta {
+                    &mut self.meta
                 }
             }
         )+
@@ -110,6 +153,11 @@ pub trait Entity: Identified {
     fn apply(&mut self, patch: Self::Patch, author: &Author) -> Result<(), ValidationError>;
     /// One line for the activity feed, e.g. the title.
     fn summary(&self) -> String;
+    /// The one person this item belongs to, if it is not shared by both: only they may
+    /// delete or restore it.
+    fn owner(&self) -> Option<&PersonId> {
+        None
+    }
 }
 
 /// Checks a required one-line text (a title, label, name or place): trimmed, non-empty,

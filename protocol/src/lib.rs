@@ -51,6 +51,7 @@ pub mod schema;
 pub mod sync;
 pub mod throttle;
 pub mod time;
+pub mod trash;
 pub mod wire;
 
 #[cfg(test)]

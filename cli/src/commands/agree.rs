@@ -1,10 +1,10 @@
-//! `tandem agree add|list|accept`.
+//! `tandem agree add|list|accept|edit|delete`.
 
 use serde_json::json;
 use tandem_protocol::model::agreement::Agreement;
 
 use super::plan::encode;
-use super::{AGREEMENTS, Ctx, date_option, full_id};
+use super::{AGREEMENTS, Ctx, date_option, edited_fields, full_id};
 use crate::args::AgreeCommand;
 use crate::safe;
 use crate::show::{self, say};
@@ -26,6 +26,20 @@ pub fn run(ctx: &Ctx, command: AgreeCommand) -> anyhow::Result<()> {
                 &json!({}),
             )?
         }
+        AgreeCommand::Edit { id, text, review } => {
+            let review = review.map(|r| date_option("--review", &r)).transpose()?;
+            let fields = edited_fields(
+                [
+                    ("text", text.map(Into::into)),
+                    ("review_on", review.map(|d| d.to_string().into())),
+                ],
+                "--text or --review, e.g. --text \"No phones at dinner, except on call\"",
+            )?;
+            let id = full_id(ctx, &AGREEMENTS, &id)?;
+            ctx.client
+                .patch(&format!("/v1/agreements/{}", encode(&id)), &fields)?
+        }
+        AgreeCommand::Delete(args) => return super::trash::delete(ctx, &AGREEMENTS, args),
         AgreeCommand::List => {
             let agreements: Vec<Agreement> = ctx.client.get("/v1/agreements")?;
             if ctx.json {
@@ -69,11 +83,15 @@ pub fn run(ctx: &Ctx, command: AgreeCommand) -> anyhow::Result<()> {
             .keys()
             .map(|p| show::name(&names, p))
             .collect();
+        let accepted = if accepted.is_empty() {
+            "accepted by nobody yet".to_owned()
+        } else {
+            format!("accepted by {}", accepted.join(" and "))
+        };
         say!(
-            "\"{}\" ({}), accepted by {}; review on {}",
+            "\"{}\" ({}), {accepted}; review on {}",
             safe::one_line(&agreement.text),
             agreement.id,
-            accepted.join(" and "),
             agreement.review_on
         );
     }

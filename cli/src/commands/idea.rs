@@ -1,9 +1,10 @@
-//! `tandem idea add|list|draw`.
+//! `tandem idea add|list|draw|edit|delete`.
 
 use serde_json::json;
 use tandem_protocol::model::idea::Idea;
 
-use super::Ctx;
+use super::plan::encode;
+use super::{Ctx, IDEAS, edited_fields, full_id};
 use crate::args::IdeaCommand;
 use crate::safe;
 use crate::show::{self, say};
@@ -45,6 +46,25 @@ pub fn run(ctx: &Ctx, command: IdeaCommand) -> anyhow::Result<()> {
                 say!("{}", show::table(&["ID", "IDEA", "FROM", "NOTES"], &rows));
             }
         }
+        IdeaCommand::Edit { id, title, notes } => {
+            let fields = edited_fields(
+                [
+                    ("title", title.map(Into::into)),
+                    ("notes", notes.map(Into::into)),
+                ],
+                "--title or --notes, e.g. --title \"Night swim at the lake\"",
+            )?;
+            let id = full_id(ctx, &IDEAS, &id)?;
+            let idea: Idea = ctx
+                .client
+                .patch(&format!("/v1/ideas/{}", encode(&id)), &fields)?;
+            if ctx.json {
+                show::json(&idea);
+            } else {
+                say!("Changed: {} ({})", safe::one_line(&idea.title), idea.id);
+            }
+        }
+        IdeaCommand::Delete(args) => super::trash::delete(ctx, &IDEAS, args)?,
         IdeaCommand::Draw => {
             let idea: Idea = ctx.client.post("/v1/ideas/draw", &json!({}))?;
             if ctx.json {

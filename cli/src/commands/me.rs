@@ -1,9 +1,10 @@
-//! `tandem me add|list`: personal time.
+//! `tandem me add|list|edit|delete`: personal time.
 
 use serde_json::json;
 use tandem_protocol::api::PersonalTimeView;
 
-use super::{Ctx, time_range};
+use super::plan::encode;
+use super::{Ctx, PERSONAL_TIME, edited_fields, full_id, time_range};
 use crate::args::MeCommand;
 use crate::safe;
 use crate::show::{self, say};
@@ -30,6 +31,39 @@ pub fn run(ctx: &Ctx, command: MeCommand) -> anyhow::Result<()> {
                 );
             }
         }
+        MeCommand::Edit {
+            id,
+            time,
+            label,
+            details,
+        } => {
+            let range = time_range(ctx, &time, false)?;
+            let (start, end) = range.map(|(s, e)| (json!(s), json!(e))).unzip();
+            let fields = edited_fields(
+                [
+                    ("start", start),
+                    ("end", end),
+                    ("label", label.map(Into::into)),
+                    ("details", details.map(Into::into)),
+                ],
+                "--at, --label or --details, e.g. --at \"sat 14:00\" --for 2h",
+            )?;
+            let id = full_id(ctx, &PERSONAL_TIME, &id)?;
+            let view: PersonalTimeView = ctx
+                .client
+                .patch(&format!("/v1/personal-time/{}", encode(&id)), &fields)?;
+            if ctx.json {
+                show::json(&view);
+            } else {
+                say!(
+                    "Changed your personal time {} ({}); your partner sees \"{}\".",
+                    show::range(&view.block.start, &view.block.end),
+                    view.block.id,
+                    safe::one_line(&view.block.label)
+                );
+            }
+        }
+        MeCommand::Delete(args) => super::trash::delete(ctx, &PERSONAL_TIME, args)?,
         MeCommand::List => {
             let blocks: Vec<PersonalTimeView> = ctx.client.get("/v1/personal-time")?;
             if ctx.json {

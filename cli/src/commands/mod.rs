@@ -18,6 +18,7 @@ pub mod plan;
 pub mod repair;
 pub mod service;
 pub mod status;
+pub mod trash;
 
 use std::fmt::Display;
 use std::str::FromStr;
@@ -115,7 +116,23 @@ pub const PLANS: Named = Named {
     list_command: "tandem plan list",
 };
 
-/// Agreements, as `agree accept` names them.
+/// Ideas, as `idea edit|delete` name them.
+pub const IDEAS: Named = Named {
+    noun: "idea",
+    path: "/v1/ideas",
+    label: "title",
+    list_command: "tandem idea list",
+};
+
+/// Personal-time blocks, as `me edit|delete` name them.
+pub const PERSONAL_TIME: Named = Named {
+    noun: "personal time",
+    path: "/v1/personal-time",
+    label: "label",
+    list_command: "tandem me list",
+};
+
+/// Agreements, as `agree accept|edit|delete` name them.
 pub const AGREEMENTS: Named = Named {
     noun: "agreement",
     path: "/v1/agreements",
@@ -123,7 +140,7 @@ pub const AGREEMENTS: Named = Named {
     list_command: "tandem agree list",
 };
 
-/// Notes, as `note show` names them.
+/// Notes, as `note show|edit|delete` name them.
 pub const NOTES: Named = Named {
     noun: "note",
     path: "/v1/notes",
@@ -176,6 +193,22 @@ pub fn full_id(ctx: &Ctx, named: &Named, typed: &str) -> anyhow::Result<String> 
             .into())
         }
     }
+}
+
+/// The fields an `edit` command was given, as a patch body; refused when it was given
+/// none, naming the `options` it takes.
+pub fn edited_fields(
+    fields: impl IntoIterator<Item = (&'static str, Option<serde_json::Value>)>,
+    options: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, Usage> {
+    let fields: serde_json::Map<String, serde_json::Value> = fields
+        .into_iter()
+        .filter_map(|(name, value)| Some((name.to_owned(), value?)))
+        .collect();
+    if fields.is_empty() {
+        return Err(Usage(format!("nothing to change: give {options}")));
+    }
+    Ok(fields)
 }
 
 /// `--week` as an ISO week (or a date in it), or a message showing both forms.

@@ -6,7 +6,7 @@ use serde_json::json;
 use tandem_protocol::model::note::Note;
 
 use super::plan::encode;
-use super::{Ctx, NOTES, full_id};
+use super::{Ctx, NOTES, edited_fields, full_id};
 use crate::args::NoteCommand;
 use crate::safe;
 use crate::show::{self, say};
@@ -52,6 +52,25 @@ pub fn run(ctx: &Ctx, command: NoteCommand) -> anyhow::Result<()> {
                 say!("{}", show::table(&["ID", "WRITTEN", "TITLE"], &rows));
             }
         }
+        NoteCommand::Edit { id, title, body } => {
+            let fields = edited_fields(
+                [
+                    ("title", title.map(Into::into)),
+                    ("body", body.map(Into::into)),
+                ],
+                "--title or --body, e.g. --title \"Thursday\"",
+            )?;
+            let id = full_id(ctx, &NOTES, &id)?;
+            let note: Note = ctx
+                .client
+                .patch(&format!("/v1/notes/{}", encode(&id)), &fields)?;
+            if ctx.json {
+                show::json(&note);
+            } else {
+                say!("Changed note {} ({})", safe::one_line(&note.title), note.id);
+            }
+        }
+        NoteCommand::Delete(args) => super::trash::delete(ctx, &NOTES, args)?,
         NoteCommand::Show { id } => {
             let id = full_id(ctx, &NOTES, &id)?;
             let note: Note = ctx.client.get(&format!("/v1/notes/{}", encode(&id)))?;

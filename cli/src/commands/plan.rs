@@ -1,4 +1,4 @@
-//! `tandem plan add|list|show|edit|rsvp|done|cancel`.
+//! `tandem plan add|list|show|edit|rsvp|done|cancel|delete`.
 
 use serde_json::{Map, Value, json};
 use tandem_protocol::document::Conflict;
@@ -158,6 +158,7 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
         }
         PlanCommand::Done { id } => set_status(ctx, &id, PlanStatus::Done, "Done"),
         PlanCommand::Cancel { id } => set_status(ctx, &id, PlanStatus::Cancelled, "Cancelled"),
+        PlanCommand::Delete(args) => super::trash::delete(ctx, &PLANS, args),
     }
 }
 

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use tandem_protocol::api::{ErrorBody, ErrorDetail};
 use tandem_protocol::error::DocumentError;
+use tandem_protocol::trash::TrashError;
 
 use crate::repo::RepoError;
 
@@ -63,6 +64,18 @@ impl From<RepoError> for ApiError {
                 ApiError::new(StatusCode::BAD_REQUEST, "ambiguous_id", message)
             }
             RepoError::Revealed(_) => ApiError::new(StatusCode::CONFLICT, "revealed", message),
+            RepoError::Trash(TrashError::NotYours { .. }) => {
+                ApiError::new(StatusCode::FORBIDDEN, "not_yours", message)
+            }
+            RepoError::Trash(TrashError::InTrash { .. }) => {
+                ApiError::new(StatusCode::CONFLICT, "in_trash", message)
+            }
+            RepoError::Trash(TrashError::AlreadyDeleted { .. }) => {
+                ApiError::new(StatusCode::CONFLICT, "already_deleted", message)
+            }
+            RepoError::Trash(TrashError::NotDeleted { .. }) => {
+                ApiError::new(StatusCode::CONFLICT, "not_in_trash", message)
+            }
             RepoError::Document(_)
             | RepoError::Store(_)
             | RepoError::Sync(_)

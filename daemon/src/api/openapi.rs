@@ -24,6 +24,7 @@ use tandem_protocol::model::personal_time::{NewPersonalTime, PersonalTimePatch};
 use tandem_protocol::model::plan::{NewPlan, Plan, PlanPatch, RsvpRequest};
 use tandem_protocol::model::settings::{Settings, SettingsPatch};
 use tandem_protocol::remind::Reminder;
+use tandem_protocol::trash::TrashEntry;
 use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn, PathItem,
 };
@@ -145,7 +146,13 @@ fn crud<T: ToSchema, New: ToSchema, Patch: ToSchema>(
             Some(s.one::<Patch>()),
             (200, Some(s.one::<T>())),
         ),
-        op(HttpMethod::Delete, item, "delete", None, (204, None)),
+        op(
+            HttpMethod::Delete,
+            item,
+            "put in the trash (a tombstone both laptops keep; restore with /v1/trash/{id}/restore)",
+            None,
+            (204, None),
+        ),
     ]
 }
 
@@ -283,6 +290,20 @@ fn endpoints(s: &mut Schemas) -> Vec<Endpoint> {
             (200, Some(s.one::<Activity>())),
         ),
         op(Get, "/v1/openapi.json", "this document", None, (200, None)),
+        op(
+            Get,
+            "/v1/trash",
+            "what either partner deleted in the last 30 days, newest first",
+            None,
+            (200, Some(s.list::<TrashEntry>())),
+        ),
+        op(
+            Post,
+            "/v1/trash/{id}/restore",
+            "bring a deleted item of any kind back; says what came back",
+            None,
+            (200, Some(s.one::<TrashEntry>())),
+        ),
         op(
             Get,
             "/v1/reminders",

@@ -24,11 +24,12 @@ use tandem_protocol::model::agreement::Agreement;
 use tandem_protocol::model::checkin::NewCheckin;
 use tandem_protocol::model::idea::Idea;
 use tandem_protocol::model::note::Note;
-use tandem_protocol::model::personal_time::{NewPersonalTime, PersonalTimePatch};
+use tandem_protocol::model::personal_time::{NewPersonalTime, PersonalTime, PersonalTimePatch};
 use tandem_protocol::model::plan::{Plan, PlanStatus, RsvpRequest};
 use tandem_protocol::model::settings::{Settings, SettingsPatch};
 use tandem_protocol::remind::Reminder;
 use tandem_protocol::time::IsoWeek;
+use tandem_protocol::trash::TrashEntry;
 
 use super::error::{Body, Params};
 use super::{ApiError, AppState};
@@ -53,8 +54,10 @@ pub fn routes() -> Router<AppState> {
             "/v1/personal-time/{id}",
             get(get_personal_time)
                 .patch(update_personal_time)
-                .delete(delete_personal_time),
+                .delete(delete::<PersonalTime>),
         )
+        .route("/v1/trash", get(trash))
+        .route("/v1/trash/{id}/restore", post(restore_item))
         .route("/v1/checkins", get(list_checkins).post(answer_checkin))
         .route("/v1/checkins/{week}", get(get_checkin))
         .route("/v1/balance", get(balance))
@@ -309,14 +312,18 @@ async fn update_personal_time(
         .map(Json)
 }
 
-async fn delete_personal_time(
+async fn trash(State(state): State<AppState>) -> Result<Json<Vec<TrashEntry>>, ApiError> {
+    state.with_repo(|repo| repo.trash()).await.map(Json)
+}
+
+async fn restore_item(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<TrashEntry>, ApiError> {
     state
-        .with_repo(move |repo| repo.delete_personal_time(&id))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+        .with_repo(move |repo| repo.restore_item(&id))
+        .await
+        .map(Json)
 }
 
 async fn list_checkins(State(state): State<AppState>) -> Result<Json<Vec<CheckinWeek>>, ApiError> {

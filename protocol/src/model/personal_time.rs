@@ -154,6 +154,10 @@ impl Entity for PersonalTime {
     fn summary(&self) -> String {
         self.label.clone()
     }
+
+    fn owner(&self) -> Option<&PersonId> {
+        Some(&self.owner)
+    }
 }
 
 #[cfg(test)]
