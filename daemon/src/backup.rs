@@ -20,7 +20,7 @@ use thiserror::Error;
 use tokio::sync::watch;
 
 use crate::archive::{Archive, ArchiveError, IDENTITY_FILE, new_identity, parse_recipient};
-use crate::home::{Home, HomeError, create_private_dir, io_at, write_file_atomic};
+use crate::home::{Home, HomeError, create_private_dir, io_at, sync_dir, write_file_atomic};
 use crate::repo::{Repo, RepoError};
 
 /// One archive a day unless `backup_interval_secs` says otherwise (tests).
@@ -210,21 +210,29 @@ impl AutoBackups {
         due.duration_since(SystemTime::now()).unwrap_or_default()
     }
 
-    /// Takes a snapshot, writes it encrypted to the directory (0600, temp file and
-    /// rename) and deletes all but the newest `keep`.
+    /// Takes a snapshot, writes it encrypted to the directory (0600) and keeps only the
+    /// newest `keep`. The new archive is durable under a name no one lists before the
+    /// oldest are deleted, and only then takes its place: the directory never holds more
+    /// than `keep` archives, nor fewer than `keep - 1` plus the complete new one.
     fn write_one(&self, settings: &AutoBackup) -> Result<PathBuf, BackupError> {
         let recipient = parse_recipient(&settings.recipient)?;
         let archive = take(&self.repo, &self.home)?;
         let sealed = archive.seal_to(&recipient)?;
         create_private_dir(&settings.dir)?;
-        let name = archive.created_at.0.strftime("%Y%m%dT%H%M%S%.3fZ");
-        let path = settings.dir.join(format!("{PREFIX}{name}{SUFFIX}"));
-        write_file_atomic(&path, &sealed, 0o600)?;
+        let name = format!(
+            "{PREFIX}{}{SUFFIX}",
+            archive.created_at.0.strftime("%Y%m%dT%H%M%S%.3fZ")
+        );
+        let path = settings.dir.join(&name);
+        let incoming = settings.dir.join(format!(".{name}.part"));
+        write_file_atomic(&incoming, &sealed, 0o600)?;
         let archives = archives(&settings.dir);
-        let surplus = archives.len().saturating_sub(settings.keep as usize);
-        for (old, _, _) in &archives[..surplus] {
+        let surplus = (archives.len() + 1).saturating_sub(settings.keep.max(1) as usize);
+        for (old, _, _) in &archives[..surplus.min(archives.len())] {
             std::fs::remove_file(old).map_err(io_at(old))?;
         }
+        std::fs::rename(&incoming, &path).map_err(io_at(&path))?;
+        sync_dir(&settings.dir)?;
         Ok(path)
     }
 }
