@@ -358,11 +358,13 @@ impl Repo {
     }
 
     /// Applies `patch` to the `E` with this id (or prefix).
+    /// Applies `patch` to the `E` with this id (or prefix).
     pub fn update<E: Entity>(&mut self, prefix: &str, patch: E::Patch) -> Result<E, RepoError> {
         self.modify::<E>(prefix, "edit", |item, author| item.apply(patch, author))
     }
 
-    /// Changes the `E` with `f`, recording `verb` (e.g. `rsvp`) in the activity feed.
+    /// Changes the `E` with `f`, recording `verb` (e.g. `rsvp`) in the activity feed; a
+    /// change that asks both partners again ([`Entity::asks_again`]) says so there.
     pub fn modify<E: Entity>(
         &mut self,
         prefix: &str,
@@ -371,13 +373,18 @@ impl Repo {
     ) -> Result<E, RepoError> {
         let mut item = self.get::<E>(prefix)?;
         self.change(E::COLLECTION.doc(), |doc, author| {
+            let before = item.clone();
             f(&mut item, author)?;
             doc.put(E::COLLECTION, &item)?;
+            let summary = match item.asks_again(&before) {
+                Some(why) => format!("{} ({why})", item.summary()),
+                None => item.summary(),
+            };
             let activity = Activity::new(
                 author,
                 &format!("{}.{verb}", E::NOUN),
                 Some(item.id().clone()),
-                &item.summary(),
+                &summary,
             );
             Ok((item, activity))
         })

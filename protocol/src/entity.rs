@@ -153,6 +153,13 @@ pub trait Entity: Identified {
     fn apply(&mut self, patch: Self::Patch, author: &Author) -> Result<(), ValidationError>;
     /// One line for the activity feed, e.g. the title.
     fn summary(&self) -> String;
+    /// What an edit from `before` to `self` asks of both partners again, because it
+    /// changed what they had agreed to (e.g. "moved the time: asks both to RSVP again");
+    /// `None` for an edit that leaves their answers standing. [`Entity::apply`] has
+    /// already cleared those answers; the feed says why they are gone.
+    fn asks_again(&self, _before: &Self) -> Option<&'static str> {
+        None
+    }
     /// The one person this item belongs to, if it is not shared by both: only they may
     /// delete or restore it.
     fn owner(&self) -> Option<&PersonId> {
