@@ -76,6 +76,16 @@ impl Meta {
     /// The item field holding its `Meta` (a nested map in the document).
     pub const KEY: &'static str = "meta";
 
+    /// Every `Meta` field: bookkeeping, which an undo never puts back (it stamps anew).
+    pub const FIELDS: [&'static str; 6] = [
+        "created_by",
+        "created_at",
+        "updated_by",
+        "updated_at",
+        "deleted_at",
+        "deleted_by",
+    ];
+
     /// The `Meta` fields a tombstone is made of.
     pub const TOMBSTONE_FIELDS: [&'static str; 2] = ["deleted_at", "deleted_by"];
 
