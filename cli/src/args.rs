@@ -57,6 +57,10 @@ pub enum Command {
         /// Id or unique prefix, as `tandem trash` shows it.
         id: String,
     },
+    /// Revert your last command on this laptop (an add, edit, delete, restore, RSVP or
+    /// accept), as a new change both laptops see. Again reverts the one before; there is
+    /// no redo. Your partner's changes, check-in answers and settings are never undone.
+    Undo,
     /// Pair with your partner's laptop (or your own other device with --own): without a
     /// code, show one; with the code from the other laptop, join it.
     Pair(PairArgs),

@@ -122,6 +122,7 @@ fn with_daemon(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Log(a) => commands::log::run(ctx, a),
         Command::Trash(a) => commands::trash::run(ctx, a),
         Command::RestoreItem { id } => commands::trash::restore(ctx, &id),
+        Command::Undo => commands::undo::run(ctx),
         Command::Remind => commands::status::remind(ctx),
         Command::Export(a) => commands::export::run(ctx, a),
         Command::Pair(a) => commands::pair::pair(ctx, a),

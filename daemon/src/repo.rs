@@ -11,6 +11,7 @@ use automerge::ActorId;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::api::{
     ActivityEntry, CheckinAnswered, CheckinWeek, DocumentStatus, PersonalTimeView, Status,
@@ -39,6 +40,7 @@ use tandem_protocol::schema::Schema;
 use tandem_protocol::sync::{PeerSync, SyncError};
 use tandem_protocol::time::{IsoWeek, Stamp};
 use tandem_protocol::trash::{self, TrashEntry, TrashError};
+use tandem_protocol::undo::{self, Command, Inverse, UndoError};
 use tandem_protocol::wire::Message;
 use thiserror::Error;
 use tokio::sync::broadcast;
@@ -71,12 +73,39 @@ pub enum RepoError {
     /// A delete or restore was refused, or the item is in the trash.
     #[error(transparent)]
     Trash(#[from] TrashError),
+    /// There was nothing to undo, or the last command cannot be undone.
+    #[error(transparent)]
+    Undo(#[from] UndoError),
 }
 
 impl From<ValidationError> for RepoError {
     fn from(e: ValidationError) -> Self {
         RepoError::Document(e.into())
     }
+}
+
+/// The activity record of `author` doing `verb` to `item`, or of undoing `undoing` by it.
+fn record<E: Entity>(author: &Author, verb: &str, item: &E, undoing: Option<&Command>) -> Activity {
+    match undoing {
+        None => Activity::new(
+            author,
+            &format!("{}.{verb}", E::NOUN),
+            Some(item.id().clone()),
+            &item.summary(),
+        ),
+        Some(command) => Activity::new(
+            author,
+            &format!("{}.undo", E::NOUN),
+            Some(item.id().clone()),
+            &format!("{} (undid {})", item.summary(), command.activity.action),
+        )
+        .undoing(command.hash),
+    }
+}
+
+/// An item that no longer reads back as its own type: the document is damaged.
+fn malformed(e: serde_json::Error) -> RepoError {
+    DocumentError::Malformed(format!("an item could not be read back: {e}")).into()
 }
 
 /// A change, as announced on `/v1/events`.
@@ -358,11 +387,13 @@ impl Repo {
     }
 
     /// Applies `patch` to the `E` with this id (or prefix).
+    /// Applies `patch` to the `E` with this id (or prefix).
     pub fn update<E: Entity>(&mut self, prefix: &str, patch: E::Patch) -> Result<E, RepoError> {
         self.modify::<E>(prefix, "edit", |item, author| item.apply(patch, author))
     }
 
-    /// Changes the `E` with `f`, recording `verb` (e.g. `rsvp`) in the activity feed.
+    /// Changes the `E` with `f`, recording `verb` (e.g. `rsvp`) in the activity feed; a
+    /// change that asks both partners again ([`Entity::asks_again`]) says so there.
     pub fn modify<E: Entity>(
         &mut self,
         prefix: &str,
@@ -371,13 +402,18 @@ impl Repo {
     ) -> Result<E, RepoError> {
         let mut item = self.get::<E>(prefix)?;
         self.change(E::COLLECTION.doc(), |doc, author| {
+            let before = item.clone();
             f(&mut item, author)?;
             doc.put(E::COLLECTION, &item)?;
+            let summary = match item.asks_again(&before) {
+                Some(why) => format!("{} ({why})", item.summary()),
+                None => item.summary(),
+            };
             let activity = Activity::new(
                 author,
                 &format!("{}.{verb}", E::NOUN),
                 Some(item.id().clone()),
-                &item.summary(),
+                &summary,
             );
             Ok((item, activity))
         })
@@ -386,22 +422,32 @@ impl Repo {
     /// Puts the `E` with this id (or prefix) in the trash (a tombstone: see
     /// [`tandem_protocol::trash`]).
     pub fn delete<E: Entity>(&mut self, prefix: &str) -> Result<(), RepoError> {
+        self.put_in_trash::<E>(prefix, None)
+    }
+
+    fn put_in_trash<E: Entity>(
+        &mut self,
+        prefix: &str,
+        undoing: Option<&Command>,
+    ) -> Result<(), RepoError> {
         let mut item = self.get::<E>(prefix)?;
         self.change(E::COLLECTION.doc(), |doc, author| {
             trash::delete(&mut item, author)?;
             doc.put(E::COLLECTION, &item)?;
-            let activity = Activity::new(
-                author,
-                &format!("{}.delete", E::NOUN),
-                Some(item.id().clone()),
-                &item.summary(),
-            );
-            Ok(((), activity))
+            Ok(((), record(author, "delete", &item, undoing)))
         })
     }
 
     /// Takes the `E` with this id (or prefix) out of the trash.
     pub fn restore<E: Entity>(&mut self, prefix: &str) -> Result<E, RepoError> {
+        self.take_out_of_trash::<E>(prefix, None)
+    }
+
+    fn take_out_of_trash<E: Entity>(
+        &mut self,
+        prefix: &str,
+        undoing: Option<&Command>,
+    ) -> Result<E, RepoError> {
         let mut item = self.find::<E>(prefix)?;
         self.change(E::COLLECTION.doc(), |doc, author| {
             trash::restore(&mut item, author)?;
@@ -412,13 +458,75 @@ impl Repo {
                 Meta::KEY,
                 &Meta::TOMBSTONE_FIELDS,
             )?;
-            let activity = Activity::new(
-                author,
-                &format!("{}.restore", E::NOUN),
-                Some(item.id().clone()),
-                &item.summary(),
-            );
+            let activity = record(author, "restore", &item, undoing);
             Ok((item, activity))
+        })
+    }
+
+    /// Reverts this person's last command on this device, as a new change, and says
+    /// what it was ([`tandem_protocol::undo`]).
+    pub fn undo(&mut self) -> Result<Activity, RepoError> {
+        let mut commands: Vec<Command> = DocKind::ALL
+            .into_iter()
+            .flat_map(|kind| self.slot(kind).doc.own_commands())
+            .collect();
+        commands.sort_by_key(|c| std::cmp::Reverse(c.activity.at));
+        let command = undo::next_to_undo(&commands)?.clone();
+        let (noun, inverse) = undo::inverse(&command.activity)?;
+        match noun {
+            Plan::NOUN => self.undo_command::<Plan>(&command, inverse),
+            Idea::NOUN => self.undo_command::<Idea>(&command, inverse),
+            PersonalTime::NOUN => self.undo_command::<PersonalTime>(&command, inverse),
+            Agreement::NOUN => self.undo_command::<Agreement>(&command, inverse),
+            Note::NOUN => self.undo_command::<Note>(&command, inverse),
+            _ => Err(UndoError::NotUndoable {
+                action: command.activity.action.clone(),
+                summary: command.activity.summary.clone(),
+            }
+            .into()),
+        }?;
+        Ok(command.activity)
+    }
+
+    fn undo_command<E: Entity + DeserializeOwned>(
+        &mut self,
+        command: &Command,
+        inverse: Inverse,
+    ) -> Result<(), RepoError> {
+        let id = command
+            .activity
+            .id
+            .as_ref()
+            .map(|id| id.as_str().to_owned())
+            .unwrap_or_default();
+        match inverse {
+            Inverse::Delete => self.put_in_trash::<E>(&id, Some(command)),
+            Inverse::Restore => self.take_out_of_trash::<E>(&id, Some(command)).map(drop),
+            Inverse::Revert => self.revert::<E>(&id, command),
+        }
+    }
+
+    /// Puts back the fields `command` changed on the `E` with id `id`.
+    fn revert<E: Entity + DeserializeOwned>(
+        &mut self,
+        id: &str,
+        command: &Command,
+    ) -> Result<(), RepoError> {
+        let current = self.get::<E>(id)?;
+        let doc = &mut self.slot(E::COLLECTION.doc()).doc;
+        let as_of = |doc: &mut Document, heads: &[automerge::ChangeHash]| {
+            let item = doc.at(heads)?.get::<E>(E::COLLECTION, id)?;
+            serde_json::to_value(item).map_err(malformed)
+        };
+        let before = as_of(doc, &command.deps)?;
+        let after = as_of(doc, &[command.hash])?;
+        let mut reverted = serde_json::to_value(&current).map_err(malformed)?;
+        undo::revert_fields(&before, &after, &mut reverted, &Meta::FIELDS);
+        let mut item: E = serde_json::from_value(reverted).map_err(malformed)?;
+        self.change(E::COLLECTION.doc(), |doc, author| {
+            item.meta_mut().touch(author);
+            doc.put(E::COLLECTION, &item)?;
+            Ok(((), record(author, "edit", &item, Some(command))))
         })
     }
 

@@ -162,6 +162,32 @@ async function renderWeek() {
     el("div", { class: "when" }, range(b.start, b.end)))));
 }
 
+/**
+ * Edit and Delete buttons for one item at `path`: Edit asks for a new `field` value
+ * (starting from `current`), Delete asks first and puts the item in the trash, from
+ * which `tandem restore-item` brings it back.
+ */
+function itemActions(path, noun, field, current, warning = "") {
+  const edit = () => {
+    const value = prompt(`New ${field} of this ${noun}:`, current);
+    if (value === null || value.trim() === "" || value === current) return;
+    act(() => api("PATCH", path, { [field]: value }));
+  };
+  const remove = () => {
+    if (!confirm(`Delete this ${noun}? It goes to the trash, from which it can be brought back.${warning}`)) {
+      toast("Nothing deleted.");
+      return;
+    }
+    act(async () => {
+      await api("DELETE", path);
+      toast("Deleted: it is in the trash.");
+    });
+  };
+  return el("div", { class: "actions" },
+    el("button", { type: "button", onclick: edit }, "Edit"),
+    el("button", { type: "button", onclick: remove }, "Delete"));
+}
+
 function planItem(plan) {
   const mine = plan.rsvps[state.me.id];
   const answers = Object.entries(plan.rsvps).map(([who, answer]) => `${nameOf(who)}: ${answer}`);
@@ -176,14 +202,16 @@ function planItem(plan) {
     el("span", { class: "status" }, plan.status),
     el("div", { class: "when" }, range(plan.start, plan.end) + (plan.place ? ` · ${plan.place}` : "")),
     el("div", { class: "when" }, answers.join(" · ")),
-    rsvp);
+    rsvp,
+    itemActions(`/v1/plans/${plan.id}`, "plan", "title", plan.title));
 }
 
 async function renderIdeas() {
   const ideas = await api("GET", "/v1/ideas");
   const list = $("ideas");
   if (ideas.length === 0) empty(list, "The jar is empty: add an idea.");
-  else list.replaceChildren(...ideas.map((i) => el("li", {}, i.title)));
+  else list.replaceChildren(...ideas.map((i) => el("li", {},
+    el("span", {}, i.title), itemActions(`/v1/ideas/${i.id}`, "idea", "title", i.title))));
 }
 
 async function renderCheckin() {
@@ -210,7 +238,9 @@ async function renderNotes() {
   const list = $("notes");
   if (notes.length === 0) empty(list, "No private notes yet.");
   else list.replaceChildren(...notes.map((n) => el("li", {},
-    el("strong", {}, n.title), el("div", {}, n.body))));
+    el("strong", {}, n.title), el("div", {}, n.body),
+    itemActions(`/v1/notes/${n.id}`, "note", "body", n.body,
+      " Its history stays on your own devices, where it always was."))));
 }
 
 const views = { week: renderWeek, ideas: renderIdeas, checkin: renderCheckin, notes: renderNotes };

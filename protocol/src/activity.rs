@@ -23,6 +23,10 @@ pub struct Activity {
     pub id: Option<EntityId>,
     /// A short human description, e.g. the plan's title.
     pub summary: String,
+    /// The change this one reverts, for `tandem undo` ([`crate::undo`]): the hash of a
+    /// change of the same device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
 }
 
 impl Activity {
@@ -34,7 +38,14 @@ impl Activity {
             action: action.to_owned(),
             id,
             summary: summary.to_owned(),
+            undoes: None,
         }
+    }
+
+    /// The same record, marked as reverting the change `hash`.
+    pub fn undoing(mut self, hash: automerge::ChangeHash) -> Self {
+        self.undoes = Some(hash.to_string());
+        self
     }
 
     /// The change message carrying this record.

@@ -334,6 +334,38 @@ impl Document {
             .collect()
     }
 
+    /// The changes this document's own actor (this device) made with an activity
+    /// record, newest first: what `tandem undo` may revert ([`crate::undo`]).
+    pub fn own_commands(&mut self) -> Vec<crate::undo::Command> {
+        let actor = self.doc.get_actor().clone();
+        let mut commands: Vec<crate::undo::Command> = self
+            .doc
+            .get_changes_meta(&[])
+            .into_iter()
+            .filter(|m| *m.actor == actor)
+            .filter_map(|m| {
+                let activity = Activity::from_message(m.message.as_deref()?)?;
+                Some(crate::undo::Command {
+                    hash: m.hash,
+                    deps: m.deps,
+                    activity,
+                })
+            })
+            .collect();
+        commands.sort_by_key(|c| std::cmp::Reverse(c.activity.at));
+        commands
+    }
+
+    /// The document as it was at `heads`, read-only in spirit: for looking at an item
+    /// before and after one change.
+    pub fn at(&mut self, heads: &[ChangeHash]) -> Result<Document, DocumentError> {
+        Ok(Document {
+            kind: self.kind,
+            doc: self.doc.fork_at(heads)?,
+            saved: Vec::new(),
+        })
+    }
+
     /// Number of changes in the document's history.
     pub fn change_count(&mut self) -> usize {
         self.doc.get_changes_meta(&[]).len()

@@ -76,6 +76,16 @@ impl Meta {
     /// The item field holding its `Meta` (a nested map in the document).
     pub const KEY: &'static str = "meta";
 
+    /// Every `Meta` field: bookkeeping, which an undo never puts back (it stamps anew).
+    pub const FIELDS: [&'static str; 6] = [
+        "created_by",
+        "created_at",
+        "updated_by",
+        "updated_at",
+        "deleted_at",
+        "deleted_by",
+    ];
+
     /// The `Meta` fields a tombstone is made of.
     pub const TOMBSTONE_FIELDS: [&'static str; 2] = ["deleted_at", "deleted_by"];
 
@@ -153,6 +163,13 @@ pub trait Entity: Identified {
     fn apply(&mut self, patch: Self::Patch, author: &Author) -> Result<(), ValidationError>;
     /// One line for the activity feed, e.g. the title.
     fn summary(&self) -> String;
+    /// What an edit from `before` to `self` asks of both partners again, because it
+    /// changed what they had agreed to (e.g. "moved the time: asks both to RSVP again");
+    /// `None` for an edit that leaves their answers standing. [`Entity::apply`] has
+    /// already cleared those answers; the feed says why they are gone.
+    fn asks_again(&self, _before: &Self) -> Option<&'static str> {
+        None
+    }
     /// The one person this item belongs to, if it is not shared by both: only they may
     /// delete or restore it.
     fn owner(&self) -> Option<&PersonId> {

@@ -52,6 +52,7 @@ pub mod sync;
 pub mod throttle;
 pub mod time;
 pub mod trash;
+pub mod undo;
 pub mod wire;
 
 #[cfg(test)]

@@ -101,6 +101,20 @@ try {
   await a.locator("#drawn", { hasText: "Night swim" }).waitFor();
   await a.screenshot({ path: `${shots}/ideas.png`, fullPage: true });
 
+  // Edit an idea, then delete it (the page asks first); it goes to the trash.
+  const swim = () => a.locator("#ideas li", { hasText: "Night swim" });
+  a.once("dialog", (d) => d.accept("Night swim at the lake"));
+  await swim().getByRole("button", { name: "Edit" }).tap();
+  await a.locator("#ideas li", { hasText: "Night swim at the lake" }).waitFor();
+  a.once("dialog", (d) => d.dismiss());
+  await swim().getByRole("button", { name: "Delete" }).tap();
+  await a.locator("#toast", { hasText: "Nothing deleted" }).waitFor();
+  check(await swim().count() === 1, "a delete not confirmed keeps the idea");
+  a.once("dialog", (d) => d.accept());
+  await swim().getByRole("button", { name: "Delete" }).tap();
+  await a.locator("#ideas li", { hasText: "The jar is empty" }).waitFor();
+  await a.screenshot({ path: `${shots}/ideas-deleted.png`, fullPage: true });
+
   // Check-in: a rating outside 1-5 gets a message and nothing is sent.
   await tab(a, "checkin");
   await a.fill("#enough-alone", "7");
@@ -122,6 +136,13 @@ try {
   await a.locator("#note-form button[type=submit]").tap();
   await a.locator("#notes li", { hasText: "blue scarf" }).waitFor();
   await a.screenshot({ path: `${shots}/notes.png`, fullPage: true });
+  const scarf = () => a.locator("#notes li", { hasText: "scarf" });
+  a.once("dialog", (d) => d.accept("Surprise: the red scarf"));
+  await scarf().getByRole("button", { name: "Edit" }).tap();
+  await a.locator("#notes li", { hasText: "red scarf" }).waitFor();
+  a.once("dialog", (d) => d.accept());
+  await scarf().getByRole("button", { name: "Delete" }).tap();
+  await a.locator("#notes li", { hasText: "No private notes yet" }).waitFor();
   await tab(sam.page, "notes");
   await sam.page.locator("#notes li").first().waitFor();
   check(!(await sam.page.locator("#notes").textContent()).includes("blue scarf"), "Sam's phone never shows Alex's note");

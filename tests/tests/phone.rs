@@ -473,6 +473,7 @@ fn the_phone_page_works_in_chromium_and_updates_live() {
         "week",
         "week-dark",
         "ideas",
+        "ideas-deleted",
         "checkin",
         "checkin-error",
         "notes",
@@ -494,5 +495,28 @@ fn the_phone_page_works_in_chromium_and_updates_live() {
         0,
         "Alex's private note never reached Sam"
     );
-    assert_eq!(alex.count("/v1/notes"), 1);
+    // The phone's edits and deletes reached the laptops: the edited idea is in both
+    // trashes, the note only in Alex's.
+    let trash = |d: &Daemon| -> Vec<(String, String)> {
+        d.get("/v1/trash")
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let field = |k: &str| e[k].as_str().unwrap().to_owned();
+                (field("kind"), field("summary"))
+            })
+            .collect()
+    };
+    let idea = ("idea".to_owned(), "Night swim at the lake".to_owned());
+    assert!(eventually(Duration::from_secs(10), || trash(&sam).contains(&idea)));
+    let alex_trash = trash(&alex);
+    assert!(alex_trash.contains(&idea), "{alex_trash:?}");
+    assert!(
+        alex_trash.iter().any(|(kind, _)| kind == "note"),
+        "{alex_trash:?}"
+    );
+    assert!(!trash(&sam).iter().any(|(kind, _)| kind == "note"));
+    assert_eq!(alex.count("/v1/notes"), 0, "the note deleted on the phone");
 }

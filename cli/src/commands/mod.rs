@@ -19,6 +19,7 @@ pub mod repair;
 pub mod service;
 pub mod status;
 pub mod trash;
+pub mod undo;
 
 use std::fmt::Display;
 use std::str::FromStr;

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use tandem_protocol::api::{ErrorBody, ErrorDetail};
 use tandem_protocol::error::DocumentError;
 use tandem_protocol::trash::TrashError;
+use tandem_protocol::undo::UndoError;
 
 use crate::repo::RepoError;
 
@@ -75,6 +76,12 @@ impl From<RepoError> for ApiError {
             }
             RepoError::Trash(TrashError::NotDeleted { .. }) => {
                 ApiError::new(StatusCode::CONFLICT, "not_in_trash", message)
+            }
+            RepoError::Undo(UndoError::Nothing) => {
+                ApiError::new(StatusCode::CONFLICT, "nothing_to_undo", message)
+            }
+            RepoError::Undo(UndoError::NotUndoable { .. }) => {
+                ApiError::new(StatusCode::CONFLICT, "not_undoable", message)
             }
             RepoError::Document(_)
             | RepoError::Store(_)

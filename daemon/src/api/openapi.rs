@@ -305,6 +305,14 @@ fn endpoints(s: &mut Schemas) -> Vec<Endpoint> {
             (200, Some(s.one::<TrashEntry>())),
         ),
         op(
+            Post,
+            "/v1/undo",
+            "revert this person's last command made on this device, as a new change; \
+             says which command it was",
+            None,
+            (200, Some(s.one::<Activity>())),
+        ),
+        op(
             Get,
             "/v1/reminders",
             "what is due now: check-in, plans starting soon, agreements to review",

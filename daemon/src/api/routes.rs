@@ -12,6 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use tandem_protocol::activity::Activity;
 use tandem_protocol::api::{
     ActivityEntry, BalanceQuery, CheckinWeek, KeepRequest, ListQuery, LogQuery, PersonalTimeView,
     Status,
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/v1/trash", get(trash))
         .route("/v1/trash/{id}/restore", post(restore_item))
+        .route("/v1/undo", post(undo))
         .route("/v1/checkins", get(list_checkins).post(answer_checkin))
         .route("/v1/checkins/{week}", get(get_checkin))
         .route("/v1/balance", get(balance))
@@ -324,6 +326,10 @@ async fn restore_item(
         .with_repo(move |repo| repo.restore_item(&id))
         .await
         .map(Json)
+}
+
+async fn undo(State(state): State<AppState>) -> Result<Json<Activity>, ApiError> {
+    state.with_repo(|repo| repo.undo()).await.map(Json)
 }
 
 async fn list_checkins(State(state): State<AppState>) -> Result<Json<Vec<CheckinWeek>>, ApiError> {

@@ -27,7 +27,8 @@ pub struct Agreement {
     /// When to look at it again together.
     pub review_on: Day,
     /// Who accepted the current wording, and when. The author accepts on creation; a change
-    /// of wording clears it, since nobody agreed to the new words yet.
+    /// of wording clears it, the editor's too, since nobody agreed to the new words yet:
+    /// both are asked again.
     pub accepted_by: BTreeMap<PersonId, Stamp>,
     /// Who wrote it and when.
     #[serde(flatten)]
@@ -49,7 +50,7 @@ pub struct NewAgreement {
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgreementPatch {
-    /// New wording (clears acceptances except the editor's).
+    /// New wording (clears every acceptance, the editor's too).
     pub text: Option<String>,
     /// New review date.
     pub review_on: Option<Day>,
@@ -89,7 +90,7 @@ impl Entity for Agreement {
             let text = required_text("text", &text, MAX_TEXT)?;
             if text != self.text {
                 self.text = text;
-                self.accepted_by = BTreeMap::from([(author.person.clone(), author.at)]);
+                self.accepted_by.clear();
             }
         }
         if let Some(day) = patch.review_on {
@@ -102,6 +103,10 @@ impl Entity for Agreement {
     fn summary(&self) -> String {
         self.text.clone()
     }
+
+    fn asks_again(&self, before: &Self) -> Option<&'static str> {
+        (self.text != before.text).then_some("changed the text: asks both to accept again")
+    }
 }
 
 impl Agreement {
@@ -109,5 +114,51 @@ impl Agreement {
     pub fn accept(&mut self, author: &Author) {
         self.accepted_by.insert(author.person.clone(), author.at);
         self.meta.touch(author);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::author;
+
+    fn accepted_by_both() -> Agreement {
+        let new = NewAgreement {
+            text: "No phones at dinner".into(),
+            review_on: None,
+        };
+        let mut agreement =
+            Agreement::create(EntityId::parse("a1").unwrap(), new, &author("alex")).unwrap();
+        agreement.accept(&author("sam"));
+        agreement
+    }
+
+    #[test]
+    fn a_new_wording_clears_both_acceptances() {
+        let mut agreement = accepted_by_both();
+        let before = agreement.clone();
+        let patch = AgreementPatch {
+            text: Some("No phones at dinner or in bed".into()),
+            review_on: None,
+        };
+        agreement.apply(patch, &author("alex")).unwrap();
+        assert!(agreement.accepted_by.is_empty(), "the editor is asked too");
+        assert_eq!(
+            agreement.asks_again(&before),
+            Some("changed the text: asks both to accept again")
+        );
+    }
+
+    #[test]
+    fn a_new_review_date_or_the_same_words_keep_both_acceptances() {
+        let mut agreement = accepted_by_both();
+        let before = agreement.clone();
+        let patch = AgreementPatch {
+            text: Some("  No phones at dinner ".into()),
+            review_on: Some(Day("2031-01-01".parse().unwrap())),
+        };
+        agreement.apply(patch, &author("sam")).unwrap();
+        assert_eq!(agreement.accepted_by, before.accepted_by);
+        assert_eq!(agreement.asks_again(&before), None);
     }
 }

@@ -282,6 +282,10 @@ impl Entity for Plan {
             }
             next.recurrence = recurrence;
         }
+        if next.asks_again(self).is_some() {
+            next.rsvps.clear();
+            next.status = PlanStatus::Proposed;
+        }
         next.meta.touch(author);
         *self = next;
         Ok(())
@@ -289,6 +293,16 @@ impl Entity for Plan {
 
     fn summary(&self) -> String {
         self.title.clone()
+    }
+
+    /// A plan still being agreed on or agreed on (proposed or scheduled) moved to another
+    /// time: the answers were to the old time, so they are cleared and it is proposed
+    /// again. Done and cancelled plans keep theirs.
+    fn asks_again(&self, before: &Self) -> Option<&'static str> {
+        let open = matches!(before.status, PlanStatus::Proposed | PlanStatus::Scheduled);
+        let moved = self.start.timestamp() != before.start.timestamp()
+            || self.end.timestamp() != before.end.timestamp();
+        (open && moved).then_some("moved the time: asks both to RSVP again")
     }
 }
 
@@ -397,6 +411,72 @@ mod tests {
         p.rsvp(Rsvp::Yes, &author("sam"));
         assert_eq!(p.status, PlanStatus::Scheduled);
         assert_eq!(p.meta.updated_by.as_str(), "sam");
+    }
+
+    fn scheduled() -> Plan {
+        let mut p = plan(
+            "2026-12-04T19:00[Europe/Paris]",
+            "2026-12-04T21:00[Europe/Paris]",
+        );
+        p.rsvp(Rsvp::Yes, &author("sam"));
+        assert_eq!(p.status, PlanStatus::Scheduled);
+        p
+    }
+
+    fn at(time: &str) -> Option<Moment> {
+        Some(Moment(time.parse().unwrap()))
+    }
+
+    #[test]
+    fn moving_a_scheduled_plan_asks_both_to_rsvp_again() {
+        let mut p = scheduled();
+        let before = p.clone();
+        let patch = PlanPatch {
+            start: at("2026-12-05T19:00[Europe/Paris]"),
+            end: at("2026-12-05T21:00[Europe/Paris]"),
+            ..Default::default()
+        };
+        p.apply(patch, &author("alex")).unwrap();
+        assert_eq!(p.status, PlanStatus::Proposed);
+        assert!(p.rsvps.is_empty(), "the mover is asked too");
+        assert_eq!(
+            p.asks_again(&before),
+            Some("moved the time: asks both to RSVP again")
+        );
+        p.rsvp(Rsvp::Yes, &author("alex"));
+        p.rsvp(Rsvp::Yes, &author("sam"));
+        assert_eq!(p.status, PlanStatus::Scheduled);
+    }
+
+    #[test]
+    fn other_edits_and_the_same_instant_keep_the_answers() {
+        let mut p = scheduled();
+        let before = p.clone();
+        let patch = PlanPatch {
+            title: Some("Dinner at Luigi's".into()),
+            place: Some("Luigi's".into()),
+            // The same instants written in another zone are the same time.
+            start: at("2026-12-04T18:00[UTC]"),
+            end: at("2026-12-04T20:00[UTC]"),
+            ..Default::default()
+        };
+        p.apply(patch, &author("alex")).unwrap();
+        assert_eq!(
+            (p.status, p.rsvps.clone()),
+            (before.status, before.rsvps.clone())
+        );
+        assert_eq!(p.asks_again(&before), None);
+
+        let mut done = scheduled();
+        done.status = PlanStatus::Done;
+        let before = done.clone();
+        let patch = PlanPatch {
+            start: at("2026-12-04T20:00[Europe/Paris]"),
+            ..Default::default()
+        };
+        done.apply(patch, &author("alex")).unwrap();
+        assert_eq!((done.status, done.rsvps.len()), (PlanStatus::Done, 2));
+        assert_eq!(done.asks_again(&before), None);
     }
 
     #[test]
