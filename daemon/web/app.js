@@ -159,7 +159,11 @@ async function renderWeek() {
   if (blocks.length === 0) empty(personal, "No personal time this week.");
   else personal.replaceChildren(...blocks.map((b) => el("li", {},
     el("strong", {}, `${nameOf(b.owner)}: ${b.details || b.label}`),
-    el("div", { class: "when" }, range(b.start, b.end)))));
+    el("div", { class: "when" }, range(b.start, b.end)),
+    // Only one's own blocks can be changed; the label is what the partner sees.
+    ...(b.owner === state.me.id
+      ? [itemActions(`/v1/personal-time/${b.id}`, "personal-time block", "label", b.label)]
+      : []))));
 }
 
 /**

@@ -92,6 +92,19 @@ try {
   check((await a.locator("#turn").textContent()).includes("Sam"), "Sam's turn to plan after Alex's plan");
   await a.screenshot({ path: `${shots}/week.png`, fullPage: true });
 
+  // Alex's own personal time can be relabelled and deleted from the phone; Sam's phone
+  // shows Sam no buttons for it.
+  const block = () => a.locator("#personal li", { hasText: "You: bouldering" });
+  await block().waitFor();
+  a.once("dialog", (d) => d.accept("Climbing"));
+  await block().getByRole("button", { name: "Edit" }).tap();
+  await sam.page.locator("#personal li", { hasText: "Alex: Climbing" }).waitFor();
+  check(await sam.page.locator("#personal li", { hasText: "Alex:" }).getByRole("button").count() === 0,
+    "the partner cannot change someone else's personal time");
+  a.once("dialog", (d) => d.accept());
+  await block().getByRole("button", { name: "Delete" }).tap();
+  await sam.page.locator("#personal li", { hasText: "No personal time" }).waitFor();
+
   // Idea jar: add, draw.
   await tab(a, "ideas");
   await a.fill("#idea-title", "Night swim");

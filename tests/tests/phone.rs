@@ -424,6 +424,21 @@ fn the_phone_page_works_in_chromium_and_updates_live() {
     let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
     let (alex, sam) = (alex_home.start(), sam_home.start());
     pair(&alex, &sam, false);
+    // Personal time early today, so it is in this week whatever the day.
+    let today = jiff::ZonedDateTime::now().date();
+    alex.cli_ok(&[
+        "me",
+        "add",
+        "--at",
+        &format!("{today} 00:30"),
+        "--for",
+        "1h",
+        "--details",
+        "bouldering",
+    ]);
+    assert!(eventually(Duration::from_secs(20), || sam
+        .count("/v1/personal-time")
+        == 1));
     let (alex_phone, sam_phone) = (
         Phone::add(&alex, "Alex's Pixel"),
         Phone::add(&sam, "Sam's iPhone"),
