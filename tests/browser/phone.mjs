@@ -22,6 +22,9 @@ function check(condition, message) {
   if (!condition) throw new Error(`check failed: ${message}`);
 }
 
+/** Every phone page opened, to show what each looked like if a check fails. */
+const opened = [];
+
 async function phone(browser, url, token, colorScheme = "light") {
   const context = await browser.newContext({
     viewport: { width: 375, height: 812 },
@@ -34,10 +37,15 @@ async function phone(browser, url, token, colorScheme = "light") {
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   const errors = [];
+  opened.push({ page, errors });
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("response", (r) => { if (r.status() >= 400) errors.push(`${r.status()} ${new URL(r.url()).pathname}`); });
   await page.goto(`${url}/#token=${token}`);
   await page.locator("#live.on").waitFor();
+  // The week's lists are filled once their requests return; until then what is below
+  // them may still move, and a tap could land beside its target.
+  await page.locator("#plans li").first().waitFor();
+  await page.locator("#personal li").first().waitFor();
   check(!page.url().includes("token="), "the token is removed from the address bar");
   return { page, errors };
 }
@@ -201,6 +209,14 @@ try {
   await again.locator("#login").waitFor({ state: "visible", timeout: TIMEOUT });
   check(await again.locator("#app").isHidden(), "a revoked link shows only the login screen");
   console.log("ok");
+} catch (failure) {
+  // What each page showed when it failed: its address, its failed requests and script
+  // errors, and a screenshot.
+  for (const [n, { page, errors }] of opened.entries()) {
+    console.error(`page ${n}: ${page.url()}; errors: ${errors.join("; ") || "none"}`);
+    await page.screenshot({ path: `${shots}/failure-${n}.png`, fullPage: true }).catch(() => {});
+  }
+  throw failure;
 } finally {
   await browser.close();
 }
