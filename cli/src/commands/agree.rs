@@ -36,8 +36,7 @@ pub fn run(ctx: &Ctx, command: AgreeCommand) -> anyhow::Result<()> {
                 "--text or --review, e.g. --text \"No phones at dinner, except on call\"",
             )?;
             let id = full_id(ctx, &AGREEMENTS, &id)?;
-            ctx.client
-                .patch(&format!("/v1/agreements/{}", encode(&id)), &fields)?
+            ctx.client.patch(&AGREEMENTS.item_path(&id), &fields)?
         }
         AgreeCommand::Delete(args) => return super::trash::delete(ctx, &AGREEMENTS, args),
         AgreeCommand::List => {

@@ -3,7 +3,6 @@
 use serde_json::json;
 use tandem_protocol::model::idea::Idea;
 
-use super::plan::encode;
 use super::{Ctx, IDEAS, edited_fields, full_id};
 use crate::args::IdeaCommand;
 use crate::safe;
@@ -55,9 +54,7 @@ pub fn run(ctx: &Ctx, command: IdeaCommand) -> anyhow::Result<()> {
                 "--title or --notes, e.g. --title \"Night swim at the lake\"",
             )?;
             let id = full_id(ctx, &IDEAS, &id)?;
-            let idea: Idea = ctx
-                .client
-                .patch(&format!("/v1/ideas/{}", encode(&id)), &fields)?;
+            let idea: Idea = ctx.client.patch(&IDEAS.item_path(&id), &fields)?;
             if ctx.json {
                 show::json(&idea);
             } else {

@@ -3,7 +3,6 @@
 use serde_json::json;
 use tandem_protocol::api::PersonalTimeView;
 
-use super::plan::encode;
 use super::{Ctx, PERSONAL_TIME, edited_fields, full_id, time_range};
 use crate::args::MeCommand;
 use crate::safe;
@@ -49,9 +48,8 @@ pub fn run(ctx: &Ctx, command: MeCommand) -> anyhow::Result<()> {
                 "--at, --label or --details, e.g. --at \"sat 14:00\" --for 2h",
             )?;
             let id = full_id(ctx, &PERSONAL_TIME, &id)?;
-            let view: PersonalTimeView = ctx
-                .client
-                .patch(&format!("/v1/personal-time/{}", encode(&id)), &fields)?;
+            let view: PersonalTimeView =
+                ctx.client.patch(&PERSONAL_TIME.item_path(&id), &fields)?;
             if ctx.json {
                 show::json(&view);
             } else {

@@ -109,6 +109,13 @@ pub struct Named {
     pub list_command: &'static str,
 }
 
+impl Named {
+    /// The route of the item with the full id `id`.
+    pub fn item_path(&self, id: &str) -> String {
+        format!("{}/{}", self.path, plan::encode(id))
+    }
+}
+
 /// Plans, as `plan show|edit|rsvp|keep|done|cancel` name them.
 pub const PLANS: Named = Named {
     noun: "plan",

@@ -5,7 +5,6 @@ use std::io::Read;
 use serde_json::json;
 use tandem_protocol::model::note::Note;
 
-use super::plan::encode;
 use super::{Ctx, NOTES, edited_fields, full_id};
 use crate::args::NoteCommand;
 use crate::safe;
@@ -61,9 +60,7 @@ pub fn run(ctx: &Ctx, command: NoteCommand) -> anyhow::Result<()> {
                 "--title or --body, e.g. --title \"Thursday\"",
             )?;
             let id = full_id(ctx, &NOTES, &id)?;
-            let note: Note = ctx
-                .client
-                .patch(&format!("/v1/notes/{}", encode(&id)), &fields)?;
+            let note: Note = ctx.client.patch(&NOTES.item_path(&id), &fields)?;
             if ctx.json {
                 show::json(&note);
             } else {
@@ -73,7 +70,7 @@ pub fn run(ctx: &Ctx, command: NoteCommand) -> anyhow::Result<()> {
         NoteCommand::Delete(args) => super::trash::delete(ctx, &NOTES, args)?,
         NoteCommand::Show { id } => {
             let id = full_id(ctx, &NOTES, &id)?;
-            let note: Note = ctx.client.get(&format!("/v1/notes/{}", encode(&id)))?;
+            let note: Note = ctx.client.get(&NOTES.item_path(&id))?;
             if ctx.json {
                 show::json(&note);
             } else {

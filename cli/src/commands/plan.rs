@@ -142,9 +142,7 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
                     "nothing to change: give --title, --at, --place, --notes, --kind, --status or --no-repeat"
                 );
             }
-            let plan: Plan = ctx
-                .client
-                .patch(&format!("/v1/plans/{}", encode(&id)), &fields)?;
+            let plan: Plan = ctx.client.patch(&PLANS.item_path(&id), &fields)?;
             print_one(ctx, &plan, "Updated")
         }
         PlanCommand::Rsvp { id, answer } => {
@@ -164,10 +162,9 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
 
 fn set_status(ctx: &Ctx, id: &str, status: PlanStatus, verb: &str) -> anyhow::Result<()> {
     let id = full_id(ctx, &PLANS, id)?;
-    let plan: Plan = ctx.client.patch(
-        &format!("/v1/plans/{}", encode(&id)),
-        &json!({ "status": status }),
-    )?;
+    let plan: Plan = ctx
+        .client
+        .patch(&PLANS.item_path(&id), &json!({ "status": status }))?;
     print_one(ctx, &plan, verb)
 }
 

@@ -16,7 +16,7 @@ use crate::show::{self, say};
 /// Puts the `named` item `args.id` in the trash, after asking unless `--yes` was given.
 pub fn delete(ctx: &Ctx, named: &Named, args: DeleteArgs) -> anyhow::Result<()> {
     let id = full_id(ctx, named, &args.id)?;
-    let path = format!("{}/{}", named.path, encode(&id));
+    let path = named.item_path(&id);
     let item: serde_json::Value = ctx.client.get(&path)?;
     let label = safe::one_line(item[named.label].as_str().unwrap_or_default());
     if !args.yes && !confirmed(&format!("Delete {} \"{label}\"?", named.noun))? {
