@@ -35,7 +35,7 @@ use crate::slots::SharedSlots;
 pub struct Limits {
     /// Connections served at once.
     pub total: usize,
-    /// Connections served at once from one source (an IPv6 source is its /64).
+    /// Connections served at once from one source address (`admission::source`).
     pub per_source: usize,
     /// Time to finish the handshake before HTTP.
     pub handshake: Duration,
