@@ -21,7 +21,8 @@ use tokio::sync::watch;
 
 use crate::archive::{Archive, ArchiveError, IDENTITY_FILE, new_identity, parse_recipient};
 use crate::home::{Home, HomeError, create_private_dir, io_at, sync_dir, write_file_atomic};
-use crate::repo::{Repo, RepoError};
+use crate::repo::RepoError;
+use crate::writer::Writer;
 
 /// One archive a day unless `backup_interval_secs` says otherwise (tests).
 const DAILY: Duration = Duration::from_secs(24 * 60 * 60);
@@ -54,18 +55,22 @@ impl From<RepoError> for BackupError {
     }
 }
 
-/// Both documents and the person, as one archive, taken now. Holding the writer's lock
-/// across both documents makes them one moment: every acknowledged write is in both or
-/// after both.
-pub fn take(repo: &Mutex<Repo>, home: &Home) -> Result<Archive, BackupError> {
+/// Both documents and the person, as one archive, taken now. Both documents are copied
+/// in one operation of the writer, so they show one moment: every acknowledged write is in
+/// both or after both.
+pub async fn take(writer: &Writer, home: &Home) -> Result<Archive, BackupError> {
     let config = crate::config::load(home)?;
-    let mut repo = repo.lock().unwrap_or_else(|p| p.into_inner());
-    let shared = repo.save_copy(DocKind::Shared)?;
-    let private = repo.save_copy(DocKind::Private)?;
+    let (shared, private, me) = writer
+        .run(|repo| {
+            let shared = repo.save_copy(DocKind::Shared)?;
+            let private = repo.save_copy(DocKind::Private)?;
+            Ok((shared, private, repo.me().clone()))
+        })
+        .await?;
     Ok(Archive {
         created_at: Stamp(jiff::Timestamp::now()),
-        person: repo.me().id.clone(),
-        name: repo.me().name.clone(),
+        person: me.id,
+        name: me.name,
         time_zone: config.time_zone,
         shared,
         private,
@@ -75,7 +80,7 @@ pub fn take(repo: &Mutex<Repo>, home: &Home) -> Result<Archive, BackupError> {
 /// Automatic backups: their settings, the task writing them and what it last hit.
 pub struct AutoBackups {
     home: Home,
-    repo: Arc<Mutex<Repo>>,
+    writer: Writer,
     every: Duration,
     settings: watch::Sender<Option<AutoBackup>>,
     last_error: Mutex<Option<String>>,
@@ -83,14 +88,10 @@ pub struct AutoBackups {
 
 impl AutoBackups {
     /// Automatic backups as `config.toml` sets them (off until set up).
-    pub fn new(
-        home: Home,
-        repo: Arc<Mutex<Repo>>,
-        config: &tandem_protocol::config::Config,
-    ) -> Self {
+    pub fn new(home: Home, writer: Writer, config: &tandem_protocol::config::Config) -> Self {
         Self {
             home,
-            repo,
+            writer,
             every: config
                 .backup_interval_secs
                 .map_or(DAILY, |secs| Duration::from_secs(secs.max(1))),
@@ -181,8 +182,13 @@ impl AutoBackups {
                 _ = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {}
             }
             let Some(current) = current else { continue };
-            let this = self.clone();
-            let written = tokio::task::spawn_blocking(move || this.write_one(&current)).await;
+            let written = match take(&self.writer, &self.home).await {
+                Ok(archive) => {
+                    let this = self.clone();
+                    tokio::task::spawn_blocking(move || this.write_one(&current, &archive)).await
+                }
+                Err(e) => Ok(Err(e)),
+            };
             let error = match written {
                 Ok(Ok(path)) => {
                     tracing::info!(archive = %path.display(), "automatic backup written");
@@ -214,9 +220,8 @@ impl AutoBackups {
     /// newest `keep`. The new archive is durable under a name no one lists before the
     /// oldest are deleted, and only then takes its place: the directory never holds more
     /// than `keep` archives, nor fewer than `keep - 1` plus the complete new one.
-    fn write_one(&self, settings: &AutoBackup) -> Result<PathBuf, BackupError> {
+    fn write_one(&self, settings: &AutoBackup, archive: &Archive) -> Result<PathBuf, BackupError> {
         let recipient = parse_recipient(&settings.recipient)?;
-        let archive = take(&self.repo, &self.home)?;
         let sealed = archive.seal_to(&recipient)?;
         create_private_dir(&settings.dir)?;
         let name = format!(

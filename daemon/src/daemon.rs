@@ -5,7 +5,7 @@ use std::future::Future;
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use automerge::ActorId;
@@ -27,6 +27,7 @@ use crate::peer::PeerHub;
 use crate::peers::PeerBook;
 use crate::phones::Phones;
 use crate::repo::{Repo, RepoError};
+use crate::writer::Writer;
 
 /// Why the daemon could not start or stopped with an error.
 #[derive(Debug, Error)]
@@ -153,7 +154,7 @@ pub async fn run(
     };
     let actor = load_actor(&home)?;
     let started = std::time::Instant::now();
-    let repo = Repo::open(&home, &config, actor)?;
+    let writer = Writer::spawn(Repo::open(&home, &config, actor)?)?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "documents loaded"
@@ -172,13 +173,12 @@ pub async fn run(
     tracing::info!(api = %bound, home = %home.root().display(), "tandemd ready");
 
     let (stopping_tx, stopping) = watch::channel(false);
-    let repo = Arc::new(Mutex::new(repo));
     let identity = Identity::load_or_create(&home)?;
     let peer_listener = bind_peer_listener(&home, &options, &config).await?;
     let hub = PeerHub::start(
         identity,
         home.clone(),
-        repo.clone(),
+        writer.clone(),
         PeerBook::load(&home)?,
         peer_listener,
         stopping.clone(),
@@ -196,17 +196,17 @@ pub async fn run(
     let discovery = start_discovery(&hub, &options, &config, &stopping);
     let (reminders, _) = tokio::sync::broadcast::channel(64);
     tokio::spawn(crate::reminders::run(
-        repo.clone(),
+        writer.clone(),
         options.remind_every,
         reminders.clone(),
         stopping.clone(),
     ));
-    let backups = Arc::new(AutoBackups::new(home.clone(), repo.clone(), &config));
+    let backups = Arc::new(AutoBackups::new(home.clone(), writer.clone(), &config));
     tokio::spawn(backups.clone().run(stopping.clone()));
     let (lan_bound_tx, lan_bound) = watch::channel(None);
     let state = AppState {
         reminders,
-        repo: repo.clone(),
+        writer: writer.clone(),
         hub: hub.clone(),
         discovery: discovery.clone(),
         token: token.into(),
@@ -254,8 +254,7 @@ pub async fn run(
         tokio::task::block_in_place(|| discovery.stop());
     }
 
-    let mut repo = repo.lock().unwrap_or_else(|p| p.into_inner());
-    repo.flush()?;
+    writer.stop().await?;
     tracing::info!("store flushed, bye");
     Ok(())
 }

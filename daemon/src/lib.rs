@@ -53,3 +53,4 @@ pub mod slots;
 pub mod store;
 pub mod tls;
 pub mod upgrade;
+pub mod writer;

@@ -138,6 +138,9 @@ async fn repair(options: Options, wait: std::time::Duration) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // Crash points named in `FAILPOINTS`, for the end-to-end crash tests; without the
+    // `crash-points` feature there are none and this does nothing.
+    let _crash_points = fail::FailScenario::setup();
     let args = Args::parse();
     if let Some(archive) = &args.restore {
         return restore(

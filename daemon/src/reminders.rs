@@ -3,17 +3,16 @@
 //! `reminder` event, a log line, and a desktop notification where a session bus exists.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tandem_protocol::remind::Reminder;
 use tokio::sync::{broadcast, watch};
 
-use crate::repo::Repo;
+use crate::writer::Writer;
 
 /// Checks for due reminders every `every` until `stopping`.
 pub async fn run(
-    repo: Arc<Mutex<Repo>>,
+    writer: Writer,
     every: Duration,
     announce: broadcast::Sender<Reminder>,
     mut stopping: watch::Receiver<bool>,
@@ -26,11 +25,12 @@ pub async fn run(
             _ = ticker.tick() => {}
             _ = stopping.wait_for(|s| *s) => return,
         }
-        let due = {
-            let mut repo = repo.lock().unwrap_or_else(|p| p.into_inner());
-            let now = jiff::Timestamp::now().to_zoned_datetime(repo.tz().clone());
-            repo.reminders(&now)
-        };
+        let due = writer
+            .run(|repo| {
+                let now = jiff::Timestamp::now().to_zoned_datetime(repo.tz().clone());
+                repo.reminders(&now)
+            })
+            .await;
         let due = match due {
             Ok(due) => due,
             Err(e) => {

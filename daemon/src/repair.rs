@@ -21,7 +21,6 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use automerge::ActorId;
@@ -42,6 +41,7 @@ use crate::peer::connection::documents_for;
 use crate::peers::{PeerBook, PeerEntry};
 use crate::repo::{Repo, RepoError};
 use crate::store::{DocStore, StoreError};
+use crate::writer::Writer;
 
 /// How often the repair looks whether a device is in sync yet.
 const POLL: Duration = Duration::from_millis(100);
@@ -391,14 +391,13 @@ async fn rebuild(
     holders: &[PeerEntry],
 ) -> Result<(PeerEntry, Vec<usize>), RepairError> {
     let home = &options.home;
-    let repo = Repo::open_without_introduction(home, config, actor)?;
-    let repo = Arc::new(Mutex::new(repo));
+    let writer = Writer::spawn(Repo::open_without_introduction(home, config, actor)?)?;
     let (stopping_tx, stopping) = watch::channel(false);
     let listener = bind_peer_listener(home, options, config).await?;
     let hub = PeerHub::start(
         Identity::load_or_create(home)?,
         home.clone(),
-        repo.clone(),
+        writer.clone(),
         PeerBook::load(home)?,
         listener,
         stopping.clone(),
@@ -421,9 +420,8 @@ async fn rebuild(
             waited: wait.as_secs(),
         });
     };
-    let mut repo = repo.lock().unwrap_or_else(|p| p.into_inner());
-    repo.flush()?;
-    let documents = repo.status()?.documents;
+    let documents = writer.run(|repo| repo.status()).await?.documents;
+    writer.stop().await?;
     let changes = kinds
         .iter()
         .map(|kind| {

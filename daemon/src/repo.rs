@@ -1,9 +1,11 @@
 //! Both documents and every operation on them.
 //!
-//! The repo is the single writer: each operation validates, changes the document, commits
-//! one Automerge change whose message is the activity record, appends it to the store's log
-//! with fsync, and only then announces it on the event channel and returns. A caller that
-//! got `Ok` therefore holds an acknowledged, durable change.
+//! The repo is owned by the writer thread ([`crate::writer`]), which is the only code that
+//! touches it. Each operation validates, changes the document, commits one Automerge change
+//! whose message is the activity record, and stages it in the store's log; the writer then
+//! makes the batch durable with one fsync per log and only after that acknowledges it and
+//! announces its [`ChangeEvent`]. An operation that changes both documents is a joint
+//! commit ([`tandem_protocol::joint`]): all of it survives a crash, or none of it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,10 +23,12 @@ use tandem_protocol::checkin::{
     AlreadyRevealed, answers_to_reveal, complete_weeks, ensure_answer_open,
 };
 use tandem_protocol::config::Config;
+use tandem_protocol::device::DeviceId;
 use tandem_protocol::document::{Collection, Conflict, DocKind, Document};
 use tandem_protocol::entity::{Author, Entity, Meta};
 use tandem_protocol::error::{DocumentError, ValidationError};
 use tandem_protocol::ids::{EntityId, PersonId};
+use tandem_protocol::joint::{JointCommit, Step};
 use tandem_protocol::model::agreement::Agreement;
 use tandem_protocol::model::checkin::{CheckinAnswer, CheckinMarker, NewCheckin};
 use tandem_protocol::model::idea::Idea;
@@ -43,14 +47,14 @@ use tandem_protocol::trash::{self, TrashEntry, TrashError};
 use tandem_protocol::undo::{self, Command, Inverse, UndoError};
 use tandem_protocol::wire::Message;
 use thiserror::Error;
-use tokio::sync::broadcast;
 
 use crate::archive::DocumentImage;
 use crate::home::Home;
 use crate::store::{DocStore, StoreError};
 
-/// How many change events a slow SSE reader may lag behind before it misses some.
-const EVENT_BUFFER: usize = 256;
+/// Where a cross-document commit is written whole before either log (see
+/// [`tandem_protocol::joint`]).
+const JOINT_FILE: &str = "joint-commit";
 
 /// Errors of repo operations.
 #[derive(Debug, Error)]
@@ -76,6 +80,16 @@ pub enum RepoError {
     /// There was nothing to undo, or the last command cannot be undone.
     #[error(transparent)]
     Undo(#[from] UndoError),
+    /// The disk failed while the batch holding this change was made durable; the change
+    /// was not acknowledged.
+    #[error("the change could not be saved: {0}")]
+    NotDurable(std::sync::Arc<StoreError>),
+    /// The system would not start the writer's thread.
+    #[error("cannot start a thread: {0}")]
+    Thread(std::io::Error),
+    /// The writer has stopped: the daemon is shutting down.
+    #[error("the daemon is stopping; try again once it is running")]
+    Stopped,
 }
 
 impl From<ValidationError> for RepoError {
@@ -108,14 +122,44 @@ fn malformed(e: serde_json::Error) -> RepoError {
     DocumentError::Malformed(format!("an item could not be read back: {e}")).into()
 }
 
-/// A change, as announced on `/v1/events`.
+/// A change, as announced on `/v1/events`: one per operation, or one per change a peer
+/// brought.
 #[derive(Clone, Debug, Serialize)]
 pub struct ChangeEvent {
-    /// Which document changed.
+    /// Which document the operation changed first (its own record is there).
     pub document: DocKind,
     /// What happened.
     #[serde(flatten)]
     pub activity: Activity,
+    /// Every document it changed: peers sync each of them.
+    #[serde(skip)]
+    pub documents: Vec<DocKind>,
+    /// The paired device it came from, if a peer brought it: the connection to that device
+    /// does not send it back.
+    #[serde(skip)]
+    pub from: Option<DeviceId>,
+}
+
+/// What operations changed since the writer last made them durable.
+#[derive(Debug, Default)]
+pub struct Unsynced {
+    /// The documents whose logs have records staged.
+    pub documents: Vec<DocKind>,
+    /// The events to announce once they are durable.
+    pub events: Vec<ChangeEvent>,
+}
+
+impl Unsynced {
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.documents.is_empty() && self.events.is_empty()
+    }
+
+    fn touch(&mut self, kind: DocKind) {
+        if !self.documents.contains(&kind) {
+            self.documents.push(kind);
+        }
+    }
 }
 
 struct Slot {
@@ -138,7 +182,11 @@ pub struct Repo {
     tz: TimeZone,
     shared: Slot,
     private: Slot,
-    events: broadcast::Sender<ChangeEvent>,
+    /// Staged but not yet durable; taken by the writer after each operation.
+    unsynced: Unsynced,
+    /// Whether the operation running changes both documents: its commits then wait to be
+    /// written as one joint commit instead of going to each log as they are made.
+    joint: bool,
     /// The reminder rules' inputs and the shared heads they were read at.
     reminder_inputs: Option<(Vec<automerge::ChangeHash>, ReminderInputs)>,
 }
@@ -178,21 +226,65 @@ impl Repo {
             )
         });
         let (shared, private) = (shared?, private?);
-        let (events, _) = broadcast::channel(EVENT_BUFFER);
         let me = Person {
             id: config.person_id.clone(),
             name: config.name.clone(),
             joined_at: Stamp(Timestamp::now()),
         };
-        Ok(Self {
+        let mut repo = Self {
             home: home.clone(),
             me,
             tz: config.tz(),
             shared,
             private,
-            events,
+            unsynced: Unsynced::default(),
+            joint: false,
             reminder_inputs: None,
-        })
+        };
+        repo.finish_joint_commit()?;
+        Ok(repo)
+    }
+
+    /// Finishes a joint commit a crash interrupted (or drops one cut short, which was
+    /// never acted on), so each such operation is there whole or not at all.
+    fn finish_joint_commit(&mut self) -> Result<(), RepoError> {
+        let path = self.home.doc_dir(JOINT_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(crate::home::io_at(&path)(e).into()),
+        };
+        match JointCommit::decode(&bytes) {
+            Some(joint) => {
+                self.apply_joint(&joint)?;
+                tracing::info!("finished an operation a crash had interrupted");
+            }
+            None => tracing::info!("dropped an operation a crash cut short before it began"),
+        }
+        std::fs::remove_file(&path).map_err(crate::home::io_at(&path))?;
+        Ok(())
+    }
+
+    /// Puts every step of `joint` in place durably: the documents' logs, then the config.
+    fn apply_joint(&mut self, joint: &JointCommit) -> Result<(), RepoError> {
+        for kind in DocKind::ALL {
+            let slot = self.slot(kind);
+            for changes in joint.changes_for(kind) {
+                slot.doc.apply_changes(changes)?;
+            }
+            slot.store.persist(&mut slot.doc)?;
+        }
+        if let Some((person, name)) = joint.becomes() {
+            let mut config = crate::config::load(&self.home)?;
+            if config.person_id != *person || config.name != name {
+                config.person_id = person.clone();
+                config.name = name.to_owned();
+                crate::config::save(&self.home, &config)?;
+            }
+            self.me.id = person.clone();
+            self.me.name = name.to_owned();
+        }
+        Ok(())
     }
 
     fn introduce_myself(&mut self) -> Result<(), RepoError> {
@@ -221,16 +313,17 @@ impl Repo {
     }
 
     /// Becomes `id` (named `name`): a device paired with `--own` joins its owner's person,
-    /// so its notes and answers are that person's. The config is updated and the entry this
-    /// device had written for its old person is removed from the shared document.
+    /// so its notes and answers are that person's. The entry this device had written for
+    /// its old person is removed from the shared document and the config follows, as one
+    /// joint commit: a crash never leaves the config and the documents disagreeing.
     pub fn adopt_person(&mut self, id: PersonId, name: &str) -> Result<(), RepoError> {
         if self.me.id == id {
             return Ok(());
         }
-        let mut config = crate::config::load(&self.home)?;
-        config.person_id = id.clone();
-        config.name = name.to_owned();
-        crate::config::save(&self.home, &config)?;
+        let becoming = Step::Become {
+            person: id.clone(),
+            name: name.to_owned(),
+        };
         let old = std::mem::replace(
             &mut self.me,
             Person {
@@ -239,16 +332,76 @@ impl Repo {
                 joined_at: Stamp(Timestamp::now()),
             },
         );
-        self.change(DocKind::Shared, |doc, author| {
-            doc.remove(Collection::People, old.id.as_str())?;
-            Ok(((), Activity::new(author, "person.merge", None, &old.name)))
-        })?;
-        self.introduce_myself()
+        self.jointly(vec![becoming], |repo| {
+            repo.change(DocKind::Shared, |doc, author| {
+                doc.remove(Collection::People, old.id.as_str())?;
+                Ok(((), Activity::new(author, "person.merge", None, &old.name)))
+            })?;
+            repo.introduce_myself()
+        })
     }
 
-    /// Receives every change from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<ChangeEvent> {
-        self.events.subscribe()
+    /// What changed since the last call: the writer makes it durable, then acknowledges
+    /// and announces it.
+    pub fn take_unsynced(&mut self) -> Unsynced {
+        std::mem::take(&mut self.unsynced)
+    }
+
+    /// Runs `op`, which may change both documents, as one joint commit with `extra` steps
+    /// ([`tandem_protocol::joint`]). Everything `op` needs to check is checked before its
+    /// first change, so an error after that is a failing disk.
+    fn jointly<T>(
+        &mut self,
+        extra: Vec<Step>,
+        op: impl FnOnce(&mut Self) -> Result<T, RepoError>,
+    ) -> Result<T, RepoError> {
+        self.joint = true;
+        let result = op(self);
+        self.joint = false;
+        let mut joint = JointCommit::default();
+        for kind in DocKind::ALL {
+            let changes = self.slot(kind).doc.save_incremental();
+            if !changes.is_empty() {
+                joint.steps.push(Step::Changes { doc: kind, changes });
+            }
+        }
+        joint.steps.extend(extra);
+        self.write_joint(&joint)?;
+        result
+    }
+
+    /// Writes `joint` whole to its own file, then to each log, then removes the file. A
+    /// commit that touches one document only needs no file: its log record is already
+    /// all-or-nothing.
+    fn write_joint(&mut self, joint: &JointCommit) -> Result<(), RepoError> {
+        if let [Step::Changes { doc, changes }] = joint.steps.as_slice() {
+            self.slot(*doc).store.stage_bytes(changes)?;
+            self.unsynced.touch(*doc);
+            return Ok(());
+        }
+        if joint.steps.is_empty() {
+            return Ok(());
+        }
+        fail::fail_point!("joint.begun", |_| std::process::abort());
+        let path = self.home.doc_dir(JOINT_FILE);
+        crate::home::write_file_atomic(&path, &joint.encode(), 0o600)?;
+        fail::fail_point!("joint.written", |_| std::process::abort());
+        for kind in DocKind::ALL {
+            let store = &mut self.slot(kind).store;
+            for changes in joint.changes_for(kind) {
+                store.stage_bytes(changes)?;
+            }
+            store.sync()?;
+            fail::fail_point!("joint.one_log", |_| std::process::abort());
+        }
+        if let Some((person, name)) = joint.becomes() {
+            let mut config = crate::config::load(&self.home)?;
+            config.person_id = person.clone();
+            config.name = name.to_owned();
+            crate::config::save(&self.home, &config)?;
+        }
+        std::fs::remove_file(&path).map_err(crate::home::io_at(&path))?;
+        Ok(())
     }
 
     /// This daemon's person.
@@ -275,25 +428,40 @@ impl Repo {
         }
     }
 
-    fn doc(&self, kind: DocKind) -> &Document {
+    fn doc_slot(&self, kind: DocKind) -> &Slot {
         match kind {
-            DocKind::Shared => &self.shared.doc,
-            DocKind::Private => &self.private.doc,
+            DocKind::Shared => &self.shared,
+            DocKind::Private => &self.private,
         }
     }
 
-    /// Commits pending operations as one change, makes it durable, then announces it.
+    fn doc(&self, kind: DocKind) -> &Document {
+        &self.doc_slot(kind).doc
+    }
+
+    /// Commits pending operations as one change and stages it (or, in a joint commit,
+    /// keeps it for [`Repo::jointly`]). The operation's event is the one of its first
+    /// change; later changes add their document to it.
     fn commit(&mut self, kind: DocKind, activity: Activity) -> Result<(), RepoError> {
+        let joint = self.joint;
         let slot = self.slot(kind);
         if slot.doc.commit(&activity).is_none() {
             return Ok(());
         }
-        slot.store.persist(&mut slot.doc)?;
-        // Nobody listening is fine.
-        let _ = self.events.send(ChangeEvent {
-            document: kind,
-            activity,
-        });
+        if !joint {
+            slot.store.stage(&mut slot.doc)?;
+            self.unsynced.touch(kind);
+        }
+        match self.unsynced.events.iter_mut().find(|e| e.from.is_none()) {
+            Some(event) if !event.documents.contains(&kind) => event.documents.push(kind),
+            Some(_) => {}
+            None => self.unsynced.events.push(ChangeEvent {
+                document: kind,
+                activity,
+                documents: vec![kind],
+                from: None,
+            }),
+        }
         Ok(())
     }
 
@@ -688,14 +856,17 @@ impl Repo {
     }
 
     /// Blocks personal time: the hours go to the shared document, the details to the
-    /// private one.
+    /// private one, as one joint commit.
     pub fn create_personal_time(
         &mut self,
         mut new: NewPersonalTime,
     ) -> Result<PersonalTimeView, RepoError> {
         let details = new.details.take().map(|d| check_details(&d)).transpose()?;
-        let block = self.create::<PersonalTime>(new)?;
-        self.set_details(&block, details)?;
+        let block = self.jointly(Vec::new(), |repo| {
+            let block = repo.create::<PersonalTime>(new)?;
+            repo.set_details(&block, details)?;
+            Ok(block)
+        })?;
         self.personal_time_view(block)
     }
 
@@ -716,15 +887,18 @@ impl Repo {
         let current = self.get::<PersonalTime>(prefix)?;
         let mut edited = current.clone();
         edited.apply(patch, &self.author())?;
-        let block = if edited == current {
-            current
-        } else {
-            self.modify::<PersonalTime>(current.id.as_str(), "edit", |block, _| {
-                *block = edited;
-                Ok(())
-            })?
-        };
-        self.set_details(&block, details)?;
+        let block = self.jointly(Vec::new(), |repo| {
+            let block = if edited == current {
+                current
+            } else {
+                repo.modify::<PersonalTime>(current.id.as_str(), "edit", |block, _| {
+                    *block = edited;
+                    Ok(())
+                })?
+            };
+            repo.set_details(&block, details)?;
+            Ok(block)
+        })?;
         self.personal_time_view(block)
     }
 
@@ -775,21 +949,23 @@ impl Repo {
             .get::<CheckinAnswer>(Collection::CheckinDrafts, &answer.key)?
             .is_some();
         let summary = format!("check-in {week}");
-        self.change(DocKind::Private, |doc, author| {
-            doc.put(Collection::CheckinDrafts, &answer)?;
-            Ok(((), Activity::new(author, "checkin.answer", None, &summary)))
-        })?;
-        if !markers.iter().any(|m| m.key == answer.key) {
-            let marker = answer.marker();
-            self.change(DocKind::Shared, |doc, author| {
-                doc.put(Collection::CheckinMarkers, &marker)?;
-                Ok((
-                    (),
-                    Activity::new(author, "checkin.answered", None, &summary),
-                ))
+        self.jointly(Vec::new(), |repo| {
+            repo.change(DocKind::Private, |doc, author| {
+                doc.put(Collection::CheckinDrafts, &answer)?;
+                Ok(((), Activity::new(author, "checkin.answer", None, &summary)))
             })?;
-        }
-        self.reveal_checkins()?;
+            if !markers.iter().any(|m| m.key == answer.key) {
+                let marker = answer.marker();
+                repo.change(DocKind::Shared, |doc, author| {
+                    doc.put(Collection::CheckinMarkers, &marker)?;
+                    Ok((
+                        (),
+                        Activity::new(author, "checkin.answered", None, &summary),
+                    ))
+                })?;
+            }
+            repo.reveal_checkins()
+        })?;
         let week = self
             .checkin_weeks()?
             .into_iter()
@@ -997,12 +1173,14 @@ impl Repo {
         session.poll(&mut self.slot(kind).doc)
     }
 
-    /// Applies a peer's sync message for `kind`. What it brought is persisted before this
-    /// returns, announced as change events (so the feed shows the partner's edits), and
-    /// check-ins both have now answered are revealed.
+    /// Applies a peer's sync message for `kind`. What it brought is staged, to be made
+    /// durable and announced as change events by the writer (so the feed shows the
+    /// partner's edits; the connection it came from is not woken by them), and check-ins
+    /// both have now answered are revealed.
     pub fn sync_receive(
         &mut self,
         session: &mut PeerSync,
+        from: DeviceId,
         kind: DocKind,
         data: &[u8],
     ) -> Result<(), RepoError> {
@@ -1011,13 +1189,17 @@ impl Repo {
         if !session.receive(&mut slot.doc, data)? {
             return Ok(());
         }
-        slot.store.persist(&mut slot.doc)?;
-        for activity in slot.doc.activity_since(&before) {
-            let _ = self.events.send(ChangeEvent {
+        slot.store.stage(&mut slot.doc)?;
+        let brought = slot.doc.activity_since(&before);
+        self.unsynced.touch(kind);
+        self.unsynced
+            .events
+            .extend(brought.into_iter().map(|activity| ChangeEvent {
                 document: kind,
                 activity,
-            });
-        }
+                documents: vec![kind],
+                from: Some(from),
+            }));
         if kind == DocKind::Shared {
             self.reveal_checkins()?;
         }
@@ -1061,6 +1243,11 @@ impl Repo {
             schema: slot.doc.schema_version(),
             bytes: slot.doc.save(),
         })
+    }
+
+    /// A handle that makes `kind`'s staged records durable from the writer's second thread.
+    pub fn log_sync(&self, kind: DocKind) -> Result<crate::store::LogSync, RepoError> {
+        Ok(self.doc_slot(kind).store.log_sync()?)
     }
 
     /// Compacts both documents: a fresh snapshot, an empty log. Run at clean shutdown so

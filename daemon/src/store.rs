@@ -4,7 +4,9 @@
 //! - `doc.automerge`: the compacted document, replaced atomically (temp file, fsync,
 //!   rename, fsync of the directory).
 //! - `changes.log`: a file header, then one record of Automerge changes per write, each
-//!   fsync'd before the write is acknowledged (format: `tandem_protocol::changelog`).
+//!   fsync'd before the write is acknowledged (format: `tandem_protocol::changelog`). The
+//!   writer stages records ([`DocStore::stage`]) and one fsync of the log ([`LogSync`])
+//!   makes a whole batch durable: group commit.
 //! - `changes.log.torn-<UTC time>`: a record cut short by a crash, set aside (mode 0600).
 //!
 //! Opening replays the log over the snapshot. A record cut short by a crash at the very end
@@ -78,6 +80,20 @@ pub struct DocStore {
     log_records: usize,
 }
 
+/// Syncs one document's log from the thread that makes batches durable.
+#[derive(Debug)]
+pub struct LogSync {
+    file: File,
+    path: PathBuf,
+}
+
+impl LogSync {
+    /// Waits until everything appended to the log so far is on disk.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.file.sync_data().map_err(io(&self.path))
+    }
+}
+
 impl DocStore {
     /// Opens (or creates) the document stored in `dir`.
     pub fn open(dir: &Path, kind: DocKind, actor: ActorId) -> Result<(Self, Document), StoreError> {
@@ -133,7 +149,10 @@ impl DocStore {
             log_records: read.records().len(),
         };
         match read.format() {
-            Format::Current => store.write_log(read.missing_header())?,
+            Format::Current => {
+                store.write_log(read.missing_header())?;
+                store.sync()?;
+            }
             Format::Legacy => store.compact(&mut doc)?,
         }
         Ok((store, doc))
@@ -142,44 +161,78 @@ impl DocStore {
     /// Appends the document's unsaved changes and fsyncs. When this returns `Ok`, the
     /// change survives a crash or power loss.
     pub fn persist(&mut self, doc: &mut Document) -> Result<(), StoreError> {
-        self.append(&doc.save_incremental())?;
-        if self.log_bytes >= COMPACT_BYTES || self.log_records >= COMPACT_RECORDS {
-            self.compact(doc)?;
+        if self.stage(doc)? {
+            self.sync()?;
         }
         Ok(())
     }
 
+    /// Appends the document's unsaved changes without waiting for the disk, and says
+    /// whether there were any. They are durable once the log is synced ([`DocStore::sync`]
+    /// or a [`LogSync`]); a crash before that may lose them, so nothing staged may be
+    /// acknowledged until then. A log grown past its limits is compacted here, which makes
+    /// everything staged durable at once.
+    pub fn stage(&mut self, doc: &mut Document) -> Result<bool, StoreError> {
+        let staged = self.append(&doc.save_incremental())?;
+        if self.log_bytes >= COMPACT_BYTES || self.log_records >= COMPACT_RECORDS {
+            self.compact(doc)?;
+        }
+        Ok(staged)
+    }
+
+    /// Appends changes made elsewhere (a pending cross-document commit being finished),
+    /// without waiting for the disk.
+    pub fn stage_bytes(&mut self, changes: &[u8]) -> Result<(), StoreError> {
+        self.append(changes).map(drop)
+    }
+
+    /// Waits until everything appended to the log is on disk.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.log.sync_data().map_err(io(&self.dir.join(LOG)))
+    }
+
+    /// A handle that syncs this log from another thread, so the writer can go on staging
+    /// while the disk catches up. It stays valid across compactions, which truncate the
+    /// same open file.
+    pub fn log_sync(&self) -> Result<LogSync, StoreError> {
+        let path = self.dir.join(LOG);
+        let file = self.log.try_clone().map_err(io(&path))?;
+        Ok(LogSync { file, path })
+    }
+
     /// Writes a fresh snapshot and starts the log afresh (only its file header), which is
-    /// also how a legacy log is rewritten in the current format.
+    /// also how a legacy log is rewritten in the current format. Everything staged is
+    /// durable when this returns.
     pub fn compact(&mut self, doc: &mut Document) -> Result<(), StoreError> {
         // `save` resets the incremental cursor, so anything unsaved must reach the log
         // first or a crash before the rename would lose it.
         self.append(&doc.save_incremental())?;
+        self.sync()?;
         write_file_atomic(&self.dir.join(SNAPSHOT), &doc.save(), 0o600)?;
         let log_path = self.dir.join(LOG);
         self.log.set_len(0).map_err(io(&log_path))?;
         self.log_bytes = 0;
         self.log_records = 0;
-        self.write_log(&MAGIC)
+        self.write_log(&MAGIC)?;
+        self.sync()
     }
 
-    fn append(&mut self, changes: &[u8]) -> Result<(), StoreError> {
+    fn append(&mut self, changes: &[u8]) -> Result<bool, StoreError> {
         if changes.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         self.write_log(&changelog::record(changes))?;
         self.log_records += 1;
-        Ok(())
+        Ok(true)
     }
 
-    /// Appends `bytes` to the log and fsyncs (size included) before returning.
+    /// Appends `bytes` to the log (not yet synced).
     fn write_log(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
         if bytes.is_empty() {
             return Ok(());
         }
         let log_path = self.dir.join(LOG);
         self.log.write_all(bytes).map_err(io(&log_path))?;
-        self.log.sync_data().map_err(io(&log_path))?;
         self.log_bytes += bytes.len() as u64;
         Ok(())
     }

@@ -43,6 +43,7 @@ pub mod entity;
 pub mod error;
 pub mod ics;
 pub mod ids;
+pub mod joint;
 pub mod model;
 pub mod pairing;
 pub mod paths;

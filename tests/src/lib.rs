@@ -41,6 +41,10 @@ pub fn bin_dir() -> &'static Path {
                 "tandemd",
                 "--bin",
                 "tandem",
+                // Crash points (`FAILPOINTS`) stop a daemon at a chosen step, as `kill -9`
+                // would, for the tests of what survives; off unless a test names one.
+                "--features",
+                "tandem-daemon/crash-points",
                 "--target-dir",
             ])
             .arg(&target);
@@ -218,15 +222,21 @@ impl Daemon {
 
     /// Starts `tandemd --home home EXTRA...` and waits until its API answers.
     pub fn start_with(home: &Path, extra: &[&str]) -> Self {
-        Self::spawn(home, extra, None)
+        Self::spawn(home, extra, None, None)
+    }
+
+    /// Starts `tandemd` set to stop dead (as `kill -9` would) when it reaches the crash
+    /// point `point` (a `fail::fail_point!` name in the daemon).
+    pub fn start_crashing_at(home: &Path, point: &str) -> Self {
+        Self::spawn(home, &[], None, Some(&format!("{point}=return")))
     }
 
     /// Starts `tandemd` talking at `info` level into the file `log`, to check what it logs.
     pub fn start_logging_to(home: &Path, log: &Path) -> Self {
-        Self::spawn(home, &[], Some(log))
+        Self::spawn(home, &[], Some(log), None)
     }
 
-    fn spawn(home: &Path, extra: &[&str], log: Option<&Path>) -> Self {
+    fn spawn(home: &Path, extra: &[&str], log: Option<&Path>, crash: Option<&str>) -> Self {
         let _ = std::fs::remove_file(home.join("api.addr"));
         let (filter, stderr) = match log {
             Some(path) => (
@@ -235,7 +245,11 @@ impl Daemon {
             ),
             None => (daemon_log_filter(), Stdio::inherit()),
         };
-        let child = Command::new(bin("tandemd"))
+        let mut command = Command::new(bin("tandemd"));
+        if let Some(crash) = crash {
+            command.env("FAILPOINTS", crash);
+        }
+        let child = command
             .arg("--home")
             .arg(home)
             // Peer and phone traffic in tests stays on loopback, and no mDNS goes out on the

@@ -51,10 +51,11 @@ async fn archive(
     Body(req): Body<BackupRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let passphrase = passphrase(req.passphrase)?;
-    let (repo, home) = (state.repo.clone(), state.home.clone());
+    let archive = crate::backup::take(&state.writer, &state.home).await?;
     let sealed = blocking(move || {
-        let archive = crate::backup::take(&repo, &home)?;
-        Ok::<_, BackupError>(archive.seal_with_passphrase(&passphrase)?)
+        archive
+            .seal_with_passphrase(&passphrase)
+            .map_err(BackupError::from)
     })
     .await?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], sealed))

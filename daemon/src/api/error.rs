@@ -83,7 +83,12 @@ impl From<RepoError> for ApiError {
             RepoError::Undo(UndoError::NotUndoable { .. }) => {
                 ApiError::new(StatusCode::CONFLICT, "not_undoable", message)
             }
+            RepoError::Stopped => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "stopping", message)
+            }
             RepoError::Document(_)
+            | RepoError::NotDurable(_)
+            | RepoError::Thread(_)
             | RepoError::Store(_)
             | RepoError::Sync(_)
             | RepoError::Home(_) => ApiError::internal(message),

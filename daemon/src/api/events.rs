@@ -36,11 +36,7 @@ pub async fn stream(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let changes = state
-        .repo
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .subscribe();
+    let changes = state.writer.subscribe();
     let mut stopping = state.stopping.clone();
     let (phones, mut phones_changed) = (state.phones.clone(), state.phones.changed());
     let revoked = async move {

@@ -39,13 +39,14 @@ pub use error::ApiError;
 
 use crate::phones::Access;
 use crate::repo::{Repo, RepoError};
+use crate::writer::Writer;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     /// The documents; a std mutex because every operation runs on a blocking thread
     /// (it ends in an fsync).
-    pub repo: Arc<Mutex<Repo>>,
+    pub writer: Writer,
     /// Peer connections and pairing.
     pub hub: Arc<crate::peer::PeerHub>,
     /// Reminders as they become due, for `/v1/events`.
@@ -71,17 +72,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Runs `op` on the repo on a blocking thread and maps its error to an API error.
+    /// Runs `op` on the repo (through the writer) and maps its error to an API error.
     pub async fn with_repo<T: Send + 'static>(
         &self,
         op: impl FnOnce(&mut Repo) -> Result<T, RepoError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let repo = self.repo.clone();
-        blocking(move || {
-            let mut repo = repo.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            op(&mut repo)
-        })
-        .await
+        Ok(self.writer.run(op).await?)
     }
 }
 

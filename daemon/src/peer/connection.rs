@@ -66,12 +66,24 @@ impl From<FramedError> for End {
     }
 }
 
-fn with_repo<T>(hub: &PeerHub, f: impl FnOnce(&mut Repo) -> T) -> T {
-    // Repo work ends in an fsync; let the runtime move other tasks off this thread.
-    tokio::task::block_in_place(|| {
-        let mut repo = hub.repo.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut repo)
-    })
+/// Runs `op` on the repo with this connection's sync session, which travels to the
+/// writer and back.
+async fn with_session<T: Send + 'static>(
+    hub: &PeerHub,
+    session: &mut PeerSync,
+    op: impl FnOnce(&mut Repo, &mut PeerSync) -> T + Send + 'static,
+) -> Result<T, End> {
+    let mut travelling = std::mem::replace(session, PeerSync::new(&[], |_| None));
+    let (back, out) = hub
+        .writer
+        .run(move |repo| {
+            let out = op(repo, &mut travelling);
+            Ok((travelling, out))
+        })
+        .await
+        .map_err(|_| End::Closed("daemon stopping"))?;
+    *session = back;
+    Ok(out)
 }
 
 /// A connection past its Hello exchange, registered as the live one for its device.
@@ -120,7 +132,7 @@ where
         .cloned()
         .ok_or("the device is no longer paired")?;
     let mut framed = Framed::new(stream);
-    let me = with_repo(&hub, |repo| repo.me().id.clone());
+    let me = hub.me().await.map_err(|e| e.to_string())?.id;
     let offered = documents_for(peer.relation);
     let hello = Message::Hello {
         version: PROTOCOL_VERSION,
@@ -216,7 +228,7 @@ where
     let mut session = PeerSync::new(&allowed, |doc| {
         std::fs::read(hub.sync_state_path(&device, doc.name())).ok()
     });
-    let mut events = with_repo(&hub, |repo| repo.subscribe());
+    let mut events = hub.writer.subscribe();
     let mut stopping = hub.stopping.clone();
     let mut heartbeat = tokio::time::interval(PING_EVERY);
     let mut last_heard = tokio::time::Instant::now();
@@ -233,7 +245,10 @@ where
                             if session.forbids(doc) {
                                 return Ok(End::Refuse(ErrorCode::Forbidden, format!("the {} document is not shared with this device", doc.name())));
                             }
-                            match with_repo(&hub, |repo| repo.sync_receive(&mut session, doc, &data)) {
+                            let received = with_session(&hub, &mut session, move |repo, session| {
+                                repo.sync_receive(session, device, doc, &data)
+                            }).await?;
+                            match received {
                                 Ok(()) => {}
                                 Err(RepoError::Sync(e)) => return Ok(End::Refuse(ErrorCode::Limit, e.to_string())),
                                 Err(e) => return Ok(End::Failed(e.to_string())),
@@ -250,7 +265,9 @@ where
                 }
                 event = events.recv() => {
                     let docs: Vec<DocKind> = match event {
-                        Ok(ChangeEvent { document, .. }) => vec![document],
+                        // What this peer sent needs no echo: answering it did the syncing.
+                        Ok(ChangeEvent { from: Some(from), .. }) if from == device => continue,
+                        Ok(ChangeEvent { documents, .. }) => documents,
                         Err(RecvError::Lagged(_)) => allowed.clone(),
                         Err(RecvError::Closed) => return Ok(End::Closed("daemon stopping")),
                     };
@@ -282,11 +299,15 @@ where
     for doc in session.allowed().collect::<Vec<_>>() {
         if let Some(state) = session.saved_state(doc) {
             let path = hub.sync_state_path(&device, doc.name());
-            // An fsync'd write: let the runtime move other tasks off this thread.
+            // An fsync'd write: off the runtime's workers.
+            let shown = path.display().to_string();
             let saved =
-                tokio::task::block_in_place(|| crate::home::write_private_file(&path, &state));
-            if let Err(e) = saved {
-                tracing::warn!("cannot save sync state {}: {e}", path.display());
+                tokio::task::spawn_blocking(move || crate::home::write_private_file(&path, &state))
+                    .await;
+            match saved {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!("cannot save sync state {shown}: {e}"),
+                Err(e) => tracing::warn!("cannot save sync state {shown}: {e}"),
             }
         }
     }
@@ -306,19 +327,27 @@ async fn send_pending<S: AsyncRead + AsyncWrite + Unpin>(
     session: &mut PeerSync,
     docs: &[DocKind],
 ) -> Result<(), End> {
-    for &doc in docs {
-        if session.forbids(doc) {
-            continue;
+    let docs = docs.to_vec();
+    let (messages, in_sync) = with_session(hub, session, move |repo, session| {
+        let mut messages = Vec::new();
+        for doc in docs {
+            if session.forbids(doc) {
+                continue;
+            }
+            // Automerge returns `None` while a message is in flight; the bound is a guard.
+            for _ in 0..MAX_MESSAGES_PER_POLL {
+                let Some(message) = repo.sync_poll(session, doc) else {
+                    break;
+                };
+                messages.push(message);
+            }
         }
-        // Automerge returns `None` while a message is in flight; the bound is only a guard.
-        for _ in 0..MAX_MESSAGES_PER_POLL {
-            let Some(message) = with_repo(hub, |repo| repo.sync_poll(session, doc)) else {
-                break;
-            };
-            framed.send(&message.to_frame()).await?;
-        }
+        (messages, repo.in_sync(session))
+    })
+    .await?;
+    for message in messages {
+        framed.send(&message.to_frame()).await?;
     }
-    let in_sync = with_repo(hub, |repo| repo.in_sync(session));
     hub.set_in_sync(device, in_sync);
     Ok(())
 }

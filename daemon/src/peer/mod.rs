@@ -27,9 +27,10 @@ use crate::home::{Home, HomeError};
 use crate::identity::Identity;
 use crate::notices::Notices;
 use crate::peers::{PeerBook, PeerEntry};
-use crate::repo::Repo;
+use crate::repo::RepoError;
 use crate::slots::SharedSlots;
 use crate::tls::{self, ALPN_PAIR, ALPN_SYNC, Trust};
+use crate::writer::Writer;
 
 /// How long a dial (TCP connect and TLS handshake) may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -116,7 +117,7 @@ pub struct PeerHub {
     /// This device.
     pub identity: Identity,
     home: Home,
-    repo: Arc<Mutex<Repo>>,
+    writer: Writer,
     book: Arc<RwLock<PeerBook>>,
     port: u16,
     /// The address the peer listener is bound to.
@@ -147,7 +148,7 @@ impl PeerHub {
     pub fn start(
         identity: Identity,
         home: Home,
-        repo: Arc<Mutex<Repo>>,
+        writer: Writer,
         book: PeerBook,
         listener: TcpListener,
         stopping: watch::Receiver<bool>,
@@ -159,7 +160,7 @@ impl PeerHub {
         let hub = Arc::new(Self {
             identity,
             home,
-            repo,
+            writer,
             book: Arc::new(RwLock::new(book)),
             port,
             bound,
@@ -183,12 +184,8 @@ impl PeerHub {
     }
 
     /// This daemon's person.
-    fn me(&self) -> tandem_protocol::model::person::Person {
-        self.repo
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .me()
-            .clone()
+    async fn me(&self) -> Result<tandem_protocol::model::person::Person, RepoError> {
+        self.writer.run(|repo| Ok(repo.me().clone())).await
     }
 
     /// The port peers dial.

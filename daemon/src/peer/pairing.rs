@@ -140,7 +140,7 @@ impl PeerHub {
         // Whoever answers has proven nothing yet: small frames only.
         let mut framed = Framed::with_limit(tls, MAX_PAIR_FRAME);
         let (pake, outbound) = start_pake(code, true);
-        let me = self.me();
+        let me = self.me().await.map_err(|e| protocol(e.to_string()))?;
         send(
             &mut framed,
             &PairMessage::Start {
@@ -191,10 +191,10 @@ impl PeerHub {
             .pin(entry.clone())
             .map_err(|e| protocol(e.to_string()))?;
         if relation == Relation::Own {
-            self.repo
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .adopt_person(entry.person.clone(), &entry.name)
+            let (person, name) = (entry.person.clone(), entry.name.clone());
+            self.writer
+                .run(move |repo| repo.adopt_person(person, &name))
+                .await
                 .map_err(|e| {
                     protocol(format!("paired, but could not take over the person: {e}"))
                 })?;
@@ -292,7 +292,9 @@ pub async fn respond<S>(
         return;
     };
     let mut framed = Framed::with_limit(tls, MAX_PAIR_FRAME);
-    let me = hub.me();
+    let Ok(me) = hub.me().await else {
+        return;
+    };
     let inviter = Inviter {
         device: hub.identity.device_id,
         person: me.id,

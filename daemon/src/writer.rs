@@ -1,0 +1,244 @@
+//! The one owner of both documents ("one owner, many handles").
+//!
+//! [`Repo`] lives on a thread of its own. The API, peer connections, SSE, reminders and
+//! backups hold a [`Writer`], a cheap handle, and send it operations. The writer runs every
+//! operation waiting, each of which stages what it changes in the logs, then hands the batch
+//! to a second thread that makes it durable with one fsync per log (group commit) and only
+//! then acknowledges each write and announces its events, in order. Meanwhile the writer
+//! goes on with the next operations.
+//!
+//! An operation that changes nothing (a read) is answered as soon as it ran, without
+//! waiting for any disk. It may therefore see a change whose fsync is still under way; that
+//! change is acknowledged and announced only once it is durable, and if a crash comes
+//! first it was never acknowledged to anyone.
+//!
+//! Nothing here holds a lock: the repo is reached only through the channel, and the
+//! runtime's workers never block on it.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
+use std::thread::JoinHandle;
+
+use tandem_protocol::document::DocKind;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::repo::{ChangeEvent, Repo, RepoError, Unsynced};
+use crate::store::{LogSync, StoreError};
+
+/// Operations waiting beyond this make senders wait: natural back-pressure.
+const QUEUE: usize = 1024;
+/// The most writes acknowledged by one fsync; more wait for the next.
+const MAX_BATCH: usize = 512;
+/// How many change events a slow SSE reader may lag behind before it misses some.
+const EVENT_BUFFER: usize = 256;
+
+/// What the durability thread does with a write once its batch is synced (or failed).
+type Reply = Box<dyn FnOnce(Option<&Arc<StoreError>>) + Send>;
+/// An operation on the repo; it returns how to answer its caller.
+type Job = Box<dyn FnOnce(&mut Repo) -> Reply + Send>;
+
+enum Message {
+    Run(Job),
+    Stop(oneshot::Sender<Result<(), RepoError>>),
+}
+
+/// A handle on the writer. Clone it freely.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Message>,
+    events: broadcast::Sender<ChangeEvent>,
+}
+
+/// Writes run since the last hand-over, with their answers.
+#[derive(Default)]
+struct Batch {
+    documents: Vec<DocKind>,
+    events: Vec<ChangeEvent>,
+    replies: Vec<Reply>,
+}
+
+impl Batch {
+    fn add(&mut self, unsynced: Unsynced, reply: Reply) {
+        for kind in unsynced.documents {
+            if !self.documents.contains(&kind) {
+                self.documents.push(kind);
+            }
+        }
+        self.events.extend(unsynced.events);
+        self.replies.push(reply);
+    }
+}
+
+impl Writer {
+    /// Moves `repo` onto its own thread, with the thread that makes its writes durable.
+    pub fn spawn(repo: Repo) -> Result<Self, RepoError> {
+        let logs = DocKind::ALL.map(|kind| repo.log_sync(kind));
+        let [shared, private] = logs;
+        let logs = [shared?, private?];
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let announce = events.clone();
+        std::thread::Builder::new()
+            .name("tandem-writer".into())
+            .spawn(move || own(repo, queue, logs, announce))
+            .map_err(RepoError::Thread)?;
+        Ok(Self { jobs, events })
+    }
+
+    /// Runs `op` on the repo. A write is answered once it is durable; a read at once.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&mut Repo) -> Result<T, RepoError> + Send + 'static,
+    ) -> Result<T, RepoError> {
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move |repo| {
+            let result = op(repo);
+            Box::new(move |failure| {
+                let result = match (result, failure) {
+                    (Ok(_), Some(failure)) => Err(RepoError::NotDurable(failure.clone())),
+                    (result, _) => result,
+                };
+                let _ = answer.send(result);
+            })
+        });
+        self.jobs
+            .send(Message::Run(job))
+            .await
+            .map_err(|_| RepoError::Stopped)?;
+        answered.await.map_err(|_| RepoError::Stopped)?
+    }
+
+    /// Receives every change event from now on, each once it is durable.
+    pub fn subscribe(&self) -> broadcast::Receiver<ChangeEvent> {
+        self.events.subscribe()
+    }
+
+    /// Answers what is queued, waits until every write is durable, compacts both
+    /// documents (so the next start loads one file each) and ends the threads. Operations
+    /// sent afterwards fail with [`RepoError::Stopped`].
+    pub async fn stop(&self) -> Result<(), RepoError> {
+        let (done, stopped) = oneshot::channel();
+        self.jobs
+            .send(Message::Stop(done))
+            .await
+            .map_err(|_| RepoError::Stopped)?;
+        stopped.await.map_err(|_| RepoError::Stopped)?
+    }
+}
+
+/// The writer thread: runs operations in batches until told to stop or every handle is
+/// gone.
+fn own(
+    mut repo: Repo,
+    mut queue: mpsc::Receiver<Message>,
+    logs: [LogSync; 2],
+    events: broadcast::Sender<ChangeEvent>,
+) {
+    let (to_sync, batches) = std_mpsc::channel::<Batch>();
+    let syncer = std::thread::Builder::new()
+        .name("tandem-fsync".into())
+        .spawn(move || make_durable(&logs, &batches, &events));
+    let syncer: JoinHandle<()> = match syncer {
+        Ok(syncer) => syncer,
+        Err(e) => {
+            tracing::error!("cannot start the thread that saves changes: {e}");
+            return;
+        }
+    };
+    let mut stop = None;
+    while stop.is_none() {
+        let Some(mut message) = queue.blocking_recv() else {
+            break;
+        };
+        let mut batch = Batch::default();
+        loop {
+            match message {
+                Message::Run(job) => {
+                    let reply = run_job(&mut repo, job);
+                    let unsynced = repo.take_unsynced();
+                    if unsynced.is_empty() {
+                        reply(None);
+                    } else {
+                        batch.add(unsynced, reply);
+                    }
+                }
+                Message::Stop(done) => {
+                    stop = Some(done);
+                    break;
+                }
+            }
+            if batch.replies.len() >= MAX_BATCH {
+                break;
+            }
+            match queue.try_recv() {
+                Ok(next) => message = next,
+                Err(_) => break,
+            }
+        }
+        if !batch.replies.is_empty() {
+            // The durability thread lives until `to_sync` is dropped below.
+            let _ = to_sync.send(batch);
+        }
+    }
+    drop(to_sync);
+    if syncer.join().is_err() {
+        tracing::error!("the thread that saves changes failed");
+    }
+    let flushed = repo.flush();
+    if let Err(e) = &flushed {
+        tracing::error!("cannot compact the documents at shutdown: {e}");
+    }
+    if let Some(done) = stop {
+        let _ = done.send(flushed);
+    }
+}
+
+/// Runs one operation. A panic is a bug that may have left a document half-changed in
+/// memory: the daemon stops at once, before anything could persist that state (every
+/// acknowledged change is already durable).
+fn run_job(repo: &mut Repo, job: Job) -> Reply {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| job(repo))) {
+        Ok(reply) => reply,
+        Err(_) => {
+            tracing::error!(
+                "an operation failed unexpectedly; tandemd stops to keep your data safe"
+            );
+            std::process::abort();
+        }
+    }
+}
+
+/// The durability thread: syncs each log a batch touched, once for every batch waiting,
+/// then announces and answers them in order.
+fn make_durable(
+    logs: &[LogSync; 2],
+    batches: &std_mpsc::Receiver<Batch>,
+    events: &broadcast::Sender<ChangeEvent>,
+) {
+    while let Ok(first) = batches.recv() {
+        let mut waiting = vec![first];
+        waiting.extend(batches.try_iter());
+        let mut failure = None;
+        for (kind, log) in DocKind::ALL.iter().zip(logs) {
+            if !waiting.iter().any(|b| b.documents.contains(kind)) {
+                continue;
+            }
+            if let Err(e) = log.sync() {
+                tracing::error!("cannot save changes to disk: {e}");
+                failure = Some(Arc::new(e));
+            }
+        }
+        for batch in waiting {
+            if failure.is_none() {
+                for event in batch.events {
+                    // Nobody listening is fine.
+                    let _ = events.send(event);
+                }
+            }
+            for reply in batch.replies {
+                reply(failure.as_ref());
+            }
+        }
+    }
+}
