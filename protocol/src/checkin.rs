@@ -7,7 +7,8 @@
 //! and then quietly rewrite one's own. The rules are pure functions of the documents so
 //! they run the same after a local answer and after a partner's changes arrive, and every
 //! path that could change an answer (answering again today, an undo or edit tomorrow) asks
-//! [`ensure_answer_open`] first.
+//! [`ensure_answer_open`] first. [`crate::rules`] lists it with the other rules of who may
+//! do what.
 
 use std::collections::BTreeSet;
 

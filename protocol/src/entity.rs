@@ -2,15 +2,18 @@
 //!
 //! [`Stored`] is enough to read and write an item in a document; [`Entity`] adds the
 //! create/patch rules that make generic create-read-update-delete possible, so the API and
-//! the daemon need one code path for every collection instead of one per noun.
+//! the daemon need one code path for every collection instead of one per noun. Who may
+//! change what is [`crate::rules`]; [`Entity::edit`] asks it before every update.
 
 use autosurgeon::{Hydrate, Reconcile};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 use crate::document::Collection;
 use crate::error::ValidationError;
 use crate::ids::{EntityId, PersonId};
+use crate::rules::{self, Refusal};
 use crate::time::{Moment, Stamp};
 
 /// Who makes a change and when; passed in because the core owns no clock.
@@ -159,8 +162,29 @@ pub trait Entity: Identified {
 
     /// Builds a validated item from a create request.
     fn create(id: EntityId, new: Self::New, author: &Author) -> Result<Self, ValidationError>;
-    /// Applies a validated update; on error the item is left unchanged.
-    fn apply(&mut self, patch: Self::Patch, author: &Author) -> Result<(), ValidationError>;
+    /// What an update does to the item: validates `patch` and writes it; on error the item
+    /// is left unchanged. Whether `author` may change it at all is not asked here but in
+    /// [`Entity::edit`], the entry point that runs this after the rule.
+    fn amend(&mut self, patch: Self::Patch, author: &Author) -> Result<(), ValidationError>;
+    /// Applies `author`'s update if [`rules::may_edit`] allows it (personal time only its
+    /// owner, nothing in the trash); on error the item is left unchanged.
+    fn edit(&mut self, patch: Self::Patch, author: &Author) -> Result<(), EditError> {
+        rules::may_edit(self, &author.person)?;
+        self.amend(patch, author)?;
+        Ok(())
+    }
+    /// [`Entity::edit`] with a refusal reported as invalid input (`owner`, or
+    /// `deleted_at` for an item in the trash), as before the refusals had their own type.
+    /// Kept only while the daemon's update paths still call it; new code calls `edit`.
+    fn apply(&mut self, patch: Self::Patch, author: &Author) -> Result<(), ValidationError> {
+        self.edit(patch, author).map_err(|e| match e {
+            EditError::Invalid(invalid) => invalid,
+            EditError::Refused(refusal @ Refusal::NotYours { .. }) => {
+                ValidationError::new("owner", refusal.to_string())
+            }
+            EditError::Refused(refusal) => ValidationError::new("deleted_at", refusal.to_string()),
+        })
+    }
     /// One line for the activity feed, e.g. the title.
     fn summary(&self) -> String;
     /// What an edit from `before` to `self` asks of both partners again, because it
@@ -171,10 +195,21 @@ pub trait Entity: Identified {
         None
     }
     /// The one person this item belongs to, if it is not shared by both: only they may
-    /// delete or restore it.
+    /// change, delete or restore it ([`crate::rules`]).
     fn owner(&self) -> Option<&PersonId> {
         None
     }
+}
+
+/// Why an edit was not made.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EditError {
+    /// The person may not change this item ([`rules::may_edit`]).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The update itself is invalid; it names the field.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
 }
 
 /// Checks a required one-line text (a title, label, name or place): trimmed, non-empty,

@@ -14,6 +14,8 @@
 //!   typed access to their collections.
 //! - [`schema`]: schema versions and the deterministic changes that upgrade old documents.
 //! - [`entity`]: the [`entity::Entity`] trait every stored collection item implements.
+//! - [`rules`]: who may read, edit, delete or restore what (and where the check-in, undo
+//!   and private-document rules live).
 //! - [`pairing`]: codes, the pairing window, messages and key confirmation.
 //! - [`remind`]: what is due (check-in, plan soon, agreement review), for a given "now".
 //! - [`paths`]: the data home and the files both binaries read.
@@ -48,6 +50,7 @@ pub mod model;
 pub mod pairing;
 pub mod paths;
 pub mod remind;
+pub mod rules;
 pub mod schema;
 pub mod sync;
 pub mod throttle;

@@ -203,7 +203,7 @@ mod tests {
         else {
             return;
         };
-        idea.apply(
+        idea.edit(
             IdeaPatch {
                 title: None,
                 notes: Some(text.into()),

@@ -1,61 +1,31 @@
-//! Deleting and bringing back: the rules of the trash.
+//! Deleting and bringing back: tombstones and the trash listing.
 //!
 //! A delete is a tombstone (`deleted_at`/`deleted_by` in [`crate::entity::Meta`]), never a removal of
 //! the item: the partner's laptop may be editing it at the same moment, and that edit must
 //! land on the deleted item instead of vanishing, so either of them can restore it with
 //! the edit kept. Lists, the balance, reminders and exports skip tombstoned items; the
-//! trash shows those deleted in the last [`KEEP_DAYS`] days.
+//! trash shows those deleted in the last [`KEEP_DAYS`] days. Who may delete or restore
+//! what is [`crate::rules`] ([`rules::may_delete`], [`rules::may_restore`]).
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 use crate::document::Conflict;
 use crate::entity::{Author, Entity};
 use crate::ids::{EntityId, PersonId};
+use crate::rules::{self, Refusal};
 use crate::time::Stamp;
 
 /// How long a deleted item is listed in the trash.
 pub const KEEP_DAYS: i64 = 30;
 
-/// Why a delete or restore was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum TrashError {
-    /// Someone tried to delete or restore an item that belongs to the other partner.
-    #[error("this {noun} is your partner's: only they can delete or restore it")]
-    NotYours {
-        /// What sort of item, e.g. `personal_time`.
-        noun: &'static str,
-    },
-    /// The item is in the trash already.
-    #[error("this {noun} is already in the trash: see `tandem trash`")]
-    AlreadyDeleted {
-        /// What sort of item.
-        noun: &'static str,
-    },
-    /// The item is in the trash: it cannot be read or changed until it is restored.
-    #[error("this {noun} is in the trash: bring it back first with `tandem restore-item {id}`")]
-    InTrash {
-        /// What sort of item.
-        noun: &'static str,
-        /// Its id.
-        id: EntityId,
-    },
-    /// The item is not in the trash, so there is nothing to restore.
-    #[error("this {noun} is not in the trash, so there is nothing to restore")]
-    NotDeleted {
-        /// What sort of item.
-        noun: &'static str,
-    },
-}
+/// The name refusals had when only the trash refused anything; the daemon still spells
+/// it. New code names [`Refusal`].
+pub type TrashError = Refusal;
 
-/// Puts `item` in the trash on behalf of `author`. Either partner may delete what they
-/// share; an item with an owner (personal time) only its owner.
-pub fn delete<E: Entity>(item: &mut E, author: &Author) -> Result<(), TrashError> {
-    ensure_may_change(item, &author.person)?;
-    if item.meta().is_deleted() {
-        return Err(TrashError::AlreadyDeleted { noun: E::NOUN });
-    }
+/// Puts `item` in the trash on behalf of `author`, if [`rules::may_delete`] allows it.
+pub fn delete<E: Entity>(item: &mut E, author: &Author) -> Result<(), Refusal> {
+    rules::may_delete(item, &author.person)?;
     let meta = item.meta_mut();
     meta.deleted_at = Some(author.at);
     meta.deleted_by = Some(author.person.clone());
@@ -63,26 +33,16 @@ pub fn delete<E: Entity>(item: &mut E, author: &Author) -> Result<(), TrashError
     Ok(())
 }
 
-/// Takes `item` out of the trash on behalf of `author`, under the same rule as
-/// [`delete`]. The caller also removes [`crate::entity::Meta::TOMBSTONE_FIELDS`] from the document:
-/// they are never written back as empty.
-pub fn restore<E: Entity>(item: &mut E, author: &Author) -> Result<(), TrashError> {
-    ensure_may_change(item, &author.person)?;
-    if !item.meta().is_deleted() {
-        return Err(TrashError::NotDeleted { noun: E::NOUN });
-    }
+/// Takes `item` out of the trash on behalf of `author`, if [`rules::may_restore`] allows
+/// it. The caller also removes [`crate::entity::Meta::TOMBSTONE_FIELDS`] from the
+/// document: they are never written back as empty.
+pub fn restore<E: Entity>(item: &mut E, author: &Author) -> Result<(), Refusal> {
+    rules::may_restore(item, &author.person)?;
     let meta = item.meta_mut();
     meta.deleted_at = None;
     meta.deleted_by = None;
     meta.touch(author);
     Ok(())
-}
-
-fn ensure_may_change<E: Entity>(item: &E, person: &PersonId) -> Result<(), TrashError> {
-    match item.owner() {
-        Some(owner) if owner != person => Err(TrashError::NotYours { noun: E::NOUN }),
-        _ => Ok(()),
-    }
 }
 
 /// Whether an item deleted at `deleted_at` is still listed in the trash at `now`: for
@@ -140,6 +100,7 @@ mod tests {
     use crate::entity::Meta;
     use crate::model::idea::{Idea, IdeaPatch, NewIdea};
     use crate::model::personal_time::{NewPersonalTime, PersonalTime};
+    use crate::rules::Action;
     use crate::test_support::author;
     use crate::time::Moment;
 
@@ -168,26 +129,37 @@ mod tests {
         assert_eq!(shared.meta.deleted_by.as_ref().unwrap().as_str(), "sam");
         assert_eq!(
             delete(&mut shared, &author("alex")),
-            Err(TrashError::AlreadyDeleted { noun: "idea" })
+            Err(Refusal::AlreadyDeleted { noun: "idea" })
         );
         restore(&mut shared, &author("alex")).unwrap();
         assert!(!shared.meta.is_deleted());
         assert_eq!(
             restore(&mut shared, &author("alex")),
-            Err(TrashError::NotDeleted { noun: "idea" })
+            Err(Refusal::NotDeleted { noun: "idea" })
         );
 
         let mut block = alexs_personal_time();
         let before = block.clone();
+        let not_yours = |action| {
+            Err(Refusal::NotYours {
+                noun: "personal_time",
+                action,
+                owner: PersonId::parse("alex").unwrap(),
+                owner_name: None,
+            })
+        };
         assert_eq!(
             delete(&mut block, &author("sam")),
-            Err(TrashError::NotYours {
-                noun: "personal_time"
-            })
+            not_yours(Action::Delete)
         );
         assert_eq!(block, before, "a refused delete changes nothing");
         delete(&mut block, &author("alex")).unwrap();
-        assert!(restore(&mut block, &author("sam")).is_err());
+        let deleted = block.clone();
+        assert_eq!(
+            restore(&mut block, &author("sam")),
+            not_yours(Action::Restore)
+        );
+        assert_eq!(block, deleted, "a refused restore changes nothing");
         restore(&mut block, &author("alex")).unwrap();
     }
 
@@ -233,7 +205,7 @@ mod tests {
             title: Some("Night swim at the lake".into()),
             notes: None,
         };
-        edited.apply(patch, &later("sam", 2)).unwrap();
+        edited.edit(patch, &later("sam", 2)).unwrap();
         sam.put(Collection::Ideas, &edited).unwrap();
         sam.commit(&Activity::new(&author("sam"), "idea.edit", None, "i1"));
 

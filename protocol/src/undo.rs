@@ -6,7 +6,8 @@
 //! of one's own devices, is never touched. Each undo records the change it reverts, so a
 //! second undo reverts the command before that one; an undo is never itself undone (there
 //! is no redo). Automatic changes (a check-in reveal, joining the couple) are not
-//! commands and are passed over.
+//! commands and are passed over. [`crate::rules`] lists this with the other rules of who
+//! may do what; what an undo writes is still subject to them.
 
 use automerge::ChangeHash;
 use serde_json::{Map, Value};

@@ -85,7 +85,7 @@ impl Entity for Agreement {
         })
     }
 
-    fn apply(&mut self, patch: AgreementPatch, author: &Author) -> Result<(), ValidationError> {
+    fn amend(&mut self, patch: AgreementPatch, author: &Author) -> Result<(), ValidationError> {
         if let Some(text) = patch.text {
             let text = required_text("text", &text, MAX_TEXT)?;
             if text != self.text {
@@ -141,7 +141,7 @@ mod tests {
             text: Some("No phones at dinner or in bed".into()),
             review_on: None,
         };
-        agreement.apply(patch, &author("alex")).unwrap();
+        agreement.edit(patch, &author("alex")).unwrap();
         assert!(agreement.accepted_by.is_empty(), "the editor is asked too");
         assert_eq!(
             agreement.asks_again(&before),
@@ -157,7 +157,7 @@ mod tests {
             text: Some("  No phones at dinner ".into()),
             review_on: Some(Day("2031-01-01".parse().unwrap())),
         };
-        agreement.apply(patch, &author("sam")).unwrap();
+        agreement.edit(patch, &author("sam")).unwrap();
         assert_eq!(agreement.accepted_by, before.accepted_by);
         assert_eq!(agreement.asks_again(&before), None);
     }

@@ -65,7 +65,7 @@ impl Entity for Idea {
         })
     }
 
-    fn apply(&mut self, patch: IdeaPatch, author: &Author) -> Result<(), ValidationError> {
+    fn amend(&mut self, patch: IdeaPatch, author: &Author) -> Result<(), ValidationError> {
         let title = patch
             .title
             .map(|t| required_text("title", &t, MAX_TITLE))

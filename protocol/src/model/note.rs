@@ -83,7 +83,7 @@ impl Entity for Note {
         })
     }
 
-    fn apply(&mut self, patch: NotePatch, author: &Author) -> Result<(), ValidationError> {
+    fn amend(&mut self, patch: NotePatch, author: &Author) -> Result<(), ValidationError> {
         let title = patch
             .title
             .map(|t| required_text("title", &t, MAX_TITLE))

@@ -26,7 +26,7 @@ pub const DEFAULT_LABEL: &str = "personal time";
 pub struct PersonalTime {
     /// Id of the block; the private details use the same id.
     pub id: EntityId,
-    /// Whose time it is.
+    /// Whose time it is: only they may change, delete or restore it ([`crate::rules`]).
     pub owner: PersonId,
     /// Start, with time zone.
     pub start: Moment,
@@ -120,13 +120,7 @@ impl Entity for PersonalTime {
         })
     }
 
-    fn apply(&mut self, patch: PersonalTimePatch, author: &Author) -> Result<(), ValidationError> {
-        if self.owner != author.person {
-            return Err(ValidationError::new(
-                "owner",
-                "only the owner can change personal time",
-            ));
-        }
+    fn amend(&mut self, patch: PersonalTimePatch, author: &Author) -> Result<(), ValidationError> {
         let start = patch.start.unwrap_or_else(|| self.start.clone());
         let end = patch.end.unwrap_or_else(|| self.end.clone());
         check_range(&start, &end)?;
@@ -163,6 +157,8 @@ impl Entity for PersonalTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entity::EditError;
+    use crate::rules::{Action, Refusal};
     use crate::test_support::author;
     use crate::time::Stamp;
 
@@ -192,7 +188,7 @@ mod tests {
             details: Some("job interview".into()),
             ..Default::default()
         };
-        after.apply(patch, &later("alex")).unwrap();
+        after.edit(patch, &later("alex")).unwrap();
         assert_eq!(after, before);
 
         // Naming a shared field with the value it already has changes nothing either.
@@ -202,7 +198,7 @@ mod tests {
             details: Some("dentist".into()),
             ..Default::default()
         };
-        after.apply(patch, &later("alex")).unwrap();
+        after.edit(patch, &later("alex")).unwrap();
         assert_eq!(after, before);
     }
 
@@ -213,18 +209,58 @@ mod tests {
             end: Some("2026-12-05T13:00[Europe/Paris]".parse().unwrap()),
             ..Default::default()
         };
-        block.apply(patch, &later("alex")).unwrap();
+        block.edit(patch, &later("alex")).unwrap();
         assert_eq!(block.meta.updated_at, later("alex").at);
     }
 
     #[test]
     fn only_the_owner_may_patch_even_the_details() {
         let mut block = block();
-        let patch = PersonalTimePatch {
+        let before = block.clone();
+        let details = || PersonalTimePatch {
             details: Some("spying".into()),
             ..Default::default()
         };
-        let err = block.apply(patch, &author("sam")).unwrap_err();
-        assert_eq!(err.field, "owner");
+        let err = block.edit(details(), &later("sam")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EditError::Refused(Refusal::NotYours {
+                    action: Action::Edit,
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+        let relabel = PersonalTimePatch {
+            label: Some("gone fishing".into()),
+            ..Default::default()
+        };
+        assert!(block.edit(relabel, &later("sam")).is_err());
+        assert_eq!(block, before, "a refused edit changes nothing");
+
+        // The daemon's update paths still read refusals as invalid input naming `owner`.
+        let err = block.apply(details(), &later("sam")).unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.problem.as_str()),
+            ("owner", "only your partner can change their personal time")
+        );
+    }
+
+    #[test]
+    fn a_block_in_the_trash_is_not_edited_even_by_its_owner() {
+        let mut block = block();
+        crate::trash::delete(&mut block, &author("alex")).unwrap();
+        let before = block.clone();
+        let patch = PersonalTimePatch {
+            details: Some("dentist".into()),
+            ..Default::default()
+        };
+        let err = block.edit(patch, &later("alex")).unwrap_err();
+        assert!(
+            matches!(err, EditError::Refused(Refusal::InTrash { .. })),
+            "{err:?}"
+        );
+        assert_eq!(block, before);
     }
 }

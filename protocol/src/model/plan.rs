@@ -251,7 +251,7 @@ impl Entity for Plan {
         })
     }
 
-    fn apply(&mut self, patch: PlanPatch, author: &Author) -> Result<(), ValidationError> {
+    fn amend(&mut self, patch: PlanPatch, author: &Author) -> Result<(), ValidationError> {
         let mut next = self.clone();
         if let Some(title) = patch.title {
             next.title = required_text("title", &title, MAX_TITLE)?;
@@ -395,7 +395,7 @@ mod tests {
             end: Some(Moment("2026-12-04T10:00[Europe/Paris]".parse().unwrap())),
             ..Default::default()
         };
-        assert!(p.apply(patch, &author("alex")).is_err());
+        assert!(p.edit(patch, &author("alex")).is_err());
         assert_eq!(p, before, "a failed patch must change nothing");
     }
 
@@ -436,7 +436,7 @@ mod tests {
             end: at("2026-12-05T21:00[Europe/Paris]"),
             ..Default::default()
         };
-        p.apply(patch, &author("alex")).unwrap();
+        p.edit(patch, &author("alex")).unwrap();
         assert_eq!(p.status, PlanStatus::Proposed);
         assert!(p.rsvps.is_empty(), "the mover is asked too");
         assert_eq!(
@@ -460,7 +460,7 @@ mod tests {
             end: at("2026-12-04T20:00[UTC]"),
             ..Default::default()
         };
-        p.apply(patch, &author("alex")).unwrap();
+        p.edit(patch, &author("alex")).unwrap();
         assert_eq!(
             (p.status, p.rsvps.clone()),
             (before.status, before.rsvps.clone())
@@ -474,7 +474,7 @@ mod tests {
             start: at("2026-12-04T20:00[Europe/Paris]"),
             ..Default::default()
         };
-        done.apply(patch, &author("alex")).unwrap();
+        done.edit(patch, &author("alex")).unwrap();
         assert_eq!((done.status, done.rsvps.len()), (PlanStatus::Done, 2));
         assert_eq!(done.asks_again(&before), None);
     }
