@@ -173,23 +173,11 @@ pub trait Entity: Identified {
         self.amend(patch, author)?;
         Ok(())
     }
-    /// [`Entity::edit`] with a refusal reported as invalid input (`owner`, or
-    /// `deleted_at` for an item in the trash), as before the refusals had their own type.
-    /// Kept only while the daemon's update paths still call it; new code calls `edit`.
-    fn apply(&mut self, patch: Self::Patch, author: &Author) -> Result<(), ValidationError> {
-        self.edit(patch, author).map_err(|e| match e {
-            EditError::Invalid(invalid) => invalid,
-            EditError::Refused(refusal @ Refusal::NotYours { .. }) => {
-                ValidationError::new("owner", refusal.to_string())
-            }
-            EditError::Refused(refusal) => ValidationError::new("deleted_at", refusal.to_string()),
-        })
-    }
     /// One line for the activity feed, e.g. the title.
     fn summary(&self) -> String;
     /// What an edit from `before` to `self` asks of both partners again, because it
     /// changed what they had agreed to (e.g. "moved the time: asks both to RSVP again");
-    /// `None` for an edit that leaves their answers standing. [`Entity::apply`] has
+    /// `None` for an edit that leaves their answers standing. [`Entity::amend`] has
     /// already cleared those answers; the feed says why they are gone.
     fn asks_again(&self, _before: &Self) -> Option<&'static str> {
         None

@@ -19,10 +19,6 @@ use crate::time::Stamp;
 /// How long a deleted item is listed in the trash.
 pub const KEEP_DAYS: i64 = 30;
 
-/// The name refusals had when only the trash refused anything; the daemon still spells
-/// it. New code names [`Refusal`].
-pub type TrashError = Refusal;
-
 /// Puts `item` in the trash on behalf of `author`, if [`rules::may_delete`] allows it.
 pub fn delete<E: Entity>(item: &mut E, author: &Author) -> Result<(), Refusal> {
     rules::may_delete(item, &author.person)?;

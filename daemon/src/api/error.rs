@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use tandem_protocol::api::{ErrorBody, ErrorDetail};
 use tandem_protocol::error::DocumentError;
-use tandem_protocol::trash::TrashError;
+use tandem_protocol::rules::Refusal;
 use tandem_protocol::undo::UndoError;
 
 use crate::repo::RepoError;
@@ -65,16 +65,16 @@ impl From<RepoError> for ApiError {
                 ApiError::new(StatusCode::BAD_REQUEST, "ambiguous_id", message)
             }
             RepoError::Revealed(_) => ApiError::new(StatusCode::CONFLICT, "revealed", message),
-            RepoError::Trash(TrashError::NotYours { .. }) => {
+            RepoError::Refused(Refusal::NotYours { .. }) => {
                 ApiError::new(StatusCode::FORBIDDEN, "not_yours", message)
             }
-            RepoError::Trash(TrashError::InTrash { .. }) => {
+            RepoError::Refused(Refusal::InTrash { .. }) => {
                 ApiError::new(StatusCode::CONFLICT, "in_trash", message)
             }
-            RepoError::Trash(TrashError::AlreadyDeleted { .. }) => {
+            RepoError::Refused(Refusal::AlreadyDeleted { .. }) => {
                 ApiError::new(StatusCode::CONFLICT, "already_deleted", message)
             }
-            RepoError::Trash(TrashError::NotDeleted { .. }) => {
+            RepoError::Refused(Refusal::NotDeleted { .. }) => {
                 ApiError::new(StatusCode::CONFLICT, "not_in_trash", message)
             }
             RepoError::Undo(UndoError::Nothing) => {

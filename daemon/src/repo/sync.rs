@@ -1,0 +1,77 @@
+//! Automerge sync with a paired device's connection: what to send, what arrived.
+
+use std::collections::BTreeMap;
+
+use tandem_protocol::device::DeviceId;
+use tandem_protocol::document::DocKind;
+use tandem_protocol::sync::PeerSync;
+use tandem_protocol::wire::Message;
+
+use super::{ChangeEvent, Repo, RepoError};
+
+impl Repo {
+    /// The next sync message for `kind` to the peer of `session`, if any.
+    pub fn sync_poll(&mut self, session: &mut PeerSync, kind: DocKind) -> Option<Message> {
+        session.poll(&mut self.slot(kind).doc)
+    }
+
+    /// Applies a peer's sync message for `kind`. What it brought is staged, to be made
+    /// durable and announced as change events by the writer (so the feed shows the
+    /// partner's edits; the connection it came from is not woken by them), and check-ins
+    /// both have now answered are revealed.
+    pub fn sync_receive(
+        &mut self,
+        session: &mut PeerSync,
+        from: DeviceId,
+        kind: DocKind,
+        data: &[u8],
+    ) -> Result<(), RepoError> {
+        let slot = self.slot(kind);
+        let before = slot.doc.heads();
+        if !session.receive(&mut slot.doc, data)? {
+            return Ok(());
+        }
+        slot.store.stage(&mut slot.doc)?;
+        let brought = slot.doc.activity_since(&before);
+        self.unsynced.touch(kind);
+        self.unsynced
+            .events
+            .extend(brought.into_iter().map(|activity| ChangeEvent {
+                document: kind,
+                activity,
+                documents: vec![kind],
+                from: Some(from),
+            }));
+        if kind == DocKind::Shared {
+            self.reveal_checkins()?;
+        }
+        Ok(())
+    }
+
+    /// Whether the peer of `session` has every document it may have exactly as we do.
+    pub fn in_sync(&mut self, session: &PeerSync) -> bool {
+        let allowed: Vec<DocKind> = session.allowed().collect();
+        allowed.into_iter().all(|kind| {
+            let heads = self.slot(kind).doc.heads();
+            session.in_sync(kind, &heads)
+        })
+    }
+
+    /// Both documents' heads, to tell whether two devices are in sync.
+    pub fn heads(&mut self) -> BTreeMap<String, Vec<String>> {
+        DocKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let mut heads: Vec<String> = self
+                    .slot(kind)
+                    .doc
+                    .heads()
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect();
+                heads.sort();
+                (kind.name().to_owned(), heads)
+            })
+            .collect()
+    }
+}
