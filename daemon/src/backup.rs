@@ -8,7 +8,9 @@
 //! new laptop finds it beside the archives.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, SystemTime};
 
 use age::secrecy::SecretString;
@@ -154,11 +156,7 @@ impl AutoBackups {
             }),
             newest,
             count: archives.len(),
-            error: self
-                .last_error
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
+            error: self.last_error.lock().clone(),
         }
     }
 
@@ -203,7 +201,7 @@ impl AutoBackups {
             retry_at = error
                 .is_some()
                 .then(|| SystemTime::now() + RETRY.min(self.every));
-            *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = error;
+            *self.last_error.lock() = error;
         }
     }
 

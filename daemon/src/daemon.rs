@@ -251,7 +251,8 @@ pub async fn run(
     hub.wait_closed(std::time::Duration::from_secs(3)).await;
     if let Some(discovery) = discovery {
         // Goodbye packets, so the partner's daemon stops listing us at once.
-        tokio::task::block_in_place(|| discovery.stop());
+        // Waits up to a second for the goodbye to go out: off the runtime's workers.
+        let _ = tokio::task::spawn_blocking(move || discovery.stop()).await;
     }
 
     writer.stop().await?;

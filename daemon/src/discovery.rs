@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use mdns_sd::{IfKind, ServiceDaemon, ServiceEvent, ServiceInfo};
 use tandem_protocol::api::NearbyDevice;
@@ -112,7 +114,7 @@ impl Discovery {
 
     /// Devices seen on the network, paired or not.
     pub fn nearby(&self, is_paired: impl Fn(&DeviceId) -> bool) -> Vec<NearbyDevice> {
-        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let seen = self.seen.lock();
         let mut out: Vec<NearbyDevice> = seen
             .iter()
             .map(|(id, s)| NearbyDevice {
@@ -165,7 +167,7 @@ async fn browse(
                 let addrs = usable(info.addresses.iter().map(|a| a.to_ip_addr()), info.port);
                 let name = info.get_property_val_str("name").unwrap_or("?").to_owned();
                 tracing::debug!(device = %id, %name, ?addrs, "seen on the network");
-                seen.lock().unwrap_or_else(|p| p.into_inner()).insert(
+                seen.lock().insert(
                     id,
                     Seen {
                         name,
@@ -176,9 +178,7 @@ async fn browse(
                 hub.discovered(&id, &addrs);
             }
             ServiceEvent::ServiceRemoved(_, fullname) => {
-                seen.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .retain(|_, s| s.fullname != fullname);
+                seen.lock().retain(|_, s| s.fullname != fullname);
             }
             _ => {}
         }

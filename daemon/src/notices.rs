@@ -6,7 +6,9 @@
 //! then counts quietly until a minute has passed, and says how many it kept quiet.
 
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use tandem_protocol::admission::{self, LogGate};
@@ -36,7 +38,6 @@ impl Notices {
         let quiet = self
             .gate
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .admit(&admission::source(ip), jiff::Timestamp::now());
         let listener = self.listener;
         match quiet {

@@ -8,8 +8,8 @@
 //! revocation takes effect on the very next request; open event streams watch
 //! [`Phones::changed`] and end too.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use tandem_protocol::api::PhoneView;
@@ -109,8 +109,8 @@ impl Phones {
         })
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn state(&self) -> parking_lot::MutexGuard<'_, State> {
+        self.state.lock()
     }
 
     fn save(&self, phones: &[PhoneEntry]) -> Result<(), HomeError> {

@@ -407,7 +407,8 @@ async fn rebuild(
     let _ = stopping_tx.send(true);
     hub.wait_closed(GOODBYE).await;
     if let Some(discovery) = discovery {
-        tokio::task::block_in_place(|| discovery.stop());
+        // Waits up to a second for the goodbye to go out: off the runtime's workers.
+        let _ = tokio::task::spawn_blocking(move || discovery.stop()).await;
     }
     let Ok(source) = source else {
         return Err(RepairError::Unreachable {

@@ -7,7 +7,9 @@
 //! neither leaked (locking a source out for good) nor released twice.
 
 use std::hash::Hash;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
 
 use tandem_protocol::admission::{Full, Slots};
 
@@ -65,9 +67,7 @@ impl<K: Eq + Hash + Clone> Drop for SlotGuard<K> {
 /// The counts stay right even if a task panicked while holding the lock: every update
 /// is a single step, so a poisoned lock still holds consistent counts.
 fn lock<K>(slots: &Mutex<Slots<K>>) -> MutexGuard<'_, Slots<K>> {
-    slots
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    slots.lock()
 }
 
 #[cfg(test)]

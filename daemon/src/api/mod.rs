@@ -24,7 +24,9 @@ mod phones;
 mod routes;
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
@@ -275,11 +277,7 @@ async fn phone_guard(State(state): State<AppState>, mut request: Request, next: 
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let now = jiff::Timestamp::now();
-    let throttled = state
-        .throttle
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .check(&source, now);
+    let throttled = state.throttle.lock().check(&source, now);
     if let Err(retry_after) = throttled {
         let secs = retry_after.as_secs().max(1);
         let mut response = ApiError::new(
@@ -306,11 +304,7 @@ async fn phone_guard(State(state): State<AppState>, mut request: Request, next: 
             "this is a calendar link's token: it opens /v1/calendar.ics only; the phone page uses the phone's own token",
         ),
         Some(None) => {
-            state
-                .throttle
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .fail(source, now);
+            state.throttle.lock().fail(source, now);
             tracing::info!(%source, "wrong or revoked phone token");
             unauthorized(
                 "this phone's token is wrong or was revoked: add the phone again with `tandem phone add` on the laptop",
