@@ -7,6 +7,10 @@ use rand::Rng;
 use serde_json::json;
 use tandem_tests::{Daemon, Home};
 
+/// Writers at once in each round, so writes are acknowledged in batches sharing an fsync
+/// (group commit): each must still be durable the moment it is acknowledged.
+const WRITERS: usize = 8;
+
 #[test]
 fn acknowledged_writes_survive_kill_9() {
     let home = Home::init("Alex");
@@ -14,33 +18,37 @@ fn acknowledged_writes_survive_kill_9() {
     let mut rng = rand::rng();
     for round in 0..5 {
         let mut d = home.start();
-        let (addr, token) = (d.addr.clone(), d.token.clone());
         let round_acks = Arc::new(Mutex::new(Vec::new()));
-        let writer = {
-            let acks = round_acks.clone();
-            std::thread::spawn(move || {
-                let agent: ureq::Agent = ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .timeout_global(Some(Duration::from_secs(5)))
-                    .build()
-                    .into();
-                for n in 0.. {
-                    let title = format!("round {round} idea {n}");
-                    let reply = agent
-                        .post(format!("http://{addr}/v1/ideas"))
-                        .header("Authorization", format!("Bearer {token}"))
-                        .send_json(json!({ "title": title }));
-                    match reply {
-                        Ok(r) if r.status() == 201 => acks.lock().unwrap().push(title),
-                        // The daemon died mid-request: this write was never acknowledged.
-                        _ => break,
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|writer| {
+                let acks = round_acks.clone();
+                let (addr, token) = (d.addr.clone(), d.token.clone());
+                std::thread::spawn(move || {
+                    let agent: ureq::Agent = ureq::Agent::config_builder()
+                        .http_status_as_error(false)
+                        .timeout_global(Some(Duration::from_secs(5)))
+                        .build()
+                        .into();
+                    for n in 0.. {
+                        let title = format!("round {round} writer {writer} idea {n}");
+                        let reply = agent
+                            .post(format!("http://{addr}/v1/ideas"))
+                            .header("Authorization", format!("Bearer {token}"))
+                            .send_json(json!({ "title": title }));
+                        match reply {
+                            Ok(r) if r.status() == 201 => acks.lock().unwrap().push(title),
+                            // The daemon died mid-request: this write was never acknowledged.
+                            _ => break,
+                        }
                     }
-                }
+                })
             })
-        };
+            .collect();
         std::thread::sleep(Duration::from_millis(rng.random_range(50..400)));
         d.kill9();
-        writer.join().unwrap();
+        for writer in writers {
+            writer.join().unwrap();
+        }
         acked.extend(round_acks.lock().unwrap().drain(..));
 
         let d = Daemon::start(home.path());
@@ -59,7 +67,7 @@ fn acknowledged_writes_survive_kill_9() {
         }
     }
     assert!(
-        acked.len() > 10,
+        acked.len() > 10 * WRITERS,
         "the test wrote too little to mean anything ({})",
         acked.len()
     );
