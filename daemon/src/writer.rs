@@ -127,8 +127,8 @@ impl Writer {
     }
 }
 
-/// The writer thread: runs operations in batches until told to stop or every handle is
-/// gone.
+/// The writer thread: runs operations in batches until told to stop (then it compacts)
+/// or every handle is gone.
 fn own(
     mut repo: Repo,
     mut queue: mpsc::Receiver<Message>,
@@ -185,11 +185,13 @@ fn own(
     if syncer.join().is_err() {
         tracing::error!("the thread that saves changes failed");
     }
-    let flushed = repo.flush();
-    if let Err(e) = &flushed {
-        tracing::error!("cannot compact the documents at shutdown: {e}");
-    }
+    // Only a stop asked for compacts: handles dropped without one (a repair that gave up
+    // and is putting the damaged files back) must leave the directories alone.
     if let Some(done) = stop {
+        let flushed = repo.flush();
+        if let Err(e) = &flushed {
+            tracing::error!("cannot compact the documents at shutdown: {e}");
+        }
         let _ = done.send(flushed);
     }
 }
