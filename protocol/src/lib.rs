@@ -46,6 +46,7 @@ pub mod error;
 pub mod ics;
 pub mod ids;
 pub mod joint;
+pub mod kinds;
 pub mod model;
 pub mod pairing;
 pub mod paths;

@@ -22,6 +22,7 @@ use automerge::ActorId;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::checkin::AlreadyRevealed;
 use tandem_protocol::config::Config;
@@ -31,6 +32,7 @@ use tandem_protocol::entity::{Author, EditError, Entity};
 use tandem_protocol::error::{DocumentError, ValidationError};
 use tandem_protocol::ids::{EntityId, PersonId};
 use tandem_protocol::joint::Step;
+use tandem_protocol::kinds::{self, ForKind};
 use tandem_protocol::model::person::Person;
 use tandem_protocol::rules::{self, Refusal};
 use tandem_protocol::schema::Schema;
@@ -93,6 +95,15 @@ impl From<ValidationError> for RepoError {
     fn from(e: ValidationError) -> Self {
         RepoError::Document(e.into())
     }
+}
+
+/// A repo operation generic over the kind of entity, run for a kind chosen at run time
+/// by its noun ([`Repo::for_noun`]).
+trait OnKind {
+    /// What it gives back.
+    type Out;
+    /// Runs it for the kind `E`.
+    fn run<E: Entity + DeserializeOwned>(self, repo: &mut Repo) -> Result<Self::Out, RepoError>;
 }
 
 /// A change, as announced on `/v1/events`: one per operation, or one per change a peer
@@ -349,6 +360,30 @@ impl Repo {
                 Err(self.named(e))
             }
         }
+    }
+
+    /// Runs `op` for the kind of entity named `noun` ([`kinds::named`]); `None` when no
+    /// kind has that noun.
+    fn for_noun<O: OnKind>(&mut self, noun: &str, op: O) -> Option<Result<O::Out, RepoError>> {
+        struct Once<'a, O: OnKind> {
+            repo: &'a mut Repo,
+            op: Option<O>,
+            out: Option<Result<O::Out, RepoError>>,
+        }
+        impl<O: OnKind> ForKind for Once<'_, O> {
+            fn run<E: Entity + DeserializeOwned>(&mut self) {
+                if let Some(op) = self.op.take() {
+                    self.out = Some(op.run::<E>(self.repo));
+                }
+            }
+        }
+        let mut once = Once {
+            repo: self,
+            op: Some(op),
+            out: None,
+        };
+        kinds::named(noun, &mut once);
+        once.out
     }
 
     /// `e`, with the owner's name in a refusal ("only Sam can delete Sam's ...").

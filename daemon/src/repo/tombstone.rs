@@ -9,16 +9,12 @@ use tandem_protocol::document::{DocKind, Document};
 use tandem_protocol::entity::{Author, Entity, Meta};
 use tandem_protocol::error::DocumentError;
 use tandem_protocol::ids::{EntityId, PersonId};
-use tandem_protocol::model::agreement::Agreement;
-use tandem_protocol::model::idea::Idea;
-use tandem_protocol::model::note::Note;
-use tandem_protocol::model::personal_time::PersonalTime;
-use tandem_protocol::model::plan::Plan;
+use tandem_protocol::kinds::{self, ForKind};
 use tandem_protocol::rules;
 use tandem_protocol::trash::{self, TrashEntry};
 use tandem_protocol::undo::{self, Command, Inverse, UndoError};
 
-use super::{Repo, RepoError};
+use super::{OnKind, Repo, RepoError};
 
 /// The activity record of `author` doing `verb` to `item`, or of undoing `undoing` by it.
 pub(super) fn record<E: Entity>(
@@ -104,18 +100,17 @@ impl Repo {
         commands.sort_by_key(|c| std::cmp::Reverse(c.activity.at));
         let command = undo::next_to_undo(&commands)?.clone();
         let (noun, inverse) = undo::inverse(&command.activity)?;
-        match noun {
-            Plan::NOUN => self.undo_command::<Plan>(&command, inverse),
-            Idea::NOUN => self.undo_command::<Idea>(&command, inverse),
-            PersonalTime::NOUN => self.undo_command::<PersonalTime>(&command, inverse),
-            Agreement::NOUN => self.undo_command::<Agreement>(&command, inverse),
-            Note::NOUN => self.undo_command::<Note>(&command, inverse),
-            _ => Err(UndoError::NotUndoable {
+        let undo = UndoCommand {
+            command: &command,
+            inverse,
+        };
+        self.for_noun(noun, undo).unwrap_or_else(|| {
+            Err(UndoError::NotUndoable {
                 action: command.activity.action.clone(),
                 summary: command.activity.summary.clone(),
             }
-            .into()),
-        }?;
+            .into())
+        })?;
         Ok(command.activity)
     }
 
@@ -176,11 +171,12 @@ impl Repo {
 
     /// Every deleted item of every kind, newest deletion first.
     pub(super) fn deleted_items(&mut self) -> Result<Vec<TrashEntry>, RepoError> {
-        let mut entries = self.deleted::<Plan>()?;
-        entries.extend(self.deleted::<Idea>()?);
-        entries.extend(self.deleted::<PersonalTime>()?);
-        entries.extend(self.deleted::<Agreement>()?);
-        entries.extend(self.deleted::<Note>()?);
+        let mut deleted = Deleted {
+            repo: self,
+            entries: Ok(Vec::new()),
+        };
+        kinds::each(&mut deleted);
+        let mut entries = deleted.entries?;
         let names: BTreeMap<PersonId, String> =
             self.people()?.into_iter().map(|p| (p.id, p.name)).collect();
         for entry in &mut entries {
@@ -223,15 +219,54 @@ impl Repo {
             collection: "trash",
             id: prefix.to_string(),
         })?;
-        let id = entry.id.as_str();
-        match entry.kind.as_str() {
-            Plan::NOUN => self.restore::<Plan>(id).map(drop),
-            Idea::NOUN => self.restore::<Idea>(id).map(drop),
-            PersonalTime::NOUN => self.restore::<PersonalTime>(id).map(drop),
-            Agreement::NOUN => self.restore::<Agreement>(id).map(drop),
-            Note::NOUN => self.restore::<Note>(id).map(drop),
-            other => Err(DocumentError::Malformed(format!("no such kind {other}")).into()),
-        }?;
+        let restore = Restore {
+            id: entry.id.as_str(),
+        };
+        self.for_noun(&entry.kind, restore).unwrap_or_else(|| {
+            Err(DocumentError::Malformed(format!("no such kind {}", entry.kind)).into())
+        })?;
         Ok(entry)
+    }
+}
+
+/// Undoes one command, for the kind its activity record names.
+struct UndoCommand<'a> {
+    command: &'a Command,
+    inverse: Inverse,
+}
+
+impl OnKind for UndoCommand<'_> {
+    type Out = ();
+    fn run<E: Entity + DeserializeOwned>(self, repo: &mut Repo) -> Result<(), RepoError> {
+        repo.undo_command::<E>(self.command, self.inverse)
+    }
+}
+
+/// Takes one item out of the trash, for the kind its tombstone names.
+struct Restore<'a> {
+    id: &'a str,
+}
+
+impl OnKind for Restore<'_> {
+    type Out = ();
+    fn run<E: Entity + DeserializeOwned>(self, repo: &mut Repo) -> Result<(), RepoError> {
+        repo.restore::<E>(self.id).map(drop)
+    }
+}
+
+/// Collects the deleted items of every kind, or the first error.
+struct Deleted<'a> {
+    repo: &'a mut Repo,
+    entries: Result<Vec<TrashEntry>, RepoError>,
+}
+
+impl ForKind for Deleted<'_> {
+    fn run<E: Entity + DeserializeOwned>(&mut self) {
+        if let Ok(entries) = &mut self.entries {
+            match self.repo.deleted::<E>() {
+                Ok(more) => entries.extend(more),
+                Err(e) => self.entries = Err(e),
+            }
+        }
     }
 }
