@@ -44,7 +44,12 @@ fn acknowledged_writes_survive_kill_9() {
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(rng.random_range(50..400)));
+        // Killed after a random number of acknowledgements, whatever the machine's speed,
+        // while all writers are still writing.
+        let kill_after = rng.random_range(WRITERS..WRITERS * 8);
+        while round_acks.lock().unwrap().len() < kill_after {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         d.kill9();
         for writer in writers {
             writer.join().unwrap();
@@ -66,11 +71,6 @@ fn acknowledged_writes_survive_kill_9() {
             );
         }
     }
-    assert!(
-        acked.len() > 10 * WRITERS,
-        "the test wrote too little to mean anything ({})",
-        acked.len()
-    );
 }
 
 #[test]
