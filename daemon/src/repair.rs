@@ -28,6 +28,7 @@ use serde::Serialize;
 use tandem_protocol::config::Config;
 use tandem_protocol::document::DocKind;
 use tandem_protocol::pairing::Relation;
+use tandem_protocol::sync::documents_for;
 use thiserror::Error;
 use tokio::sync::watch;
 
@@ -37,7 +38,6 @@ use crate::daemon::{
 use crate::home::{Home, HomeError, io_at, sync_dir};
 use crate::identity::Identity;
 use crate::peer::PeerHub;
-use crate::peer::connection::documents_for;
 use crate::peers::{PeerBook, PeerEntry};
 use crate::repo::{Repo, RepoError};
 use crate::store::{DocStore, StoreError};

@@ -12,10 +12,10 @@ use jiff::SignedDuration;
 use libfuzzer_sys::fuzz_target;
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::ids::PersonId;
-use tandem_protocol::pairing::responder::{Inviter, Pake, Responder, Step};
+use tandem_protocol::pairing::responder::{Inviter, Responder, Step};
 use tandem_protocol::pairing::{
-    JOINER, MAX_ATTEMPTS, PairMessage, PairingCode, PairingError, PairingWindow, Relation,
-    confirmation_key, prove,
+    JOINER, MAX_ATTEMPTS, PairMessage, PairingCode, PairingError, PairingWindow, Pake, Refusal,
+    Relation, confirmation_key, prove,
 };
 use tandem_protocol::wire::PROTOCOL_VERSION;
 
@@ -91,6 +91,7 @@ fn message(chunk: &[u8], flags: u8) -> Option<PairMessage> {
         4 => PairMessage::Accepted { mac: body.to_vec() },
         _ => PairMessage::Refused {
             reason: String::from_utf8_lossy(body).into_owned(),
+            refusal: Refusal::default(),
         },
     })
 }

@@ -1,6 +1,7 @@
 //! Keeping one peer in sync: Automerge's sync protocol per document, with the limits and
 //! document permissions tandem needs.
 //!
+//! Which documents a peer may have follows from its relation alone ([`documents_for`]).
 //! One [`PeerSync`] per connection. It only ever touches the documents the peer may have
 //! (a partner never gets the private document, whatever it asks), and it cuts a peer that
 //! keeps sending sync messages that bring nothing: after [`MAX_IDLE_ROUNDS`] messages
@@ -15,12 +16,23 @@ use thiserror::Error;
 
 use crate::document::{DocKind, Document};
 use crate::error::DocumentError;
+use crate::pairing::Relation;
 use crate::wire::Message;
 
 /// Sync messages accepted in a row without any progress.
 pub const MAX_IDLE_ROUNDS: u32 = 100;
 /// Bytes of sync messages accepted in a row without any progress.
 pub const MAX_IDLE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The documents a device of this relation may have: a partner's device the shared one
+/// only, one's own devices the private one too. Both the sync session and repair (which
+/// devices can restore a damaged document) ask this.
+pub fn documents_for(relation: Relation) -> &'static [DocKind] {
+    match relation {
+        Relation::Partner => &[DocKind::Shared],
+        Relation::Own => &[DocKind::Shared, DocKind::Private],
+    }
+}
 
 /// Why a peer's sync message was refused; the connection should be closed.
 #[derive(Debug, Error)]
@@ -332,6 +344,20 @@ mod tests {
     }
 
     #[test]
+    fn partners_get_the_shared_document_and_own_devices_both() {
+        assert_eq!(documents_for(Relation::Partner), [DocKind::Shared]);
+        assert_eq!(
+            documents_for(Relation::Own),
+            [DocKind::Shared, DocKind::Private]
+        );
+        let partner = PeerSync::new(documents_for(Relation::Partner), |_| None);
+        assert!(partner.forbids(DocKind::Private));
+        assert!(!partner.forbids(DocKind::Shared));
+        let own = PeerSync::new(documents_for(Relation::Own), |_| None);
+        assert!(!own.forbids(DocKind::Private));
+    }
+
+    #[test]
     fn private_documents_are_refused_to_partners() {
         let mut mine = replica();
         let a = author("alex");
@@ -347,13 +373,13 @@ mod tests {
         mine.private.put(Collection::Notes, &note).unwrap();
         mine.private
             .commit(&Activity::new(&a, "note.add", None, "x"));
-        let mut partner_session = PeerSync::new(&[DocKind::Shared], |_| None);
+        let mut partner_session = PeerSync::new(documents_for(Relation::Partner), |_| None);
         assert!(
             partner_session.poll(&mut mine.private).is_none(),
             "the private document is never offered"
         );
         let mut theirs = replica();
-        let mut own_session = PeerSync::new(&[DocKind::Shared, DocKind::Private], |_| None);
+        let mut own_session = PeerSync::new(documents_for(Relation::Own), |_| None);
         let Some(Message::Sync { data, .. }) = own_session.poll(&mut theirs.private) else {
             panic!("own devices sync private")
         };

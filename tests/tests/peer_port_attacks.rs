@@ -68,7 +68,7 @@ async fn race_round(eve: &Arc<Identity>, addr: &str, guess: &'static str) -> (us
     for (mut stream, confirm) in started {
         send(&mut stream, &confirm).await.unwrap();
         verdicts.push(match recv(&mut stream).await {
-            Some(PairMessage::Refused { reason }) => reason,
+            Some(PairMessage::Refused { reason, .. }) => reason,
             other => format!("{other:?}"),
         });
     }

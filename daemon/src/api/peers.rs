@@ -57,6 +57,8 @@ impl From<PairingError> for ApiError {
             PairingError::RelationMismatch => "relation_mismatch",
             PairingError::Busy => "busy",
             PairingError::TooSlow => "too_slow",
+            PairingError::Unproven => "unproven",
+            PairingError::Refused(_) => "refused",
             PairingError::Protocol(_) => "pairing_failed",
         };
         let status = if matches!(e, PairingError::BadCode) {

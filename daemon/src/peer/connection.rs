@@ -12,9 +12,8 @@ use std::time::Duration;
 
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::document::DocKind;
-use tandem_protocol::pairing::Relation;
 use tandem_protocol::schema::Schema;
-use tandem_protocol::sync::PeerSync;
+use tandem_protocol::sync::{PeerSync, documents_for};
 use tandem_protocol::wire::{
     ErrorCode, HelloExtension, Message, PROTOCOL_VERSION, PROTOCOLS, WireError,
 };
@@ -34,14 +33,6 @@ const PING_EVERY: Duration = Duration::from_secs(10);
 const SILENCE_LIMIT: Duration = Duration::from_secs(35);
 /// How long a peer has to say Hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The documents a device of this relation may have.
-pub fn documents_for(relation: Relation) -> &'static [DocKind] {
-    match relation {
-        Relation::Partner => &[DocKind::Shared],
-        Relation::Own => &[DocKind::Shared, DocKind::Private],
-    }
-}
 
 /// Why a connection ended.
 #[derive(Debug)]

@@ -1,8 +1,8 @@
 //! Pairing over the network: the inviter's responder and the joiner's dialer.
 //!
-//! The rules (code, window, messages, key confirmation, and the inviter's whole state
-//! machine, `Responder`) are in `tandem_protocol::pairing`;
-//! this module runs SPAKE2 (which needs the OS's randomness) and moves the messages.
+//! The rules (code, window, messages, key confirmation, and both sides' state machines,
+//! `Responder` and `Joiner`) are in `tandem_protocol::pairing`; this module runs SPAKE2
+//! (which needs the OS's randomness), moves the messages and pins what they decide.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -12,13 +12,13 @@ use tokio::time::Instant;
 use spake2::{Ed25519Group, Identity as PakeIdentity, Password, Spake2};
 use tandem_protocol::api::PairingState;
 use tandem_protocol::device::DeviceId;
-use tandem_protocol::pairing::responder::{Inviter, Pake, Responder, Step, person_name};
+use tandem_protocol::pairing::joiner::{self, Applicant, Joiner};
+use tandem_protocol::pairing::responder::{self, Inviter, Responder};
 use tandem_protocol::pairing::{
-    INVITER, JOINER, MAX_PAIR_FRAME, PairMessage, PairingCode, PairingError, PairingWindow,
-    Relation, confirmation_key, prove, verify,
+    INVITER, JOINER, MAX_PAIR_FRAME, PairMessage, Paired, PairingCode, PairingError, PairingWindow,
+    Pake, Relation,
 };
 use tandem_protocol::time::Stamp;
-use tandem_protocol::wire::PROTOCOL_VERSION;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -30,19 +30,13 @@ use crate::tls::{self, ALPN_PAIR, EXPORTER_LABEL, Trust};
 /// How long each pairing step may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
-async fn recv<S: AsyncRead + AsyncWrite + Unpin>(
-    framed: &mut Framed<S>,
-) -> Result<PairMessage, PairingError> {
-    recv_by(framed, Instant::now() + STEP_TIMEOUT).await
-}
-
-/// The next message, if it arrives by `deadline`.
+/// The next message's frame payload, if it arrives by `deadline`.
 async fn recv_by<S: AsyncRead + AsyncWrite + Unpin>(
     framed: &mut Framed<S>,
     deadline: Instant,
-) -> Result<PairMessage, PairingError> {
+) -> Result<Vec<u8>, PairingError> {
     match tokio::time::timeout_at(deadline, framed.recv()).await {
-        Ok(Ok(Some(payload))) => PairMessage::decode(&payload),
+        Ok(Ok(Some(payload))) => Ok(payload),
         Ok(Ok(None)) => Err(PairingError::Protocol(
             "the other device closed the connection".into(),
         )),
@@ -136,60 +130,27 @@ impl PeerHub {
             .await
             .map_err(|_| protocol(format!("{addr} did not answer")))??;
         let (inviter, key_material) = session_binding(tls.get_ref().1)?;
-        let joiner = self.identity.device_id;
         // Whoever answers has proven nothing yet: small frames only.
         let mut framed = Framed::with_limit(tls, MAX_PAIR_FRAME);
-        let (pake, outbound) = start_pake(code, true);
         let me = self.me().await.map_err(|e| protocol(e.to_string()))?;
-        send(
-            &mut framed,
-            &PairMessage::Start {
-                version: PROTOCOL_VERSION,
-                relation,
-                pake: outbound,
-                person: me.id.clone(),
-                name: me.name.clone(),
-                port: self.port,
-            },
-        )
-        .await?;
-        let (their_pake, person, name) = match recv(&mut framed).await? {
-            PairMessage::Reply { pake, person, name } => (pake, person, person_name(&name)?),
-            PairMessage::Refused { reason } => return Err(refusal(reason)),
-            other => return Err(protocol(format!("unexpected {other:?}"))),
+        let applicant = Applicant {
+            device: self.identity.device_id,
+            person: me.id,
+            name: me.name,
+            port: self.port,
         };
-        let spake_key = pake
-            .finish(&their_pake)
-            .map_err(|e| protocol(format!("SPAKE2: {e:?}")))?;
-        let key = confirmation_key(&spake_key, &key_material);
-        send(
-            &mut framed,
-            &PairMessage::Confirm {
-                mac: prove(&key, JOINER, &joiner, &inviter),
-            },
-        )
-        .await?;
-        match recv(&mut framed).await? {
-            PairMessage::Accepted { mac } if verify(&key, INVITER, &joiner, &inviter, &mac) => {}
-            PairMessage::Accepted { .. } => {
-                return Err(protocol(
-                    "the other device could not prove it knows the code: nothing was pinned".into(),
-                ));
+        let mut pake = Spake::joiner();
+        let (mut joiner, start) =
+            Joiner::start(code, relation, applicant, inviter, key_material, &mut pake);
+        send(&mut framed, &start).await?;
+        let paired = loop {
+            let payload = recv_by(&mut framed, Instant::now() + STEP_TIMEOUT).await?;
+            match joiner.receive(&payload, &mut pake)? {
+                joiner::Step::Send(message) => send(&mut framed, &message).await?,
+                joiner::Step::Pin(paired) => break paired,
             }
-            PairMessage::Refused { reason } => return Err(refusal(reason)),
-            other => return Err(protocol(format!("unexpected {other:?}"))),
-        }
-        let entry = PeerEntry {
-            device_id: inviter,
-            name,
-            person,
-            relation,
-            addrs: vec![target],
-            paired_at: Stamp(jiff::Timestamp::now()),
         };
-        self.book_mut()
-            .pin(entry.clone())
-            .map_err(|e| protocol(e.to_string()))?;
+        let entry = self.pin(paired, target)?;
         if relation == Relation::Own {
             let (person, name) = (entry.person.clone(), entry.name.clone());
             self.writer
@@ -200,22 +161,74 @@ impl PeerHub {
                 })?;
         }
         framed.shutdown().await;
-        tracing::info!(device = %inviter, "paired");
+        Ok(entry)
+    }
+
+    /// Pins the device a pairing proved, reachable at `addr`: either side's last step.
+    fn pin(&self, paired: Paired, addr: SocketAddr) -> Result<PeerEntry, PairingError> {
+        let entry = PeerEntry {
+            device_id: paired.device,
+            name: paired.name,
+            person: paired.person,
+            relation: paired.relation,
+            addrs: vec![addr],
+            paired_at: Stamp(jiff::Timestamp::now()),
+        };
+        self.book_mut()
+            .pin(entry.clone())
+            .map_err(|e| PairingError::Protocol(e.to_string()))?;
+        tracing::info!(device = %entry.device_id, "paired");
         Ok(entry)
     }
 }
 
-/// Starts SPAKE2 with `code` on the joiner's (A) or inviter's (B) side.
-fn start_pake(code: PairingCode, joiner: bool) -> (Spake2<Ed25519Group>, Vec<u8>) {
-    let (password, a, b) = (
-        Password::new(code.password()),
-        PakeIdentity::new(JOINER),
-        PakeIdentity::new(INVITER),
-    );
-    if joiner {
-        Spake2::<Ed25519Group>::start_a(&password, &a, &b)
-    } else {
-        Spake2::<Ed25519Group>::start_b(&password, &a, &b)
+/// This device's SPAKE2 half for the protocol's state machines: side A for the joiner,
+/// side B for the inviter.
+struct Spake {
+    /// Which side.
+    joiner: bool,
+    /// Between `start` and `finish`.
+    started: Option<Spake2<Ed25519Group>>,
+}
+
+impl Spake {
+    fn joiner() -> Self {
+        Self {
+            joiner: true,
+            started: None,
+        }
+    }
+
+    fn inviter() -> Self {
+        Self {
+            joiner: false,
+            started: None,
+        }
+    }
+}
+
+impl Pake for Spake {
+    fn start(&mut self, code: PairingCode) -> Vec<u8> {
+        let (password, a, b) = (
+            Password::new(code.password()),
+            PakeIdentity::new(JOINER),
+            PakeIdentity::new(INVITER),
+        );
+        let (pake, outbound) = if self.joiner {
+            Spake2::<Ed25519Group>::start_a(&password, &a, &b)
+        } else {
+            Spake2::<Ed25519Group>::start_b(&password, &a, &b)
+        };
+        self.started = Some(pake);
+        outbound
+    }
+
+    fn finish(&mut self, theirs: &[u8]) -> Result<Vec<u8>, PairingError> {
+        self.started
+            .take()
+            .ok_or_else(|| PairingError::Protocol("SPAKE2 was not started".into()))?
+            .finish(theirs)
+            .map_err(|e| PairingError::Protocol(format!("SPAKE2: {e:?}")))
     }
 }
 
@@ -250,34 +263,6 @@ fn handshake_refusal(e: std::io::Error) -> PairingError {
     }
 }
 
-/// Turns the inviter's refusal text back into the error it came from, when it is one.
-fn refusal(reason: String) -> PairingError {
-    if reason.starts_with("wrong pairing code") {
-        let left = reason
-            .chars()
-            .filter(|c| c.is_ascii_digit())
-            .collect::<String>()
-            .parse()
-            .unwrap_or(0);
-        return PairingError::WrongCode {
-            attempts_left: left,
-        };
-    }
-    for known in [
-        PairingError::NotOpen,
-        PairingError::Expired,
-        PairingError::LockedOut,
-        PairingError::RelationMismatch,
-        PairingError::Busy,
-        PairingError::TooSlow,
-    ] {
-        if reason == known.to_string() {
-            return known;
-        }
-    }
-    PairingError::Protocol(reason)
-}
-
 /// The inviter's side of one pairing attempt on an accepted TLS connection. The joiner's
 /// first message must arrive by `first_by`; its frames are capped at [`MAX_PAIR_FRAME`].
 pub async fn respond<S>(
@@ -306,34 +291,9 @@ pub async fn respond<S>(
     responder.abandon(&mut hub.window.lock().unwrap_or_else(|p| p.into_inner()));
     if let Err(e) = outcome {
         hub.refused(addr, format_args!("pairing refused ({joiner}): {e}"));
-        let _ = send(
-            &mut framed,
-            &PairMessage::Refused {
-                reason: e.to_string(),
-            },
-        )
-        .await;
+        let _ = send(&mut framed, &PairMessage::refused(&e)).await;
     }
     framed.shutdown().await;
-}
-
-/// This side's SPAKE2 half for the protocol's [`Responder`].
-struct InviterPake(Option<Spake2<Ed25519Group>>);
-
-impl Pake for InviterPake {
-    fn start(&mut self, code: PairingCode) -> Vec<u8> {
-        let (pake, outbound) = start_pake(code, false);
-        self.0 = Some(pake);
-        outbound
-    }
-
-    fn finish(&mut self, theirs: &[u8]) -> Result<Vec<u8>, PairingError> {
-        self.0
-            .take()
-            .ok_or_else(|| PairingError::Protocol("SPAKE2 was not started".into()))?
-            .finish(theirs)
-            .map_err(|e| PairingError::Protocol(format!("SPAKE2: {e:?}")))
-    }
 }
 
 /// Moves messages between the joiner and the protocol's [`Responder`], which decides.
@@ -344,30 +304,20 @@ async fn respond_steps<S: AsyncRead + AsyncWrite + Unpin>(
     addr: SocketAddr,
     first_by: Instant,
 ) -> Result<(), PairingError> {
-    let mut pake = InviterPake(None);
+    let mut pake = Spake::inviter();
     let mut deadline = first_by;
     loop {
-        let message = recv_by(framed, deadline).await?;
+        let message = PairMessage::decode(&recv_by(framed, deadline).await?)?;
         deadline = Instant::now() + STEP_TIMEOUT;
         let step = {
             let mut window = hub.window.lock().unwrap_or_else(|p| p.into_inner());
             responder.receive(message, &mut window, jiff::Timestamp::now(), &mut pake)?
         };
         match step {
-            Step::Send(reply) => send(framed, &reply).await?,
-            Step::Pin { joiner, then } => {
-                hub.book_mut()
-                    .pin(PeerEntry {
-                        device_id: joiner.device,
-                        name: joiner.name,
-                        person: joiner.person,
-                        relation: joiner.relation,
-                        addrs: vec![SocketAddr::new(addr.ip(), joiner.port)],
-                        paired_at: Stamp(jiff::Timestamp::now()),
-                    })
-                    .map_err(|e| PairingError::Protocol(e.to_string()))?;
+            responder::Step::Send(reply) => send(framed, &reply).await?,
+            responder::Step::Pin { joiner, port, then } => {
+                hub.pin(joiner, SocketAddr::new(addr.ip(), port))?;
                 send(framed, &then).await?;
-                tracing::info!(device = %joiner.device, "paired");
                 return Ok(());
             }
         }

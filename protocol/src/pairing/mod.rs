@@ -7,6 +7,10 @@
 //! role and both certificate fingerprints, keyed from the SPAKE2 key *and* the TLS
 //! exporter. A wrong code, a replayed message, or a relay splicing two TLS sessions all
 //! fail that check. Only then does each side pin the other's device id.
+//!
+//! Each side is a state machine without I/O: [`responder::Responder`] for the inviter,
+//! [`joiner::Joiner`] for the joiner. The daemon moves their messages and supplies SPAKE2
+//! through [`Pake`].
 
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
@@ -16,8 +20,12 @@ use sha2::Sha256;
 use thiserror::Error;
 
 use crate::device::DeviceId;
+use crate::entity::required_text;
 use crate::ids::PersonId;
+use crate::model::person::MAX_NAME_LEN;
+use crate::model::string_enum;
 
+pub mod joiner;
 pub mod responder;
 
 /// How long a code is valid.
@@ -75,9 +83,47 @@ pub enum PairingError {
     /// The code is not 8 digits.
     #[error("a pairing code is 8 digits, like 1234-5678")]
     BadCode,
+    /// The inviter accepted but could not prove it knows the code (a tampered or
+    /// impersonated answer).
+    #[error("the other device could not prove it knows the code: nothing was pinned")]
+    Unproven,
+    /// The inviter refused for a reason this build has no code for (a newer build's, or a
+    /// first-release inviter's, which sends text only): its own words.
+    #[error("the other device refused to pair: {0}")]
+    Refused(String),
     /// The other side broke the protocol.
     #[error("pairing protocol error: {0}")]
     Protocol(String),
+}
+
+/// This side's half of SPAKE2. The arithmetic needs randomness, which the daemon owns, so
+/// both state machines ask for it through this.
+pub trait Pake {
+    /// Starts with `code`; returns the message for the other side.
+    fn start(&mut self, code: PairingCode) -> Vec<u8>;
+    /// Finishes with the other side's message; returns the shared key (which differs on
+    /// both sides when the codes differ: that is found out by the confirmation).
+    fn finish(&mut self, theirs: &[u8]) -> Result<Vec<u8>, PairingError>;
+}
+
+/// The other device once it has proven the code: what to pin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Paired {
+    /// Its certificate's fingerprint (from TLS, not from a message).
+    pub device: DeviceId,
+    /// Partner or own device.
+    pub relation: Relation,
+    /// Its person.
+    pub person: PersonId,
+    /// Its person's name, checked by [`person_name`].
+    pub name: String,
+}
+
+/// The name a device gives for its person, checked like any name typed here: it ends up
+/// in `tandem peers` and in the document.
+pub fn person_name(name: &str) -> Result<String, PairingError> {
+    required_text("name", name, MAX_NAME_LEN)
+        .map_err(|e| PairingError::Protocol(format!("the other device's {e}")))
 }
 
 /// An 8-digit one-time code.
@@ -277,23 +323,168 @@ pub enum PairMessage {
         /// HMAC of [`INVITER`] and both fingerprints.
         mac: Vec<u8>,
     },
-    /// Either side: no.
+    /// Inviter → joiner: no; the attempt is over.
     Refused {
-        /// Why, for the person.
+        /// Why, for the person: what a first-release joiner shows as it is.
         reason: String,
+        /// Why, for the program: the joiner acts on this, never on `reason`. The first
+        /// release's `Refused` had only the text, so this is not among the serialized
+        /// fields: [`PairMessage::encode`] appends it after the message, where older builds
+        /// do not look, and from an older inviter it reads as [`Refusal::default`].
+        #[serde(skip)]
+        refusal: Refusal,
     },
 }
 
-impl PairMessage {
-    /// Frame payload bytes.
-    pub fn encode(&self) -> Vec<u8> {
-        postcard::to_stdvec(self).expect("pairing messages always serialize")
+string_enum!(
+    /// Why an inviter refused a pairing attempt, as it travels in [`Refusal`]. A code from a
+    /// newer build reads as `Unknown`, and the joiner then shows the inviter's text.
+    RefusalCode {
+        /// [`PairingError::NotOpen`].
+        NotOpen = "not_open",
+        /// [`PairingError::Expired`].
+        Expired = "expired",
+        /// [`PairingError::WrongCode`].
+        WrongCode = "wrong_code",
+        /// [`PairingError::LockedOut`].
+        LockedOut = "locked_out",
+        /// [`PairingError::Busy`].
+        Busy = "busy",
+        /// [`PairingError::TooSlow`].
+        TooSlow = "too_slow",
+        /// [`PairingError::RelationMismatch`].
+        RelationMismatch = "relation_mismatch",
+        /// The joiner broke the protocol (the text says how).
+        Protocol = "protocol",
+    }
+);
+
+/// The machine-readable part of [`PairMessage::Refused`], sent after the message in its
+/// frame. Its fields are only ever appended, never removed, reordered or retyped: postcard
+/// ignores trailing bytes, so each build reads the fields it knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// What went wrong. Sent as its name, so an unknown one reads as `Unknown`.
+    #[serde(deserialize_with = "any_refusal_code")]
+    pub code: RefusalCode,
+    /// With [`RefusalCode::WrongCode`]: attempts left before the window closes.
+    pub attempts_left: u8,
+}
+
+/// What a refusal without a code (from a first-release inviter) means: nothing this build
+/// can act on, so the joiner shows the inviter's text.
+impl Default for Refusal {
+    fn default() -> Self {
+        Self {
+            code: RefusalCode::Unknown,
+            attempts_left: 0,
+        }
+    }
+}
+
+impl Refusal {
+    /// What the inviter sends for `error`. Errors only a joiner meets (a mistyped code, an
+    /// unproven inviter) never are sent; they would count as a protocol error.
+    pub fn of(error: &PairingError) -> Self {
+        let (code, attempts_left) = match error {
+            PairingError::NotOpen => (RefusalCode::NotOpen, 0),
+            PairingError::Expired => (RefusalCode::Expired, 0),
+            PairingError::WrongCode { attempts_left } => (RefusalCode::WrongCode, *attempts_left),
+            PairingError::LockedOut => (RefusalCode::LockedOut, 0),
+            PairingError::Busy => (RefusalCode::Busy, 0),
+            PairingError::TooSlow => (RefusalCode::TooSlow, 0),
+            PairingError::RelationMismatch => (RefusalCode::RelationMismatch, 0),
+            PairingError::BadCode
+            | PairingError::Unproven
+            | PairingError::Refused(_)
+            | PairingError::Protocol(_) => (RefusalCode::Protocol, 0),
+        };
+        Self {
+            code,
+            attempts_left,
+        }
     }
 
-    /// Reads a frame payload.
-    pub fn decode(bytes: &[u8]) -> Result<Self, PairingError> {
-        postcard::from_bytes(bytes).map_err(|e| PairingError::Protocol(e.to_string()))
+    /// The joiner's error for this refusal. `reason` (the inviter's text) is only used when
+    /// the code says nothing this build can act on.
+    pub fn error(self, reason: String) -> PairingError {
+        match self.code {
+            RefusalCode::NotOpen => PairingError::NotOpen,
+            RefusalCode::Expired => PairingError::Expired,
+            RefusalCode::WrongCode => PairingError::WrongCode {
+                attempts_left: self.attempts_left,
+            },
+            RefusalCode::LockedOut => PairingError::LockedOut,
+            RefusalCode::Busy => PairingError::Busy,
+            RefusalCode::TooSlow => PairingError::TooSlow,
+            RefusalCode::RelationMismatch => PairingError::RelationMismatch,
+            RefusalCode::Protocol | RefusalCode::Unknown => PairingError::Refused(reason),
+        }
     }
+}
+
+/// Reads a refusal code by name, a name this build does not know as `Unknown`.
+fn any_refusal_code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<RefusalCode, D::Error> {
+    let name = String::deserialize(d)?;
+    Ok(name.parse().unwrap_or(RefusalCode::Unknown))
+}
+
+impl PairMessage {
+    /// The inviter's refusal for `error`: its text for people (and first-release joiners),
+    /// its code for the joiner's build.
+    pub fn refused(error: &PairingError) -> Self {
+        Self::Refused {
+            reason: error.to_string(),
+            refusal: Refusal::of(error),
+        }
+    }
+
+    /// Frame payload bytes: the message as the first release encodes it, then, for a
+    /// refusal, its [`Refusal`].
+    pub fn encode(&self) -> Vec<u8> {
+        let mut bytes = postcard::to_stdvec(self).expect("pairing messages always serialize");
+        if let Self::Refused { refusal, .. } = self {
+            bytes.extend(postcard::to_stdvec(refusal).expect("refusals always serialize"));
+        }
+        bytes
+    }
+
+    /// Reads a frame payload. A payload over [`MAX_PAIR_FRAME`] is refused unread.
+    pub fn decode(bytes: &[u8]) -> Result<Self, PairingError> {
+        if bytes.len() > MAX_PAIR_FRAME {
+            return Err(PairingError::Protocol(format!(
+                "a pairing message of {} bytes is over the limit of {MAX_PAIR_FRAME}",
+                bytes.len()
+            )));
+        }
+        let garbage = |e: postcard::Error| {
+            PairingError::Protocol(format!("undecodable pairing message: {e}"))
+        };
+        let (mut message, rest) = postcard::take_from_bytes::<Self>(bytes).map_err(garbage)?;
+        if let Self::Refused { refusal, .. } = &mut message
+            && !rest.is_empty()
+        {
+            // A newer build's fields after the ones known here stay unread.
+            (*refusal, _) = postcard::take_from_bytes(rest).map_err(garbage)?;
+        }
+        Ok(message)
+    }
+
+    /// The message's kind, for errors about messages out of order.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Start { .. } => "a start",
+            Self::Reply { .. } => "a reply",
+            Self::Confirm { .. } => "a confirmation",
+            Self::Accepted { .. } => "an acceptance",
+            Self::Refused { .. } => "a refusal",
+        }
+    }
+}
+
+/// The error for receiving `got` while waiting for `wanted`.
+fn unexpected(wanted: &str, got: &PairMessage) -> PairingError {
+    PairingError::Protocol(format!("expected {wanted}, got {}", got.kind()))
 }
 
 /// The confirmation key: HKDF over the SPAKE2 key, salted with the TLS exporter so the
@@ -457,6 +648,55 @@ mod tests {
                 proptest::prop_assert_eq!(usize::from(w.attempts_left), usize::from(MAX_ATTEMPTS) - started.len());
             }
         }
+    }
+
+    #[test]
+    fn refusals_keep_the_first_release_encoding_and_append_their_code() {
+        let busy = PairMessage::refused(&PairingError::Busy);
+        let bytes = busy.encode();
+        let text = PairingError::Busy.to_string();
+        let mut expected = vec![4, u8::try_from(text.len()).unwrap()];
+        expected.extend(text.as_bytes());
+        expected.extend(b"\x04busy\x00");
+        assert_eq!(bytes, expected, "variant 4 with the text, then the code");
+        let first_release: PairMessage = postcard::from_bytes(&bytes).unwrap();
+        assert!(
+            matches!(&first_release, PairMessage::Refused { reason, .. } if *reason == text),
+            "a first-release joiner reads the text: {first_release:?}"
+        );
+        assert_eq!(PairMessage::decode(&bytes), Ok(busy));
+    }
+
+    #[test]
+    fn every_refusal_an_inviter_gives_reads_back_as_itself() {
+        for error in [
+            PairingError::NotOpen,
+            PairingError::Expired,
+            PairingError::WrongCode { attempts_left: 2 },
+            PairingError::LockedOut,
+            PairingError::Busy,
+            PairingError::TooSlow,
+            PairingError::RelationMismatch,
+        ] {
+            let Ok(PairMessage::Refused { reason, refusal }) =
+                PairMessage::decode(&PairMessage::refused(&error).encode())
+            else {
+                panic!("{error:?} did not decode as a refusal");
+            };
+            assert_eq!(refusal.error(reason), error);
+        }
+        let broken = PairingError::Protocol("expected the joiner's start, got a reply".into());
+        let Ok(PairMessage::Refused { reason, refusal }) =
+            PairMessage::decode(&PairMessage::refused(&broken).encode())
+        else {
+            panic!("a protocol error did not decode as a refusal");
+        };
+        assert_eq!(refusal.code, RefusalCode::Protocol);
+        assert_eq!(
+            refusal.error(reason),
+            PairingError::Refused(broken.to_string()),
+            "the inviter's own words"
+        );
     }
 
     #[test]

@@ -9,38 +9,12 @@
 use jiff::Timestamp;
 
 use super::{
-    Attempt, INVITER, JOINER, PairMessage, PairingCode, PairingError, PairingWindow, Relation,
-    confirmation_key, prove, verify,
+    Attempt, INVITER, JOINER, PairMessage, Paired, PairingCode, PairingError, PairingWindow, Pake,
+    confirmation_key, person_name, prove, unexpected, verify,
 };
 use crate::device::DeviceId;
-use crate::entity::required_text;
 use crate::ids::PersonId;
-use crate::model::person::MAX_NAME_LEN;
 use crate::wire::PROTOCOL_VERSION;
-
-/// This side's half of SPAKE2.
-pub trait Pake {
-    /// Starts with `code`; returns the message for the other side.
-    fn start(&mut self, code: PairingCode) -> Vec<u8>;
-    /// Finishes with the other side's message; returns the shared key (which differs on
-    /// both sides when the codes differ: that is found out by the confirmation).
-    fn finish(&mut self, theirs: &[u8]) -> Result<Vec<u8>, PairingError>;
-}
-
-/// The joiner as it described itself, once it has proven the code.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Joiner {
-    /// Its certificate's fingerprint (from TLS, not from a message).
-    pub device: DeviceId,
-    /// Partner or own device.
-    pub relation: Relation,
-    /// Its person.
-    pub person: PersonId,
-    /// Its person's name.
-    pub name: String,
-    /// Its sync port.
-    pub port: u16,
-}
 
 /// What the inviter does next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,7 +24,9 @@ pub enum Step {
     /// Pin the joiner, then send this; the attempt is over.
     Pin {
         /// Who to pin.
-        joiner: Joiner,
+        joiner: Paired,
+        /// The port the joiner accepts sync connections on (at the address it came from).
+        port: u16,
         /// The inviter's proof.
         then: PairMessage,
     },
@@ -74,7 +50,8 @@ enum State {
         key: [u8; 32],
         code: PairingCode,
         attempt: Attempt,
-        claimed: Joiner,
+        claimed: Paired,
+        port: u16,
     },
     Finished,
 }
@@ -149,13 +126,13 @@ impl Responder {
                     key,
                     code,
                     attempt,
-                    claimed: Joiner {
+                    claimed: Paired {
                         device: self.joiner,
                         relation,
                         person,
                         name,
-                        port,
                     },
+                    port,
                 };
                 Ok(Step::Send(PairMessage::Reply {
                     pake: outbound,
@@ -169,6 +146,7 @@ impl Responder {
                     code,
                     attempt,
                     claimed,
+                    port,
                 },
                 PairMessage::Confirm { mac },
             ) => {
@@ -185,6 +163,7 @@ impl Responder {
                 *window = None;
                 Ok(Step::Pin {
                     joiner: claimed,
+                    port,
                     then: PairMessage::Accepted {
                         mac: prove(&key, INVITER, &self.joiner, &self.inviter.device),
                     },
@@ -219,48 +198,11 @@ fn release(window: &mut Option<PairingWindow>, code: PairingCode, attempt: Attem
     }
 }
 
-/// The name a device gives for its person, checked like any name typed here: it ends up
-/// in `tandem peers` and in the document.
-pub fn person_name(name: &str) -> Result<String, PairingError> {
-    required_text("name", name, MAX_NAME_LEN)
-        .map_err(|e| PairingError::Protocol(format!("the other device's {e}")))
-}
-
-fn unexpected(wanted: &str, got: &PairMessage) -> PairingError {
-    let got = match got {
-        PairMessage::Start { .. } => "a start",
-        PairMessage::Reply { .. } => "a reply",
-        PairMessage::Confirm { .. } => "a confirmation",
-        PairMessage::Accepted { .. } => "an acceptance",
-        PairMessage::Refused { .. } => "a refusal",
-    };
-    PairingError::Protocol(format!("expected {wanted}, got {got}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pairing::MAX_ATTEMPTS;
-
-    /// A stand-in for SPAKE2 with the property that matters here: both sides get the same
-    /// key exactly when they used the same code.
-    #[derive(Default)]
-    pub struct FakePake(Option<PairingCode>);
-
-    impl Pake for FakePake {
-        fn start(&mut self, code: PairingCode) -> Vec<u8> {
-            self.0 = Some(code);
-            code.password()
-        }
-        fn finish(&mut self, theirs: &[u8]) -> Result<Vec<u8>, PairingError> {
-            let mine = self.0.expect("started").password();
-            Ok(if theirs == mine {
-                mine
-            } else {
-                [theirs, &mine].concat()
-            })
-        }
-    }
+    use crate::pairing::{MAX_ATTEMPTS, Relation};
+    use crate::test_support::FakePake;
 
     fn id(n: u8) -> DeviceId {
         DeviceId::of_certificate(&[n])
@@ -321,11 +263,12 @@ mod tests {
         let step = r
             .receive(confirm("12345678", 9), &mut w, now, &mut pake)
             .unwrap();
-        let Step::Pin { joiner, then } = step else {
+        let Step::Pin { joiner, port, then } = step else {
             panic!("expected to pin");
         };
         assert_eq!(joiner.device, id(1), "the TLS identity, not a claimed one");
         assert_eq!(joiner.name, "Sam");
+        assert_eq!(port, 7);
         assert!(matches!(then, PairMessage::Accepted { .. }));
         assert!(w.is_none(), "one code pairs one device");
         assert!(r.finished());
