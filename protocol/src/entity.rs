@@ -182,6 +182,12 @@ pub trait Entity: Identified {
     fn asks_again(&self, _before: &Self) -> Option<&'static str> {
         None
     }
+    /// Drops answers given to a version of the item that is no longer current. An RSVP to
+    /// the old time, or an acceptance of the old wording, given on the other laptop while
+    /// this one changed it survives the merge in the document (Automerge keeps a concurrent
+    /// put over a delete) and must not count. Applied to every item read; an edit writes the
+    /// settled item back.
+    fn settle(&mut self) {}
     /// The one person this item belongs to, if it is not shared by both: only they may
     /// change, delete or restore it ([`crate::rules`]).
     fn owner(&self) -> Option<&PersonId> {

@@ -137,3 +137,72 @@ fn a_scheduled_plan_moved_to_another_time_asks_both_to_rsvp_again() {
         assert!(eventually(SOON, || plan(d, &id)["status"] == "scheduled"));
     }
 }
+
+#[test]
+fn an_answer_given_on_one_laptop_while_the_other_changes_the_terms_does_not_count() {
+    let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
+    let mut alex = alex_home.start();
+    let mut sam = sam_home.start();
+    pair(&alex, &sam, false);
+    let plan_id = alex.cli_json(&[
+        "plan",
+        "add",
+        "Dinner",
+        "--at",
+        "2030-12-04 19:00",
+        "--for",
+        "2h",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let agreement_id = alex.cli_json(&["agree", "add", "No phones at dinner"])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(eventually(SOON, || alex.heads() == sam.heads()));
+
+    // Apart: Sam says yes and accepts on his laptop while Alex's is off...
+    alex.terminate();
+    sam.cli_ok(&["plan", "rsvp", &plan_id, "yes"]);
+    sam.cli_ok(&["agree", "accept", &agreement_id]);
+    assert_eq!(plan(&sam, &plan_id)["status"], "scheduled");
+    sam.terminate();
+    // ...and Alex, not having seen that, moves the dinner and rewrites the agreement.
+    let alex_again = Daemon::start(alex_home.path());
+    alex_again.cli_ok(&[
+        "plan",
+        "edit",
+        &plan_id,
+        "--at",
+        "2030-12-05 19:00",
+        "--for",
+        "2h",
+    ]);
+    alex_again.cli_ok(&[
+        "agree",
+        "edit",
+        &agreement_id,
+        "--text",
+        "No phones at dinner or in bed",
+    ]);
+    let sam_again = Daemon::start(sam_home.path());
+    assert!(eventually(SOON, || alex_again.heads() == sam_again.heads()));
+
+    // Sam answered the old time and the old words: on both laptops nobody has answered
+    // the new ones, and the dinner is proposed, not scheduled.
+    for d in [&alex_again, &sam_again] {
+        let p = plan(d, &plan_id);
+        assert_eq!(p["status"], "proposed", "{p}");
+        assert_eq!(p["rsvps"], serde_json::json!({}), "{p}");
+        assert_eq!(accepted(d, &agreement_id), 0);
+    }
+    sam_again.cli_ok(&["plan", "rsvp", &plan_id, "yes"]);
+    sam_again.cli_ok(&["agree", "accept", &agreement_id]);
+    for d in [&alex_again, &sam_again] {
+        assert!(eventually(SOON, || {
+            plan(d, &plan_id)["rsvps"].as_object().unwrap().len() == 1
+                && accepted(d, &agreement_id) == 1
+        }));
+    }
+}

@@ -409,16 +409,19 @@ impl Repo {
         )?)
     }
 
-    /// The `E` with this id (or unique id prefix), in the trash or not.
+    /// The `E` with this id (or unique id prefix), in the trash or not, without answers
+    /// given to a version of it that is no longer current ([`Entity::settle`]).
     fn find<E: Entity>(&self, prefix: &str) -> Result<E, RepoError> {
         let id = self.resolve::<E>(prefix)?;
         let doc = self.doc(E::COLLECTION.doc());
-        doc.get::<E>(E::COLLECTION, id.as_str())?.ok_or_else(|| {
+        let mut item = doc.get::<E>(E::COLLECTION, id.as_str())?.ok_or_else(|| {
             RepoError::Document(DocumentError::NotFound {
                 collection: E::COLLECTION.key(),
                 id: prefix.to_owned(),
             })
-        })
+        })?;
+        item.settle();
+        Ok(item)
     }
 
     /// The `E` with this id (or unique id prefix); one in the trash must be restored
@@ -439,6 +442,7 @@ impl Repo {
     /// Every `E`, deleted ones too, oldest first.
     fn every<E: Entity>(&self) -> Result<Vec<E>, RepoError> {
         let mut items: Vec<E> = self.doc(E::COLLECTION.doc()).list(E::COLLECTION)?;
+        items.iter_mut().for_each(Entity::settle);
         items.sort_by_key(|item| item.meta().created_at);
         Ok(items)
     }

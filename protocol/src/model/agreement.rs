@@ -30,6 +30,12 @@ pub struct Agreement {
     /// of wording clears it, the editor's too, since nobody agreed to the new words yet:
     /// both are asked again.
     pub accepted_by: BTreeMap<PersonId, Stamp>,
+    /// The wording each acceptance was given to ([`wording_of`]). An acceptance of other
+    /// words (given while the other laptop changed them) does not count
+    /// ([`Entity::settle`]); acceptances from builds before this field have none and count.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[autosurgeon(missing = "Default::default")]
+    pub accepted_wording: BTreeMap<PersonId, String>,
     /// Who wrote it and when.
     #[serde(flatten)]
     pub meta: Meta,
@@ -58,6 +64,14 @@ pub struct AgreementPatch {
 
 keyed_by_id!(Agreement);
 
+/// What an acceptance records of the words accepted: a short digest, so the document does
+/// not hold every wording twice. 64 bits tell two wordings of one agreement apart.
+pub fn wording_of(text: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl Entity for Agreement {
     const COLLECTION: Collection = Collection::Agreements;
     const NOUN: &'static str = "agreement";
@@ -76,11 +90,13 @@ impl Entity for Agreement {
                 .checked_add(Span::new().days(DEFAULT_REVIEW_DAYS))
                 .map_err(|e| ValidationError::new("review_on", e.to_string()))?),
         };
+        let text = required_text("text", &new.text, MAX_TEXT)?;
         Ok(Agreement {
             id,
-            text: required_text("text", &new.text, MAX_TEXT)?,
             review_on,
             accepted_by: BTreeMap::from([(author.person.clone(), author.at)]),
+            accepted_wording: BTreeMap::from([(author.person.clone(), wording_of(&text))]),
+            text,
             meta: Meta::new(author),
         })
     }
@@ -91,6 +107,7 @@ impl Entity for Agreement {
             if text != self.text {
                 self.text = text;
                 self.accepted_by.clear();
+                self.accepted_wording.clear();
             }
         }
         if let Some(day) = patch.review_on {
@@ -107,12 +124,29 @@ impl Entity for Agreement {
     fn asks_again(&self, before: &Self) -> Option<&'static str> {
         (self.text != before.text).then_some("changed the text: asks both to accept again")
     }
+
+    /// Acceptances of other words than the current ones are dropped.
+    fn settle(&mut self) {
+        let current = wording_of(&self.text);
+        let stale: Vec<PersonId> = self
+            .accepted_wording
+            .iter()
+            .filter(|(_, wording)| **wording != current)
+            .map(|(person, _)| person.clone())
+            .collect();
+        for person in &stale {
+            self.accepted_by.remove(person);
+            self.accepted_wording.remove(person);
+        }
+    }
 }
 
 impl Agreement {
     /// Records that `author` accepts the current wording.
     pub fn accept(&mut self, author: &Author) {
         self.accepted_by.insert(author.person.clone(), author.at);
+        self.accepted_wording
+            .insert(author.person.clone(), wording_of(&self.text));
         self.meta.touch(author);
     }
 }
@@ -131,6 +165,37 @@ mod tests {
             Agreement::create(EntityId::parse("a1").unwrap(), new, &author("alex")).unwrap();
         agreement.accept(&author("sam"));
         agreement
+    }
+
+    #[test]
+    fn an_acceptance_of_words_changed_meanwhile_does_not_count() {
+        // Sam accepts on his laptop while Alex rewrites it on hers; the merge keeps Sam's
+        // entry (a concurrent put wins over the clear) beside Alex's new words.
+        let before = accepted_by_both();
+        let mut alex = before.clone();
+        alex.amend(
+            AgreementPatch {
+                text: Some("phones away after 22:00".into()),
+                ..Default::default()
+            },
+            &author("alex"),
+        )
+        .unwrap();
+        let mut sam = before.clone();
+        sam.accept(&author("sam"));
+        let mut merged = alex.clone();
+        merged.accepted_by = sam.accepted_by.clone();
+        merged.accepted_wording = sam.accepted_wording.clone();
+        merged.settle();
+        assert!(merged.accepted_by.is_empty(), "{merged:?}");
+        // An acceptance of the current words stays; one from an older build (no wording
+        // recorded) counts as it always did.
+        merged.accept(&author("sam"));
+        merged
+            .accepted_by
+            .insert(PersonId::parse("alex").unwrap(), author("alex").at);
+        merged.settle();
+        assert_eq!(merged.accepted_by.len(), 2);
     }
 
     #[test]

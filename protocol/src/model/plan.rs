@@ -14,7 +14,7 @@ use crate::entity::{
 };
 use crate::error::ValidationError;
 use crate::ids::{EntityId, PersonId};
-use crate::time::{Day, Moment};
+use crate::time::{Day, Moment, Stamp};
 
 /// Longest plan title.
 pub const MAX_TITLE: usize = 200;
@@ -147,6 +147,12 @@ pub struct Plan {
     pub proposed_by: PersonId,
     /// Each partner's answer.
     pub rsvps: BTreeMap<PersonId, Rsvp>,
+    /// The start each answer was given to. An answer to another start (given while the
+    /// other laptop moved the plan) does not count ([`Entity::settle`]); answers from
+    /// builds before this field have none and count.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[autosurgeon(missing = "Default::default")]
+    pub rsvp_to: BTreeMap<PersonId, Stamp>,
     /// Where it is in its life.
     pub status: PlanStatus,
     /// Optional repetition.
@@ -228,6 +234,7 @@ impl Entity for Plan {
         if let Some(r) = &new.recurrence {
             r.validate()?;
         }
+        let answered_to = Stamp(new.start.timestamp());
         Ok(Plan {
             id,
             title: required_text("title", &new.title, MAX_TITLE)?,
@@ -242,6 +249,7 @@ impl Entity for Plan {
             )?),
             proposed_by: author.person.clone(),
             rsvps: BTreeMap::from([(author.person.clone(), Rsvp::Yes)]),
+            rsvp_to: BTreeMap::from([(author.person.clone(), answered_to)]),
             status: new
                 .status
                 .unwrap_or(PlanStatus::Proposed)
@@ -284,6 +292,7 @@ impl Entity for Plan {
         }
         if next.asks_again(self).is_some() {
             next.rsvps.clear();
+            next.rsvp_to.clear();
             next.status = PlanStatus::Proposed;
         }
         next.meta.touch(author);
@@ -304,12 +313,37 @@ impl Entity for Plan {
             || self.end.timestamp() != before.end.timestamp();
         (open && moved).then_some("moved the time: asks both to RSVP again")
     }
+
+    /// Answers to another start than the current one are dropped; a scheduled plan that
+    /// had one and is left without two yeses is proposed again, as the move asked.
+    fn settle(&mut self) {
+        let start = self.start.timestamp();
+        let stale: Vec<PersonId> = self
+            .rsvp_to
+            .iter()
+            .filter(|(_, to)| to.0 != start)
+            .map(|(person, _)| person.clone())
+            .collect();
+        if stale.is_empty() {
+            return;
+        }
+        for person in &stale {
+            self.rsvps.remove(person);
+            self.rsvp_to.remove(person);
+        }
+        let yes = self.rsvps.values().filter(|a| **a == Rsvp::Yes).count();
+        if self.status == PlanStatus::Scheduled && yes < 2 {
+            self.status = PlanStatus::Proposed;
+        }
+    }
 }
 
 impl Plan {
     /// Records `author`'s answer. A proposed plan becomes scheduled once two people said yes.
     pub fn rsvp(&mut self, answer: Rsvp, author: &Author) {
         self.rsvps.insert(author.person.clone(), answer);
+        self.rsvp_to
+            .insert(author.person.clone(), Stamp(self.start.timestamp()));
         let yes = self.rsvps.values().filter(|a| **a == Rsvp::Yes).count();
         if self.status == PlanStatus::Proposed && yes >= 2 {
             self.status = PlanStatus::Scheduled;
@@ -425,6 +459,45 @@ mod tests {
 
     fn at(time: &str) -> Option<Moment> {
         Some(Moment(time.parse().unwrap()))
+    }
+
+    #[test]
+    fn an_rsvp_to_a_time_moved_meanwhile_does_not_count() {
+        // Alex moves the plan on her laptop while Sam says yes to the old time on his; the
+        // merge keeps Sam's answer (a concurrent put wins over the clear) and, say, his
+        // `scheduled` over her `proposed`.
+        let before = plan(
+            "2026-12-04T19:00[Europe/Paris]",
+            "2026-12-04T21:00[Europe/Paris]",
+        );
+        let mut alex = before.clone();
+        alex.amend(
+            PlanPatch {
+                start: at("2026-12-05T20:00[Europe/Paris]"),
+                end: at("2026-12-05T22:00[Europe/Paris]"),
+                ..Default::default()
+            },
+            &author("alex"),
+        )
+        .unwrap();
+        let mut sam = before.clone();
+        sam.rsvp(Rsvp::Yes, &author("sam"));
+        assert_eq!(sam.status, PlanStatus::Scheduled);
+        let mut merged = alex.clone();
+        merged.rsvps = sam.rsvps.clone();
+        merged.rsvp_to = sam.rsvp_to.clone();
+        merged.status = sam.status;
+        merged.settle();
+        assert!(merged.rsvps.is_empty(), "{:?}", merged.rsvps);
+        assert_eq!(merged.status, PlanStatus::Proposed);
+        // Answers to the new time count, and answers from an older build (no time
+        // recorded) count as they always did.
+        merged.rsvp(Rsvp::Yes, &author("sam"));
+        merged
+            .rsvps
+            .insert(PersonId::parse("alex").unwrap(), Rsvp::Yes);
+        merged.settle();
+        assert_eq!(merged.rsvps.len(), 2);
     }
 
     #[test]
