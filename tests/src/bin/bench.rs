@@ -1,9 +1,10 @@
 //! `cargo run --release -p tandem-tests --bin bench`: measures DESIGN.md's targets against
 //! real release binaries and prints them with their targets (`--json` prints JSON for
-//! comparing commits).
+//! comparing commits, `--compare FILE` sets each figure beside a saved JSON's).
 //!
-//! - `writes`: acknowledged writes per second through the API (each one fsync'd), and the
-//!   RSS of a fresh daemon;
+//! - `writes`: acknowledged writes per second through the API (each one fsync'd) from one
+//!   client and from 16 concurrent ones, beside the floor of the disk under them (fsync'd
+//!   appends per second of one thread), and the RSS of a fresh daemon;
 //! - `startup`: start-up of a daemon whose store holds 10k entities in 10k changes (about
 //!   five years of a couple's use) until its API answers, and its idle RSS and CPU;
 //! - `sync`: a change on A visible through B's API (p50/p99 over 500 edits on loopback),
@@ -12,13 +13,24 @@
 //! - `backup`: `tandem backup` of the 10k-entity home (size and time, scrypt included)
 //!   and `tandem restore` of it.
 //!
+//! Every run also counts what issue #15 tracks in the source tree: the lines of the writer
+//! (`daemon/src/repo.rs`, and `daemon/src/repo/` once it is a directory) and the `.lock()`
+//! calls under `daemon/src/peer/`.
+//!
 //! `--only writes|startup|sync|backup` runs one group; `--keep` keeps the 10k-entity home.
+//! `--compare FILE` reads a JSON written by `--json` (`tests/bench/baseline.json`) and prints
+//! each figure beside it with the ratio, marking those worse by more than 10%; it only
+//! reports (the exit status stays 0). With `--json` as well, the JSON goes to stdout and
+//! the comparison to stderr.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Barrier;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use automerge::ActorId;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tandem_daemon::store::DocStore;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::document::{Collection, DocKind};
@@ -29,33 +41,66 @@ use tandem_protocol::model::note::{NewNote, Note};
 use tandem_protocol::model::plan::{NewPlan, Plan};
 use tandem_protocol::time::{Moment, Stamp};
 use tandem_tests::netns::{self, Fault, NetPair};
-use tandem_tests::{Daemon, Home, eventually, pair};
+use tandem_tests::{Daemon, Home, eventually, files_under, pair};
 
 const ENTITIES: usize = 10_000;
-const WRITES: usize = 1_000;
+/// Acknowledged writes per client count.
+const WRITES: usize = 2_000;
+/// Fsync'd appends of each of the floor's three measurements.
+const FLOOR_APPENDS: usize = 500;
+/// The concurrent clients of the many-writers figure (issue #15's group-commit goal).
+const CLIENTS: usize = 16;
+/// How far a figure may move the wrong way before `--compare` marks it.
+const TOLERANCE: f64 = 0.10;
 const STARTS: usize = 5;
 const EDITS: usize = 500;
 
 /// One measured figure.
 struct Figure {
+    /// Its key in the JSON, stable across commits so saved runs compare.
     key: &'static str,
+    /// What a person reads in the table.
     label: &'static str,
     value: f64,
+    /// DESIGN.md's target, if any.
     target: &'static str,
+    /// Which way is an improvement, so `--compare` can tell a regression from a gain.
+    better: Better,
+}
+
+/// The direction in which a figure improves.
+#[derive(Clone, Copy)]
+enum Better {
+    Higher,
+    Lower,
+}
+
+impl Figure {
+    /// Whether this figure is worse than `baseline` by more than [`TOLERANCE`].
+    fn regressed(&self, baseline: f64) -> bool {
+        match self.better {
+            Better::Higher => self.value < baseline * (1.0 - TOLERANCE),
+            Better::Lower => self.value > baseline * (1.0 + TOLERANCE),
+        }
+    }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let json_out = args.iter().any(|a| a == "--json");
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-        .cloned();
+    let value_of = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let only = value_of("--only");
     let wanted = |group: &str| only.as_deref().is_none_or(|o| o == group);
+    // Read before measuring, so a wrong path costs no minutes of benchmarking.
+    let baseline = value_of("--compare").map(|path| read_baseline(Path::new(&path)));
     tandem_tests::bin_dir();
 
-    let mut figures = Vec::new();
+    let mut figures = source();
     if wanted("writes") {
         figures.extend(writes());
     }
@@ -68,18 +113,145 @@ fn main() {
     if wanted("backup") {
         figures.extend(backup());
     }
-    if json_out {
-        let map: serde_json::Map<String, Value> = figures
-            .iter()
-            .map(|f| (f.key.to_owned(), json!((f.value * 100.0).round() / 100.0)))
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&map).expect("json"));
-        return;
+    match (json_out, baseline) {
+        (true, baseline) => {
+            let map: Map<String, Value> = figures
+                .iter()
+                .map(|f| (f.key.to_owned(), json!((f.value * 100.0).round() / 100.0)))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&map).expect("json"));
+            if let Some((path, baseline)) = baseline {
+                eprint!("{}", comparison(&figures, &path, &baseline));
+            }
+        }
+        (false, Some((path, baseline))) => print!("{}", comparison(&figures, &path, &baseline)),
+        (false, None) => {
+            println!("{:<48} {:>10}   target", "measure", "value");
+            for f in &figures {
+                println!("{:<48} {:>10.2}   {}", f.label, f.value, f.target);
+            }
+        }
     }
-    println!("{:<44} {:>10}   target", "measure", "value");
-    for f in &figures {
-        println!("{:<44} {:>10.2}   {}", f.label, f.value, f.target);
+}
+
+/// The figures of a JSON written by `--json`, with the path they came from; exits with a
+/// message when the file cannot be used.
+fn read_baseline(path: &Path) -> (PathBuf, Map<String, Value>) {
+    let parsed = std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()));
+    match parsed {
+        Ok(figures) => (path.to_owned(), figures),
+        Err(why) => {
+            eprintln!(
+                "bench: cannot use {} as a baseline ({why}); give a JSON object written by \
+                 `bench --json`, e.g. tests/bench/baseline.json",
+                path.display()
+            );
+            std::process::exit(2);
+        }
     }
+}
+
+/// Each figure beside `baseline`'s with the ratio (now / then), those worse by more than
+/// [`TOLERANCE`] marked. A figure absent from either side is shown without a ratio.
+fn comparison(figures: &[Figure], path: &Path, baseline: &Map<String, Value>) -> String {
+    let mut out = format!(
+        "{:<48} {:>10} {:>10} {:>7}   (baseline: {})\n",
+        "measure",
+        "value",
+        "baseline",
+        "ratio",
+        path.display()
+    );
+    let mut worse = 0;
+    for f in figures {
+        let then = baseline.get(f.key).and_then(Value::as_f64);
+        let (then_text, ratio, mark) = match then {
+            Some(then) if f.value.is_finite() => {
+                let ratio = if then == 0.0 {
+                    "-".to_owned()
+                } else {
+                    format!("{:.2}", f.value / then)
+                };
+                let mark = if f.regressed(then) {
+                    worse += 1;
+                    "   WORSE by >10%"
+                } else {
+                    ""
+                };
+                (format!("{then:.2}"), ratio, mark)
+            }
+            Some(then) => (format!("{then:.2}"), "-".to_owned(), ""),
+            None => ("-".to_owned(), "-".to_owned(), ""),
+        };
+        out += &format!(
+            "{:<48} {:>10.2} {:>10} {:>7}{mark}\n",
+            f.label, f.value, then_text, ratio
+        );
+    }
+    out += &format!(
+        "{worse} of {} figures worse than the baseline by more than 10%\n",
+        figures.len()
+    );
+    out
+}
+
+/// The workspace this benchmark was built from.
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+}
+
+/// The text of every Rust file at `path`: the file itself, or every one below it if it is
+/// a directory, or none if it does not exist.
+fn rust_sources(path: &Path) -> Vec<String> {
+    let files = if path.is_dir() {
+        files_under(path)
+    } else if path.is_file() {
+        vec![path.to_owned()]
+    } else {
+        Vec::new()
+    };
+    files
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "rs"))
+        .map(|f| {
+            std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("read {}: {e}", f.display()))
+        })
+        .collect()
+}
+
+/// What issue #15 tracks in the source tree: how big the writer is (`repo.rs`, plus
+/// `repo/` once it is split) and how many locks the peer code takes.
+fn source() -> Vec<Figure> {
+    let daemon = workspace().join("daemon/src");
+    let repo_lines: usize = [daemon.join("repo.rs"), daemon.join("repo")]
+        .iter()
+        .flat_map(|p| rust_sources(p))
+        .map(|text| text.lines().count())
+        .sum();
+    let peer_locks: usize = rust_sources(&daemon.join("peer"))
+        .iter()
+        .map(|text| text.matches(".lock()").count())
+        .sum();
+    vec![
+        Figure {
+            key: "repo_lines",
+            label: "lines in daemon/src/repo.rs (or repo/)",
+            value: repo_lines as f64,
+            target: "",
+            better: Better::Lower,
+        },
+        Figure {
+            key: "peer_lock_calls",
+            label: ".lock() calls in daemon/src/peer/",
+            value: peer_locks as f64,
+            target: "",
+            better: Better::Lower,
+        },
+    ]
 }
 
 fn startup(keep: bool) -> Vec<Figure> {
@@ -117,18 +289,21 @@ fn startup(keep: bool) -> Vec<Figure> {
             label: "start-up, 10k entities (ms, median of 5)",
             value: startup_ms,
             target: "< 300",
+            better: Better::Lower,
         },
         Figure {
             key: "idle_rss_mib_10k_entities",
             label: "idle RSS, 10k entities (MiB)",
             value: loaded_rss as f64 / 1024.0,
             target: "",
+            better: Better::Lower,
         },
         Figure {
             key: "idle_cpu_percent",
             label: "idle CPU over 5 s (%)",
             value: idle_cpu_pct,
             target: "~0",
+            better: Better::Lower,
         },
     ]
 }
@@ -169,18 +344,21 @@ fn backup() -> Vec<Figure> {
             label: "backup archive, 10k entities (KiB)",
             value: bytes as f64 / 1024.0,
             target: "",
+            better: Better::Lower,
         },
         Figure {
             key: "backup_ms_10k_entities",
             label: "tandem backup, 10k entities (ms)",
             value: backup_ms,
             target: "",
+            better: Better::Lower,
         },
         Figure {
             key: "restore_ms_10k_entities",
             label: "tandem restore, 10k entities (ms)",
             value: restore_ms,
             target: "",
+            better: Better::Lower,
         },
     ]
 }
@@ -335,73 +513,190 @@ fn sync() -> Vec<Figure> {
             label: "change on A visible via B's API, p50 (ms)",
             value: percentile(&latencies, 0.5),
             target: "< 5",
+            better: Better::Lower,
         },
         Figure {
             key: "propagation_p99_ms",
             label: "change on A visible via B's API, p99 (ms)",
             value: percentile(&latencies, 0.99),
             target: "< 25",
+            better: Better::Lower,
         },
         Figure {
             key: "propagation_wifi_p50_ms",
             label: "same, Wi-Fi-like netns link, p50 (ms)",
             value: wifi.as_deref().map_or(f64::NAN, |w| percentile(w, 0.5)),
             target: "20-30 ms one way, 1% loss",
+            better: Better::Lower,
         },
         Figure {
             key: "propagation_wifi_p99_ms",
             label: "same, Wi-Fi-like netns link, p99 (ms)",
             value: wifi.as_deref().map_or(f64::NAN, |w| percentile(w, 0.99)),
             target: "",
+            better: Better::Lower,
         },
         Figure {
             key: "bytes_per_edit",
             label: "frame bytes sent per small edit",
             value: bytes_per_edit,
             target: "< 1024",
+            better: Better::Lower,
         },
         Figure {
             key: "first_sync_ms_10k_changes",
             label: "first sync after pairing, 10k changes (ms)",
             value: first_sync_ms,
             target: "< 1000",
+            better: Better::Lower,
         },
     ]
 }
 
-/// Acknowledged writes per second, and the RSS of a fresh daemon before and after.
+/// Acknowledged writes per second from one client and from [`CLIENTS`] at once (one
+/// daemon, the single client first), the disk's floor beside them, and the daemon's RSS
+/// fresh and after both runs. The floor is the median of three measurements taken before,
+/// between and after the write runs: other work on the machine comes and goes in bursts.
 fn writes() -> Vec<Figure> {
-    eprintln!("writes: {WRITES} acknowledged POSTs ...");
     let home = Home::init("Bench");
+    let floor_now = || fsync_appends_per_s(home.path(), FLOOR_APPENDS);
     let d = home.start();
     std::thread::sleep(Duration::from_millis(500));
     let fresh_rss = rss_kib(d.pid());
-    let started = Instant::now();
-    for n in 0..WRITES {
-        let r = d.post("/v1/ideas", &json!({ "title": format!("idea {n}") }));
-        assert_eq!(r.status, 201, "{r:?}");
-    }
-    let per_s = WRITES as f64 / started.elapsed().as_secs_f64();
+    eprintln!("writes: {WRITES} acknowledged POSTs from 1 client, then {CLIENTS} at once ...");
+    let mut floors = vec![floor_now()];
+    let one = acknowledged_writes_per_s(&d, 1, WRITES);
+    floors.push(floor_now());
+    let many = acknowledged_writes_per_s(&d, CLIENTS, WRITES);
+    floors.push(floor_now());
+    floors.sort_by(f64::total_cmp);
+    let floor = floors[1];
     vec![
         Figure {
+            key: "fsync_floor_per_s",
+            label: "floor: fsync'd 256 B appends/s (median of 3)",
+            value: floor,
+            target: "the disk, not the code",
+            better: Better::Higher,
+        },
+        Figure {
             key: "writes_per_s",
-            label: "acknowledged writes/s (fsync each)",
-            value: per_s,
+            label: "acknowledged writes/s, 1 client",
+            value: one,
             target: "",
+            better: Better::Higher,
+        },
+        Figure {
+            key: "writes_per_s_16_clients",
+            label: "acknowledged writes/s, 16 concurrent clients",
+            value: many,
+            target: ">= 5000 (issue #15)",
+            better: Better::Higher,
+        },
+        Figure {
+            key: "writes_1_client_pct_of_floor",
+            label: "1 client: writes/s as % of the floor",
+            value: one / floor * 100.0,
+            target: "",
+            better: Better::Higher,
+        },
+        Figure {
+            key: "writes_16_clients_pct_of_floor",
+            label: "16 clients: writes/s as % of the floor",
+            value: many / floor * 100.0,
+            target: "> 100 needs group commit",
+            better: Better::Higher,
         },
         Figure {
             key: "idle_rss_mib_fresh",
             label: "idle RSS, fresh daemon (MiB)",
             value: fresh_rss as f64 / 1024.0,
             target: "< 20",
+            better: Better::Lower,
         },
         Figure {
             key: "rss_mib_after_writes",
-            label: "RSS after 1000 writes (MiB)",
+            label: "RSS after both write runs (MiB)",
             value: rss_kib(d.pid()) as f64 / 1024.0,
             target: "",
+            better: Better::Lower,
         },
     ]
+}
+
+/// Fsync'd appends per second of a small record (about one change's size) by one thread
+/// to a file in `dir`: what the disk allows a writer that syncs every write, measured in
+/// the same run as the daemon so that figures from a busy machine can still be compared.
+fn fsync_appends_per_s(dir: &Path, appends: usize) -> f64 {
+    let path = dir.join("bench-floor.log");
+    let mut file = std::fs::OpenOptions::new()
+        .create_new(true)
+        .append(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+    let record = [0x5a_u8; 256];
+    let started = Instant::now();
+    for _ in 0..appends {
+        file.write_all(&record).expect("append a record");
+        file.sync_data().expect("fsync the record");
+    }
+    let per_s = appends as f64 / started.elapsed().as_secs_f64();
+    std::fs::remove_file(&path).expect("remove the floor's file");
+    per_s
+}
+
+/// Acknowledged writes per second when `clients` threads, each on its own keep-alive HTTP
+/// connection, together POST `total` ideas to `d`; the daemon answers each only once it
+/// is fsync'd. The clock starts when every connection is open.
+fn acknowledged_writes_per_s(d: &Daemon, clients: usize, total: usize) -> f64 {
+    assert_eq!(
+        total % clients,
+        0,
+        "{total} writes split evenly over {clients}"
+    );
+    let each = total / clients;
+    let all_connected = Barrier::new(clients + 1);
+    let auth = format!("Bearer {}", d.token);
+    let url = |path: &str| format!("http://{}{path}", d.addr);
+    let started = std::thread::scope(|s| {
+        for client in 0..clients {
+            let (all_connected, auth, url) = (&all_connected, &auth, &url);
+            s.spawn(move || {
+                // An agent per client: its own pool, so its own connection, kept alive.
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .timeout_global(Some(Duration::from_secs(30)))
+                    .build()
+                    .into();
+                let exchange = |request: Result<ureq::http::Response<ureq::Body>, ureq::Error>| {
+                    let mut response = request.expect("HTTP exchange with tandemd");
+                    // Read to the end, or the connection is not reused.
+                    let body = response.body_mut().read_to_string().expect("read body");
+                    (response.status().as_u16(), body)
+                };
+                let (status, body) = exchange(
+                    agent
+                        .get(url("/v1/status"))
+                        .header("Authorization", auth)
+                        .call(),
+                );
+                assert_eq!(status, 200, "{body}");
+                all_connected.wait();
+                for n in 0..each {
+                    let (status, body) = exchange(
+                        agent
+                            .post(url("/v1/ideas"))
+                            .header("Authorization", auth)
+                            .send_json(json!({ "title": format!("idea {client}.{n}") })),
+                    );
+                    assert_eq!(status, 201, "{body}");
+                }
+            });
+        }
+        all_connected.wait();
+        Instant::now()
+    });
+    total as f64 / started.elapsed().as_secs_f64()
 }
 
 /// Writes 10k entities straight into the home's stores, one change each, as years of use
