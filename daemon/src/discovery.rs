@@ -175,7 +175,7 @@ async fn browse(
                         fullname: info.fullname.clone(),
                     },
                 );
-                hub.discovered(&id, &addrs);
+                hub.discovered(&id, &addrs).await;
             }
             ServiceEvent::ServiceRemoved(_, fullname) => {
                 seen.lock().retain(|_, s| s.fullname != fullname);

@@ -238,11 +238,7 @@ pub async fn repair(
         wait.as_secs(),
         describe(&holders)
     ));
-    let rebuilt = tokio::select! {
-        rebuilt = rebuild(options, &config, actor, &kinds, wait, &holders) => rebuilt,
-        () = stop => Err(RepairError::Interrupted),
-    };
-    match rebuilt {
+    match rebuild(options, &config, actor, &kinds, wait, &holders, stop).await {
         Ok((source, changes)) => Ok(moved
             .into_iter()
             .zip(changes)
@@ -380,8 +376,10 @@ fn parent(path: &Path) -> &Path {
 }
 
 /// Runs the peer machinery over fresh documents in place of the damaged `kinds` until a
-/// device holding them all is in sync. Returns that device and each document's change
-/// count, after compacting.
+/// device holding them all is in sync, at most `wait` or until `stop`. Returns that device
+/// and each document's change count, after compacting. However it ends, the documents'
+/// writer has stopped (its last flush done) when it returns, so the caller may put a
+/// damaged copy back in their place.
 async fn rebuild(
     options: &Options,
     config: &Config,
@@ -389,6 +387,7 @@ async fn rebuild(
     kinds: &[DocKind],
     wait: Duration,
     holders: &[PeerEntry],
+    stop: impl std::future::Future<Output = ()>,
 ) -> Result<(PeerEntry, Vec<usize>), RepairError> {
     let home = &options.home;
     let writer = Writer::spawn(Repo::open_without_introduction(home, config, actor)?)?;
@@ -403,24 +402,30 @@ async fn rebuild(
         stopping.clone(),
     );
     let discovery = start_discovery(&hub, options, config, &stopping);
-    let source = tokio::time::timeout(wait, in_sync_holder(&hub, holders)).await;
+    let source = tokio::select! {
+        synced = tokio::time::timeout(wait, in_sync_holder(&hub, holders)) => {
+            synced.map_err(|_| RepairError::Unreachable {
+                documents: kinds
+                    .iter()
+                    .map(|k| k.name())
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                devices: describe(holders),
+                waited: wait.as_secs(),
+            })
+        }
+        () = stop => Err(RepairError::Interrupted),
+    };
     let _ = stopping_tx.send(true);
     hub.wait_closed(GOODBYE).await;
     if let Some(discovery) = discovery {
         // Waits up to a second for the goodbye to go out: off the runtime's workers.
         let _ = tokio::task::spawn_blocking(move || discovery.stop()).await;
     }
-    let Ok(source) = source else {
-        return Err(RepairError::Unreachable {
-            documents: kinds
-                .iter()
-                .map(|k| k.name())
-                .collect::<Vec<_>>()
-                .join(" and "),
-            devices: describe(holders),
-            waited: wait.as_secs(),
-        });
-    };
+    // Given up: the peers are closed, so nothing writes to the fresh documents any more,
+    // and a writer dropped without `stop` leaves their directories as they are while the
+    // damaged copy is put back.
+    let source = source?;
     let documents = writer.run(|repo| repo.status()).await?.documents;
     writer.stop().await?;
     let changes = kinds

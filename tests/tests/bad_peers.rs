@@ -31,8 +31,8 @@ fn pin(home: &Home, identity: &Identity) {
         relation: Relation::Partner,
         addrs: vec![],
         paired_at: Stamp(jiff::Timestamp::now()),
-    })
-    .unwrap();
+    });
+    book.save().unwrap();
 }
 
 async fn connect(identity: &Identity, addr: &str) -> std::io::Result<Stream> {

@@ -265,7 +265,8 @@ fn hostile_partner_text_never_reaches_the_terminal_raw() {
     let mut book = PeerBook::load(&data_home).unwrap();
     let mut entry = book.all().first().expect("Sam's device is pinned").clone();
     entry.name = hostile("Sam's laptop");
-    book.pin(entry).unwrap();
+    book.pin(entry);
+    book.save().unwrap();
 
     let alex = Daemon::start(alex_home.path());
     let plan_id = &plan.id.as_str()[..8];

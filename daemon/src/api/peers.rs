@@ -98,7 +98,7 @@ async fn remove(
             .map_err(|e: tandem_protocol::error::ValidationError| {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid", e.to_string())
             })?;
-    state.hub.remove(&device)?;
+    state.hub.remove(&device).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

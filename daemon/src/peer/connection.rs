@@ -87,23 +87,6 @@ pub struct Established<S> {
     closed: tokio::sync::watch::Receiver<bool>,
 }
 
-/// Runs a connection to `device` (already authenticated by TLS) until it ends.
-pub async fn run<S>(
-    hub: Arc<PeerHub>,
-    stream: S,
-    device: DeviceId,
-    route: Route,
-    dialed_by: DeviceId,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    match establish(hub, stream, device, route, dialed_by).await {
-        Ok(Some(established)) => serve(established).await,
-        Ok(None) => tracing::debug!(%device, "keeping the other connection to this device"),
-        Err(why) => tracing::info!(%device, "peer connection not established: {why}"),
-    }
-}
-
 /// Exchanges Hello and registers the connection. `Ok(None)` means another connection to
 /// the same device is kept instead. Only after this does a dialer know the peer accepted
 /// it: in TLS 1.3 the server checks the client's certificate after the client is done.
@@ -118,9 +101,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let peer = hub
-        .book()
-        .get(&device)
-        .cloned()
+        .paired(&device)
         .ok_or("the device is no longer paired")?;
     let mut framed = Framed::new(stream);
     let me = hub.me().await.map_err(|e| e.to_string())?.id;
@@ -171,8 +152,8 @@ where
             )
         }
         Ok((Message::Hello { docs, now_ms, .. }, theirs)) => {
-            hub.set_clock_skew(device, now_ms - jiff::Timestamp::now().as_millisecond());
-            hub.set_schema(device, theirs.schema);
+            let skew_ms = now_ms - jiff::Timestamp::now().as_millisecond();
+            hub.heard_hello(device, skew_ms, theirs.schema);
             let allowed: Vec<DocKind> = offered
                 .iter()
                 .copied()

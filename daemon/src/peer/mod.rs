@@ -2,26 +2,47 @@
 //! and pairing new ones.
 //!
 //! The [`PeerHub`] owns the peer listener, a dial loop that reconnects to every pinned
-//! device at its remembered addresses with jittered backoff, and the table of live
-//! connections. Connections themselves are in [`connection`]; pairing in [`pairing`].
+//! device at its remembered addresses with jittered backoff, and what is known of each
+//! device (in `state`: its live connection, backoff, last Hello...). Connections
+//! themselves are in [`connection`]; pairing in [`pairing`].
+//!
+//! # Tasks
+//! Every task the hub spawns is in its [`TaskTracker`], and [`PeerHub::wait_closed`] awaits
+//! them all. The accept loop, the dial loop and live connections watch `stopping` and end
+//! in good order (a connection says goodbye and saves its sync states); attempts (a dial,
+//! an incoming handshake, a pairing attempt) are dropped when `stopping` turns: nothing is
+//! established yet, so there is no one to say goodbye to.
+//!
+//! # Locks
+//! - `PeerHub::peers`: the one `std::sync::Mutex` around `state::Peers`, taken only
+//!   through `Shared::with`, whose closure cannot await: it is held for a few map
+//!   operations (and a non-blocking `watch` send to close a replaced connection), never
+//!   across an `.await`, and no other lock is taken while it is held.
+//! - `PeerHub::book_on_disk`: a tokio mutex held while `peers.toml` is written, so writes
+//!   go one at a time and never put an older copy over a newer one. The book is copied out
+//!   of `peers` before it is taken, and `peers` is not taken while it is held.
+//! - `strangers` and `notices` have locks of their own, each taken alone.
+//!
+//! So no two locks are ever held together.
 
 pub mod connection;
 mod framed;
 pub mod pairing;
+mod state;
 
-use std::collections::HashMap;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tandem_protocol::admission;
 use tandem_protocol::api::PeerStatus;
 use tandem_protocol::device::DeviceId;
-use tandem_protocol::pairing::PairingWindow;
-use tandem_protocol::time::Stamp;
 use thiserror::Error;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
 
 use crate::home::{Home, HomeError};
 use crate::identity::Identity;
@@ -31,6 +52,7 @@ use crate::repo::RepoError;
 use crate::slots::SharedSlots;
 use crate::tls::{self, ALPN_PAIR, ALPN_SYNC, Trust};
 use crate::writer::Writer;
+use state::{FoundBy, Shared};
 
 /// How long a dial (TCP connect and TLS handshake) may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,11 +63,6 @@ const STRANGER_DEADLINE: Duration = Duration::from_secs(10);
 const STRANGER_SLOTS: usize = 64;
 /// ...and from one source address: a paired laptop needs one or two, a joiner one.
 const STRANGER_SLOTS_PER_SOURCE: usize = 8;
-/// First and longest wait between reconnection attempts.
-const BACKOFF_MIN: Duration = Duration::from_millis(500);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
-/// Connections registered within this window of each other are a simultaneous dial.
-const RACE_WINDOW: Duration = Duration::from_secs(5);
 /// How often the dial loop looks for peers to reconnect.
 const DIAL_TICK: Duration = Duration::from_millis(250);
 
@@ -68,24 +85,6 @@ pub enum PeerError {
     Home(#[from] HomeError),
 }
 
-/// A live connection in the table.
-struct Live {
-    /// Tells the connection task to close.
-    close: watch::Sender<bool>,
-    /// Which side dialed: decides which of two simultaneous connections stays.
-    dialed_by: DeviceId,
-    /// The peer's address.
-    addr: SocketAddr,
-    /// Our address on this connection.
-    local: Option<IpAddr>,
-    /// Distinguishes this connection from a later one to the same device.
-    serial: u64,
-    /// Bytes moved.
-    traffic: Arc<framed::Traffic>,
-    /// When the connection was registered.
-    registered_at: Instant,
-}
-
 /// The two ends of a peer connection, as seen from here.
 #[derive(Clone, Copy, Debug)]
 pub struct Route {
@@ -105,41 +104,30 @@ impl Route {
     }
 }
 
-/// Reconnection bookkeeping per device.
-#[derive(Clone, Copy)]
-struct Backoff {
-    next_try: Instant,
-    delay: Duration,
-}
-
 /// All peer networking of one daemon.
 pub struct PeerHub {
     /// This device.
     pub identity: Identity,
+    /// Where sync states are kept.
     home: Home,
+    /// The documents, which connections sync.
     writer: Writer,
-    book: Arc<RwLock<PeerBook>>,
+    /// The port peers dial.
     port: u16,
     /// The address the peer listener is bound to.
     bound: SocketAddr,
-    live: Mutex<HashMap<DeviceId, Live>>,
-    last_seen: Mutex<HashMap<DeviceId, Stamp>>,
-    backoff: Mutex<HashMap<DeviceId, Backoff>>,
-    dialing: Mutex<std::collections::HashSet<DeviceId>>,
-    window: Mutex<Option<PairingWindow>>,
-    /// Each device's clock minus ours at its last Hello, in milliseconds.
-    clock_skew: Mutex<HashMap<DeviceId, i64>>,
-    /// The schema version each device's build announced at its last Hello.
-    schema: Mutex<HashMap<DeviceId, u32>>,
-    /// Whether each connected device had everything we have, as of its last message.
-    in_sync: Mutex<HashMap<DeviceId, bool>>,
-    /// How each device's address was learned: `mdns`, `manual`, `pairing`.
-    found_by: Mutex<HashMap<DeviceId, &'static str>>,
-    serial: std::sync::atomic::AtomicU64,
+    /// The book, one record per device and the pairing window, behind the hub's one lock;
+    /// shared with the TLS verifiers, which ask the book on every handshake.
+    peers: Arc<Shared>,
+    /// The book's revision last written to `peers.toml`, locked while writing.
+    book_on_disk: tokio::sync::Mutex<u64>,
+    /// Every task the hub spawned, so the shutdown can wait for them.
+    tasks: TaskTracker,
     /// Incoming connections that have not proven a pinned identity yet.
     strangers: SharedSlots<IpAddr>,
     /// Keeps refusals from filling the log.
     notices: Notices,
+    /// Turns true when the daemon stops.
     stopping: watch::Receiver<bool>,
 }
 
@@ -161,26 +149,31 @@ impl PeerHub {
             identity,
             home,
             writer,
-            book: Arc::new(RwLock::new(book)),
             port,
             bound,
-            live: Mutex::default(),
-            last_seen: Mutex::default(),
-            backoff: Mutex::default(),
-            dialing: Mutex::default(),
-            window: Mutex::default(),
-            found_by: Mutex::default(),
-            in_sync: Mutex::default(),
-            clock_skew: Mutex::default(),
-            schema: Mutex::default(),
-            serial: Default::default(),
+            book_on_disk: tokio::sync::Mutex::new(book.revision()),
+            peers: Arc::new(Shared::new(book)),
+            tasks: TaskTracker::new(),
             strangers: SharedSlots::new(STRANGER_SLOTS, STRANGER_SLOTS_PER_SOURCE),
             notices: Notices::new("peer port"),
             stopping,
         });
-        tokio::spawn(hub.clone().accept_loop(listener));
-        tokio::spawn(hub.clone().dial_loop());
+        hub.tasks.spawn(hub.clone().accept_loop(listener));
+        hub.tasks.spawn(hub.clone().dial_loop());
         hub
+    }
+
+    /// Runs `attempt` (a dial, an incoming handshake, a pairing attempt) until it ends or
+    /// the daemon stops, whichever comes first: nothing is established yet, so there is no
+    /// goodbye to wait for, and a silent peer must not hold up the shutdown.
+    fn spawn_attempt(&self, attempt: impl Future<Output = ()> + Send + 'static) {
+        let mut stopping = self.stopping.clone();
+        self.tasks.spawn(async move {
+            tokio::select! {
+                () = attempt => {}
+                _ = stopping.wait_for(|s| *s) => {}
+            }
+        });
     }
 
     /// This daemon's person.
@@ -193,20 +186,42 @@ impl PeerHub {
         self.port
     }
 
-    fn book(&self) -> std::sync::RwLockReadGuard<'_, PeerBook> {
-        self.book.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn book_mut(&self) -> std::sync::RwLockWriteGuard<'_, PeerBook> {
-        self.book.write().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Trust in whatever is pinned at handshake time.
     fn pinned_trust(&self) -> Trust {
-        let book = self.book.clone();
-        Trust::Pinned(Arc::new(move |id| {
-            book.read().map(|b| b.get(id).is_some()).unwrap_or(false)
-        }))
+        let peers = self.peers.clone();
+        Trust::Pinned(Arc::new(move |id| peers.with(|p| p.is_paired(id))))
+    }
+
+    /// Writes `peers.toml` if the book changed since it was last written. The copy is
+    /// taken before waiting for the file, so it holds the caller's change; if a newer copy
+    /// was written meanwhile, that one already did.
+    async fn save_book(&self) -> Result<(), HomeError> {
+        let book = self.peers.with(|p| p.book.clone());
+        let mut on_disk = self.book_on_disk.lock().await;
+        if *on_disk >= book.revision() {
+            return Ok(());
+        }
+        let (revision, path) = (book.revision(), book.path().to_owned());
+        // An fsync'd write: off the runtime's workers.
+        tokio::task::spawn_blocking(move || book.save())
+            .await
+            .map_err(|e| HomeError::Io {
+                path,
+                source: std::io::Error::other(e),
+            })??;
+        *on_disk = revision;
+        Ok(())
+    }
+
+    /// Pins `entry` (a device just paired) and writes `peers.toml`.
+    async fn pin(&self, entry: PeerEntry) -> Result<(), HomeError> {
+        self.peers.with(|p| p.book.pin(entry));
+        self.save_book().await
+    }
+
+    /// The pinned entry of `device`, if it is paired.
+    fn paired(&self, device: &DeviceId) -> Option<PeerEntry> {
+        self.peers.with(|p| p.book.get(device).cloned())
     }
 
     async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
@@ -217,9 +232,7 @@ impl PeerHub {
                 _ = stopping.wait_for(|s| *s) => return,
             };
             match accepted {
-                Ok((tcp, addr)) => {
-                    tokio::spawn(self.clone().handle_incoming(tcp, addr));
-                }
+                Ok((tcp, addr)) => self.spawn_attempt(self.clone().handle_incoming(tcp, addr)),
                 Err(e) => {
                     tracing::warn!("peer listener: {e}");
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -232,20 +245,6 @@ impl PeerHub {
     /// the network can cause refusals, and must not be able to fill the disk.
     fn refused(&self, addr: SocketAddr, why: std::fmt::Arguments<'_>) {
         self.notices.note(addr.ip(), why);
-    }
-
-    /// Whether a pairing code was opened recently enough to answer pairing requests (it
-    /// may be spent or expired: the joiner is then told why in a pairing message). A stale
-    /// window is forgotten, so the pairing protocol is refused in the handshake again.
-    fn pairing_open(&self) -> bool {
-        let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
-        if window
-            .as_ref()
-            .is_some_and(|w| w.stale(jiff::Timestamp::now()))
-        {
-            *window = None;
-        }
-        window.is_some()
     }
 
     /// An incoming connection: until it has proven a pinned identity (or while it pairs) it
@@ -286,7 +285,8 @@ impl PeerHub {
             .client_hello()
             .alpn()
             .is_some_and(|mut protocols| protocols.any(|p| p == ALPN_PAIR));
-        let pairing = wants_pairing && self.pairing_open();
+        let now = jiff::Timestamp::now();
+        let pairing = wants_pairing && self.peers.with(|p| p.pairing_open(now));
         if wants_pairing && !pairing {
             self.refused(addr, format_args!("refused pairing: no code is open"));
         }
@@ -315,7 +315,31 @@ impl PeerHub {
             .and_then(|c| c.first().cloned());
         let Some(cert) = cert else { return };
         let device = DeviceId::of_certificate(&cert);
-        connection::run(self.clone(), tls, device, route, device).await;
+        if let Err(why) = self.keep(tls, device, route, device).await {
+            tracing::info!(%device, "peer connection not established: {why}");
+        }
+    }
+
+    /// Exchanges Hello over a stream authenticated as `device`; if this is the connection
+    /// kept for it, serves it in a task of its own, which ends in good order at shutdown
+    /// (so it must not be dropped with the attempt that established it).
+    async fn keep<S>(
+        self: &Arc<Self>,
+        stream: S,
+        device: DeviceId,
+        route: Route,
+        dialed_by: DeviceId,
+    ) -> Result<(), String>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        match connection::establish(self.clone(), stream, device, route, dialed_by).await? {
+            Some(established) => {
+                self.tasks.spawn(connection::serve(established));
+            }
+            None => tracing::debug!(%device, "keeping the other connection to this device"),
+        }
+        Ok(())
     }
 
     /// Dials `addr` expecting `trust`; runs the connection in the background and returns
@@ -343,12 +367,12 @@ impl PeerHub {
             .and_then(|c| c.first().cloned())
             .ok_or("no certificate")?;
         let device = DeviceId::of_certificate(&cert);
-        if let Some(established) =
-            connection::establish(self.clone(), tls, device, route, self.identity.device_id).await?
-        {
-            tokio::spawn(connection::serve(established));
+        self.keep(tls, device, route, self.identity.device_id)
+            .await?;
+        self.peers.with(|p| p.book.remember_addr(&device, addr));
+        if let Err(e) = self.save_book().await {
+            tracing::warn!(%device, %addr, "cannot remember the address: {e}");
         }
-        let _ = self.book_mut().remember_addr(&device, addr);
         Ok(device)
     }
 
@@ -367,10 +391,7 @@ impl PeerHub {
             .dial(resolved, self.pinned_trust())
             .await
             .map_err(unreachable)?;
-        self.found_by
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(device, "manual");
+        self.peers.with(|p| p.found(&device, FoundBy::Manual));
         Ok(device)
     }
 
@@ -381,30 +402,10 @@ impl PeerHub {
                 _ = tokio::time::sleep(DIAL_TICK) => {}
                 _ = stopping.wait_for(|s| *s) => return,
             }
-            let due: Vec<PeerEntry> = {
-                let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-                let backoff = self.backoff.lock().unwrap_or_else(|p| p.into_inner());
-                let dialing = self.dialing.lock().unwrap_or_else(|p| p.into_inner());
-                let now = Instant::now();
-                self.book()
-                    .all()
-                    .iter()
-                    .filter(|p| {
-                        !p.addrs.is_empty()
-                            && !live.contains_key(&p.device_id)
-                            && !dialing.contains(&p.device_id)
-                    })
-                    .filter(|p| backoff.get(&p.device_id).is_none_or(|b| b.next_try <= now))
-                    .cloned()
-                    .collect()
-            };
+            let due = self.peers.with(|p| p.due_for_dialing(Instant::now()));
             for peer in due {
-                self.dialing
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(peer.device_id);
                 let hub = self.clone();
-                tokio::spawn(async move {
+                self.spawn_attempt(async move {
                     let mut connected = false;
                     for addr in &peer.addrs {
                         if hub.dial(*addr, Trust::Device(peer.device_id)).await.is_ok() {
@@ -412,38 +413,17 @@ impl PeerHub {
                             break;
                         }
                     }
-                    hub.dialing
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(&peer.device_id);
-                    let mut backoff = hub.backoff.lock().unwrap_or_else(|p| p.into_inner());
-                    if connected {
-                        backoff.remove(&peer.device_id);
-                    } else {
-                        let previous = backoff
-                            .get(&peer.device_id)
-                            .map(|b| b.delay)
-                            .unwrap_or(BACKOFF_MIN / 2);
-                        let delay = (previous * 2).min(BACKOFF_MAX);
-                        let jitter = delay.mul_f64(rand::random_range(0.0..0.25));
-                        backoff.insert(
-                            peer.device_id,
-                            Backoff {
-                                next_try: Instant::now() + delay + jitter,
-                                delay,
-                            },
-                        );
-                    }
+                    let now = Instant::now();
+                    hub.peers
+                        .with(|p| p.dialed(&peer.device_id, connected, now));
                 });
             }
         }
     }
 
-    /// Registers a connection after the Hello exchange. Of two connections to the same
-    /// device, both sides keep the one dialed by the lower device id (or the newer, if the
-    /// same side dialed both, or if the new one runs between other addresses: a laptop
-    /// changed address and the old connection is dead). Returns the serial and close
-    /// signal, or `None` if this connection is the one to drop.
+    /// Registers a connection after the Hello exchange (see `state::Peers::register`).
+    /// Returns the serial and close signal, or `None` if this connection is the one to
+    /// drop.
     fn register(
         &self,
         device: DeviceId,
@@ -451,157 +431,42 @@ impl PeerHub {
         route: Route,
         traffic: Arc<framed::Traffic>,
     ) -> Option<(u64, watch::Receiver<bool>)> {
-        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        let preferred_dialer = self.identity.device_id.min(device);
-        if let Some(existing) = live.get(&device) {
-            // Two fresh connections are a race: both sides keep the one the lower device id
-            // dialed. An older one is stale (the peer redialed because it lost it, e.g. it
-            // restarted), so the new one wins.
-            // A new connection between other addresses means the network changed under the
-            // existing one (a new DHCP lease on either side): the existing one is dead even
-            // if it is young.
-            let race = existing.registered_at.elapsed() < RACE_WINDOW
-                && existing.addr.ip() == route.remote.ip()
-                && existing.local == route.local;
-            let keep_existing =
-                race && existing.dialed_by != dialed_by && existing.dialed_by == preferred_dialer;
-            if keep_existing {
-                return None;
-            }
-            let _ = existing.close.send(true);
-        }
-        let serial = self
-            .serial
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (close, closed) = watch::channel(false);
-        live.insert(
-            device,
-            Live {
-                close,
-                dialed_by,
-                addr: route.remote,
-                local: route.local,
-                serial,
-                traffic,
-                registered_at: Instant::now(),
-            },
-        );
-        self.backoff
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&device);
-        self.last_seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(device, Stamp(jiff::Timestamp::now()));
-        Some((serial, closed))
+        let me = self.identity.device_id;
+        self.peers
+            .with(|p| p.register(me, device, dialed_by, route, traffic, Instant::now()))
     }
 
+    /// The connection `serial` to `device` ended.
     fn unregister(&self, device: DeviceId, serial: u64) {
-        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        if live.get(&device).is_some_and(|l| l.serial == serial) {
-            live.remove(&device);
-        }
-        self.last_seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(device, Stamp(jiff::Timestamp::now()));
+        self.peers.with(|p| p.unregister(&device, serial));
     }
 
     /// Unpins a device and closes its connection; later attempts are refused.
-    pub fn remove(&self, device: &DeviceId) -> Result<(), PeerError> {
-        if !self.book_mut().remove(device)? {
+    pub async fn remove(&self, device: &DeviceId) -> Result<(), PeerError> {
+        if !self.peers.with(|p| p.unpin(device)) {
             return Err(PeerError::UnknownDevice(device.to_string()));
         }
-        if let Some(live) = self
-            .live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(device)
-        {
-            let _ = live.close.send(true);
-        }
+        self.save_book().await?;
         Ok(())
     }
 
     /// Every paired device and its state.
     pub fn status(&self) -> Vec<PeerStatus> {
-        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-        let seen = self.last_seen.lock().unwrap_or_else(|p| p.into_inner());
-        let found_by = self.found_by.lock().unwrap_or_else(|p| p.into_inner());
-        let in_sync = self.in_sync.lock().unwrap_or_else(|p| p.into_inner());
-        let skew = self.clock_skew.lock().unwrap_or_else(|p| p.into_inner());
-        let schema = self.schema.lock().unwrap_or_else(|p| p.into_inner());
-        self.book()
-            .all()
-            .iter()
-            .map(|p| {
-                let connection = live.get(&p.device_id);
-                PeerStatus {
-                    device_id: p.device_id,
-                    name: p.name.clone(),
-                    relation: p.relation,
-                    connected: connection.is_some(),
-                    addr: connection
-                        .map(|l| l.addr)
-                        .or(p.addrs.first().copied())
-                        .map(|a| a.to_string()),
-                    last_seen: seen.get(&p.device_id).copied(),
-                    clock_skew_ms: skew.get(&p.device_id).copied(),
-                    schema: schema.get(&p.device_id).copied(),
-                    in_sync: connection.is_some()
-                        && in_sync.get(&p.device_id).copied().unwrap_or(false),
-                    found_by: found_by
-                        .get(&p.device_id)
-                        .map(|f| f.to_string())
-                        .unwrap_or_else(|| "pairing".into()),
-                    bytes_sent: connection.map_or(0, |l| {
-                        l.traffic.sent.load(std::sync::atomic::Ordering::Relaxed)
-                    }),
-                    bytes_received: connection.map_or(0, |l| {
-                        l.traffic
-                            .received
-                            .load(std::sync::atomic::Ordering::Relaxed)
-                    }),
-                }
-            })
-            .collect()
+        self.peers.with(|p| p.status())
     }
 
     /// mDNS saw `device` at `addrs`: if it is paired, remember them and dial now.
-    pub fn discovered(self: &Arc<Self>, device: &DeviceId, addrs: &[SocketAddr]) {
-        if self.book().get(device).is_none() {
-            return;
+    pub async fn discovered(self: &Arc<Self>, device: &DeviceId, addrs: &[SocketAddr]) {
+        let moved = self.peers.with(|p| p.discovered(device, addrs));
+        if let Err(e) = self.save_book().await {
+            tracing::warn!(%device, "cannot remember the addresses it announced: {e}");
         }
-        {
-            let mut book = self.book_mut();
-            for addr in addrs.iter().rev() {
-                if let Err(e) = book.remember_addr(device, *addr) {
-                    tracing::warn!("cannot remember {addr}: {e}");
-                }
-            }
-        }
-        self.found_by
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(*device, "mdns");
-        // Skip the backoff: the device just said it is here.
-        self.backoff
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(device);
         // Connected, but not at any address it now announces: its address changed and the
         // old connection is probably dead. Dial the new one; it replaces the stale one.
-        let stale = self
-            .live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(device)
-            .is_some_and(|live| !addrs.iter().any(|a| a.ip() == live.addr.ip()));
-        if let (true, Some(&addr)) = (stale, addrs.first()) {
+        if let Some(addr) = moved {
             tracing::info!(%device, %addr, "peer announced a new address; reconnecting");
             let (hub, device) = (self.clone(), *device);
-            tokio::spawn(async move {
+            self.spawn_attempt(async move {
                 if let Err(e) = hub.dial(addr, Trust::Device(device)).await {
                     tracing::info!(%device, "reconnecting at the new address failed: {e}");
                 }
@@ -609,46 +474,34 @@ impl PeerHub {
         }
     }
 
-    /// Records how far `device`'s clock is from ours.
-    pub fn set_clock_skew(&self, device: DeviceId, skew_ms: i64) {
-        self.clock_skew
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(device, skew_ms);
-    }
-
-    /// Records the schema version `device`'s build knows.
-    pub fn set_schema(&self, device: DeviceId, schema: u32) {
-        self.schema
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(device, schema);
+    /// Records what `device`'s Hello said: its clock minus ours and its schema version.
+    pub fn heard_hello(&self, device: DeviceId, clock_skew_ms: i64, schema: u32) {
+        self.peers
+            .with(|p| p.heard_hello(&device, clock_skew_ms, schema));
     }
 
     /// Records whether `device` is in sync with us.
     pub fn set_in_sync(&self, device: DeviceId, in_sync: bool) {
-        self.in_sync
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(device, in_sync);
+        self.peers.with(|p| p.set_in_sync(&device, in_sync));
     }
 
     /// Whether `device` is paired.
     pub fn is_paired(&self, device: &DeviceId) -> bool {
-        self.book().get(device).is_some()
+        self.peers.with(|p| p.is_paired(device))
     }
 
-    /// Waits until every connection has said goodbye (after `stopping`), at most `limit`.
+    /// Waits, after `stopping`, until every task of the hub has ended (each connection
+    /// said goodbye and saved its sync states), at most `limit`.
     pub async fn wait_closed(&self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline
-            && !self
-                .live
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .is_empty()
+        self.tasks.close();
+        if tokio::time::timeout(limit, self.tasks.wait())
+            .await
+            .is_err()
         {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tracing::info!(
+                tasks = self.tasks.len(),
+                "peer tasks still running after {limit:?}; stopping without them"
+            );
         }
     }
 

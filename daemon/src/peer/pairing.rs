@@ -61,18 +61,17 @@ impl PeerHub {
     /// Opens a pairing window and returns its code.
     pub fn open_pairing(&self, relation: Relation) -> PairingCode {
         let code = PairingCode::from_random(rand::random());
-        *self.window.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(PairingWindow::open(code, relation, jiff::Timestamp::now()));
+        let window = PairingWindow::open(code, relation, jiff::Timestamp::now());
+        self.peers.with(|p| p.window = Some(window));
         code
     }
 
     /// The window's state.
     pub fn pairing_state(&self) -> PairingState {
-        let window = self
-            .window
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let (window, paired) = self.peers.with(|p| {
+            let paired = p.book.all().iter().map(|e| e.device_id.to_string());
+            (p.window.clone(), paired.collect())
+        });
         let open = window
             .as_ref()
             .filter(|w| w.admit(jiff::Timestamp::now(), w.relation).is_ok());
@@ -81,12 +80,7 @@ impl PeerHub {
             relation: open.map(|w| w.relation),
             expires_at: open.map(|w| Stamp(w.expires_at)),
             attempts_left: window.as_ref().map(|w| w.attempts_left).unwrap_or(0),
-            paired: self
-                .book()
-                .all()
-                .iter()
-                .map(|p| p.device_id.to_string())
-                .collect(),
+            paired,
             addrs: crate::listen::reachable_addrs(self.bound)
                 .iter()
                 .map(SocketAddr::to_string)
@@ -96,7 +90,7 @@ impl PeerHub {
 
     /// Closes the window (`tandem pair` interrupted).
     pub fn close_pairing(&self) {
-        *self.window.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.peers.with(|p| p.window = None);
     }
 
     /// Joins the device inviting at `addr` with `code`; pins it on success.
@@ -150,7 +144,7 @@ impl PeerHub {
                 joiner::Step::Pin(paired) => break paired,
             }
         };
-        let entry = self.pin(paired, target)?;
+        let entry = self.pin_proven(paired, target).await?;
         if relation == Relation::Own {
             let (person, name) = (entry.person.clone(), entry.name.clone());
             self.writer
@@ -165,7 +159,11 @@ impl PeerHub {
     }
 
     /// Pins the device a pairing proved, reachable at `addr`: either side's last step.
-    fn pin(&self, paired: Paired, addr: SocketAddr) -> Result<PeerEntry, PairingError> {
+    async fn pin_proven(
+        &self,
+        paired: Paired,
+        addr: SocketAddr,
+    ) -> Result<PeerEntry, PairingError> {
         let entry = PeerEntry {
             device_id: paired.device,
             name: paired.name,
@@ -174,8 +172,8 @@ impl PeerHub {
             addrs: vec![addr],
             paired_at: Stamp(jiff::Timestamp::now()),
         };
-        self.book_mut()
-            .pin(entry.clone())
+        self.pin(entry.clone())
+            .await
             .map_err(|e| PairingError::Protocol(e.to_string()))?;
         tracing::info!(device = %entry.device_id, "paired");
         Ok(entry)
@@ -288,7 +286,7 @@ pub async fn respond<S>(
     let mut responder = Responder::new(joiner, inviter, key_material);
     let outcome = respond_steps(hub, &mut framed, &mut responder, addr, first_by).await;
     // However the attempt ended, it no longer holds the window.
-    responder.abandon(&mut hub.window.lock().unwrap_or_else(|p| p.into_inner()));
+    hub.peers.with(|p| responder.abandon(&mut p.window));
     if let Err(e) = outcome {
         hub.refused(addr, format_args!("pairing refused ({joiner}): {e}"));
         let _ = send(&mut framed, &PairMessage::refused(&e)).await;
@@ -309,14 +307,14 @@ async fn respond_steps<S: AsyncRead + AsyncWrite + Unpin>(
     loop {
         let message = PairMessage::decode(&recv_by(framed, deadline).await?)?;
         deadline = Instant::now() + STEP_TIMEOUT;
-        let step = {
-            let mut window = hub.window.lock().unwrap_or_else(|p| p.into_inner());
-            responder.receive(message, &mut window, jiff::Timestamp::now(), &mut pake)?
-        };
+        let step = hub.peers.with(|p| {
+            responder.receive(message, &mut p.window, jiff::Timestamp::now(), &mut pake)
+        })?;
         match step {
             responder::Step::Send(reply) => send(framed, &reply).await?,
             responder::Step::Pin { joiner, port, then } => {
-                hub.pin(joiner, SocketAddr::new(addr.ip(), port))?;
+                hub.pin_proven(joiner, SocketAddr::new(addr.ip(), port))
+                    .await?;
                 send(framed, &then).await?;
                 return Ok(());
             }
