@@ -104,15 +104,55 @@ function range(start, end) {
 
 /** A Date as wall-clock time in this phone's zone, the way the API reads it. */
 function zoned(date) {
-  const pad = (n) => String(n).padStart(2, "0");
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  return `${wallClock(date)}[${zone}]`;
+}
+
+/** Wall-clock time of a Date in this phone's zone, as a `datetime-local` input holds it. */
+function wallClock(date) {
+  const pad = (n) => String(n).padStart(2, "0");
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
-    `T${pad(date.getHours())}:${pad(date.getMinutes())}[${zone}]`;
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** A `datetime-local` input's value as a Date; `missing` is the message when it is empty. */
+function picked(text, missing) {
+  const date = new Date(text);
+  if (!text || Number.isNaN(date.getTime())) throw new Error(missing);
+  return date;
+}
+
+/** A day (`2027-03-01`) as this phone writes dates. */
+function day(text) {
+  return new Date(`${text}T00:00`).toLocaleDateString(undefined,
+    { day: "numeric", month: "short", year: "numeric" });
 }
 
 function nameOf(id) {
   if (state.me && id === state.me.id) return "You";
   return state.people.get(id) || "Someone";
+}
+
+/** People in a sentence: "you and Sam", me first. */
+function names(ids) {
+  const said = [...ids]
+    .sort((a, b) => (b === state.me.id) - (a === state.me.id))
+    .map((id) => (id === state.me.id ? "you" : nameOf(id)));
+  return said.length > 1 ? `${said.slice(0, -1).join(", ")} and ${said.at(-1)}` : said[0];
+}
+
+/**
+ * Each kind of item as a person calls it (the API's `kind`, and the noun of an action).
+ * No prototype: a key the daemon sends is only ever one of these or missing.
+ */
+const NOUNS = {
+  __proto__: null,
+  plan: "plan", idea: "idea", personal_time: "personal time", agreement: "agreement", note: "note",
+};
+
+/** The API path of one item: ids come from the documents, so they are encoded. */
+function itemPath(base, id) {
+  return `${base}/${encodeURIComponent(id)}`;
 }
 
 // ---- views ----
@@ -162,21 +202,20 @@ async function renderWeek() {
     el("div", { class: "when" }, range(b.start, b.end)),
     // Only one's own blocks can be changed; the label is what the partner sees.
     ...(b.owner === state.me.id
-      ? [itemActions(`/v1/personal-time/${b.id}`, "personal-time block", "label", b.label)]
+      ? [itemActions({
+        path: itemPath("/v1/personal-time", b.id), noun: NOUNS.personal_time, summary: b.label,
+        fields: [{ name: "label", label: "What your partner sees", value: b.label, maxlength: 100 }],
+      })]
       : []))));
 }
 
 /**
- * Edit and Delete buttons for one item at `path`: Edit asks for a new `field` value
- * (starting from `current`), Delete asks first and puts the item in the trash, from
- * which `tandem restore-item` brings it back.
+ * Edit and Delete buttons for the item at `path`, a `noun` shown as `summary` (both name
+ * the buttons for screen readers, since every item has the same two). Edit opens the
+ * editor on the rest of `edit` (see `openEditor`); Delete asks first, adding `warning`,
+ * and puts the item in the trash, from which the Trash view brings it back.
  */
-function itemActions(path, noun, field, current, warning = "") {
-  const edit = () => {
-    const value = prompt(`New ${field} of this ${noun}:`, current);
-    if (value === null || value.trim() === "" || value === current) return;
-    act(() => api("PATCH", path, { [field]: value }));
-  };
+function itemActions({ path, noun, summary, warning = "", ...edit }) {
   const remove = () => {
     if (!confirm(`Delete this ${noun}? It goes to the trash, from which it can be brought back.${warning}`)) {
       toast("Nothing deleted.");
@@ -188,26 +227,68 @@ function itemActions(path, noun, field, current, warning = "") {
     });
   };
   return el("div", { class: "actions" },
-    el("button", { type: "button", onclick: edit }, "Edit"),
-    el("button", { type: "button", onclick: remove }, "Delete"));
+    el("button", {
+      type: "button", "aria-label": `Edit ${noun}: ${summary}`,
+      onclick: () => openEditor({ heading: `Edit this ${noun}`, path, ...edit }),
+    }, "Edit"),
+    el("button", { type: "button", "aria-label": `Delete ${noun}: ${summary}`, onclick: remove }, "Delete"));
 }
 
 function planItem(plan) {
+  const path = itemPath("/v1/plans", plan.id);
   const mine = plan.rsvps[state.me.id];
   const answers = Object.entries(plan.rsvps).map(([who, answer]) => `${nameOf(who)}: ${answer}`);
-  const rsvp = el("div", { class: "rsvp" }, ...["yes", "maybe", "no"].map((answer) =>
-    el("button", {
+  const rsvp = el("div", { class: "rsvp", role: "group", "aria-label": `Your answer to ${plan.title}` },
+    ...["yes", "maybe", "no"].map((answer) => el("button", {
       type: "button",
       "aria-pressed": String(mine === answer),
-      onclick: () => act(() => api("POST", `/v1/plans/${plan.id}/rsvp`, { answer })),
+      onclick: () => act(() => api("POST", `${path}/rsvp`, { answer })),
     }, answer[0].toUpperCase() + answer.slice(1))));
   return el("li", { "data-id": plan.id },
     el("strong", {}, plan.title),
     el("span", { class: "status" }, plan.status),
     el("div", { class: "when" }, range(plan.start, plan.end) + (plan.place ? ` · ${plan.place}` : "")),
-    el("div", { class: "when" }, answers.join(" · ")),
+    el("div", { class: "when answers" }, answers.length ? answers.join(" · ") : "Nobody has answered yet."),
     rsvp,
-    itemActions(`/v1/plans/${plan.id}`, "plan", "title", plan.title));
+    itemActions({ path, noun: NOUNS.plan, summary: plan.title, ...planEdit(plan) }));
+}
+
+/**
+ * The editor of a plan: title, start, end and place. A plan still being agreed on, or
+ * agreed on, that moves asks both to RSVP again (the daemon clears the answers), so the
+ * editor says so before and after.
+ */
+function planEdit(plan) {
+  const open = plan.status === "proposed" || plan.status === "scheduled";
+  return {
+    fields: [
+      { name: "title", label: "What", value: plan.title, maxlength: 200 },
+      { name: "start", label: "Starts", type: "datetime-local", value: wallClock(instant(plan.start)) },
+      { name: "end", label: "Ends", type: "datetime-local", value: wallClock(instant(plan.end)) },
+      { name: "place", label: "Where", value: plan.place, maxlength: 200 },
+    ],
+    note: open ? "Moving the time asks you both to RSVP again." : "",
+    patch: ({ start, end, ...rest }) => {
+      const body = { ...rest };
+      if (start !== undefined) {
+        // A new start alone moves the whole plan: it keeps its length.
+        const from = picked(start, "Pick when it starts.");
+        const to = end !== undefined
+          ? picked(end, "Pick when it ends.")
+          : new Date(from.getTime() + (instant(plan.end) - instant(plan.start)));
+        body.start = zoned(from);
+        body.end = zoned(to);
+      } else if (end !== undefined) {
+        body.end = zoned(picked(end, "Pick when it ends."));
+      }
+      return body;
+    },
+    saved: (changed) => {
+      if (open && ("start" in changed || "end" in changed)) {
+        toast("Moved: you are both asked to RSVP again.");
+      }
+    },
+  };
 }
 
 async function renderIdeas() {
@@ -215,7 +296,55 @@ async function renderIdeas() {
   const list = $("ideas");
   if (ideas.length === 0) empty(list, "The jar is empty: add an idea.");
   else list.replaceChildren(...ideas.map((i) => el("li", {},
-    el("span", {}, i.title), itemActions(`/v1/ideas/${i.id}`, "idea", "title", i.title))));
+    el("span", {}, i.title),
+    itemActions({
+      path: itemPath("/v1/ideas", i.id), noun: NOUNS.idea, summary: i.title,
+      fields: [{ name: "title", label: "Idea", value: i.title, maxlength: 200 }],
+    }))));
+}
+
+async function renderAgreements() {
+  const agreements = await api("GET", "/v1/agreements");
+  const list = $("agreements");
+  if (agreements.length === 0) empty(list, "No agreements yet: propose one below.");
+  else list.replaceChildren(...agreements.map(agreementItem));
+}
+
+function agreementItem(agreement) {
+  const path = itemPath("/v1/agreements", agreement.id);
+  const accepted = Object.keys(agreement.accepted_by);
+  const accept = el("button", {
+    type: "button", class: "primary", "aria-label": `Accept agreement: ${agreement.text}`,
+    onclick: () => act(() => api("POST", `${path}/accept`)),
+  }, "Accept");
+  return el("li", { "data-id": agreement.id },
+    el("strong", {}, agreement.text),
+    el("div", { class: "when" }, `Look at it again on ${day(agreement.review_on)}`),
+    el("div", { class: "accepted" }, acceptance(accepted)),
+    ...(accepted.includes(state.me.id) ? [] : [accept]),
+    itemActions({
+      path, noun: NOUNS.agreement, summary: agreement.text,
+      fields: [
+        { name: "text", label: "Agreement", value: agreement.text, maxlength: 500 },
+        { name: "review_on", label: "Look at it again on", type: "date", value: agreement.review_on },
+      ],
+      note: "New words ask you both to accept again, you too.",
+      patch: (changed) => {
+        if (changed.review_on === "") throw new Error("Pick the day to look at it again.");
+        return changed;
+      },
+      saved: (changed) => {
+        if ("text" in changed) toast("Changed: you are both asked to accept the new words.");
+      },
+    }));
+}
+
+/** Who accepted an agreement's current words, and who has not yet. */
+function acceptance(accepted) {
+  if (accepted.length === 0) return "Nobody has accepted these words yet.";
+  const waiting = [...state.people.keys()].filter((id) => !accepted.includes(id));
+  const said = `Accepted by ${names(accepted)}`;
+  return waiting.length ? `${said}; not yet by ${names(waiting)}.` : `${said}.`;
 }
 
 async function renderCheckin() {
@@ -242,13 +371,50 @@ async function renderNotes() {
   const list = $("notes");
   if (notes.length === 0) empty(list, "No private notes yet.");
   else list.replaceChildren(...notes.map((n) => el("li", {},
-    el("strong", {}, n.title), el("div", {}, n.body),
-    itemActions(`/v1/notes/${n.id}`, "note", "body", n.body,
-      " Its history stays on your own devices, where it always was."))));
+    el("strong", {}, n.title), el("div", { class: "body" }, n.body),
+    itemActions({
+      path: itemPath("/v1/notes", n.id), noun: NOUNS.note, summary: n.title,
+      warning: " Its history stays on your own devices, where it always was.",
+      fields: [{ name: "body", label: "Note", type: "textarea", value: n.body, maxlength: 50000 }],
+    }))));
 }
 
-const views = { week: renderWeek, ideas: renderIdeas, checkin: renderCheckin, notes: renderNotes };
-const titles = { week: "This week", ideas: "Idea jar", checkin: "Check-in", notes: "Private notes" };
+async function renderTrash() {
+  const entries = await api("GET", "/v1/trash");
+  const list = $("trash");
+  if (entries.length === 0) empty(list, "Nothing was deleted in the last 30 days.");
+  else list.replaceChildren(...entries.map(trashItem));
+}
+
+function trashItem(entry) {
+  const noun = NOUNS[entry.kind] || entry.kind.replace(/_/g, " ");
+  const by = entry.deleted_by === state.me.id ? "you" : entry.deleted_by_name || nameOf(entry.deleted_by);
+  // An edit on the other laptop while it was being deleted shows on the tombstone.
+  const editors = [...new Set(entry.conflicts.map((c) => c.by).filter(Boolean))];
+  const restore = () => act(async () => {
+    const back = await api("POST", `${itemPath("/v1/trash", entry.id)}/restore`);
+    toast(`Restored the ${noun} “${back.summary}”.`);
+  });
+  return el("li", { "data-id": entry.id },
+    el("strong", {}, entry.summary),
+    el("span", { class: "status" }, noun),
+    el("div", { class: "when" }, `Deleted by ${by}, ${when(entry.deleted_at)}`),
+    ...(editors.length
+      ? [el("div", { class: "when" }, `Edited by ${names(editors)} while it was being deleted: the edit comes back with it.`)]
+      : []),
+    el("div", { class: "actions" }, el("button", {
+      type: "button", "aria-label": `Restore ${noun}: ${entry.summary}`, onclick: restore,
+    }, "Restore")));
+}
+
+const views = {
+  week: renderWeek, ideas: renderIdeas, agreements: renderAgreements, checkin: renderCheckin,
+  notes: renderNotes, trash: renderTrash,
+};
+const titles = {
+  week: "This week", ideas: "Idea jar", agreements: "Agreements", checkin: "Check-in",
+  notes: "Private notes", trash: "Recently deleted",
+};
 
 async function render() {
   try {
@@ -261,7 +427,7 @@ async function render() {
 function show(view) {
   state.view = view;
   for (const name of Object.keys(views)) $(`view-${name}`).hidden = name !== view;
-  for (const tab of document.querySelectorAll(".tabs button")) {
+  for (const tab of document.querySelectorAll("button[data-view]")) {
     if (tab.dataset.view === view) tab.setAttribute("aria-current", "page");
     else tab.removeAttribute("aria-current");
   }
@@ -275,7 +441,8 @@ function toast(text) {
   t.textContent = text;
   t.hidden = false;
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { t.hidden = true; }, 3000);
+  // Long enough to read: longer messages stay longer.
+  toastTimer = setTimeout(() => { t.hidden = true; }, Math.min(8000, 2500 + 50 * text.length));
 }
 
 /** Runs a change, then redraws; errors become a toast. */
@@ -286,6 +453,96 @@ async function act(change) {
   } catch (error) {
     if (error.status !== 401) toast(error.message);
   }
+}
+
+// ---- the editor ----
+
+/** What the open editor saves (see `openEditor`); null while it is closed. */
+let editing = null;
+
+/**
+ * Opens the editor dialog on the item at `path`. `fields` are `{ name, label, value, type,
+ * maxlength }` (`type`: an input type, or "textarea" for several lines); `note` says what
+ * saving may cause. On Save, only the fields whose value changed go to `patch(changed)`,
+ * which returns the PATCH body (or throws an Error whose message is shown), then
+ * `saved(changed)` may say what happened. The dialog sits outside the lists, so a live
+ * redraw while it is open keeps what is being typed.
+ */
+function openEditor({ heading, path, fields, note = "", patch = (changed) => changed, saved = () => {} }) {
+  editing = { path, fields, patch, saved };
+  $("editor-title").textContent = heading;
+  $("editor-note").textContent = note;
+  showError("editor-error", null);
+  $("editor-fields").replaceChildren(...fields.flatMap(({ name, label, value, type = "text", maxlength }) => {
+    const id = `edit-${name}`;
+    const input = type === "textarea"
+      ? el("textarea", { id, name, rows: "5" })
+      : el("input", { id, name, type });
+    if (maxlength) input.setAttribute("maxlength", String(maxlength));
+    input.value = value;
+    return [el("label", { for: id }, label), input];
+  }));
+  $("editor").showModal();
+}
+
+function wireEditor() {
+  const dialog = $("editor");
+  dialog.addEventListener("close", () => { editing = null; });
+  $("editor-cancel").addEventListener("click", () => dialog.close());
+  $("editor-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!editing) return;
+    const { path, fields, patch, saved } = editing;
+    const form = new FormData(event.target);
+    const changed = {};
+    for (const { name, value } of fields) {
+      const now = String(form.get(name)).trim();
+      if (now !== value.trim()) changed[name] = now;
+    }
+    showError("editor-error", null);
+    if (Object.keys(changed).length === 0) {
+      dialog.close();
+      toast("Nothing changed.");
+      return;
+    }
+    try {
+      await api("PATCH", path, patch(changed));
+      dialog.close();
+      saved(changed);
+      await render();
+    } catch (error) {
+      if (error.status !== 401) showError("editor-error", error);
+    }
+  });
+}
+
+// ---- undo ----
+
+/** What undoing each command reverted, by the verb of its action. */
+const UNDONE = {
+  __proto__: null,
+  add: "adding", edit: "editing", delete: "deleting", restore: "restoring",
+  rsvp: "your answer to", accept: "accepting",
+};
+
+/** An undone command as a person reads it: "adding the idea “Night swim”". */
+function undone(activity) {
+  const [noun, verb] = activity.action.split(".");
+  return UNDONE[verb] && NOUNS[noun]
+    ? `${UNDONE[verb]} the ${NOUNS[noun]} “${activity.summary}”`
+    : `your last change (“${activity.summary}”)`;
+}
+
+/**
+ * Reverts my last command made through this laptop (here or on the laptop itself) and
+ * says which it was; the daemon's refusal (nothing left, or a kind undo does not revert)
+ * is shown as it words it.
+ */
+function undo() {
+  act(async () => {
+    const activity = await api("POST", "/v1/undo");
+    toast(`Undone: ${undone(activity)}.`);
+  });
 }
 
 // ---- forms ----
@@ -340,6 +597,16 @@ function wireForms() {
     node.reset();
   });
 
+  onSubmit("agreement-form", "agreement-error", async (form, node) => {
+    const text = String(form.get("text")).trim();
+    if (!text) throw new Error("Write the agreement first.");
+    const review = String(form.get("review_on"));
+    await api("POST", "/v1/agreements", { text, ...(review ? { review_on: review } : {}) });
+    node.reset();
+    $("agreement-add").open = false;
+    toast("Proposed. Your partner is asked to accept it.");
+  });
+
   onSubmit("checkin-form", "checkin-error", async (form, node) => {
     const body = {
       enough_alone: rating(form, "enough_alone", "Time alone"),
@@ -370,9 +637,11 @@ function wireForms() {
     }
   });
 
-  for (const tab of document.querySelectorAll(".tabs button")) {
+  for (const tab of document.querySelectorAll("button[data-view]")) {
     tab.addEventListener("click", () => show(tab.dataset.view));
   }
+  $("undo").addEventListener("click", undo);
+  wireEditor();
 
   $("login-form").addEventListener("submit", (event) => {
     event.preventDefault();

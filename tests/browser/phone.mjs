@@ -17,6 +17,8 @@ const env = (name) => {
 };
 const [aUrl, aToken, bUrl, bToken, shots] = ["A_URL", "A_TOKEN", "B_URL", "B_TOKEN", "SHOTS"].map(env);
 const TIMEOUT = 15000;
+/** The phone's screen width in CSS pixels. */
+const WIDTH = 375;
 
 function check(condition, message) {
   if (!condition) throw new Error(`check failed: ${message}`);
@@ -27,7 +29,7 @@ const opened = [];
 
 async function phone(browser, url, token, colorScheme = "light") {
   const context = await browser.newContext({
-    viewport: { width: 375, height: 812 },
+    viewport: { width: WIDTH, height: 812 },
     deviceScaleFactor: 2,
     isMobile: true,
     hasTouch: true,
@@ -50,8 +52,88 @@ async function phone(browser, url, token, colorScheme = "light") {
   return { page, errors };
 }
 
+/** Opens a view: a tab, or the header's Trash button. */
 async function tab(page, name) {
-  await page.locator(`.tabs button[data-view="${name}"]`).tap();
+  await page.locator(`button[data-view="${name}"]`).tap();
+}
+
+/** Opens the editor from `item`'s Edit button, fills `values` (field name: text), saves. */
+async function edit(page, item, values) {
+  await item.getByRole("button", { name: "Edit" }).tap();
+  const editor = page.locator("#editor");
+  await editor.waitFor();
+  for (const [name, value] of Object.entries(values)) {
+    await editor.locator(`[name="${name}"]`).fill(value);
+  }
+  await editor.getByRole("button", { name: "Save" }).tap();
+  await editor.waitFor({ state: "hidden" });
+}
+
+/** A refusal the page was meant to get: checked, then no longer counted as an error. */
+function refused({ errors }, what) {
+  const at = errors.indexOf(what);
+  check(at >= 0, `the page was refused ${what}; its failures: ${errors.join("; ") || "none"}`);
+  errors.splice(at, 1);
+}
+
+/**
+ * Visible elements that do not fit the screen's width, or whose content is wider than
+ * they are (a clipped label), as `tag "text"`. Fixed bars count too, unlike the page's
+ * scroll width; the width is the phone's, since a mobile viewport widens to its content.
+ */
+function clipped(page) {
+  return page.evaluate((width) => {
+    const out = [];
+    for (const node of document.querySelectorAll("body *")) {
+      if (!node.checkVisibility() || node.closest(".sr")) continue;
+      const box = node.getBoundingClientRect();
+      if (box.width === 0) continue;
+      const outside = box.left < -1 || box.right > width + 1;
+      const overflowing = node.tagName === "BUTTON" && node.scrollWidth > node.clientWidth + 1;
+      if (outside || overflowing) out.push(`${node.tagName.toLowerCase()} "${node.textContent.trim().slice(0, 40)}"`);
+    }
+    return out;
+  }, WIDTH);
+}
+
+/**
+ * Text on the page whose contrast with what is behind it is below WCAG AA (4.5:1, or
+ * 3:1 for large text), as `tag "text" ratio`.
+ */
+function lowContrast(page) {
+  return page.evaluate(() => {
+    const rgba = (css) => {
+      const [r, g, b, a = 1] = css.match(/[\d.]+/g).map(Number);
+      return { r, g, b, a };
+    };
+    const luminance = ({ r, g, b }) => {
+      const [lr, lg, lb] = [r, g, b].map((v) => {
+        const c = v / 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * lr + 0.7152 * lg + 0.0722 * lb;
+    };
+    const behind = (node) => {
+      for (let n = node; n; n = n.parentElement) {
+        const color = rgba(getComputedStyle(n).backgroundColor);
+        if (color.a > 0) return color;
+      }
+      return { r: 255, g: 255, b: 255, a: 1 };
+    };
+    const low = [];
+    for (const node of document.querySelectorAll("body *")) {
+      const text = [...node.childNodes]
+        .filter((c) => c.nodeType === Node.TEXT_NODE).map((c) => c.textContent).join("").trim();
+      if (!text || !node.checkVisibility()) continue;
+      const style = getComputedStyle(node);
+      const [fg, bg] = [luminance(rgba(style.color)), luminance(behind(node))];
+      const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) low.push(`${node.tagName.toLowerCase()} "${text}" ${ratio.toFixed(2)}`);
+    }
+    return low;
+  });
 }
 
 async function waitForLine() {
@@ -71,6 +153,11 @@ try {
   const sam = await phone(browser, bUrl, bToken);
   const alex = await phone(browser, aUrl, aToken);
   const a = alex.page;
+
+  // Sam has changed nothing yet: Undo shows the daemon's refusal as it words it.
+  await sam.page.locator("#undo").tap();
+  await sam.page.locator("#toast", { hasText: "there is nothing to undo" }).waitFor();
+  refused(sam, "409 /v1/undo");
 
   // Add a plan on Alex's phone; Sam's open page shows it live, without a reload.
   await a.locator("#plan-add summary").tap();
@@ -100,12 +187,29 @@ try {
   check((await a.locator("#turn").textContent()).includes("Sam"), "Sam's turn to plan after Alex's plan");
   await a.screenshot({ path: `${shots}/week.png`, fullPage: true });
 
+  // Alex moves the plan and changes its place: the answers were to the old time, so the
+  // editor says both are asked again, and both phones show it proposed with no answer.
+  const picnic = (page) => page.locator("#plans li", { hasText: "Picnic by the river" });
+  await picnic(a).getByRole("button", { name: "Edit" }).tap();
+  await a.locator("#editor-note", { hasText: "Moving the time asks you both to RSVP again" }).waitFor();
+  await a.fill("#edit-start", `${day}T11:15`);
+  await a.fill("#edit-place", "The lake pavilion");
+  await a.screenshot({ path: `${shots}/plan-edit.png` });
+  await a.locator("#editor").getByRole("button", { name: "Save" }).tap();
+  await a.locator("#toast", { hasText: "you are both asked to RSVP again" }).waitFor();
+  for (const page of [a, sam.page]) {
+    const moved = page.locator("#plans li", { hasText: "The lake pavilion" });
+    await moved.locator(".status", { hasText: "proposed" }).waitFor();
+    await moved.locator(".answers", { hasText: "Nobody has answered yet" }).waitFor();
+    check((await moved.textContent()).includes("11:15"), "the new start is shown");
+    check(await moved.locator('[aria-pressed="true"]').count() === 0, "no answer is shown as given");
+  }
+
   // Alex's own personal time can be relabelled and deleted from the phone; Sam's phone
   // shows Sam no buttons for it.
   const block = () => a.locator("#personal li", { hasText: "You: bouldering" });
   await block().waitFor();
-  a.once("dialog", (d) => d.accept("Climbing"));
-  await block().getByRole("button", { name: "Edit" }).tap();
+  await edit(a, block(), { label: "Climbing" });
   await sam.page.locator("#personal li", { hasText: "Alex: Climbing" }).waitFor();
   check(await sam.page.locator("#personal li", { hasText: "Alex:" }).getByRole("button").count() === 0,
     "the partner cannot change someone else's personal time");
@@ -124,8 +228,7 @@ try {
 
   // Edit an idea, then delete it (the page asks first); it goes to the trash.
   const swim = () => a.locator("#ideas li", { hasText: "Night swim" });
-  a.once("dialog", (d) => d.accept("Night swim at the lake"));
-  await swim().getByRole("button", { name: "Edit" }).tap();
+  await edit(a, swim(), { title: "Night swim at the lake" });
   await a.locator("#ideas li", { hasText: "Night swim at the lake" }).waitFor();
   a.once("dialog", (d) => d.dismiss());
   await swim().getByRole("button", { name: "Delete" }).tap();
@@ -135,6 +238,69 @@ try {
   await swim().getByRole("button", { name: "Delete" }).tap();
   await a.locator("#ideas li", { hasText: "The jar is empty" }).waitFor();
   await a.screenshot({ path: `${shots}/ideas-deleted.png`, fullPage: true });
+
+  // The trash says who deleted it and brings it back, on both phones.
+  await tab(a, "trash");
+  const trashed = a.locator("#trash li", { hasText: "Night swim at the lake" });
+  await trashed.locator(".when", { hasText: "Deleted by you" }).waitFor();
+  await trashed.getByRole("button", { name: "Restore" }).tap();
+  await a.locator("#toast", { hasText: "Restored the idea “Night swim at the lake”" }).waitFor();
+  await trashed.waitFor({ state: "detached" });
+  await tab(a, "ideas");
+  await swim().waitFor();
+  await tab(sam.page, "ideas");
+  await sam.page.locator("#ideas li", { hasText: "Night swim at the lake" }).waitFor();
+
+  // Undo reverts Alex's last command, adding an idea, and says so.
+  await a.fill("#idea-title", "Kayak at dawn");
+  await a.locator("#idea-form button[type=submit]").tap();
+  const kayak = a.locator("#ideas li", { hasText: "Kayak at dawn" });
+  await kayak.waitFor();
+  await a.locator("#undo").tap();
+  await a.locator("#toast", { hasText: "Undone: adding the idea “Kayak at dawn”" }).waitFor();
+  await kayak.waitFor({ state: "detached" });
+  check(await swim().count() === 1, "undo reverted only the last command");
+
+  // Agreements. Sam proposes one on the phone; what Sam wrote stays text on Alex's phone.
+  const words = "Phones away at dinner <img src=x onerror=alert(1)>";
+  const pact = (page) => page.locator("#agreements li", { hasText: "Phones away at dinner" });
+  await tab(sam.page, "agreements");
+  await sam.page.locator("#agreement-add summary").tap();
+  await sam.page.fill("#agreement-text", words);
+  await sam.page.locator("#agreement-form button[type=submit]").tap();
+  await pact(sam.page).locator(".accepted", { hasText: "Accepted by you; not yet by Alex." }).waitFor();
+  await tab(a, "agreements");
+  await pact(a).waitFor();
+  check(await pact(a).locator("strong").textContent() === words, "the partner's words shown as written");
+  check(await a.locator("#agreements img").count() === 0, "the partner's words are never markup");
+
+  // Alex accepts it on the phone; Sam's phone shows both accepted.
+  await pact(a).getByRole("button", { name: "Accept" }).tap();
+  await pact(sam.page).locator(".accepted", { hasText: "Accepted by you and Alex." }).waitFor();
+  await pact(a).locator(".accepted", { hasText: "Accepted by you and Sam." }).waitFor();
+  check(await pact(a).getByRole("button", { name: "Accept" }).count() === 0, "nothing left to accept");
+  await a.screenshot({ path: `${shots}/agreements.png`, fullPage: true });
+
+  // New words ask both again: the editor says so, and both phones show it.
+  await pact(a).getByRole("button", { name: "Edit" }).tap();
+  await a.locator("#editor-note", { hasText: "New words ask you both to accept again" }).waitFor();
+  await a.fill("#edit-text", "Phones away at dinner and in bed");
+  await a.locator("#editor").getByRole("button", { name: "Save" }).tap();
+  await a.locator("#toast", { hasText: "you are both asked to accept the new words" }).waitFor();
+  for (const page of [a, sam.page]) {
+    const reworded = page.locator("#agreements li", { hasText: "and in bed" });
+    await reworded.locator(".accepted", { hasText: "Nobody has accepted these words yet" }).waitFor();
+    await reworded.getByRole("button", { name: "Accept" }).waitFor();
+  }
+
+  // Alex deletes it; Sam's trash says who did.
+  a.once("dialog", (d) => d.accept());
+  await pact(a).getByRole("button", { name: "Delete" }).tap();
+  await a.locator("#agreements li", { hasText: "No agreements yet" }).waitFor();
+  await tab(sam.page, "trash");
+  await sam.page.locator("#trash li", { hasText: "and in bed" })
+    .locator(".when", { hasText: "Deleted by Alex" }).waitFor();
+  await sam.page.screenshot({ path: `${shots}/trash.png`, fullPage: true });
 
   // Check-in: a rating outside 1-5 gets a message and nothing is sent.
   await tab(a, "checkin");
@@ -158,8 +324,7 @@ try {
   await a.locator("#notes li", { hasText: "blue scarf" }).waitFor();
   await a.screenshot({ path: `${shots}/notes.png`, fullPage: true });
   const scarf = () => a.locator("#notes li", { hasText: "scarf" });
-  a.once("dialog", (d) => d.accept("Surprise: the red scarf"));
-  await scarf().getByRole("button", { name: "Edit" }).tap();
+  await edit(a, scarf(), { body: "Surprise: the red scarf" });
   await a.locator("#notes li", { hasText: "red scarf" }).waitFor();
   a.once("dialog", (d) => d.accept());
   await scarf().getByRole("button", { name: "Delete" }).tap();
@@ -175,12 +340,32 @@ try {
   const background = await dark.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   check(background === "rgb(21, 19, 20)", `dark background in dark mode, got ${background}`);
 
-  // Nothing overflows a 375 px screen.
-  for (const view of ["week", "ideas", "checkin", "notes"]) {
-    await tab(a, view);
-    const width = await a.evaluate(() => document.documentElement.scrollWidth);
-    check(width <= 375, `${view} fits 375 px (scroll width ${width})`);
+  // Nothing overflows a 375 px screen, and all text is readable in both schemes.
+  const drawn = {
+    week: "#plans li", ideas: "#ideas li", agreements: "#agreements li",
+    checkin: "#checkin-state:not(:empty)", notes: "#notes li", trash: "#trash li",
+  };
+  for (const [view, shown] of Object.entries(drawn)) {
+    for (const page of [a, dark.page]) {
+      await tab(page, view);
+      await page.locator(shown).first().waitFor();
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      check(width <= WIDTH, `${view} fits ${WIDTH} px (scroll width ${width})`);
+      const cut = await clipped(page);
+      check(cut.length === 0, `${view} shows everything whole at ${WIDTH} px: ${cut.join("; ")}`);
+      const low = await lowContrast(page);
+      check(low.length === 0, `${view} has enough contrast: ${low.join("; ")}`);
+    }
   }
+  // The editor too, in the dark.
+  await tab(dark.page, "ideas");
+  await dark.page.locator("#ideas li", { hasText: "Night swim" }).getByRole("button", { name: "Edit" }).tap();
+  await dark.page.locator("#editor").waitFor();
+  const low = await lowContrast(dark.page);
+  check(low.length === 0, `the editor has enough contrast: ${low.join("; ")}`);
+  await dark.page.screenshot({ path: `${shots}/editor-dark.png` });
+  await dark.page.locator("#editor-cancel").tap();
+  await dark.page.locator("#editor").waitFor({ state: "hidden" });
   check(alex.errors.length === 0 && sam.errors.length === 0 && dark.errors.length === 0,
     `no script errors: ${[...alex.errors, ...sam.errors, ...dark.errors].join("; ")}`);
 

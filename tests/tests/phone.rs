@@ -487,8 +487,12 @@ fn the_phone_page_works_in_chromium_and_updates_live() {
     for view in [
         "week",
         "week-dark",
+        "plan-edit",
         "ideas",
         "ideas-deleted",
+        "agreements",
+        "trash",
+        "editor-dark",
         "checkin",
         "checkin-error",
         "notes",
@@ -496,7 +500,8 @@ fn the_phone_page_works_in_chromium_and_updates_live() {
     ] {
         assert!(shots.join(format!("{view}.png")).exists(), "{view}.png");
     }
-    // What the phones did reached the daemons: the plan is scheduled on both laptops.
+    // What the phones did reached the daemons: the plan, scheduled and then moved on
+    // Alex's phone, is proposed again with no answer on Sam's laptop, at its new place.
     let plans = sam.get("/v1/plans").body;
     let picnic = plans
         .as_array()
@@ -504,14 +509,21 @@ fn the_phone_page_works_in_chromium_and_updates_live() {
         .iter()
         .find(|p| p["title"] == "Picnic by the river")
         .expect("the plan from Alex's phone is on Sam's laptop");
-    assert_eq!(picnic["status"], "scheduled");
+    assert_eq!(picnic["status"], "proposed", "{picnic}");
+    assert_eq!(picnic["rsvps"], json!({}), "{picnic}");
+    assert_eq!(picnic["place"], "The lake pavilion", "{picnic}");
+    assert!(
+        picnic["start"].as_str().unwrap().contains("T11:15"),
+        "{picnic}"
+    );
     assert_eq!(
         sam.count("/v1/notes"),
         0,
         "Alex's private note never reached Sam"
     );
-    // The phone's edits and deletes reached the laptops: the edited idea is in both
-    // trashes, the note only in Alex's.
+    // The phone's edits, deletes, restores and undos reached the laptops: the edited idea
+    // is back on both, the idea whose adding was undone and the reworded agreement are in
+    // both trashes, the note only in Alex's.
     let trash = |d: &Daemon| -> Vec<(String, String)> {
         d.get("/v1/trash")
             .body
@@ -524,10 +536,28 @@ fn the_phone_page_works_in_chromium_and_updates_live() {
             })
             .collect()
     };
-    let idea = ("idea".to_owned(), "Night swim at the lake".to_owned());
-    assert!(eventually(Duration::from_secs(10), || trash(&sam).contains(&idea)));
+    let restored = "Night swim at the lake".to_owned();
+    for d in [&alex, &sam] {
+        assert!(titles(&d.get("/v1/ideas").body).contains(&restored));
+    }
+    let undone = ("idea".to_owned(), "Kayak at dawn".to_owned());
+    let agreement = (
+        "agreement".to_owned(),
+        "Phones away at dinner and in bed".to_owned(),
+    );
+    assert!(eventually(Duration::from_secs(10), || {
+        let sams = trash(&sam);
+        sams.contains(&undone) && sams.contains(&agreement)
+    }));
     let alex_trash = trash(&alex);
-    assert!(alex_trash.contains(&idea), "{alex_trash:?}");
+    assert!(
+        alex_trash.contains(&undone) && alex_trash.contains(&agreement),
+        "{alex_trash:?}"
+    );
+    assert!(
+        !alex_trash.iter().any(|(_, summary)| *summary == restored),
+        "{alex_trash:?}"
+    );
     assert!(
         alex_trash.iter().any(|(kind, _)| kind == "note"),
         "{alex_trash:?}"
