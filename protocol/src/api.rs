@@ -92,8 +92,45 @@ pub struct Status {
     pub counts: std::collections::BTreeMap<String, usize>,
 }
 
+/// `{id}` of a route on one item: its id, or a prefix of it that matches one item.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ItemPath {
+    /// The id, or a unique prefix of it.
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+    pub id: String,
+}
+
+/// `{device}` of `DELETE /v1/peers/{device}`.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DevicePath {
+    /// The device id: 52 base32 characters, dashes anywhere, any case.
+    #[param(pattern = r"^-*(?:[0-9a-hjkmnp-tv-zA-HJKMNP-TV-Z]-*){52}$")]
+    pub device: String,
+}
+
+/// `{week}` of `GET /v1/checkins/{week}`.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WeekPath {
+    /// The ISO week.
+    #[param(value_type = IsoWeek)]
+    pub week: String,
+}
+
+/// `{id}` of `DELETE /v1/phones/{id}`: a phone's id prefix or its name.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct PhonePath {
+    /// The phone's id, a prefix of it, or its name.
+    #[param(min_length = 1, max_length = 60)]
+    pub id: String,
+}
+
 /// Query of list routes over timed items (plans, personal time).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only items ending after this instant or date (RFC 3339 or `YYYY-MM-DD`).
@@ -153,6 +190,7 @@ pub struct ActivityEntry {
 
 /// Query of `GET /v1/balance`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BalanceQuery {
     /// `2026-W48` or a date in the week; defaults to this week.
@@ -163,6 +201,7 @@ pub struct BalanceQuery {
 
 /// Query of `GET /v1/log`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
     /// How many entries, default 50, at most 1000.
@@ -317,8 +356,10 @@ pub struct PhoneAdded {
     pub fingerprint: String,
 }
 
-/// `GET /v1/calendar.ics` query: calendar apps cannot send headers.
+/// Query of `/v1/events` and `/v1/calendar.ics`: EventSource and calendar apps cannot send
+/// headers.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TokenQuery {
     /// The API or phone token.
     pub token: Option<String>,

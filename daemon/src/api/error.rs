@@ -168,6 +168,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
     }
 }
 
+/// Path parameters whose rejections are 400 API errors (a segment that is not UTF-8 once
+/// decoded, say) instead of axum's plain-text answer.
+pub struct Segment<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Segment<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Segment(p.0))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", e.body_text()))
+    }
+}
+
 /// What serde says about a request field (`field` is its path, `.` for the whole body),
 /// in words for a person: the field named once, no Rust types, no line and column.
 fn in_plain_words(field: &str, serde: &str) -> String {

@@ -2,25 +2,26 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::Json;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
-use tandem_protocol::api::{NewPhone, PhoneAdded, PhoneView};
+use tandem_protocol::api::{NewPhone, PhoneAdded, PhonePath, PhoneView};
+use utoipa_axum::routes;
 
-use super::error::Body;
-use super::{ApiError, AppState, blocking};
+use super::error::{Body, Segment};
+use super::openapi::{BadBody, BadParams, Conflict, Guarded, Missing};
+use super::{ApiError, AppState, Routes, blocking};
 use crate::phones::PhoneError;
 
 /// How long adding a phone waits for the HTTPS listener to come up.
 const LISTENER_WAIT: Duration = Duration::from_secs(5);
 
-/// The routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/phones", get(list).post(add))
-        .route("/v1/phones/{id}", delete(revoke))
+/// The routes (laptop only).
+pub fn routes() -> Routes {
+    Routes::default()
+        .routes(routes!(list, add))
+        .routes(routes!(revoke))
 }
 
 impl From<PhoneError> for ApiError {
@@ -35,12 +36,17 @@ impl From<PhoneError> for ApiError {
     }
 }
 
+/// Phones allowed in over the home network.
+#[utoipa::path(get, path = "/v1/phones", tag = "phones",
+    responses((status = 200, body = Vec<PhoneView>), Guarded))]
 async fn list(State(state): State<AppState>) -> Json<Vec<PhoneView>> {
     Json(state.phones.list())
 }
 
 /// Adds a phone, starts the HTTPS listener if it is the first, and answers with the
-/// addresses to open on the phone.
+/// addresses to open on the phone and its token, shown this once.
+#[utoipa::path(post, path = "/v1/phones", tag = "phones", request_body = NewPhone,
+    responses((status = 201, body = PhoneAdded), BadBody, Conflict, Guarded))]
 async fn add(
     State(state): State<AppState>,
     Body(new): Body<NewPhone>,
@@ -77,9 +83,12 @@ async fn add(
     ))
 }
 
+/// Revokes a phone (by id prefix or name): its tokens stop working at once.
+#[utoipa::path(delete, path = "/v1/phones/{id}", tag = "phones", params(PhonePath),
+    responses((status = 200, body = PhoneView), BadParams, Missing, Guarded))]
 async fn revoke(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segment(PhonePath { id }): Segment<PhonePath>,
 ) -> Result<Json<PhoneView>, ApiError> {
     let phones = state.phones.clone();
     blocking(move || phones.revoke(&id)).await.map(Json)
