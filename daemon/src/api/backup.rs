@@ -19,8 +19,8 @@ use crate::backup::BackupError;
 /// The routes (laptop only).
 pub fn routes() -> Routes {
     Routes::default()
-        .routes(routes!(status, archive))
-        .routes(routes!(auto))
+        .routes(routes!(backup_status, take_backup))
+        .routes(routes!(set_up_auto_backups))
 }
 
 impl From<BackupError> for ApiError {
@@ -52,7 +52,7 @@ fn passphrase(text: String) -> Result<SecretString, ApiError> {
         (status = 200, description = "the archive", content_type = "application/octet-stream", body = Vec<u8>),
         BadBody, Guarded, Stopping,
     ))]
-async fn archive(
+async fn take_backup(
     State(state): State<AppState>,
     Body(req): Body<BackupRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -71,7 +71,7 @@ async fn archive(
 /// sealed there with the passphrase.
 #[utoipa::path(post, path = "/v1/backup/auto", tag = "backup", request_body = AutoBackupRequest,
     responses((status = 200, body = BackupStatus), BadBody, Guarded))]
-async fn auto(
+async fn set_up_auto_backups(
     State(state): State<AppState>,
     Body(req): Body<AutoBackupRequest>,
 ) -> Result<Json<BackupStatus>, ApiError> {
@@ -89,7 +89,7 @@ async fn auto(
 /// Automatic backups: their directory and the newest archive.
 #[utoipa::path(get, path = "/v1/backup", tag = "backup",
     responses((status = 200, body = BackupStatus), Guarded))]
-async fn status(State(state): State<AppState>) -> Result<Json<BackupStatus>, ApiError> {
+async fn backup_status(State(state): State<AppState>) -> Result<Json<BackupStatus>, ApiError> {
     let backups = state.backups.clone();
     Ok(Json(
         blocking(move || Ok::<_, ApiError>(backups.status())).await?,

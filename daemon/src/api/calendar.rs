@@ -12,7 +12,7 @@ use super::{ApiError, AppState, Routes};
 
 /// The route.
 pub fn routes() -> Routes {
-    Routes::default().routes(routes!(feed))
+    Routes::default().routes(routes!(calendar))
 }
 
 /// Plans and personal-time blocks as iCalendar, for calendar apps to subscribe to. Such
@@ -29,7 +29,7 @@ pub fn routes() -> Routes {
         Stopping,
     )
 )]
-async fn feed(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+async fn calendar(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let (plans, blocks, people) = state
         .with_repo(|repo| Ok((repo.list::<Plan>()?, repo.personal_time()?, repo.people()?)))
         .await?;

@@ -19,7 +19,7 @@ use super::{AppState, Caller, Routes};
 
 /// The route.
 pub fn routes() -> Routes {
-    Routes::default().routes(routes!(stream))
+    Routes::default().routes(routes!(events))
 }
 
 /// One broadcast channel as a stream of named SSE events. A reader that fell behind gets a
@@ -53,7 +53,7 @@ fn named<T: Serialize + Clone + Send + 'static>(
         Guarded,
     )
 )]
-async fn stream(
+async fn events(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {

@@ -139,7 +139,7 @@ impl Routes {
     /// The router and the document of exactly its routes, `/v1/openapi.json` included.
     fn split(self) -> (Router<AppState>, openapi::Document) {
         let (router, paths) = self
-            .routes(utoipa_axum::routes!(openapi::serve))
+            .routes(utoipa_axum::routes!(openapi::openapi))
             .0
             .split_for_parts();
         (router, openapi::Document::of(paths))

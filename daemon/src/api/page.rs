@@ -26,9 +26,9 @@ pub fn is_page(path: &str) -> bool {
 /// The routes.
 pub fn routes() -> Routes {
     Routes::default()
-        .routes(routes!(index))
-        .routes(routes!(script))
-        .routes(routes!(style))
+        .routes(routes!(page))
+        .routes(routes!(page_script))
+        .routes(routes!(page_style))
 }
 
 /// The phone page.
@@ -42,7 +42,7 @@ pub fn routes() -> Routes {
         openapi::Foreign,
     )
 )]
-async fn index() -> impl IntoResponse {
+async fn page() -> impl IntoResponse {
     serve("text/html; charset=utf-8", INDEX)
 }
 
@@ -57,7 +57,7 @@ async fn index() -> impl IntoResponse {
         openapi::Foreign,
     )
 )]
-async fn script() -> impl IntoResponse {
+async fn page_script() -> impl IntoResponse {
     serve("text/javascript; charset=utf-8", SCRIPT)
 }
 
@@ -72,7 +72,7 @@ async fn script() -> impl IntoResponse {
         openapi::Foreign,
     )
 )]
-async fn style() -> impl IntoResponse {
+async fn page_style() -> impl IntoResponse {
     serve("text/css; charset=utf-8", STYLE)
 }
 

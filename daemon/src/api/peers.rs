@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use tandem_protocol::api::{
     AddPeerRequest, DevicePath, ErrorBody, JoinRequest, NearbyDevice, PairRequest, PairingState,
-    PeerStatus,
+    PeerStatus, check_peer_addr,
 };
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::pairing::{PairingCode, PairingError, Relation};
@@ -19,11 +19,11 @@ use crate::peer::PeerError;
 /// The routes (laptop only).
 pub fn routes() -> Routes {
     Routes::default()
-        .routes(routes!(list, add))
-        .routes(routes!(nearby))
-        .routes(routes!(remove))
-        .routes(routes!(state, open, close))
-        .routes(routes!(join))
+        .routes(routes!(list_peers, add_peer))
+        .routes(routes!(nearby_devices))
+        .routes(routes!(unpair))
+        .routes(routes!(pairing_state, open_pairing, close_pairing))
+        .routes(routes!(join_pairing))
 }
 
 fn relation(own: bool) -> Relation {
@@ -73,7 +73,7 @@ impl From<PairingError> for ApiError {
 /// Paired devices and whether they are connected.
 #[utoipa::path(get, path = "/v1/peers", tag = "peers",
     responses((status = 200, body = Vec<PeerStatus>), Guarded))]
-async fn list(State(state): State<AppState>) -> Json<Vec<PeerStatus>> {
+async fn list_peers(State(state): State<AppState>) -> Json<Vec<PeerStatus>> {
     Json(state.hub.status())
 }
 
@@ -84,10 +84,11 @@ async fn list(State(state): State<AppState>) -> Json<Vec<PeerStatus>> {
         (status = 502, description = "nothing answered at that address as a paired device", body = ErrorBody),
         BadBody, Guarded,
     ))]
-async fn add(
+async fn add_peer(
     State(state): State<AppState>,
     Body(req): Body<AddPeerRequest>,
 ) -> Result<Json<PeerStatus>, ApiError> {
+    check_peer_addr("addr", &req.addr)?;
     let device = state.hub.add_address(&req.addr).await?;
     state
         .hub
@@ -101,7 +102,7 @@ async fn add(
 /// Unpairs a device: disconnects it and refuses it from now on.
 #[utoipa::path(delete, path = "/v1/peers/{device}", tag = "peers", params(DevicePath),
     responses((status = 204, description = "unpaired"), BadParams, Missing, Guarded))]
-async fn remove(
+async fn unpair(
     State(state): State<AppState>,
     Segment(DevicePath { device }): Segment<DevicePath>,
 ) -> Result<StatusCode, ApiError> {
@@ -118,14 +119,17 @@ async fn remove(
 /// The pairing window: code, expiry, attempts left.
 #[utoipa::path(get, path = "/v1/pairing", tag = "pairing",
     responses((status = 200, body = PairingState), Guarded))]
-async fn state(State(state): State<AppState>) -> Json<PairingState> {
+async fn pairing_state(State(state): State<AppState>) -> Json<PairingState> {
     Json(state.hub.pairing_state())
 }
 
 /// Opens a pairing window and shows its code.
 #[utoipa::path(post, path = "/v1/pairing", tag = "pairing", request_body = PairRequest,
     responses((status = 200, body = PairingState), BadBody, Guarded))]
-async fn open(State(state): State<AppState>, Body(req): Body<PairRequest>) -> Json<PairingState> {
+async fn open_pairing(
+    State(state): State<AppState>,
+    Body(req): Body<PairRequest>,
+) -> Json<PairingState> {
     state.hub.open_pairing(relation(req.own));
     Json(state.hub.pairing_state())
 }
@@ -133,7 +137,7 @@ async fn open(State(state): State<AppState>, Body(req): Body<PairRequest>) -> Js
 /// Closes the pairing window.
 #[utoipa::path(delete, path = "/v1/pairing", tag = "pairing",
     responses((status = 204, description = "closed"), Guarded))]
-async fn close(State(state): State<AppState>) -> StatusCode {
+async fn close_pairing(State(state): State<AppState>) -> StatusCode {
     state.hub.close_pairing();
     StatusCode::NO_CONTENT
 }
@@ -144,11 +148,14 @@ async fn close(State(state): State<AppState>) -> StatusCode {
         (status = 201, body = PeerStatus),
         BadBody, Missing, Conflict, Guarded,
     ))]
-async fn join(
+async fn join_pairing(
     State(state): State<AppState>,
     Body(req): Body<JoinRequest>,
 ) -> Result<(StatusCode, Json<PeerStatus>), ApiError> {
     let code = PairingCode::parse(&req.code)?;
+    if let Some(addr) = &req.addr {
+        check_peer_addr("addr", addr)?;
+    }
     let relation = relation(req.own);
     let candidates: Vec<String> = match (&req.addr, &state.discovery) {
         (Some(addr), _) => vec![addr.clone()],
@@ -205,7 +212,7 @@ async fn join(
 /// Tandem devices seen on this network by mDNS, paired or not.
 #[utoipa::path(get, path = "/v1/peers/nearby", tag = "peers",
     responses((status = 200, body = Vec<NearbyDevice>), Guarded))]
-async fn nearby(State(state): State<AppState>) -> Json<Vec<NearbyDevice>> {
+async fn nearby_devices(State(state): State<AppState>) -> Json<Vec<NearbyDevice>> {
     let devices = state
         .discovery
         .as_ref()

@@ -20,14 +20,14 @@ const LISTENER_WAIT: Duration = Duration::from_secs(5);
 /// The routes (laptop only).
 pub fn routes() -> Routes {
     Routes::default()
-        .routes(routes!(list, add))
-        .routes(routes!(revoke))
+        .routes(routes!(list_phones, add_phone))
+        .routes(routes!(revoke_phone))
 }
 
 impl From<PhoneError> for ApiError {
     fn from(e: PhoneError) -> Self {
         let (status, code) = match e {
-            PhoneError::BadName => (StatusCode::BAD_REQUEST, "invalid"),
+            PhoneError::BadName(invalid) => return invalid.into(),
             PhoneError::Taken(_) => (StatusCode::CONFLICT, "taken"),
             PhoneError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             PhoneError::Home(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -39,7 +39,7 @@ impl From<PhoneError> for ApiError {
 /// Phones allowed in over the home network.
 #[utoipa::path(get, path = "/v1/phones", tag = "phones",
     responses((status = 200, body = Vec<PhoneView>), Guarded))]
-async fn list(State(state): State<AppState>) -> Json<Vec<PhoneView>> {
+async fn list_phones(State(state): State<AppState>) -> Json<Vec<PhoneView>> {
     Json(state.phones.list())
 }
 
@@ -47,7 +47,7 @@ async fn list(State(state): State<AppState>) -> Json<Vec<PhoneView>> {
 /// addresses to open on the phone and its token, shown this once.
 #[utoipa::path(post, path = "/v1/phones", tag = "phones", request_body = NewPhone,
     responses((status = 201, body = PhoneAdded), BadBody, Conflict, Guarded))]
-async fn add(
+async fn add_phone(
     State(state): State<AppState>,
     Body(new): Body<NewPhone>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -86,7 +86,7 @@ async fn add(
 /// Revokes a phone (by id prefix or name): its tokens stop working at once.
 #[utoipa::path(delete, path = "/v1/phones/{id}", tag = "phones", params(PhonePath),
     responses((status = 200, body = PhoneView), BadParams, Missing, Guarded))]
-async fn revoke(
+async fn revoke_phone(
     State(state): State<AppState>,
     Segment(PhonePath { id }): Segment<PhonePath>,
 ) -> Result<Json<PhoneView>, ApiError> {

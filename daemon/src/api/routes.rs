@@ -13,8 +13,8 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::api::{
-    ActivityEntry, BalanceQuery, CheckinAnswered, CheckinWeek, ItemPath, KeepRequest, ListQuery,
-    LogQuery, PersonalTimeView, Status, WeekPath,
+    ActivityEntry, BalanceQuery, CheckinAnswered, CheckinWeek, ItemPath, KeepRequest, LogQuery,
+    MAX_LOG, PersonalTimeView, PlanQuery, Status, TimeBound, WeekPath, WindowQuery,
 };
 use tandem_protocol::balance::Balance;
 use tandem_protocol::document::Conflict;
@@ -25,7 +25,7 @@ use tandem_protocol::model::checkin::NewCheckin;
 use tandem_protocol::model::idea::{Idea, IdeaPatch, NewIdea};
 use tandem_protocol::model::note::{NewNote, Note, NotePatch};
 use tandem_protocol::model::personal_time::{NewPersonalTime, PersonalTime, PersonalTimePatch};
-use tandem_protocol::model::plan::{NewPlan, Plan, PlanPatch, PlanStatus, RsvpRequest};
+use tandem_protocol::model::plan::{NewPlan, Plan, PlanPatch, RsvpRequest};
 use tandem_protocol::model::settings::{Settings, SettingsPatch};
 use tandem_protocol::remind::Reminder;
 use tandem_protocol::time::IsoWeek;
@@ -38,9 +38,6 @@ use super::openapi::{
 };
 use super::{ApiError, AppState, Routes};
 use crate::repo::RepoError;
-
-/// Largest `limit` of the activity log.
-const MAX_LOG: usize = 1000;
 
 /// Every document route.
 pub fn routes() -> Routes {
@@ -305,42 +302,37 @@ async fn delete<E: Entity + Send + 'static>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A from/to bound: an RFC 3339 instant, or a date meaning its midnight in `tz`.
+/// A from/to bound as an instant: a date means its midnight in `tz`.
 fn bound(
     field: &str,
-    raw: Option<&str>,
+    bound: Option<TimeBound>,
     tz: &TimeZone,
 ) -> Result<Option<Timestamp>, ValidationError> {
-    let Some(raw) = raw else { return Ok(None) };
-    if let Ok(ts) = raw.parse::<Timestamp>() {
-        return Ok(Some(ts));
+    match bound {
+        None => Ok(None),
+        Some(TimeBound::Instant(instant)) => Ok(Some(instant)),
+        Some(TimeBound::Day(day)) => tz
+            .to_timestamp(day.to_datetime(jiff::civil::Time::midnight()))
+            .map(Some)
+            .map_err(|e| ValidationError::rule(field, format!("{day} has no midnight here: {e}"))),
     }
-    raw.parse::<jiff::civil::Date>()
-        .ok()
-        .and_then(|d| {
-            tz.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
-                .ok()
-        })
-        .map(Some)
-        .ok_or_else(|| {
-            ValidationError::new(
-                field,
-                format!("{raw:?} is not an RFC 3339 instant or a YYYY-MM-DD date"),
-            )
-        })
 }
 
-/// The query's time window, resolved in the daemon's zone.
+/// A query's time window, resolved in the daemon's zone.
 struct Window {
     from: Option<Timestamp>,
     to: Option<Timestamp>,
 }
 
 impl Window {
-    fn parse(query: &ListQuery, tz: &TimeZone) -> Result<Self, ValidationError> {
+    fn new(
+        from: Option<TimeBound>,
+        to: Option<TimeBound>,
+        tz: &TimeZone,
+    ) -> Result<Self, ValidationError> {
         Ok(Self {
-            from: bound("from", query.from.as_deref(), tz)?,
-            to: bound("to", query.to.as_deref(), tz)?,
+            from: bound("from", from, tz)?,
+            to: bound("to", to, tz)?,
         })
     }
 
@@ -351,16 +343,16 @@ impl Window {
 
 /// Plans, soonest first; filtered by a time window (occurrences of recurring plans count)
 /// and a status.
-#[utoipa::path(get, path = "/v1/plans", tag = "plans", params(ListQuery),
+#[utoipa::path(get, path = "/v1/plans", tag = "plans", params(PlanQuery),
     responses((status = 200, body = Vec<Plan>), BadParams, Unprocessable, Guarded, Stopping))]
 async fn list_plans(
     State(state): State<AppState>,
-    Params(query): Params<ListQuery>,
+    Params(query): Params<PlanQuery>,
 ) -> Result<Json<Vec<Plan>>, ApiError> {
     state
         .with_repo(move |repo| {
-            let window = Window::parse(&query, repo.tz())?;
-            let status: Option<PlanStatus> = query.status.as_deref().map(str::parse).transpose()?;
+            let window = Window::new(query.from, query.to, repo.tz())?;
+            let status = query.status;
             let mut plans = repo.list::<Plan>()?;
             plans.sort_by_key(|p| p.start.timestamp());
             Ok(plans
@@ -437,18 +429,18 @@ async fn draw_idea(State(state): State<AppState>) -> Result<Json<Idea>, ApiError
 }
 
 /// Personal-time blocks of both partners (details only one's own), filtered by a window.
-#[utoipa::path(get, path = "/v1/personal-time", tag = "personal_time", params(ListQuery),
+#[utoipa::path(get, path = "/v1/personal-time", tag = "personal_time", params(WindowQuery),
     responses(
         (status = 200, body = Vec<PersonalTimeView>),
         BadParams, Unprocessable, Guarded, Stopping,
     ))]
 async fn list_personal_time(
     State(state): State<AppState>,
-    Params(query): Params<ListQuery>,
+    Params(query): Params<WindowQuery>,
 ) -> Result<Json<Vec<PersonalTimeView>>, ApiError> {
     state
         .with_repo(move |repo| {
-            let window = Window::parse(&query, repo.tz())?;
+            let window = Window::new(query.from, query.to, repo.tz())?;
             let blocks = repo.personal_time()?;
             Ok(blocks
                 .into_iter()
@@ -571,7 +563,7 @@ async fn get_checkin(
     State(state): State<AppState>,
     Segment(WeekPath { week }): Segment<WeekPath>,
 ) -> Result<Json<CheckinWeek>, ApiError> {
-    let week: IsoWeek = week.parse()?;
+    let week = IsoWeek::parse_exact(&week)?;
     let found = state
         .with_repo(move |repo| repo.checkin_weeks())
         .await?
@@ -614,12 +606,12 @@ async fn balance(
         .with_repo(move |repo| {
             let tz = match &query.tz {
                 Some(name) => {
-                    TimeZone::get(name).map_err(|e| ValidationError::new("tz", e.to_string()))?
+                    TimeZone::get(name).map_err(|e| ValidationError::rule("tz", e.to_string()))?
                 }
                 None => repo.tz().clone(),
             };
-            let week = match &query.week {
-                Some(raw) => raw.parse::<IsoWeek>()?,
+            let week = match query.week {
+                Some(week) => IsoWeek::parse_exact(&week)?,
                 None => IsoWeek::of(&Timestamp::now().to_zoned_datetime(tz.clone())),
             };
             repo.balance(week, &tz)
@@ -655,7 +647,14 @@ async fn log(
     State(state): State<AppState>,
     Params(query): Params<LogQuery>,
 ) -> Result<Json<Vec<ActivityEntry>>, ApiError> {
-    let limit = query.limit.unwrap_or(50).min(MAX_LOG);
+    let limit = query.limit.unwrap_or(50);
+    if limit > MAX_LOG {
+        return Err(ValidationError::new(
+            "limit",
+            format!("is {limit}; at most {MAX_LOG} entries can be asked for"),
+        )
+        .into());
+    }
     state
         .with_repo(move |repo| repo.activity(limit))
         .await
