@@ -116,7 +116,7 @@ pub struct DevicePath {
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct WeekPath {
-    /// The ISO week.
+    /// The ISO week, or a date in it.
     #[param(value_type = IsoWeek, inline)]
     pub week: String,
 }
@@ -262,8 +262,8 @@ pub struct ActivityEntry {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BalanceQuery {
-    /// The week; defaults to this week. (Read by the daemon, so that a week 53 in a year
-    /// of 52 is told apart from a malformed week.)
+    /// The week, or a date in it; defaults to this week. (Read by the daemon, so that a
+    /// week 53 in a year of 52 is told apart from a malformed week.)
     #[param(value_type = Option<IsoWeek>, inline)]
     pub week: Option<String>,
     /// IANA time zone of the week's bounds, e.g. `Europe/Paris`; defaults to the daemon's

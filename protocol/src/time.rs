@@ -240,8 +240,8 @@ impl IsoWeek {
 impl FromStr for IsoWeek {
     type Err = ValidationError;
 
-    /// Accepts `2026-W48` or any date `2026-11-26` (meaning the week containing it), as
-    /// people type them; the API takes [`IsoWeek::parse_exact`]'s form only.
+    /// Accepts `2026-W48` ([`IsoWeek::parse_exact`]) or any date `2026-11-26` (meaning the
+    /// week containing it).
     fn from_str(s: &str) -> Result<Self, ValidationError> {
         if s.contains("-W") {
             return Self::parse_exact(s);
@@ -261,24 +261,32 @@ impl Serialize for IsoWeek {
     }
 }
 
-/// Reads the API's form only ([`IsoWeek::parse_exact`]): a malformed week is a wrong value
-/// (400 over the API), a week that does not exist a failed rule (422).
+/// Reads what [`IsoWeek::from_str`] reads: a malformed week is a wrong value (400 over
+/// the API), a week that does not exist a failed rule (422).
 impl<'de> Deserialize<'de> for IsoWeek {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
-        IsoWeek::parse_exact(&raw).map_err(|e| match e.kind {
+        raw.parse().map_err(|e: ValidationError| match e.kind {
             crate::error::Broken::Schema => serde::de::Error::invalid_value(
                 serde::de::Unexpected::Str(&raw),
-                &"a week like 2026-W48",
+                &"a week like 2026-W48 or a date like 2026-11-26",
             ),
             crate::error::Broken::Rule => serde::de::Error::custom(e.problem),
         })
     }
 }
 
+/// A week (`YYYY-Www`, [`IsoWeek::PATTERN`]) or a date in it; the API always writes weeks.
 impl utoipa::PartialSchema for IsoWeek {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        text_schema(Some(IsoWeek::PATTERN), None, "2026-W48")
+        utoipa::openapi::OneOfBuilder::new()
+            .item(text_schema(Some(IsoWeek::PATTERN), None, "2026-W48"))
+            .item(text_schema(
+                None,
+                Some(utoipa::openapi::KnownFormat::Date),
+                "2026-11-26",
+            ))
+            .into()
     }
 }
 

@@ -563,7 +563,7 @@ async fn get_checkin(
     State(state): State<AppState>,
     Segment(WeekPath { week }): Segment<WeekPath>,
 ) -> Result<Json<CheckinWeek>, ApiError> {
-    let week = IsoWeek::parse_exact(&week)?;
+    let week: IsoWeek = week.parse()?;
     let found = state
         .with_repo(move |repo| repo.checkin_weeks())
         .await?
@@ -611,7 +611,7 @@ async fn balance(
                 None => repo.tz().clone(),
             };
             let week = match query.week {
-                Some(week) => IsoWeek::parse_exact(&week)?,
+                Some(week) => week.parse::<IsoWeek>()?,
                 None => IsoWeek::of(&Timestamp::now().to_zoned_datetime(tz.clone())),
             };
             repo.balance(week, &tz)
