@@ -13,6 +13,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use tandem_protocol::api::PhoneView;
+use tandem_protocol::entity::required_text;
+use tandem_protocol::error::ValidationError;
 use tandem_protocol::model::person::MAX_NAME_LEN;
 use tandem_protocol::time::Stamp;
 use thiserror::Error;
@@ -27,9 +29,9 @@ pub const MAX_PHONE_NAME: usize = MAX_NAME_LEN;
 /// Why a phone could not be added or revoked.
 #[derive(Debug, Error)]
 pub enum PhoneError {
-    /// The name is empty or too long.
-    #[error("a phone name must be 1 to {MAX_PHONE_NAME} characters")]
-    BadName,
+    /// The name is empty, too long or not plain one-line text.
+    #[error(transparent)]
+    BadName(#[from] ValidationError),
     /// Another phone has this name.
     #[error("a phone named {0:?} is already added; revoke it first or pick another name")]
     Taken(String),
@@ -130,10 +132,8 @@ impl Phones {
 
     /// Adds a phone; returns it with its tokens, which are not kept.
     pub fn add(&self, name: &str) -> Result<(PhoneView, PhoneTokens), PhoneError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_PHONE_NAME {
-            return Err(PhoneError::BadName);
-        }
+        let name = required_text("name", name, MAX_PHONE_NAME)?;
+        let name = name.as_str();
         let mut state = self.state();
         if state.phones.iter().any(|p| p.name == name) {
             return Err(PhoneError::Taken(name.to_owned()));
@@ -240,7 +240,7 @@ mod tests {
         let (_, other) = phones.add("iPhone").unwrap();
         let other = other.phone;
         assert!(matches!(phones.add("Pixel"), Err(PhoneError::Taken(_))));
-        assert!(matches!(phones.add(" "), Err(PhoneError::BadName)));
+        assert!(matches!(phones.add(" "), Err(PhoneError::BadName(_))));
         assert_eq!(
             phones.authenticate(&token),
             Some(Access::Phone(pixel.id.clone()))

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::activity::Activity;
 use crate::device::DeviceId;
+use crate::error::ValidationError;
 use crate::ids::PersonId;
 use crate::model::checkin::CheckinAnswer;
 use crate::model::person::Person;
@@ -92,16 +93,121 @@ pub struct Status {
     pub counts: std::collections::BTreeMap<String, usize>,
 }
 
-/// Query of list routes over timed items (plans, personal time).
+/// `{id}` of a route on one item: its id, or a prefix of it that matches one item.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ItemPath {
+    /// The id, or a unique prefix of it.
+    #[param(pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+    pub id: String,
+}
+
+/// `{device}` of `DELETE /v1/peers/{device}`.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DevicePath {
+    /// The device id: 52 base32 characters (the last one carries 1 bit: `0` or `g`),
+    /// dashes anywhere, any case.
+    #[param(pattern = r"^-*(?:[0-9a-hjkmnp-tv-zA-HJKMNP-TV-Z]-*){51}[0gG]-*$")]
+    pub device: String,
+}
+
+/// `{week}` of `GET /v1/checkins/{week}`.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WeekPath {
+    /// The ISO week, or a date in it.
+    #[param(value_type = IsoWeek, inline)]
+    pub week: String,
+}
+
+/// `{id}` of `DELETE /v1/phones/{id}`: a phone's id prefix or its name.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct PhonePath {
+    /// The phone's id, a prefix of it, or its name.
+    #[param(min_length = 1, max_length = 60)]
+    pub id: String,
+}
+
+/// One end of a time window: an RFC 3339 instant, or a date meaning its midnight in the
+/// daemon's time zone.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TimeBound {
+    /// An instant, e.g. `2026-12-04T18:00:00Z`.
+    Instant(jiff::Timestamp),
+    /// A day, e.g. `2026-12-04`.
+    Day(jiff::civil::Date),
+}
+
+impl Serialize for TimeBound {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            TimeBound::Instant(t) => s.collect_str(t),
+            TimeBound::Day(d) => s.collect_str(d),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeBound {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        if let Ok(instant) = raw.parse() {
+            return Ok(TimeBound::Instant(instant));
+        }
+        raw.parse().map(TimeBound::Day).map_err(|_| {
+            serde::de::Error::invalid_value(
+                serde::de::Unexpected::Str(&raw),
+                &"an RFC 3339 instant or a YYYY-MM-DD date",
+            )
+        })
+    }
+}
+
+impl utoipa::PartialSchema for TimeBound {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat};
+        let string = |format| {
+            ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .format(Some(SchemaFormat::KnownFormat(format)))
+        };
+        OneOfBuilder::new()
+            .item(string(KnownFormat::DateTime))
+            .item(string(KnownFormat::Date))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TimeBound {}
+
+/// Query of `GET /v1/plans`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Only items ending after this instant or date (RFC 3339 or `YYYY-MM-DD`).
-    pub from: Option<String>,
-    /// Only items starting before this instant or date.
-    pub to: Option<String>,
-    /// Only plans with this status (`idea`, `proposed`, `scheduled`, `done`, `cancelled`).
-    pub status: Option<String>,
+pub struct PlanQuery {
+    /// Only plans with an occurrence ending after this instant or date.
+    #[param(inline)]
+    pub from: Option<TimeBound>,
+    /// Only plans with an occurrence starting before this instant or date.
+    #[param(inline)]
+    pub to: Option<TimeBound>,
+    /// Only plans with this status.
+    #[param(inline)]
+    pub status: Option<crate::model::plan::PlanStatus>,
+}
+
+/// Query of `GET /v1/personal-time`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct WindowQuery {
+    /// Only blocks ending after this instant or date.
+    #[param(inline)]
+    pub from: Option<TimeBound>,
+    /// Only blocks starting before this instant or date.
+    #[param(inline)]
+    pub to: Option<TimeBound>,
 }
 
 /// A personal-time block as the API shows it: the details only for its owner.
@@ -153,21 +259,35 @@ pub struct ActivityEntry {
 
 /// Query of `GET /v1/balance`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BalanceQuery {
-    /// `2026-W48` or a date in the week; defaults to this week.
+    /// The week, or a date in it; defaults to this week. (Read by the daemon, so that a
+    /// week 53 in a year of 52 is told apart from a malformed week.)
+    #[param(value_type = Option<IsoWeek>, inline)]
     pub week: Option<String>,
-    /// IANA time zone of the week's bounds; defaults to the daemon's.
+    /// IANA time zone of the week's bounds, e.g. `Europe/Paris`; defaults to the daemon's
+    /// (a name the zone database does not know is a 422).
+    #[param(
+        pattern = r"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$",
+        max_length = 64
+    )]
     pub tz: Option<String>,
 }
 
 /// Query of `GET /v1/log`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
-    /// How many entries, default 50, at most 1000.
+    /// How many entries, default 50, at most [`MAX_LOG`].
+    #[param(minimum = 0, maximum = 1000)]
     pub limit: Option<usize>,
 }
+
+/// Largest `limit` of the activity log (the schema states the same; a test holds them
+/// together).
+pub const MAX_LOG: usize = 1000;
 
 /// What `tandem peers` shows of one paired device.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -238,10 +358,14 @@ pub struct PairRequest {
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
-    /// The code shown on the other device.
+    /// The code shown on the other device: 8 digits, dashes and spaces anywhere.
+    #[schema(pattern = r"^[- ]*(?:[0-9][- ]*){8}$")]
     pub code: String,
     /// Its peer address, `HOST:PORT`; found by mDNS when absent.
     #[serde(default)]
+    #[schema(
+        pattern = r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$"
+    )]
     pub addr: Option<String>,
     /// Must match the other side's `--own`.
     #[serde(default)]
@@ -274,8 +398,50 @@ pub struct KeepRequest {
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddPeerRequest {
-    /// `HOST:PORT` of the device's peer port.
+    /// `HOST:PORT` of the device's peer port: a name, an IPv4 address, or an IPv6 address
+    /// in brackets, and a port from 1 to 65535 ([`check_peer_addr`]).
+    #[schema(
+        pattern = r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$"
+    )]
     pub addr: String,
+}
+
+/// Checks a peer address as [`AddPeerRequest::addr`]'s schema states it: `HOST:PORT`, the
+/// host a name (letters, digits, dots and dashes, not starting or ending with either of
+/// the last two), or an IP address (IPv6 in brackets), the port 1 to 65535 without
+/// leading zeros.
+pub fn check_peer_addr(field: &str, addr: &str) -> Result<(), ValidationError> {
+    let bad = || {
+        ValidationError::new(
+            field,
+            format!("{addr:?} is not HOST:PORT, e.g. 192.168.1.20:41000 or laptop.local:41000"),
+        )
+    };
+    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    let port_ok = !port.starts_with('0')
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && port.parse::<u16>().is_ok_and(|p| p > 0);
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ip) => {
+            !ip.is_empty()
+                && ip
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        }
+        None => {
+            let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+            edge(host.chars().next())
+                && edge(host.chars().last())
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        }
+    };
+    if port_ok && host_ok {
+        Ok(())
+    } else {
+        Err(bad())
+    }
 }
 
 /// `POST /v1/phones`: let a phone in over the home network.
@@ -283,6 +449,7 @@ pub struct AddPeerRequest {
 #[serde(deny_unknown_fields)]
 pub struct NewPhone {
     /// What to call it, e.g. "Alex's Pixel" (1 to 60 characters).
+    #[schema(schema_with = crate::entity::required_text_schema::<{ crate::model::person::MAX_NAME_LEN }>)]
     pub name: String,
 }
 
@@ -317,8 +484,10 @@ pub struct PhoneAdded {
     pub fingerprint: String,
 }
 
-/// `GET /v1/calendar.ics` query: calendar apps cannot send headers.
+/// Query of `/v1/events` and `/v1/calendar.ics`: EventSource and calendar apps cannot send
+/// headers.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TokenQuery {
     /// The API or phone token.
     pub token: Option<String>,
@@ -329,6 +498,7 @@ pub struct TokenQuery {
 #[serde(deny_unknown_fields)]
 pub struct BackupRequest {
     /// The passphrase the archive is encrypted with (age, scrypt); needed to restore it.
+    #[schema(min_length = 1)]
     pub passphrase: String,
 }
 
@@ -337,10 +507,14 @@ pub struct BackupRequest {
 #[serde(deny_unknown_fields)]
 pub struct AutoBackupRequest {
     /// Absolute path of the directory archives go to; created if missing.
+    #[schema(pattern = "^/")]
     pub dir: String,
     /// How many archives to keep (at least 1).
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "crate::entity::whole_number")]
     pub keep: u32,
     /// Encrypts the secret key kept beside the archives: restoring needs only this.
+    #[schema(min_length = 1)]
     pub passphrase: String,
 }
 
@@ -377,4 +551,165 @@ pub struct BackupFile {
     pub at: Stamp,
     /// Its size.
     pub bytes: u64,
+}
+
+/// Each request type's schema states exactly what its validation accepts: bounds are read
+/// from the schema and compared with the constants validation uses; patterns are run
+/// (as the Rust regex crate reads them) against what the parsers accept.
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+    use utoipa::{IntoParams, PartialSchema};
+
+    use super::*;
+    use crate::model::checkin::{NewCheckin, RATINGS};
+    use crate::model::plan::{INTERVALS, Recurrence};
+    use crate::model::settings::{CHECKIN_EVERY_WEEKS, Settings, SettingsPatch};
+
+    fn schema_of<T: PartialSchema>() -> Value {
+        serde_json::to_value(T::schema()).unwrap()
+    }
+
+    /// A pattern of the document as the regex crate reads it: `$` is the end, as in
+    /// ECMA 262 without flags.
+    fn regex(pattern: &str) -> regex::Regex {
+        let pattern = format!("{}\\z", pattern.strip_suffix('$').unwrap());
+        regex::Regex::new(&pattern).unwrap()
+    }
+
+    fn bounds(property: &Value) -> (i64, i64) {
+        (
+            property["minimum"].as_i64().unwrap(),
+            property["maximum"].as_i64().unwrap(),
+        )
+    }
+
+    #[test]
+    fn ratings_in_the_schema_are_the_ratings_accepted() {
+        let schema = schema_of::<NewCheckin>();
+        for field in ["enough_alone", "enough_together"] {
+            assert_eq!(
+                bounds(&schema["properties"][field]),
+                (i64::from(*RATINGS.start()), i64::from(*RATINGS.end()))
+            );
+        }
+        let at = crate::time::Stamp("2026-11-26T10:00:00Z".parse().unwrap());
+        let person = crate::ids::PersonId::parse("sam").unwrap();
+        let week = IsoWeek::parse_exact("2026-W48").unwrap();
+        for rating in -1..8 {
+            let new: NewCheckin =
+                serde_json::from_value(json!({"enough_alone": rating, "enough_together": rating}))
+                    .unwrap();
+            let accepted =
+                crate::model::checkin::CheckinAnswer::new(week, person.clone(), new, at).is_ok();
+            assert_eq!(accepted, (1..=5).contains(&rating), "{rating}");
+        }
+    }
+
+    #[test]
+    fn intervals_and_cadences_in_the_schema_are_the_ones_accepted() {
+        let schema = schema_of::<Recurrence>();
+        assert_eq!(
+            bounds(&schema["properties"]["interval"]),
+            (i64::from(*INTERVALS.start()), i64::from(*INTERVALS.end()))
+        );
+        let schema = schema_of::<SettingsPatch>();
+        assert_eq!(
+            bounds(&schema["properties"]["checkin_every_weeks"]),
+            (
+                i64::from(*CHECKIN_EVERY_WEEKS.start()),
+                i64::from(*CHECKIN_EVERY_WEEKS.end())
+            )
+        );
+        for weeks in 0..10u32 {
+            let patch = SettingsPatch {
+                checkin_every_weeks: Some(weeks),
+            };
+            let accepted = Settings::default().apply(patch).is_ok();
+            assert_eq!(accepted, (1..=8).contains(&weeks), "{weeks}");
+        }
+    }
+
+    #[test]
+    fn the_log_limit_in_the_schema_is_the_one_accepted() {
+        let params = LogQuery::into_params(|| None);
+        let limit = serde_json::to_value(&params[0]).unwrap();
+        assert_eq!(
+            limit["schema"]["maximum"].as_u64(),
+            Some(MAX_LOG as u64),
+            "{limit}"
+        );
+    }
+
+    proptest! {
+        /// The week pattern matches exactly the weeks `parse_exact` reads as well formed
+        /// (a week 53 in a year of 52 then breaks a rule, not the pattern).
+        #[test]
+        fn the_week_pattern_is_what_parse_exact_reads(
+            raw in prop_oneof!["[0-9]{4}-W[0-9]{2}", "[0-9W-]{0,9}", "\\PC{0,9}"],
+        ) {
+            let matches = regex(IsoWeek::PATTERN).is_match(&raw);
+            match IsoWeek::parse_exact(&raw) {
+                Ok(_) => prop_assert!(matches, "{raw:?}"),
+                Err(e) => prop_assert_eq!(
+                    e.kind == crate::error::Broken::Schema,
+                    !matches,
+                    "{:?}: {}", raw, e
+                ),
+            }
+        }
+
+        /// The peer address pattern and `check_peer_addr` accept the same addresses.
+        #[test]
+        fn the_peer_address_pattern_is_what_is_checked(
+            raw in prop_oneof![
+                "[a-z0-9.-]{0,8}:[0-9]{0,6}",
+                "\\[[0-9a-f:.]{0,8}\\]:[0-9]{1,5}",
+                "\\PC{0,12}",
+            ],
+        ) {
+            let schema = serde_json::to_value(AddPeerRequest::schema()).unwrap();
+            let pattern = schema["properties"]["addr"]["pattern"].as_str().unwrap();
+            prop_assert_eq!(
+                regex(pattern).is_match(&raw),
+                check_peer_addr("addr", &raw).is_ok(),
+                "{:?}", raw
+            );
+        }
+    }
+
+    proptest! {
+        /// The device id pattern matches exactly what `DeviceId` reads.
+        #[test]
+        fn the_device_pattern_is_what_a_device_id_reads(
+            raw in prop_oneof![
+                "[0-9a-hjkmnp-tv-z]{51}[0-9a-z]",
+                "[0-9A-Za-z-]{50,60}",
+            ],
+        ) {
+            let params = serde_json::to_value(DevicePath::into_params(|| None)).unwrap();
+            let pattern = params[0]["schema"]["pattern"].as_str().unwrap();
+            prop_assert_eq!(
+                regex(pattern).is_match(&raw),
+                raw.parse::<DeviceId>().is_ok(),
+                "{:?}", raw
+            );
+        }
+    }
+
+    #[test]
+    fn the_moment_pattern_admits_what_the_api_writes() {
+        let moment = regex(crate::time::MOMENT_PATTERN);
+        for written in [
+            "2026-12-04T19:30:00+01:00[Europe/Paris]",
+            "2026-12-04T19:00[Europe/Paris]",
+            "2026-12-04T19:00:00.5Z[UTC]",
+            "2026-03-29T02:30:00-03:00[America/Argentina/Buenos_Aires]",
+        ] {
+            assert!(moment.is_match(written), "{written}");
+            assert!(written.parse::<crate::time::Moment>().is_ok(), "{written}");
+        }
+        assert!(!moment.is_match("tomorrow"));
+    }
 }

@@ -206,21 +206,22 @@ pub enum EditError {
     Invalid(#[from] ValidationError),
 }
 
-/// Checks a required one-line text (a title, label, name or place): trimmed, non-empty,
-/// at most `max` characters, plain text.
+/// Checks a required one-line text (a title, label, name or place): at most `max`
+/// characters as sent, plain text, and something left once surrounding space is trimmed
+/// off (which it is).
 pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
     required(field, bounded_text(field, value, max)?)
 }
 
-/// Checks an optional one-line text: at most `max` characters (surrounding space
-/// trimmed), plain text. One-line text is shown in table cells and one-line messages, so
-/// it holds no line breaks or tabs either.
+/// Checks an optional one-line text: at most `max` characters as sent, plain text; stored
+/// trimmed. One-line text is shown in table cells and one-line messages, so it holds no
+/// line breaks or tabs either.
 pub fn bounded_text(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
     checked_text(field, value, max, Lines::One)
 }
 
 /// Checks a required multi-line text (a note's body): like [`bounded_multiline_text`],
-/// and not empty.
+/// and not empty once trimmed.
 pub fn required_multiline_text(
     field: &str,
     value: &str,
@@ -229,16 +230,94 @@ pub fn required_multiline_text(
     required(field, bounded_multiline_text(field, value, max)?)
 }
 
-/// Checks an optional multi-line text (notes, answers): at most `max` characters
-/// (surrounding space trimmed), plain text keeping line breaks and tabs. Windows line ends
-/// (`\r\n`, what browsers send from a text area) become `\n`; a lone `\r`, which makes a
-/// terminal overwrite the line, is refused.
+/// Checks an optional multi-line text (notes, answers): at most `max` characters as sent,
+/// plain text keeping line breaks and tabs; stored trimmed. Windows line ends (`\r\n`,
+/// what browsers send from a text area) become `\n`; a lone `\r`, which makes a terminal
+/// overwrite the line, is refused.
 pub fn bounded_multiline_text(
     field: &str,
     value: &str,
     max: usize,
 ) -> Result<String, ValidationError> {
-    checked_text(field, &value.replace("\r\n", "\n"), max, Lines::Many)
+    checked_text(field, value, max, Lines::Many)
+}
+
+/// The schemas of what the four text checks accept, for request fields
+/// (`#[schema(schema_with = required_text_schema::<MAX_TITLE>)]`): the same length (as
+/// sent), the same characters and, for required text, something besides space. Built
+/// from [`text_pattern`], which a test holds to the checks themselves. The `_or_null`
+/// forms are for patches, where `null` leaves a field as it is.
+macro_rules! text_schemas {
+    ($($name:ident: $lines:expr, $required:expr, $nullable:expr;)+) => {
+        $(
+            #[doc = concat!("Schema of `", stringify!($name), "` (see [`text_schema`]).")]
+            pub fn $name<const MAX: usize>() -> utoipa::openapi::schema::Object {
+                text_schema(MAX, $lines, $required, $nullable)
+            }
+        )+
+    };
+}
+
+text_schemas! {
+    required_text_schema: Lines::One, true, false;
+    required_text_or_null_schema: Lines::One, true, true;
+    bounded_text_schema: Lines::One, false, false;
+    bounded_text_or_null_schema: Lines::One, false, true;
+    required_multiline_text_schema: Lines::Many, true, false;
+    bounded_multiline_text_schema: Lines::Many, false, false;
+    bounded_multiline_text_or_null_schema: Lines::Many, false, true;
+}
+
+/// The schema of a text field checked by the text rules: a string (or `null`), at most
+/// `max` characters, matching [`text_pattern`].
+pub fn text_schema(
+    max: usize,
+    lines: Lines,
+    required: bool,
+    nullable: bool,
+) -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let kind = if nullable {
+        SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        SchemaType::new(Type::String)
+    };
+    ObjectBuilder::new()
+        .schema_type(kind)
+        .min_length(required.then_some(1))
+        .max_length(Some(max))
+        .pattern(Some(text_pattern(lines, required)))
+        .build()
+}
+
+/// Characters no text holds: C0 and C1 controls and DEL (terminals obey them) and bidi
+/// controls ([`is_bidi_control`]); for multi-line text less `\t` and `\n` (a `\r` only
+/// before `\n`). As a regular-expression class body (ECMA 262, Python and Rust alike).
+const NEVER_IN_ONE_LINE: &str = r"\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069";
+/// See [`NEVER_IN_ONE_LINE`].
+const NEVER_IN_LINES: &str = r"\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069";
+/// White space that is not a control character: what trimming removes besides `\t`, `\n`
+/// and friends (Unicode `White_Space`, as `str::trim` uses it).
+const SPACE: &str = r"\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+
+/// The pattern of a text rule: only allowed characters (and `\r` only in `\r\n` for
+/// multi-line text), and, when `required`, at least one that is not space.
+pub fn text_pattern(lines: Lines, required: bool) -> String {
+    let (unit, visible) = match lines {
+        Lines::One => (
+            format!("[^{NEVER_IN_ONE_LINE}]"),
+            format!("[^{NEVER_IN_ONE_LINE}{SPACE}]"),
+        ),
+        Lines::Many => (
+            format!(r"(?:[^{NEVER_IN_LINES}]|\r\n)"),
+            format!(r"[^{NEVER_IN_LINES}{SPACE}\t\n]"),
+        ),
+    };
+    if required {
+        format!("^{unit}*{visible}{unit}*$")
+    } else {
+        format!("^{unit}*$")
+    }
 }
 
 /// Explicit bidirectional formatting: embeddings and overrides (U+202A–U+202E) and
@@ -250,9 +329,11 @@ pub fn is_bidi_control(c: char) -> bool {
 }
 
 /// Whether a text may hold line breaks and tabs.
-#[derive(Clone, Copy, PartialEq)]
-enum Lines {
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Lines {
+    /// One line: no line breaks or tabs.
     One,
+    /// Line breaks and tabs allowed.
     Many,
 }
 
@@ -263,16 +344,15 @@ fn required(field: &str, value: String) -> Result<String, ValidationError> {
     Ok(value)
 }
 
-/// Trims `value` and checks its length and characters: no control characters (C0, DEL,
+/// Checks `value`'s length as sent and its characters: no control characters (C0, DEL,
 /// C1: terminals obey them) and no bidi controls; a multi-line text may keep `\n` and
-/// `\t`.
+/// `\t` (`\r\n` becomes `\n`). Then trims it.
 fn checked_text(
     field: &str,
     value: &str,
     max: usize,
     lines: Lines,
 ) -> Result<String, ValidationError> {
-    let value = value.trim();
     let len = value.chars().count();
     if len > max {
         return Err(ValidationError::new(
@@ -280,6 +360,10 @@ fn checked_text(
             format!("is {len} characters long; at most {max} are allowed"),
         ));
     }
+    let value = match lines {
+        Lines::One => value.to_owned(),
+        Lines::Many => value.replace("\r\n", "\n"),
+    };
     let allowed = |c: char| lines == Lines::Many && matches!(c, '\n' | '\t');
     let found = value
         .chars()
@@ -306,13 +390,13 @@ fn checked_text(
             ),
         ));
     }
-    Ok(value.to_owned())
+    Ok(value.trim().to_owned())
 }
 
 /// Checks that a time range ends after it starts.
 pub fn check_range(start: &Moment, end: &Moment) -> Result<(), ValidationError> {
     if end.timestamp() <= start.timestamp() {
-        return Err(ValidationError::new(
+        return Err(ValidationError::rule(
             "end",
             format!("must be after start ({start})"),
         ));
@@ -328,6 +412,66 @@ where
     T: serde::Deserialize<'de>,
 {
     T::deserialize(d).map(Some)
+}
+
+/// Replaces the content of an Automerge text (a note's body, a plan's notes) with `new`.
+///
+/// For ASCII text this is a minimal edit, so a partner's concurrent edit of another part
+/// merges character by character. `autosurgeon::Text::update` counts its edits in bytes
+/// while the documents count text in code points, so for other text it would splice at
+/// the wrong place (and fail past the end): such text is written as a new value, and a
+/// concurrent edit of it by the partner is lost to the later of the two.
+pub fn update_text(text: &mut autosurgeon::Text, new: &str) {
+    if text.as_str().is_ascii() && new.is_ascii() {
+        text.update(new);
+    } else if text.as_str() != new {
+        *text = autosurgeon::Text::with_value(new);
+    }
+}
+
+/// Reads a whole number as JSON Schema's `integer` means it: `4` or `4.0`, never `4.5`.
+/// (serde would refuse `4.0` for an integer type, so a client following the schema
+/// could be refused.)
+pub fn whole_number<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    use serde::de::{Error, Unexpected};
+    let number = serde_json::Number::deserialize(d)?;
+    let whole = match (number.as_i64(), number.as_f64()) {
+        (Some(n), _) => n,
+        (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => f as i64,
+        (None, Some(f)) => {
+            return Err(D::Error::invalid_type(
+                Unexpected::Float(f),
+                &"a whole number",
+            ));
+        }
+        (None, None) => return Err(D::Error::custom("not a number")),
+    };
+    T::try_from(whole)
+        .map_err(|_| D::Error::invalid_value(Unexpected::Signed(whole), &"a whole number in range"))
+}
+
+/// [`whole_number`] for an optional field (`null` is none).
+pub fn optional_whole_number<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole_number")] i64);
+    Option::<Whole>::deserialize(d)?
+        .map(|Whole(n)| {
+            T::try_from(n).map_err(|_| {
+                serde::de::Error::invalid_value(
+                    serde::de::Unexpected::Signed(n),
+                    &"a whole number in range",
+                )
+            })
+        })
+        .transpose()
 }
 
 /// Serializes Automerge text as a plain JSON string.
@@ -361,11 +505,11 @@ mod tests {
             match required_text("title", &raw, max) {
                 Ok(text) => {
                     proptest::prop_assert_eq!(text.as_str(), trimmed);
-                    proptest::prop_assert!(!text.is_empty() && text.chars().count() <= max);
+                    proptest::prop_assert!(!text.is_empty() && raw.chars().count() <= max);
                 }
                 Err(e) => {
                     proptest::prop_assert_eq!(e.field.as_str(), "title");
-                    proptest::prop_assert!(trimmed.is_empty() || trimmed.chars().count() > max);
+                    proptest::prop_assert!(trimmed.is_empty() || raw.chars().count() > max);
                 }
             }
         }
@@ -392,18 +536,18 @@ mod tests {
 
     proptest::proptest! {
         /// One-line text is accepted exactly when it holds no control character (line
-        /// breaks and tabs included) and no bidi control; then it is stored trimmed.
+        /// breaks and tabs included, even around it) and no bidi control; then it is
+        /// stored trimmed.
         #[test]
         fn one_line_text_holds_no_control_characters(raw in any_text()) {
-            let trimmed = raw.trim();
             match bounded_text("label", &raw, 100) {
                 Ok(text) => {
-                    proptest::prop_assert_eq!(text.as_str(), trimmed);
-                    proptest::prop_assert!(text.chars().all(|c| plain(c, Lines::One)));
+                    proptest::prop_assert_eq!(text.as_str(), raw.trim());
+                    proptest::prop_assert!(raw.chars().all(|c| plain(c, Lines::One)));
                 }
                 Err(e) => {
                     proptest::prop_assert_eq!(e.field.as_str(), "label");
-                    proptest::prop_assert!(!trimmed.chars().all(|c| plain(c, Lines::One)));
+                    proptest::prop_assert!(!raw.chars().all(|c| plain(c, Lines::One)));
                 }
             }
         }
@@ -421,10 +565,62 @@ mod tests {
                 }
                 Err(e) => {
                     proptest::prop_assert_eq!(e.field.as_str(), "notes");
-                    proptest::prop_assert!(!trimmed.chars().all(|c| plain(c, Lines::Many)));
+                    proptest::prop_assert!(!normalised.chars().all(|c| plain(c, Lines::Many)));
                 }
             }
         }
+    }
+
+    /// One of the four text checks.
+    type TextCheck = fn(&str, &str, usize) -> Result<String, ValidationError>;
+
+    /// The document's pattern and length for a text rule, as the Rust regex crate reads
+    /// it (`\z` for the end: the same meaning as `$` in ECMA 262 without flags).
+    fn accepted_by_schema(lines: Lines, required: bool, max: usize, value: &str) -> bool {
+        let pattern = text_pattern(lines, required);
+        let pattern = format!("{}\\z", pattern.strip_suffix('$').unwrap());
+        let regex = regex::Regex::new(&pattern).unwrap();
+        regex.is_match(value) && value.chars().count() <= max
+    }
+
+    proptest::proptest! {
+        /// What the OpenAPI schema of each text rule allows is exactly what its check
+        /// accepts, so a client that follows the document is never refused for a text,
+        /// and one that does not always is.
+        #[test]
+        fn the_text_schemas_accept_exactly_what_the_checks_accept(
+            raw in proptest::prop_oneof![
+                any_text(),
+                "[ \t\r\n\u{a0}\u{2003}\u{3000}ab]{0,12}",
+            ],
+            max in 1usize..20,
+        ) {
+            let cases: [(Lines, bool, TextCheck); 4] = [
+                (Lines::One, true, required_text),
+                (Lines::One, false, bounded_text),
+                (Lines::Many, true, required_multiline_text),
+                (Lines::Many, false, bounded_multiline_text),
+            ];
+            for (lines, required, check) in cases {
+                proptest::prop_assert_eq!(
+                    accepted_by_schema(lines, required, max, &raw),
+                    check("field", &raw, max).is_ok(),
+                    "{:?} required={} max={} {:?}", lines, required, max, raw
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_text_schema_states_its_length_and_pattern() {
+        let schema = serde_json::to_value(required_text_schema::<200>()).unwrap();
+        assert_eq!(schema["type"], "string");
+        assert_eq!(schema["minLength"], 1);
+        assert_eq!(schema["maxLength"], 200);
+        assert_eq!(schema["pattern"], text_pattern(Lines::One, true));
+        let schema = serde_json::to_value(bounded_multiline_text_or_null_schema::<9>()).unwrap();
+        assert_eq!(schema["type"], serde_json::json!(["string", "null"]));
+        assert!(schema.get("minLength").is_none());
     }
 
     #[test]

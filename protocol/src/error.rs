@@ -11,14 +11,38 @@ pub struct ValidationError {
     pub field: String,
     /// What is wrong with it, phrased so the reader knows what to change.
     pub problem: String,
+    /// Whether the API's schema states the rule broken, which decides the answer (400 or
+    /// 422) a client can rely on.
+    pub kind: Broken,
+}
+
+/// Which kind of rule a refused value broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broken {
+    /// A constraint the API's schema states (a length, range, pattern or enum): a
+    /// client that follows the schema never sends it (HTTP 400).
+    Schema,
+    /// A rule no JSON Schema can state: across fields (an end after its start) or about
+    /// the world (a date, week or time zone that exists). A request can match the schema
+    /// and still break it (HTTP 422).
+    Rule,
 }
 
 impl ValidationError {
-    /// Builds an error for `field`.
+    /// `field` breaks a constraint the schema states.
     pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             problem: problem.into(),
+            kind: Broken::Schema,
+        }
+    }
+
+    /// `field` breaks a rule no schema can state.
+    pub fn rule(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            kind: Broken::Rule,
+            ..Self::new(field, problem)
         }
     }
 }

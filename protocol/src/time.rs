@@ -17,29 +17,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::ValidationError;
 
 /// A point in time with its time zone, e.g. `2026-12-04T19:30:00+01:00[Europe/Paris]`.
-#[derive(
-    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-#[schema(value_type = String, example = "2026-12-04T19:30:00+01:00[Europe/Paris]")]
 pub struct Moment(pub ZonedDateTime);
 
 /// An instant in UTC, e.g. `2026-11-26T18:55:33Z`.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-#[schema(value_type = String, example = "2026-11-26T18:55:33Z")]
 pub struct Stamp(pub Timestamp);
 
 impl Moment {
@@ -62,12 +46,61 @@ impl fmt::Display for Stamp {
 }
 
 /// Calendar dates (review dates, recurrence ends) are stored as `YYYY-MM-DD`.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-#[schema(value_type = String, example = "2027-03-01")]
 pub struct Day(pub Date);
+
+/// The shape of a [`Moment`] as the API reads it: an RFC 3339 date and time (seconds and
+/// offset optional) with its IANA zone in brackets (RFC 9557). Whether that date, time
+/// and zone exist together is checked when it is read (422 otherwise): the zone database
+/// is not something a schema can list.
+pub const MOMENT_PATTERN: &str = r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,9})?)?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?\[[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*\]$";
+
+/// A string schema, for the types stored as text.
+fn text_schema(
+    pattern: Option<&str>,
+    format: Option<utoipa::openapi::KnownFormat>,
+    example: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(pattern)
+        .format(format.map(utoipa::openapi::SchemaFormat::KnownFormat))
+        .examples([example])
+        .into()
+}
+
+impl utoipa::PartialSchema for Moment {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        text_schema(
+            Some(MOMENT_PATTERN),
+            None,
+            "2026-12-04T19:30:00+01:00[Europe/Paris]",
+        )
+    }
+}
+
+impl utoipa::ToSchema for Moment {}
+
+impl utoipa::PartialSchema for Stamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        text_schema(
+            None,
+            Some(utoipa::openapi::KnownFormat::DateTime),
+            "2026-11-26T18:55:33Z",
+        )
+    }
+}
+
+impl utoipa::ToSchema for Stamp {}
+
+impl utoipa::PartialSchema for Day {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        text_schema(None, Some(utoipa::openapi::KnownFormat::Date), "2027-03-01")
+    }
+}
+
+impl utoipa::ToSchema for Day {}
 
 impl fmt::Display for Day {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -174,27 +207,51 @@ impl fmt::Display for IsoWeek {
     }
 }
 
+impl IsoWeek {
+    /// The API's form of a week, `YYYY-Www` (weeks 01 to 53).
+    pub const PATTERN: &str = r"^[0-9]{4}-W(?:0[1-9]|[1-4][0-9]|5[0-3])$";
+
+    /// Reads exactly the API's form, [`IsoWeek::PATTERN`]: anything else breaks the
+    /// schema; a week 53 in a year that has 52 breaks a rule no pattern can state.
+    pub fn parse_exact(s: &str) -> Result<Self, ValidationError> {
+        let shape = || ValidationError::new("week", format!("{s:?} is not a week like 2026-W48"));
+        let (year, week) = s.split_once("-W").ok_or_else(shape)?;
+        let digits = |t: &str, n: usize| t.len() == n && t.bytes().all(|b| b.is_ascii_digit());
+        if !digits(year, 4) || !digits(week, 2) {
+            return Err(shape());
+        }
+        let (year, week): (i16, i8) = (
+            year.parse().map_err(|_| shape())?,
+            week.parse().map_err(|_| shape())?,
+        );
+        if !(1..=53).contains(&week) {
+            return Err(shape());
+        }
+        let iso = ISOWeekDate::new(year, week, Weekday::Monday).map_err(|_| {
+            ValidationError::rule("week", format!("{year} has no week {week}: it has 52"))
+        })?;
+        Ok(Self {
+            year: iso.year(),
+            week: iso.week(),
+        })
+    }
+}
+
 impl FromStr for IsoWeek {
     type Err = ValidationError;
 
-    /// Accepts `2026-W48` or any date `2026-11-26` (meaning the week containing it).
+    /// Accepts `2026-W48` ([`IsoWeek::parse_exact`]) or any date `2026-11-26` (meaning the
+    /// week containing it).
     fn from_str(s: &str) -> Result<Self, ValidationError> {
-        let bad = || {
+        if s.contains("-W") {
+            return Self::parse_exact(s);
+        }
+        Date::from_str(s).map(Self::containing).map_err(|_| {
             ValidationError::new(
                 "week",
                 format!("{s:?} is not a week like 2026-W48 or a date like 2026-11-26"),
             )
-        };
-        if let Some((year, week)) = s.split_once("-W") {
-            let year: i16 = year.parse().map_err(|_| bad())?;
-            let week: i8 = week.parse().map_err(|_| bad())?;
-            let iso = ISOWeekDate::new(year, week, Weekday::Monday).map_err(|_| bad())?;
-            return Ok(Self {
-                year: iso.year(),
-                week: iso.week(),
-            });
-        }
-        Date::from_str(s).map(Self::containing).map_err(|_| bad())
+        })
     }
 }
 
@@ -204,18 +261,31 @@ impl Serialize for IsoWeek {
     }
 }
 
+/// Reads what [`IsoWeek::from_str`] reads: a malformed week is a wrong value (400 over
+/// the API), a week that does not exist a failed rule (422).
 impl<'de> Deserialize<'de> for IsoWeek {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
-        raw.parse().map_err(serde::de::Error::custom)
+        raw.parse().map_err(|e: ValidationError| match e.kind {
+            crate::error::Broken::Schema => serde::de::Error::invalid_value(
+                serde::de::Unexpected::Str(&raw),
+                &"a week like 2026-W48 or a date like 2026-11-26",
+            ),
+            crate::error::Broken::Rule => serde::de::Error::custom(e.problem),
+        })
     }
 }
 
+/// A week (`YYYY-Www`, [`IsoWeek::PATTERN`]) or a date in it; the API always writes weeks.
 impl utoipa::PartialSchema for IsoWeek {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .examples(["2026-W48"])
+        utoipa::openapi::OneOfBuilder::new()
+            .item(text_schema(Some(IsoWeek::PATTERN), None, "2026-W48"))
+            .item(text_schema(
+                None,
+                Some(utoipa::openapi::KnownFormat::Date),
+                "2026-11-26",
+            ))
             .into()
     }
 }

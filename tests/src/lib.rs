@@ -443,6 +443,28 @@ impl Daemon {
         Self::reply(self.agent.run(request))
     }
 
+    /// An authorised request with exactly these other headers (no automatic
+    /// `Content-Type`) and raw body.
+    pub fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Reply {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path))
+            .header("Authorization", format!("Bearer {}", self.token));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let request = request
+            .body(body.unwrap_or_default().to_vec())
+            .expect("valid request");
+        Self::reply(self.agent.run(request))
+    }
+
     /// A `GET` with the given extra headers and no automatic token.
     pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
         let mut request = self.agent.get(self.url(path));

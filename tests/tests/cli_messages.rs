@@ -138,7 +138,7 @@ fn every_option_error_names_the_option_with_an_example() {
     assert_eq!(reply.status, 400);
     assert_eq!(
         reply.body["error"]["message"],
-        "week: \"2026-W60\" is not a week like 2026-W48 or a date like 2026-11-26"
+        "week: expected a week like 2026-W48 or a date like 2026-11-26, got \"2026-W60\""
     );
 }
 

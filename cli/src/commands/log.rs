@@ -1,6 +1,6 @@
 //! `tandem log`: the activity feed.
 
-use tandem_protocol::api::ActivityEntry;
+use tandem_protocol::api::{ActivityEntry, MAX_LOG};
 
 use super::Ctx;
 use crate::args::LogArgs;
@@ -8,7 +8,9 @@ use crate::show::{self, say};
 
 /// Prints recent changes, newest first.
 pub fn run(ctx: &Ctx, args: LogArgs) -> anyhow::Result<()> {
-    let entries: Vec<ActivityEntry> = ctx.client.get(&format!("/v1/log?limit={}", args.limit))?;
+    // More than the daemon keeps in one answer shows all it has, as it always did.
+    let limit = args.limit.min(MAX_LOG);
+    let entries: Vec<ActivityEntry> = ctx.client.get(&format!("/v1/log?limit={limit}"))?;
     if ctx.json {
         show::json(&entries);
         return Ok(());

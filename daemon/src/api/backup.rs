@@ -4,22 +4,23 @@
 use std::path::PathBuf;
 
 use age::secrecy::SecretString;
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use tandem_protocol::api::{AutoBackupRequest, BackupRequest, BackupStatus};
+use utoipa_axum::routes;
 
 use super::error::Body;
-use super::{ApiError, AppState, blocking};
+use super::openapi::{BadBody, Guarded, Stopping};
+use super::{ApiError, AppState, Routes, blocking};
 use crate::backup::BackupError;
 
-/// The routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/backup", get(status).post(archive))
-        .route("/v1/backup/auto", post(auto))
+/// The routes (laptop only).
+pub fn routes() -> Routes {
+    Routes::default()
+        .routes(routes!(backup_status, take_backup))
+        .routes(routes!(set_up_auto_backups))
 }
 
 impl From<BackupError> for ApiError {
@@ -45,8 +46,13 @@ fn passphrase(text: String) -> Result<SecretString, ApiError> {
     Ok(SecretString::from(text))
 }
 
-/// An archive of both documents taken now, encrypted with the passphrase, as bytes.
-async fn archive(
+/// An archive of both documents taken now, encrypted with the passphrase (age, scrypt).
+#[utoipa::path(post, path = "/v1/backup", tag = "backup", request_body = BackupRequest,
+    responses(
+        (status = 200, description = "the archive", content_type = "application/octet-stream", body = Vec<u8>),
+        BadBody, Guarded, Stopping,
+    ))]
+async fn take_backup(
     State(state): State<AppState>,
     Body(req): Body<BackupRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -61,7 +67,11 @@ async fn archive(
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], sealed))
 }
 
-async fn auto(
+/// Sets up automatic backups to a directory, kept to the newest N; the secret key is
+/// sealed there with the passphrase.
+#[utoipa::path(post, path = "/v1/backup/auto", tag = "backup", request_body = AutoBackupRequest,
+    responses((status = 200, body = BackupStatus), BadBody, Guarded))]
+async fn set_up_auto_backups(
     State(state): State<AppState>,
     Body(req): Body<AutoBackupRequest>,
 ) -> Result<Json<BackupStatus>, ApiError> {
@@ -76,7 +86,10 @@ async fn auto(
     Ok(Json(status))
 }
 
-async fn status(State(state): State<AppState>) -> Result<Json<BackupStatus>, ApiError> {
+/// Automatic backups: their directory and the newest archive.
+#[utoipa::path(get, path = "/v1/backup", tag = "backup",
+    responses((status = 200, body = BackupStatus), Guarded))]
+async fn backup_status(State(state): State<AppState>) -> Result<Json<BackupStatus>, ApiError> {
     let backups = state.backups.clone();
     Ok(Json(
         blocking(move || Ok::<_, ApiError>(backups.status())).await?,

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use tandem_protocol::api::{ErrorBody, ErrorDetail};
-use tandem_protocol::error::DocumentError;
+use tandem_protocol::error::{Broken, DocumentError};
 use tandem_protocol::rules::Refusal;
 use tandem_protocol::undo::UndoError;
 
@@ -54,15 +54,20 @@ impl From<RepoError> for ApiError {
         let message = e.to_string();
         match e {
             RepoError::Document(DocumentError::Invalid(v)) => {
-                let mut err = ApiError::new(StatusCode::BAD_REQUEST, "invalid", message);
+                let status = match v.kind {
+                    Broken::Schema => StatusCode::BAD_REQUEST,
+                    Broken::Rule => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                let mut err = ApiError::new(status, "invalid", message);
                 err.detail.field = Some(v.field);
                 err
             }
             RepoError::Document(DocumentError::NotFound { .. }) => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
             }
+            // Whether a prefix names one item depends on what is stored, not on the request.
             RepoError::Document(DocumentError::Ambiguous { .. }) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "ambiguous_id", message)
+                ApiError::new(StatusCode::CONFLICT, "ambiguous_id", message)
             }
             RepoError::Revealed(_) => ApiError::new(StatusCode::CONFLICT, "revealed", message),
             RepoError::Refused(Refusal::NotYours { .. }) => {
@@ -129,22 +134,50 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let Json(value) = Json::<serde_json::Value>::from_request(req, state).await?;
+        if !value.is_object() {
+            // serde would read a struct from an array of its fields in order, too.
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                "the body must be a JSON object",
+            ));
+        }
         serde_path_to_error::deserialize(value)
             .map(Body)
             .map_err(|e| {
                 let field = e.path().to_string();
-                let mut err = ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid",
-                    in_plain_words(&field, &e.into_inner().to_string()),
-                );
+                let serde = e.into_inner().to_string();
+                let mut err =
+                    ApiError::new(status_of(&serde), "invalid", in_plain_words(&field, &serde));
                 err.detail.field = (field != ".").then_some(field);
                 err
             })
     }
 }
 
-/// A query string whose rejections are 400 API errors.
+/// The answer to a value serde refused: 400 when the request is not the shape the schema
+/// describes (a wrong type, a missing or unknown field, a value outside an enum or a
+/// pattern: serde's own wording for each), 422 when it is but the value does not read as
+/// what it names (a date, time or zone that does not exist: our types' own messages).
+fn status_of(serde: &str) -> StatusCode {
+    const SHAPE: [&str; 7] = [
+        "invalid type: ",
+        "invalid value: ",
+        "invalid length ",
+        "missing field `",
+        "unknown field `",
+        "unknown variant `",
+        "duplicate field `",
+    ];
+    if SHAPE.iter().any(|s| serde.starts_with(s)) {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
+/// A query string whose rejections are 400 API errors. (Query types hold nothing that can
+/// break a rule beyond the schema's: such values are read by the handler.)
 pub struct Params<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
@@ -168,6 +201,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
     }
 }
 
+/// Path parameters whose rejections are 400 API errors (a segment that is not UTF-8 once
+/// decoded, say) instead of axum's plain-text answer.
+pub struct Segment<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Segment<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Segment(p.0))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", e.body_text()))
+    }
+}
+
 /// What serde says about a request field (`field` is its path, `.` for the whole body),
 /// in words for a person: the field named once, no Rust types, no line and column.
 fn in_plain_words(field: &str, serde: &str) -> String {
@@ -188,6 +236,14 @@ fn in_plain_words(field: &str, serde: &str) -> String {
         .and_then(|r| r.strip_suffix('`'))
     {
         return format!("{prefix}{missing} is missing");
+    }
+    if let Some(rest) = serde.strip_prefix("unknown variant `") {
+        let (unknown, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let expected = expected
+            .trim_start_matches(", expected one of ")
+            .trim_start_matches(", expected ")
+            .replace('`', "");
+        return format!("{prefix}{unknown:?} is not one of {expected}");
     }
     if let Some(rest) = serde.strip_prefix("unknown field `") {
         let (unknown, expected) = rest.split_once('`').unwrap_or((rest, ""));

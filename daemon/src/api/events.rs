@@ -11,7 +11,16 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
-use super::{AppState, Caller};
+use tandem_protocol::api::TokenQuery;
+use utoipa_axum::routes;
+
+use super::openapi::Guarded;
+use super::{AppState, Caller, Routes};
+
+/// The route.
+pub fn routes() -> Routes {
+    Routes::default().routes(routes!(events))
+}
 
 /// One broadcast channel as a stream of named SSE events. A reader that fell behind gets a
 /// `lagged` event and can re-read the lists.
@@ -29,10 +38,22 @@ fn named<T: Serialize + Clone + Send + 'static>(
     })
 }
 
-/// Streams `change` events (`{"document","at","by","action","id","summary"}`) and
-/// `reminder` events (`{"kind","message","id","due_at"}`) until the daemon stops or, for a
-/// phone, until the phone is revoked.
-pub async fn stream(
+/// Server-Sent Events until the daemon stops or, for a phone, until the phone is revoked:
+/// `change` (data: `{"document","at","by","action","id","summary"}`, as in the log),
+/// `reminder` (data: `{"kind","message","id","due_at"}`) and `lagged` (some events were
+/// skipped: read the lists again). EventSource cannot send headers, so the token may be
+/// given as `?token=`.
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    tag = "events",
+    params(TokenQuery),
+    responses(
+        (status = 200, description = "an endless event stream", content_type = "text/event-stream", body = String),
+        Guarded,
+    )
+)]
+async fn events(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {

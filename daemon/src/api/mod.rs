@@ -28,14 +28,15 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
 use tandem_protocol::api::{MAX_BODY_BYTES, TokenQuery};
 use tandem_protocol::throttle::Throttle;
 use tokio::sync::watch;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 pub use error::ApiError;
 
@@ -118,43 +119,91 @@ pub fn new_throttle() -> Arc<Mutex<Throttle<IpAddr>>> {
     )))
 }
 
+/// The routes of a listener and its OpenAPI document, built together. [`Routes::routes`] takes
+/// only what `utoipa_axum::routes!` makes of handlers declared with `#[utoipa::path]`, and
+/// nothing else can be added: a route that is not documented cannot be registered.
+#[derive(Default)]
+pub struct Routes(OpenApiRouter<AppState>);
+
+impl Routes {
+    /// Registers documented handlers (one `routes!`, handlers of one path).
+    pub fn routes(self, handlers: UtoipaMethodRouter<AppState>) -> Self {
+        Self(self.0.routes(handlers))
+    }
+
+    /// Both sets of routes, and both documents.
+    pub fn merge(self, other: Routes) -> Self {
+        Self(self.0.merge(other.0))
+    }
+
+    /// The router and the document of exactly its routes, `/v1/openapi.json` included.
+    fn split(self) -> (Router<AppState>, openapi::Document) {
+        let (router, paths) = self
+            .routes(utoipa_axum::routes!(openapi::openapi))
+            .0
+            .split_for_parts();
+        (router, openapi::Document::of(paths))
+    }
+
+    /// The router, with `/v1/openapi.json` serving the document of exactly these routes,
+    /// the not-found and wrong-method answers and the body limit.
+    fn finish(self) -> Router<AppState> {
+        let (router, document) = self.split();
+        router
+            .layer(Extension(document))
+            .fallback(|| async {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "no_route",
+                    "no such route; see /v1/openapi.json",
+                )
+            })
+            .method_not_allowed_fallback(|| async {
+                ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "wrong_method",
+                    "this route does not take that method; see /v1/openapi.json",
+                )
+            })
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    }
+}
+
 /// What both listeners serve.
-fn common() -> Router<AppState> {
+fn common() -> Routes {
     routes::routes()
         .merge(page::routes())
-        .route("/v1/openapi.json", axum::routing::get(openapi::serve))
-        .route("/v1/events", axum::routing::get(events::stream))
-        .route("/v1/calendar.ics", axum::routing::get(calendar::feed))
+        .merge(events::routes())
+        .merge(calendar::routes())
 }
 
-/// The not-found answer and the body limit around a set of routes.
-fn finish(routes: Router<AppState>) -> Router<AppState> {
-    routes
-        .fallback(|| async {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "no_route",
-                "no such route; see /v1/openapi.json",
-            )
-        })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+/// What the laptop's own listener serves: everything, including pairing, phones and
+/// backups.
+fn laptop_routes() -> Routes {
+    common()
+        .merge(peers::routes())
+        .merge(phones::routes())
+        .merge(backup::routes())
 }
 
-/// The laptop's API on 127.0.0.1: everything, including pairing, phones and backups.
+/// The laptop's API on 127.0.0.1.
 pub fn router(state: AppState) -> Router {
-    finish(
-        common()
-            .merge(peers::routes())
-            .merge(phones::routes())
-            .merge(backup::routes()),
-    )
-    .layer(middleware::from_fn_with_state(state.clone(), local_guard))
-    .with_state(state)
+    laptop_routes()
+        .finish()
+        .layer(middleware::from_fn_with_state(state.clone(), local_guard))
+        .with_state(state)
+}
+
+/// What the phones' listener serves: the documents, events and calendar, never pairing,
+/// phones or backups.
+fn lan_routes() -> Routes {
+    common()
 }
 
 /// The phones' API over HTTPS on the home network.
 pub fn lan_router(state: AppState) -> Router {
-    finish(common())
+    lan_routes()
+        .finish()
         .layer(middleware::from_fn_with_state(state.clone(), phone_guard))
         .with_state(state)
 }

@@ -2,12 +2,11 @@
 //! binary (no CDN, nothing fetched from the internet). It holds no data itself, so it is
 //! served without a token; everything it shows comes from the API with the phone's token.
 
-use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use utoipa_axum::routes;
 
-use super::AppState;
+use super::{Routes, openapi};
 
 const INDEX: &str = include_str!("../../web/index.html");
 const SCRIPT: &str = include_str!("../../web/app.js");
@@ -25,17 +24,59 @@ pub fn is_page(path: &str) -> bool {
 }
 
 /// The routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(PATHS[0], get(|| serve("text/html; charset=utf-8", INDEX)))
-        .route(
-            PATHS[1],
-            get(|| serve("text/javascript; charset=utf-8", SCRIPT)),
-        )
-        .route(PATHS[2], get(|| serve("text/css; charset=utf-8", STYLE)))
+pub fn routes() -> Routes {
+    Routes::default()
+        .routes(routes!(page))
+        .routes(routes!(page_script))
+        .routes(routes!(page_style))
 }
 
-async fn serve(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+/// The phone page.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "page",
+    security(()),
+    responses(
+        (status = 200, description = "the page", content_type = "text/html", body = String),
+        openapi::Foreign,
+    )
+)]
+async fn page() -> impl IntoResponse {
+    serve("text/html; charset=utf-8", INDEX)
+}
+
+/// The page's script.
+#[utoipa::path(
+    get,
+    path = "/app.js",
+    tag = "page",
+    security(()),
+    responses(
+        (status = 200, description = "the script", content_type = "text/javascript", body = String),
+        openapi::Foreign,
+    )
+)]
+async fn page_script() -> impl IntoResponse {
+    serve("text/javascript; charset=utf-8", SCRIPT)
+}
+
+/// The page's style sheet.
+#[utoipa::path(
+    get,
+    path = "/app.css",
+    tag = "page",
+    security(()),
+    responses(
+        (status = 200, description = "the style sheet", content_type = "text/css", body = String),
+        openapi::Foreign,
+    )
+)]
+async fn page_style() -> impl IntoResponse {
+    serve("text/css; charset=utf-8", STYLE)
+}
+
+fn serve(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, content_type),

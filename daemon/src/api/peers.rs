@@ -1,27 +1,29 @@
 //! `/v1/peers` and `/v1/pairing`: paired devices and pairing new ones.
 
-use axum::extract::{Path, State};
+use axum::Json;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use tandem_protocol::api::{
-    AddPeerRequest, JoinRequest, NearbyDevice, PairRequest, PairingState, PeerStatus,
+    AddPeerRequest, DevicePath, ErrorBody, JoinRequest, NearbyDevice, PairRequest, PairingState,
+    PeerStatus, check_peer_addr,
 };
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::pairing::{PairingCode, PairingError, Relation};
+use utoipa_axum::routes;
 
-use super::error::Body;
-use super::{ApiError, AppState};
+use super::error::{Body, Segment};
+use super::openapi::{BadBody, BadParams, Conflict, Guarded, Missing};
+use super::{ApiError, AppState, Routes};
 use crate::peer::PeerError;
 
-/// The routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/peers", get(list).post(add))
-        .route("/v1/peers/nearby", get(nearby))
-        .route("/v1/peers/{device}", axum::routing::delete(remove))
-        .route("/v1/pairing", get(state).post(open).delete(close))
-        .route("/v1/pairing/join", post(join))
+/// The routes (laptop only).
+pub fn routes() -> Routes {
+    Routes::default()
+        .routes(routes!(list_peers, add_peer))
+        .routes(routes!(nearby_devices))
+        .routes(routes!(unpair))
+        .routes(routes!(pairing_state, open_pairing, close_pairing))
+        .routes(routes!(join_pairing))
 }
 
 fn relation(own: bool) -> Relation {
@@ -70,14 +72,25 @@ impl From<PairingError> for ApiError {
     }
 }
 
-async fn list(State(state): State<AppState>) -> Json<Vec<PeerStatus>> {
+/// Paired devices and whether they are connected.
+#[utoipa::path(get, path = "/v1/peers", tag = "peers",
+    responses((status = 200, body = Vec<PeerStatus>), Guarded))]
+async fn list_peers(State(state): State<AppState>) -> Json<Vec<PeerStatus>> {
     Json(state.hub.status())
 }
 
-async fn add(
+/// Connects to a paired device at a known `HOST:PORT` (502 if none answers there).
+#[utoipa::path(post, path = "/v1/peers", tag = "peers", request_body = AddPeerRequest,
+    responses(
+        (status = 200, body = PeerStatus),
+        (status = 502, description = "nothing answered at that address as a paired device", body = ErrorBody),
+        BadBody, Guarded,
+    ))]
+async fn add_peer(
     State(state): State<AppState>,
     Body(req): Body<AddPeerRequest>,
 ) -> Result<Json<PeerStatus>, ApiError> {
+    check_peer_addr("addr", &req.addr)?;
     let device = state.hub.add_address(&req.addr).await?;
     state
         .hub
@@ -88,9 +101,12 @@ async fn add(
         .ok_or_else(|| ApiError::internal("the device connected but is not in the peer list"))
 }
 
-async fn remove(
+/// Unpairs a device: disconnects it and refuses it from now on.
+#[utoipa::path(delete, path = "/v1/peers/{device}", tag = "peers", params(DevicePath),
+    responses((status = 204, description = "unpaired"), BadParams, Missing, Guarded))]
+async fn unpair(
     State(state): State<AppState>,
-    Path(device): Path<String>,
+    Segment(DevicePath { device }): Segment<DevicePath>,
 ) -> Result<StatusCode, ApiError> {
     let device: DeviceId =
         device
@@ -102,25 +118,46 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn state(State(state): State<AppState>) -> Json<PairingState> {
+/// The pairing window: code, expiry, attempts left.
+#[utoipa::path(get, path = "/v1/pairing", tag = "pairing",
+    responses((status = 200, body = PairingState), Guarded))]
+async fn pairing_state(State(state): State<AppState>) -> Json<PairingState> {
     Json(state.hub.pairing_state())
 }
 
-async fn open(State(state): State<AppState>, Body(req): Body<PairRequest>) -> Json<PairingState> {
+/// Opens a pairing window and shows its code.
+#[utoipa::path(post, path = "/v1/pairing", tag = "pairing", request_body = PairRequest,
+    responses((status = 200, body = PairingState), BadBody, Guarded))]
+async fn open_pairing(
+    State(state): State<AppState>,
+    Body(req): Body<PairRequest>,
+) -> Json<PairingState> {
     state.hub.open_pairing(relation(req.own));
     Json(state.hub.pairing_state())
 }
 
-async fn close(State(state): State<AppState>) -> StatusCode {
+/// Closes the pairing window.
+#[utoipa::path(delete, path = "/v1/pairing", tag = "pairing",
+    responses((status = 204, description = "closed"), Guarded))]
+async fn close_pairing(State(state): State<AppState>) -> StatusCode {
     state.hub.close_pairing();
     StatusCode::NO_CONTENT
 }
 
-async fn join(
+/// Pairs with the device inviting at an address, or found by mDNS (409 on a wrong code).
+#[utoipa::path(post, path = "/v1/pairing/join", tag = "pairing", request_body = JoinRequest,
+    responses(
+        (status = 201, body = PeerStatus),
+        BadBody, Missing, Conflict, Guarded,
+    ))]
+async fn join_pairing(
     State(state): State<AppState>,
     Body(req): Body<JoinRequest>,
 ) -> Result<(StatusCode, Json<PeerStatus>), ApiError> {
     let code = PairingCode::parse(&req.code)?;
+    if let Some(addr) = &req.addr {
+        check_peer_addr("addr", addr)?;
+    }
     let relation = relation(req.own);
     let candidates: Vec<String> = match (&req.addr, &state.discovery) {
         (Some(addr), _) => vec![addr.clone()],
@@ -174,7 +211,10 @@ async fn join(
     Err(last.into())
 }
 
-async fn nearby(State(state): State<AppState>) -> Json<Vec<NearbyDevice>> {
+/// Tandem devices seen on this network by mDNS, paired or not.
+#[utoipa::path(get, path = "/v1/peers/nearby", tag = "peers",
+    responses((status = 200, body = Vec<NearbyDevice>), Guarded))]
+async fn nearby_devices(State(state): State<AppState>) -> Json<Vec<NearbyDevice>> {
     let devices = state
         .discovery
         .as_ref()

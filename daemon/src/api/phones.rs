@@ -2,31 +2,32 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::Json;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
-use tandem_protocol::api::{NewPhone, PhoneAdded, PhoneView};
+use tandem_protocol::api::{NewPhone, PhoneAdded, PhonePath, PhoneView};
+use utoipa_axum::routes;
 
-use super::error::Body;
-use super::{ApiError, AppState, blocking};
+use super::error::{Body, Segment};
+use super::openapi::{BadBody, BadParams, Conflict, Guarded, Missing};
+use super::{ApiError, AppState, Routes, blocking};
 use crate::phones::PhoneError;
 
 /// How long adding a phone waits for the HTTPS listener to come up.
 const LISTENER_WAIT: Duration = Duration::from_secs(5);
 
-/// The routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/phones", get(list).post(add))
-        .route("/v1/phones/{id}", delete(revoke))
+/// The routes (laptop only).
+pub fn routes() -> Routes {
+    Routes::default()
+        .routes(routes!(list_phones, add_phone))
+        .routes(routes!(revoke_phone))
 }
 
 impl From<PhoneError> for ApiError {
     fn from(e: PhoneError) -> Self {
         let (status, code) = match e {
-            PhoneError::BadName => (StatusCode::BAD_REQUEST, "invalid"),
+            PhoneError::BadName(invalid) => return invalid.into(),
             PhoneError::Taken(_) => (StatusCode::CONFLICT, "taken"),
             PhoneError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             PhoneError::Home(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -35,13 +36,18 @@ impl From<PhoneError> for ApiError {
     }
 }
 
-async fn list(State(state): State<AppState>) -> Json<Vec<PhoneView>> {
+/// Phones allowed in over the home network.
+#[utoipa::path(get, path = "/v1/phones", tag = "phones",
+    responses((status = 200, body = Vec<PhoneView>), Guarded))]
+async fn list_phones(State(state): State<AppState>) -> Json<Vec<PhoneView>> {
     Json(state.phones.list())
 }
 
 /// Adds a phone, starts the HTTPS listener if it is the first, and answers with the
-/// addresses to open on the phone.
-async fn add(
+/// addresses to open on the phone and its token, shown this once.
+#[utoipa::path(post, path = "/v1/phones", tag = "phones", request_body = NewPhone,
+    responses((status = 201, body = PhoneAdded), BadBody, Conflict, Guarded))]
+async fn add_phone(
     State(state): State<AppState>,
     Body(new): Body<NewPhone>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -77,9 +83,12 @@ async fn add(
     ))
 }
 
-async fn revoke(
+/// Revokes a phone (by id prefix or name): its tokens stop working at once.
+#[utoipa::path(delete, path = "/v1/phones/{id}", tag = "phones", params(PhonePath),
+    responses((status = 200, body = PhoneView), BadParams, Missing, Guarded))]
+async fn revoke_phone(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segment(PhonePath { id }): Segment<PhonePath>,
 ) -> Result<Json<PhoneView>, ApiError> {
     let phones = state.phones.clone();
     blocking(move || phones.revoke(&id)).await.map(Json)

@@ -1,99 +1,246 @@
 //! The `/v1/` routes over the documents.
 //!
-//! Collections share one generic set of handlers ([`crud`]); the few operations that are
-//! not plain create/read/update/delete (RSVP, accept, draw, check-in, personal-time details)
-//! have their own.
+//! Collections share one generic set of handlers (`get_one::<E>` and the rest); utoipa
+//! documents concrete functions, so [`collection!`] gives each kind its thin handlers,
+//! declared with their paths, bodies and answers. The few operations that are not plain
+//! create/read/update/delete (RSVP, accept, draw, check-in, personal time) have their own.
 
 use axum::Json;
-use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::api::{
-    ActivityEntry, BalanceQuery, CheckinWeek, KeepRequest, ListQuery, LogQuery, PersonalTimeView,
-    Status,
+    ActivityEntry, BalanceQuery, CheckinAnswered, CheckinWeek, ItemPath, KeepRequest, LogQuery,
+    MAX_LOG, PersonalTimeView, PlanQuery, Status, TimeBound, WeekPath, WindowQuery,
 };
 use tandem_protocol::balance::Balance;
 use tandem_protocol::document::Conflict;
 use tandem_protocol::entity::Entity;
 use tandem_protocol::error::ValidationError;
-use tandem_protocol::model::agreement::Agreement;
+use tandem_protocol::model::agreement::{Agreement, AgreementPatch, NewAgreement};
 use tandem_protocol::model::checkin::NewCheckin;
-use tandem_protocol::model::idea::Idea;
-use tandem_protocol::model::note::Note;
+use tandem_protocol::model::idea::{Idea, IdeaPatch, NewIdea};
+use tandem_protocol::model::note::{NewNote, Note, NotePatch};
 use tandem_protocol::model::personal_time::{NewPersonalTime, PersonalTime, PersonalTimePatch};
-use tandem_protocol::model::plan::{Plan, PlanStatus, RsvpRequest};
+use tandem_protocol::model::plan::{NewPlan, Plan, PlanPatch, RsvpRequest};
 use tandem_protocol::model::settings::{Settings, SettingsPatch};
 use tandem_protocol::remind::Reminder;
 use tandem_protocol::time::IsoWeek;
 use tandem_protocol::trash::TrashEntry;
+use utoipa_axum::routes;
 
-use super::error::{Body, Params};
-use super::{ApiError, AppState};
+use super::error::{Body, Params, Segment};
+use super::openapi::{
+    BadBody, BadParams, Conflict as InConflict, Guarded, Missing, Stopping, Unprocessable,
+};
+use super::{ApiError, AppState, Routes};
 use crate::repo::RepoError;
 
-/// Largest `limit` of the activity log.
-const MAX_LOG: usize = 1000;
-
 /// Every document route.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/status", get(status))
-        .route("/v1/plans", get(list_plans).post(create::<Plan>))
-        .route("/v1/plans/{id}/rsvp", post(rsvp))
-        .route("/v1/ideas/draw", post(draw_idea))
-        .route("/v1/agreements/{id}/accept", post(accept))
-        .route(
-            "/v1/personal-time",
-            get(list_personal_time).post(create_personal_time),
-        )
-        .route(
-            "/v1/personal-time/{id}",
-            get(get_personal_time)
-                .patch(update_personal_time)
-                .delete(delete::<PersonalTime>),
-        )
-        .route("/v1/trash", get(trash))
-        .route("/v1/trash/{id}/restore", post(restore_item))
-        .route("/v1/undo", post(undo))
-        .route("/v1/checkins", get(list_checkins).post(answer_checkin))
-        .route("/v1/checkins/{week}", get(get_checkin))
-        .route("/v1/balance", get(balance))
-        .route("/v1/settings", get(settings).patch(update_settings))
-        .route("/v1/log", get(log))
-        .route("/v1/reminders", get(reminders))
-        .merge(crud::<Plan>("/v1/plans", false))
-        .merge(crud::<Idea>("/v1/ideas", true))
-        .merge(crud::<Agreement>("/v1/agreements", true))
-        .merge(crud::<Note>("/v1/notes", true))
+pub fn routes() -> Routes {
+    Routes::default()
+        .routes(routes!(status))
+        .routes(routes!(list_plans, plans::create))
+        .routes(routes!(plans::get_one, plans::update, plans::delete))
+        .routes(routes!(plans::conflicts))
+        .routes(routes!(plans::keep))
+        .routes(routes!(rsvp))
+        .routes(routes!(ideas::list, ideas::create))
+        .routes(routes!(ideas::get_one, ideas::update, ideas::delete))
+        .routes(routes!(ideas::conflicts))
+        .routes(routes!(ideas::keep))
+        .routes(routes!(draw_idea))
+        .routes(routes!(agreements::list, agreements::create))
+        .routes(routes!(
+            agreements::get_one,
+            agreements::update,
+            agreements::delete
+        ))
+        .routes(routes!(agreements::conflicts))
+        .routes(routes!(agreements::keep))
+        .routes(routes!(accept))
+        .routes(routes!(notes::list, notes::create))
+        .routes(routes!(notes::get_one, notes::update, notes::delete))
+        .routes(routes!(notes::conflicts))
+        .routes(routes!(notes::keep))
+        .routes(routes!(list_personal_time, create_personal_time))
+        .routes(routes!(
+            get_personal_time,
+            update_personal_time,
+            delete_personal_time
+        ))
+        .routes(routes!(trash))
+        .routes(routes!(restore_item))
+        .routes(routes!(undo))
+        .routes(routes!(list_checkins, answer_checkin))
+        .routes(routes!(get_checkin))
+        .routes(routes!(balance))
+        .routes(routes!(settings, update_settings))
+        .routes(routes!(log))
+        .routes(routes!(reminders))
 }
 
-/// `GET/POST {base}` (when `with_list`) and `GET/PATCH/DELETE {base}/{id}` for `E`.
-fn crud<E>(base: &str, with_list: bool) -> Router<AppState>
-where
-    E: Entity + Send + 'static,
-{
-    let item = format!("{base}/{{id}}");
-    let mut router = Router::new()
-        .route(
-            &item,
-            get(get_one::<E>).patch(update::<E>).delete(delete::<E>),
-        )
-        .route(&format!("{item}/conflicts"), get(conflicts::<E>))
-        .route(&format!("{item}/keep"), post(keep::<E>));
-    if with_list {
-        router = router.route(base, get(list::<E>).post(create::<E>));
-    }
-    router
+/// The documented handlers of one collection, each a thin call of the generic one for
+/// `$entity`: get, change, delete, conflicts and keep on `$base/{id}`, and (unless the
+/// collection has a list of its own) list and create on `$base`.
+macro_rules! collection {
+    ($module:ident: $entity:ty, $new:ty, $patch:ty, $base:literal, $noun:literal $(, $list:ident)?) => {
+        #[doc = concat!("The handlers of `", $base, "`.")]
+        mod $module {
+            use super::*;
+
+            $(
+            #[utoipa::path(
+                get,
+                path = $base,
+                tag = stringify!($module),
+                operation_id = concat!("list_", stringify!($module)),
+                summary = concat!("every ", $noun, " not in the trash"),
+                responses((status = 200, body = Vec<$entity>), Guarded, Stopping)
+            )]
+            pub async fn $list(state: State<AppState>) -> Result<Json<Vec<$entity>>, ApiError> {
+                super::list::<$entity>(state).await
+            }
+            )?
+
+            #[utoipa::path(
+                post,
+                path = $base,
+                tag = stringify!($module),
+                operation_id = concat!("create_", $noun),
+                summary = concat!("adds a ", $noun),
+                request_body = $new,
+                responses(
+                    (status = 201, body = $entity),
+                    BadBody, Unprocessable, Guarded, Stopping,
+                )
+            )]
+            pub async fn create(
+                state: State<AppState>,
+                body: Body<$new>,
+            ) -> Result<impl IntoResponse, ApiError> {
+                super::create::<$entity>(state, body).await
+            }
+
+            #[utoipa::path(
+                get,
+                path = concat!($base, "/{id}"),
+                tag = stringify!($module),
+                operation_id = concat!("get_", $noun),
+                summary = concat!("one ", $noun),
+                params(ItemPath),
+                responses(
+                    (status = 200, body = $entity),
+                    BadParams, Missing, InConflict, Guarded, Stopping,
+                )
+            )]
+            pub async fn get_one(
+                state: State<AppState>,
+                id: Segment<ItemPath>,
+            ) -> Result<Json<$entity>, ApiError> {
+                super::get_one::<$entity>(state, id).await
+            }
+
+            #[utoipa::path(
+                patch,
+                path = concat!($base, "/{id}"),
+                tag = stringify!($module),
+                operation_id = concat!("update_", $noun),
+                summary = concat!("changes a ", $noun, "'s fields; absent fields stay"),
+                params(ItemPath),
+                request_body = $patch,
+                responses(
+                    (status = 200, body = $entity),
+                    BadParams, BadBody, Missing, InConflict, Unprocessable, Guarded, Stopping,
+                )
+            )]
+            pub async fn update(
+                state: State<AppState>,
+                id: Segment<ItemPath>,
+                body: Body<$patch>,
+            ) -> Result<Json<$entity>, ApiError> {
+                super::update::<$entity>(state, id, body).await
+            }
+
+            #[utoipa::path(
+                delete,
+                path = concat!($base, "/{id}"),
+                tag = stringify!($module),
+                operation_id = concat!("delete_", $noun),
+                summary = concat!(
+                    "puts a ", $noun, " in the trash (a tombstone both laptops keep; ",
+                    "POST /v1/trash/{id}/restore brings it back)"
+                ),
+                params(ItemPath),
+                responses(
+                    (status = 204, description = "in the trash"),
+                    BadParams, Missing, InConflict, Guarded, Stopping,
+                )
+            )]
+            pub async fn delete(
+                state: State<AppState>,
+                id: Segment<ItemPath>,
+            ) -> Result<StatusCode, ApiError> {
+                super::delete::<$entity>(state, id).await
+            }
+
+            #[utoipa::path(
+                get,
+                path = concat!($base, "/{id}/conflicts"),
+                tag = stringify!($module),
+                operation_id = concat!("conflicts_of_", $noun),
+                summary = concat!(
+                    "values of a ", $noun, " that lost concurrent edits, with who wrote them ",
+                    "and when"
+                ),
+                params(ItemPath),
+                responses(
+                    (status = 200, body = Vec<Conflict>),
+                    BadParams, Missing, InConflict, Guarded, Stopping,
+                )
+            )]
+            pub async fn conflicts(
+                state: State<AppState>,
+                id: Segment<ItemPath>,
+            ) -> Result<Json<Vec<Conflict>>, ApiError> {
+                super::conflicts::<$entity>(state, id).await
+            }
+
+            #[utoipa::path(
+                post,
+                path = concat!($base, "/{id}/keep"),
+                tag = stringify!($module),
+                operation_id = concat!("keep_", $noun, "_value"),
+                summary = concat!("restores the value a ", $noun, "'s field lost in a conflict"),
+                params(ItemPath),
+                request_body = KeepRequest,
+                responses(
+                    (status = 200, body = $entity),
+                    BadParams, BadBody, Missing, InConflict, Guarded, Stopping,
+                )
+            )]
+            pub async fn keep(
+                state: State<AppState>,
+                id: Segment<ItemPath>,
+                body: Body<KeepRequest>,
+            ) -> Result<Json<$entity>, ApiError> {
+                super::keep::<$entity>(state, id, body).await
+            }
+        }
+    };
 }
+
+collection!(plans: Plan, NewPlan, PlanPatch, "/v1/plans", "plan");
+collection!(ideas: Idea, NewIdea, IdeaPatch, "/v1/ideas", "idea", list);
+collection!(agreements: Agreement, NewAgreement, AgreementPatch, "/v1/agreements", "agreement", list);
+collection!(notes: Note, NewNote, NotePatch, "/v1/notes", "note", list);
 
 async fn conflicts<E: Entity + Send + 'static>(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
 ) -> Result<Json<Vec<Conflict>>, ApiError> {
     state
         .with_repo(move |repo| repo.conflicts::<E>(&id))
@@ -103,7 +250,7 @@ async fn conflicts<E: Entity + Send + 'static>(
 
 async fn keep<E: Entity + Send + 'static>(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
     Body(req): Body<KeepRequest>,
 ) -> Result<Json<E>, ApiError> {
     state
@@ -120,7 +267,7 @@ async fn list<E: Entity + Send + 'static>(
 
 async fn get_one<E: Entity + Send + 'static>(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
 ) -> Result<Json<E>, ApiError> {
     state
         .with_repo(move |repo| repo.get::<E>(&id))
@@ -138,7 +285,7 @@ async fn create<E: Entity + Send + 'static>(
 
 async fn update<E: Entity + Send + 'static>(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
     Body(patch): Body<E::Patch>,
 ) -> Result<Json<E>, ApiError> {
     state
@@ -149,48 +296,43 @@ async fn update<E: Entity + Send + 'static>(
 
 async fn delete<E: Entity + Send + 'static>(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
 ) -> Result<StatusCode, ApiError> {
     state.with_repo(move |repo| repo.delete::<E>(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A from/to bound: an RFC 3339 instant, or a date meaning its midnight in `tz`.
+/// A from/to bound as an instant: a date means its midnight in `tz`.
 fn bound(
     field: &str,
-    raw: Option<&str>,
+    bound: Option<TimeBound>,
     tz: &TimeZone,
 ) -> Result<Option<Timestamp>, ValidationError> {
-    let Some(raw) = raw else { return Ok(None) };
-    if let Ok(ts) = raw.parse::<Timestamp>() {
-        return Ok(Some(ts));
+    match bound {
+        None => Ok(None),
+        Some(TimeBound::Instant(instant)) => Ok(Some(instant)),
+        Some(TimeBound::Day(day)) => tz
+            .to_timestamp(day.to_datetime(jiff::civil::Time::midnight()))
+            .map(Some)
+            .map_err(|e| ValidationError::rule(field, format!("{day} has no midnight here: {e}"))),
     }
-    raw.parse::<jiff::civil::Date>()
-        .ok()
-        .and_then(|d| {
-            tz.to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
-                .ok()
-        })
-        .map(Some)
-        .ok_or_else(|| {
-            ValidationError::new(
-                field,
-                format!("{raw:?} is not an RFC 3339 instant or a YYYY-MM-DD date"),
-            )
-        })
 }
 
-/// The query's time window, resolved in the daemon's zone.
+/// A query's time window, resolved in the daemon's zone.
 struct Window {
     from: Option<Timestamp>,
     to: Option<Timestamp>,
 }
 
 impl Window {
-    fn parse(query: &ListQuery, tz: &TimeZone) -> Result<Self, ValidationError> {
+    fn new(
+        from: Option<TimeBound>,
+        to: Option<TimeBound>,
+        tz: &TimeZone,
+    ) -> Result<Self, ValidationError> {
         Ok(Self {
-            from: bound("from", query.from.as_deref(), tz)?,
-            to: bound("to", query.to.as_deref(), tz)?,
+            from: bound("from", from, tz)?,
+            to: bound("to", to, tz)?,
         })
     }
 
@@ -199,14 +341,18 @@ impl Window {
     }
 }
 
+/// Plans, soonest first; filtered by a time window (occurrences of recurring plans count)
+/// and a status.
+#[utoipa::path(get, path = "/v1/plans", tag = "plans", params(PlanQuery),
+    responses((status = 200, body = Vec<Plan>), BadParams, Unprocessable, Guarded, Stopping))]
 async fn list_plans(
     State(state): State<AppState>,
-    Params(query): Params<ListQuery>,
+    Params(query): Params<PlanQuery>,
 ) -> Result<Json<Vec<Plan>>, ApiError> {
     state
         .with_repo(move |repo| {
-            let window = Window::parse(&query, repo.tz())?;
-            let status: Option<PlanStatus> = query.status.as_deref().map(str::parse).transpose()?;
+            let window = Window::new(query.from, query.to, repo.tz())?;
+            let status = query.status;
             let mut plans = repo.list::<Plan>()?;
             plans.sort_by_key(|p| p.start.timestamp());
             Ok(plans
@@ -224,9 +370,16 @@ async fn list_plans(
         .map(Json)
 }
 
+/// Answers a plan; a second yes schedules it.
+#[utoipa::path(post, path = "/v1/plans/{id}/rsvp", tag = "plans", params(ItemPath),
+    request_body = RsvpRequest,
+    responses(
+        (status = 200, body = Plan),
+        BadParams, BadBody, Missing, InConflict, Guarded, Stopping,
+    ))]
 async fn rsvp(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
     Body(req): Body<RsvpRequest>,
 ) -> Result<Json<Plan>, ApiError> {
     state
@@ -240,9 +393,15 @@ async fn rsvp(
         .map(Json)
 }
 
+/// Accepts an agreement's current wording.
+#[utoipa::path(post, path = "/v1/agreements/{id}/accept", tag = "agreements", params(ItemPath),
+    responses(
+        (status = 200, body = Agreement),
+        BadParams, Missing, InConflict, Guarded, Stopping,
+    ))]
 async fn accept(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
 ) -> Result<Json<Agreement>, ApiError> {
     state
         .with_repo(move |repo| {
@@ -255,6 +414,9 @@ async fn accept(
         .map(Json)
 }
 
+/// One idea from the jar at random (404 `empty_jar` when there is none).
+#[utoipa::path(post, path = "/v1/ideas/draw", tag = "ideas",
+    responses((status = 200, body = Idea), Missing, Guarded, Stopping))]
 async fn draw_idea(State(state): State<AppState>) -> Result<Json<Idea>, ApiError> {
     match state.with_repo(|repo| repo.draw_idea()).await? {
         Some(idea) => Ok(Json(idea)),
@@ -266,13 +428,19 @@ async fn draw_idea(State(state): State<AppState>) -> Result<Json<Idea>, ApiError
     }
 }
 
+/// Personal-time blocks of both partners (details only one's own), filtered by a window.
+#[utoipa::path(get, path = "/v1/personal-time", tag = "personal_time", params(WindowQuery),
+    responses(
+        (status = 200, body = Vec<PersonalTimeView>),
+        BadParams, Unprocessable, Guarded, Stopping,
+    ))]
 async fn list_personal_time(
     State(state): State<AppState>,
-    Params(query): Params<ListQuery>,
+    Params(query): Params<WindowQuery>,
 ) -> Result<Json<Vec<PersonalTimeView>>, ApiError> {
     state
         .with_repo(move |repo| {
-            let window = Window::parse(&query, repo.tz())?;
+            let window = Window::new(query.from, query.to, repo.tz())?;
             let blocks = repo.personal_time()?;
             Ok(blocks
                 .into_iter()
@@ -283,9 +451,15 @@ async fn list_personal_time(
         .map(Json)
 }
 
+/// One personal-time block.
+#[utoipa::path(get, path = "/v1/personal-time/{id}", tag = "personal_time", params(ItemPath),
+    responses(
+        (status = 200, body = PersonalTimeView),
+        BadParams, Missing, InConflict, Guarded, Stopping,
+    ))]
 async fn get_personal_time(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
 ) -> Result<Json<PersonalTimeView>, ApiError> {
     state
         .with_repo(move |repo| repo.personal_time_one(&id))
@@ -293,6 +467,13 @@ async fn get_personal_time(
         .map(Json)
 }
 
+/// Adds a block of one's own time; what it is for (`details`) stays on one's own devices.
+#[utoipa::path(post, path = "/v1/personal-time", tag = "personal_time",
+    request_body = NewPersonalTime,
+    responses(
+        (status = 201, body = PersonalTimeView),
+        BadBody, Unprocessable, Guarded, Stopping,
+    ))]
 async fn create_personal_time(
     State(state): State<AppState>,
     Body(new): Body<NewPersonalTime>,
@@ -303,9 +484,16 @@ async fn create_personal_time(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+/// Changes one's own block; absent fields stay.
+#[utoipa::path(patch, path = "/v1/personal-time/{id}", tag = "personal_time", params(ItemPath),
+    request_body = PersonalTimePatch,
+    responses(
+        (status = 200, body = PersonalTimeView),
+        BadParams, BadBody, Missing, InConflict, Unprocessable, Guarded, Stopping,
+    ))]
 async fn update_personal_time(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
     Body(patch): Body<PersonalTimePatch>,
 ) -> Result<Json<PersonalTimeView>, ApiError> {
     state
@@ -314,13 +502,35 @@ async fn update_personal_time(
         .map(Json)
 }
 
+/// Puts one's own block in the trash.
+#[utoipa::path(delete, path = "/v1/personal-time/{id}", tag = "personal_time", params(ItemPath),
+    responses(
+        (status = 204, description = "in the trash"),
+        BadParams, Missing, InConflict, Guarded, Stopping,
+    ))]
+async fn delete_personal_time(
+    state: State<AppState>,
+    id: Segment<ItemPath>,
+) -> Result<StatusCode, ApiError> {
+    delete::<PersonalTime>(state, id).await
+}
+
+/// What either partner deleted in the last 30 days, newest first.
+#[utoipa::path(get, path = "/v1/trash", tag = "trash",
+    responses((status = 200, body = Vec<TrashEntry>), Guarded, Stopping))]
 async fn trash(State(state): State<AppState>) -> Result<Json<Vec<TrashEntry>>, ApiError> {
     state.with_repo(|repo| repo.trash()).await.map(Json)
 }
 
+/// Brings a deleted item of any kind back; says what came back.
+#[utoipa::path(post, path = "/v1/trash/{id}/restore", tag = "trash", params(ItemPath),
+    responses(
+        (status = 200, body = TrashEntry),
+        BadParams, Missing, InConflict, Guarded, Stopping,
+    ))]
 async fn restore_item(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
 ) -> Result<Json<TrashEntry>, ApiError> {
     state
         .with_repo(move |repo| repo.restore_item(&id))
@@ -328,17 +538,30 @@ async fn restore_item(
         .map(Json)
 }
 
+/// Reverts this person's last command made on this device, as a new change; says which
+/// command it was (409 when there is nothing to undo).
+#[utoipa::path(post, path = "/v1/undo", tag = "undo",
+    responses((status = 200, body = Activity), InConflict, Guarded, Stopping))]
 async fn undo(State(state): State<AppState>) -> Result<Json<Activity>, ApiError> {
     state.with_repo(|repo| repo.undo()).await.map(Json)
 }
 
+/// Check-in weeks, newest first; the partner's answers only once both answered.
+#[utoipa::path(get, path = "/v1/checkins", tag = "checkins",
+    responses((status = 200, body = Vec<CheckinWeek>), Guarded, Stopping))]
 async fn list_checkins(State(state): State<AppState>) -> Result<Json<Vec<CheckinWeek>>, ApiError> {
     state.with_repo(|repo| repo.checkin_weeks()).await.map(Json)
 }
 
+/// One check-in week (404 while nobody has answered it).
+#[utoipa::path(get, path = "/v1/checkins/{week}", tag = "checkins", params(WeekPath),
+    responses(
+        (status = 200, body = CheckinWeek),
+        BadParams, Missing, Unprocessable, Guarded, Stopping,
+    ))]
 async fn get_checkin(
     State(state): State<AppState>,
-    Path(week): Path<String>,
+    Segment(WeekPath { week }): Segment<WeekPath>,
 ) -> Result<Json<CheckinWeek>, ApiError> {
     let week: IsoWeek = week.parse()?;
     let found = state
@@ -355,6 +578,13 @@ async fn get_checkin(
     })
 }
 
+/// Answers a week's check-in; before the reveal, answering again replaces the earlier
+/// answer (409 `revealed` once both answered: answers are final).
+#[utoipa::path(post, path = "/v1/checkins", tag = "checkins", request_body = NewCheckin,
+    responses(
+        (status = 201, body = CheckinAnswered),
+        BadBody, InConflict, Unprocessable, Guarded, Stopping,
+    ))]
 async fn answer_checkin(
     State(state): State<AppState>,
     Body(new): Body<NewCheckin>,
@@ -365,6 +595,9 @@ async fn answer_checkin(
     Ok((StatusCode::CREATED, Json(answered)))
 }
 
+/// The week's hours together and apart, and its reading.
+#[utoipa::path(get, path = "/v1/balance", tag = "balance", params(BalanceQuery),
+    responses((status = 200, body = Balance), BadParams, Unprocessable, Guarded, Stopping))]
 async fn balance(
     State(state): State<AppState>,
     Params(query): Params<BalanceQuery>,
@@ -373,12 +606,12 @@ async fn balance(
         .with_repo(move |repo| {
             let tz = match &query.tz {
                 Some(name) => {
-                    TimeZone::get(name).map_err(|e| ValidationError::new("tz", e.to_string()))?
+                    TimeZone::get(name).map_err(|e| ValidationError::rule("tz", e.to_string()))?
                 }
                 None => repo.tz().clone(),
             };
-            let week = match &query.week {
-                Some(raw) => raw.parse::<IsoWeek>()?,
+            let week = match query.week {
+                Some(week) => week.parse::<IsoWeek>()?,
                 None => IsoWeek::of(&Timestamp::now().to_zoned_datetime(tz.clone())),
             };
             repo.balance(week, &tz)
@@ -387,10 +620,16 @@ async fn balance(
         .map(Json)
 }
 
+/// Shared settings.
+#[utoipa::path(get, path = "/v1/settings", tag = "settings",
+    responses((status = 200, body = Settings), Guarded, Stopping))]
 async fn settings(State(state): State<AppState>) -> Result<Json<Settings>, ApiError> {
     state.with_repo(|repo| repo.settings()).await.map(Json)
 }
 
+/// Changes shared settings.
+#[utoipa::path(patch, path = "/v1/settings", tag = "settings", request_body = SettingsPatch,
+    responses((status = 200, body = Settings), BadBody, Guarded, Stopping))]
 async fn update_settings(
     State(state): State<AppState>,
     Body(patch): Body<SettingsPatch>,
@@ -401,17 +640,30 @@ async fn update_settings(
         .map(Json)
 }
 
+/// Activity of both documents, newest first.
+#[utoipa::path(get, path = "/v1/log", tag = "log", params(LogQuery),
+    responses((status = 200, body = Vec<ActivityEntry>), BadParams, Guarded, Stopping))]
 async fn log(
     State(state): State<AppState>,
     Params(query): Params<LogQuery>,
 ) -> Result<Json<Vec<ActivityEntry>>, ApiError> {
-    let limit = query.limit.unwrap_or(50).min(MAX_LOG);
+    let limit = query.limit.unwrap_or(50);
+    if limit > MAX_LOG {
+        return Err(ValidationError::new(
+            "limit",
+            format!("is {limit}; at most {MAX_LOG} entries can be asked for"),
+        )
+        .into());
+    }
     state
         .with_repo(move |repo| repo.activity(limit))
         .await
         .map(Json)
 }
 
+/// What is due now: the check-in, plans starting soon, agreements to review.
+#[utoipa::path(get, path = "/v1/reminders", tag = "reminders",
+    responses((status = 200, body = Vec<Reminder>), Guarded, Stopping))]
 async fn reminders(State(state): State<AppState>) -> Result<Json<Vec<Reminder>>, ApiError> {
     state
         .with_repo(|repo| {
@@ -422,6 +674,9 @@ async fn reminders(State(state): State<AppState>) -> Result<Json<Vec<Reminder>>,
         .map(Json)
 }
 
+/// Who this daemon is, its partner and its documents.
+#[utoipa::path(get, path = "/v1/status", tag = "status",
+    responses((status = 200, body = Status), Guarded, Stopping))]
 async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     let mut status = state.with_repo(|repo| repo.status()).await?;
     status.device_id = state.hub.identity.device_id.to_string();

@@ -42,23 +42,28 @@ pub struct Agreement {
 }
 
 /// Body of a request to propose an agreement.
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAgreement {
     /// See [`Agreement::text`].
+    #[schema(schema_with = crate::entity::required_text_schema::<MAX_TEXT>)]
     pub text: String,
     /// Defaults to 90 days from now.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub review_on: Option<Day>,
 }
 
 /// Body of a request to change an agreement.
-#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgreementPatch {
     /// New wording (clears every acceptance, the editor's too).
+    #[schema(schema_with = crate::entity::required_text_or_null_schema::<MAX_TEXT>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// New review date.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub review_on: Option<Day>,
 }
 

@@ -61,21 +61,30 @@ impl Stored for CheckinMarker {
 }
 
 /// Body of a check-in.
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCheckin {
     /// Defaults to the current week.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub week: Option<IsoWeek>,
     /// See [`CheckinAnswer::enough_alone`].
+    #[schema(minimum = 1, maximum = 5)]
+    #[serde(deserialize_with = "crate::entity::whole_number")]
     pub enough_alone: i64,
     /// See [`CheckinAnswer::enough_together`].
+    #[schema(minimum = 1, maximum = 5)]
+    #[serde(deserialize_with = "crate::entity::whole_number")]
     pub enough_together: i64,
     /// See [`CheckinAnswer::went_well`].
     #[serde(default)]
+    #[schema(schema_with = crate::entity::bounded_multiline_text_or_null_schema::<MAX_TEXT>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub went_well: Option<String>,
     /// See [`CheckinAnswer::need_next`].
     #[serde(default)]
+    #[schema(schema_with = crate::entity::bounded_multiline_text_or_null_schema::<MAX_TEXT>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_next: Option<String>,
 }
 
@@ -84,9 +93,12 @@ pub fn answer_key(week: IsoWeek, person: &PersonId) -> String {
     format!("{week}_{person}")
 }
 
+/// What a rating may be (the schema states the same bounds; a test holds them together).
+pub const RATINGS: std::ops::RangeInclusive<u8> = 1..=5;
+
 fn rating(field: &str, value: i64) -> Result<u8, ValidationError> {
     match u8::try_from(value) {
-        Ok(v @ 1..=5) => Ok(v),
+        Ok(v) if RATINGS.contains(&v) => Ok(v),
         _ => Err(ValidationError::new(
             field,
             format!("must be 1 to 5, got {value}"),

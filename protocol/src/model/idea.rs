@@ -28,23 +28,30 @@ pub struct Idea {
 }
 
 /// Body of a request to add an idea.
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewIdea {
     /// See [`Idea::title`].
+    #[schema(schema_with = crate::entity::required_text_schema::<MAX_TITLE>)]
     pub title: String,
     /// See [`Idea::notes`].
     #[serde(default)]
+    #[schema(schema_with = crate::entity::bounded_multiline_text_or_null_schema::<MAX_NOTES>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
 }
 
 /// Body of a request to change an idea.
-#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdeaPatch {
     /// New title.
+    #[schema(schema_with = crate::entity::required_text_or_null_schema::<MAX_TITLE>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// New notes.
+    #[schema(schema_with = crate::entity::bounded_multiline_text_or_null_schema::<MAX_NOTES>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
 }
 

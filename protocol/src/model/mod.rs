@@ -31,6 +31,35 @@ macro_rules! string_enum {
             /// Every value this build may write, in declaration order (not `Unknown`).
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
+            /// The names of [`Self::ALL`].
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
+            /// The schema of a request field taking one: only the values a client may
+            /// choose (never `unknown`, which only a newer tandem writes).
+            pub fn choice_schema() -> utoipa::openapi::schema::Object {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some(Self::NAMES.iter().copied()))
+                    .build()
+            }
+
+            /// [`Self::choice_schema`] or `null`, for fields where `null` means "as it is"
+            /// or "the default".
+            pub fn choice_or_null_schema() -> utoipa::openapi::schema::Object {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                        utoipa::openapi::schema::Type::String,
+                        utoipa::openapi::schema::Type::Null,
+                    ]))
+                    .enum_values(Some(
+                        Self::NAMES
+                            .iter()
+                            .map(|n| serde_json::Value::from(*n))
+                            .chain([serde_json::Value::Null]),
+                    ))
+                    .build()
+            }
+
             /// The stored and displayed name; `unknown` for a value from a newer tandem.
             pub fn as_str(self) -> &'static str {
                 match self {
@@ -85,7 +114,8 @@ macro_rules! string_enum {
             }
         }
 
-        /// Reads a known name, or `unknown` as the daemon shows a newer value (so clients
+        /// Reads a known name exactly as written (the lenient spellings are `FromStr`'s,
+        /// for people typing), or `unknown` as the daemon shows a newer value (so clients
         /// can read what it lists); entities refuse `Unknown` as input when validating.
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -93,7 +123,11 @@ macro_rules! string_enum {
                 if raw == $name::Unknown.as_str() {
                     return Ok($name::Unknown);
                 }
-                raw.parse().map_err(serde::de::Error::custom)
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == raw)
+                    .ok_or_else(|| serde::de::Error::unknown_variant(&raw, Self::NAMES))
             }
         }
 

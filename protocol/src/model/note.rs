@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::document::Collection;
 use crate::entity::{
     Author, Entity, Meta, bounded_multiline_text, keyed_by_id, required_multiline_text,
-    required_text, text_as_str, text_from_str,
+    required_text, text_as_str, text_from_str, update_text,
 };
 use crate::error::ValidationError;
 use crate::ids::EntityId;
@@ -33,23 +33,30 @@ pub struct Note {
 }
 
 /// Body of a request to write a note.
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewNote {
-    /// See [`Note::title`].
+    /// See [`Note::title`]; the body's first line when absent.
     #[serde(default)]
+    #[schema(schema_with = crate::entity::required_text_or_null_schema::<MAX_TITLE>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// See [`Note::body`].
+    #[schema(schema_with = crate::entity::required_multiline_text_schema::<MAX_BODY>)]
     pub body: String,
 }
 
 /// Body of a request to change a note.
-#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotePatch {
     /// New title.
+    #[schema(schema_with = crate::entity::required_text_or_null_schema::<MAX_TITLE>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// New body.
+    #[schema(schema_with = crate::entity::bounded_multiline_text_or_null_schema::<MAX_BODY>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
 }
 
@@ -96,7 +103,7 @@ impl Entity for Note {
             self.title = title;
         }
         if let Some(body) = body {
-            self.body.update(body);
+            update_text(&mut self.body, &body);
         }
         self.meta.touch(author);
         Ok(())

@@ -55,7 +55,7 @@ impl Stored for PersonalTimeDetail {
 }
 
 /// Body of a request to block personal time.
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPersonalTime {
     /// See [`PersonalTime::start`].
@@ -64,23 +64,33 @@ pub struct NewPersonalTime {
     pub end: Moment,
     /// See [`PersonalTime::label`].
     #[serde(default)]
+    #[schema(schema_with = crate::entity::required_text_or_null_schema::<MAX_LABEL>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// Private details, kept in the owner's private document only.
     #[serde(default)]
+    #[schema(schema_with = crate::entity::bounded_text_or_null_schema::<MAX_DETAILS>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
 }
 
 /// Body of a request to change a block.
-#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonalTimePatch {
     /// New start.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<Moment>,
     /// New end.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end: Option<Moment>,
     /// New public label.
+    #[schema(schema_with = crate::entity::required_text_or_null_schema::<MAX_LABEL>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// New private details.
+    #[schema(schema_with = crate::entity::bounded_text_or_null_schema::<MAX_DETAILS>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<String>,
 }
 

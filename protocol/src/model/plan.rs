@@ -10,7 +10,7 @@ use super::string_enum;
 use crate::document::Collection;
 use crate::entity::{
     Author, Entity, Meta, bounded_multiline_text, bounded_text, check_range, keyed_by_id, present,
-    required_text, text_as_str, text_from_str,
+    required_text, text_as_str, text_from_str, update_text,
 };
 use crate::error::ValidationError;
 use crate::ids::{EntityId, PersonId};
@@ -87,14 +87,20 @@ string_enum!(
 #[serde(deny_unknown_fields)]
 pub struct Recurrence {
     /// Unit of repetition.
+    #[schema(schema_with = Frequency::choice_schema)]
     pub every: Frequency,
     /// Repeat every this many units (1 to 52).
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "crate::entity::whole_number")]
+    #[schema(minimum = 1, maximum = 52)]
     pub interval: u32,
     /// Last day an occurrence may start on, if the repetition ends.
     #[serde(default)]
     pub until: Option<Day>,
 }
+
+/// The intervals a recurrence may have (the schema states the same bounds; a test holds
+/// them together).
+pub const INTERVALS: std::ops::RangeInclusive<u32> = 1..=52;
 
 fn one() -> u32 {
     1
@@ -103,7 +109,7 @@ fn one() -> u32 {
 impl Recurrence {
     fn validate(&self) -> Result<(), ValidationError> {
         self.every.require_known("recurrence.every")?;
-        if !(1..=52).contains(&self.interval) {
+        if !INTERVALS.contains(&self.interval) {
             return Err(ValidationError::new(
                 "recurrence.interval",
                 "must be between 1 and 52",
@@ -163,13 +169,16 @@ pub struct Plan {
 }
 
 /// Body of a request to create a plan.
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPlan {
     /// See [`Plan::title`].
+    #[schema(schema_with = crate::entity::required_text_schema::<MAX_TITLE>)]
     pub title: String,
     /// Defaults to `other`.
     #[serde(default)]
+    #[schema(schema_with = PlanKind::choice_or_null_schema)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<PlanKind>,
     /// See [`Plan::start`].
     pub start: Moment,
@@ -177,39 +186,59 @@ pub struct NewPlan {
     pub end: Moment,
     /// See [`Plan::place`].
     #[serde(default)]
+    #[schema(schema_with = crate::entity::bounded_text_or_null_schema::<MAX_PLACE>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub place: Option<String>,
     /// See [`Plan::notes`].
     #[serde(default)]
+    #[schema(schema_with = crate::entity::bounded_multiline_text_or_null_schema::<MAX_NOTES>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     /// Defaults to `proposed`.
     #[serde(default)]
+    #[schema(schema_with = PlanStatus::choice_or_null_schema)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<PlanStatus>,
     /// See [`Plan::recurrence`].
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recurrence: Option<Recurrence>,
 }
 
 /// Body of a request to change a plan; absent fields stay as they are.
-#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanPatch {
     /// New title.
+    #[schema(schema_with = crate::entity::required_text_or_null_schema::<MAX_TITLE>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// New kind.
+    #[schema(schema_with = PlanKind::choice_or_null_schema)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<PlanKind>,
     /// New start.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<Moment>,
     /// New end.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end: Option<Moment>,
     /// New place.
+    #[schema(schema_with = crate::entity::bounded_text_or_null_schema::<MAX_PLACE>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub place: Option<String>,
     /// New notes (replaces the text; the change is stored as a minimal edit).
+    #[schema(schema_with = crate::entity::bounded_multiline_text_or_null_schema::<MAX_NOTES>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     /// New status.
+    #[schema(schema_with = PlanStatus::choice_or_null_schema)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<PlanStatus>,
     /// New repetition; `null` removes it.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Recurrence>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recurrence: Option<Option<Recurrence>>,
 }
 
@@ -218,6 +247,7 @@ pub struct PlanPatch {
 #[serde(deny_unknown_fields)]
 pub struct RsvpRequest {
     /// The answer of the person calling.
+    #[schema(schema_with = Rsvp::choice_schema)]
     pub answer: Rsvp,
 }
 
@@ -278,8 +308,10 @@ impl Entity for Plan {
             next.place = bounded_text("place", &place, MAX_PLACE)?;
         }
         if let Some(notes) = patch.notes {
-            next.notes
-                .update(bounded_multiline_text("notes", &notes, MAX_NOTES)?);
+            update_text(
+                &mut next.notes,
+                &bounded_multiline_text("notes", &notes, MAX_NOTES)?,
+            );
         }
         if let Some(status) = patch.status {
             next.status = status.require_known("status")?;
