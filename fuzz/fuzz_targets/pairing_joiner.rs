@@ -8,41 +8,13 @@
 use libfuzzer_sys::fuzz_target;
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::ids::PersonId;
+use tandem_protocol::pairing::fake_pake::FakePake;
 use tandem_protocol::pairing::joiner::{Applicant, Joiner, Step};
 use tandem_protocol::pairing::{
-    INVITER, MAX_PAIR_FRAME, PairMessage, PairingCode, PairingError, Pake, Refusal, Relation,
-    confirmation_key, person_name, prove,
+    INVITER, MAX_PAIR_FRAME, PairMessage, PairingCode, Refusal, Relation, confirmation_key,
+    person_name, prove,
 };
 use tandem_protocol::wire::PROTOCOL_VERSION;
-
-/// Same key on both sides exactly when the codes match, like SPAKE2.
-#[derive(Default)]
-struct FakePake(Option<PairingCode>);
-
-impl FakePake {
-    /// The key this side gets from the other side's message `theirs`.
-    fn shared(mine: PairingCode, theirs: &[u8]) -> Vec<u8> {
-        let mine = mine.password();
-        if theirs == mine {
-            mine
-        } else {
-            [theirs, &mine].concat()
-        }
-    }
-}
-
-impl Pake for FakePake {
-    fn start(&mut self, code: PairingCode) -> Vec<u8> {
-        self.0 = Some(code);
-        code.password()
-    }
-    fn finish(&mut self, theirs: &[u8]) -> Result<Vec<u8>, PairingError> {
-        let mine = self
-            .0
-            .ok_or_else(|| PairingError::Protocol("not started".into()))?;
-        Ok(Self::shared(mine, theirs))
-    }
-}
 
 /// The code the joiner typed.
 fn code() -> PairingCode {

@@ -12,6 +12,7 @@ use jiff::SignedDuration;
 use libfuzzer_sys::fuzz_target;
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::ids::PersonId;
+use tandem_protocol::pairing::fake_pake::FakePake;
 use tandem_protocol::pairing::responder::{Inviter, Responder, Step};
 use tandem_protocol::pairing::{
     JOINER, MAX_ATTEMPTS, PairMessage, PairingCode, PairingError, PairingWindow, Pake, Refusal,
@@ -19,26 +20,17 @@ use tandem_protocol::pairing::{
 };
 use tandem_protocol::wire::PROTOCOL_VERSION;
 
-/// Same key on both sides exactly when the codes match, like SPAKE2; counts the codes it
-/// is started with, which is every code the window lets anyone try.
-struct FakePake(Option<PairingCode>, Rc<Cell<u32>>);
+/// The shared stand-in for SPAKE2, counting the codes it is started with, which is every
+/// code the window lets anyone try.
+struct CountingPake(FakePake, Rc<Cell<u32>>);
 
-impl Pake for FakePake {
+impl Pake for CountingPake {
     fn start(&mut self, code: PairingCode) -> Vec<u8> {
         self.1.set(self.1.get() + 1);
-        self.0 = Some(code);
-        code.password()
+        self.0.start(code)
     }
     fn finish(&mut self, theirs: &[u8]) -> Result<Vec<u8>, PairingError> {
-        let mine = self
-            .0
-            .ok_or_else(|| PairingError::Protocol("not started".into()))?
-            .password();
-        Ok(if theirs == mine {
-            mine
-        } else {
-            [theirs, &mine].concat()
-        })
+        self.0.finish(theirs)
     }
 }
 
@@ -119,11 +111,11 @@ fuzz_target!(|data: &[u8]| {
         name: "Alex".into(),
     };
     let codes_tried = Rc::new(Cell::new(0));
-    let mut connections: Vec<(Responder, FakePake)> = (0..CONNECTIONS)
+    let mut connections: Vec<(Responder, CountingPake)> = (0..CONNECTIONS)
         .map(|_| {
             (
                 Responder::new(joiner(), inviter.clone(), [flags; 32]),
-                FakePake(None, codes_tried.clone()),
+                CountingPake(FakePake::default(), codes_tried.clone()),
             )
         })
         .collect();

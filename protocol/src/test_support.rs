@@ -4,7 +4,6 @@ use crate::document::DocKind;
 use crate::entity::Author;
 use crate::ids::PersonId;
 use crate::model::plan::NewPlan;
-use crate::pairing::{PairingCode, PairingError, Pake};
 use crate::schema::{Schema, SchemaStep};
 use crate::time::{Moment, Stamp};
 
@@ -37,26 +36,4 @@ pub fn new_plan(start: &str, end: &str) -> NewPlan {
     }
 }
 
-/// A stand-in for SPAKE2 with the property the pairing state machines rely on: both sides
-/// get the same key exactly when they used the same code.
-#[derive(Default)]
-pub struct FakePake(Option<PairingCode>);
-
-impl Pake for FakePake {
-    fn start(&mut self, code: PairingCode) -> Vec<u8> {
-        self.0 = Some(code);
-        code.password()
-    }
-
-    fn finish(&mut self, theirs: &[u8]) -> Result<Vec<u8>, PairingError> {
-        let mine = self
-            .0
-            .ok_or_else(|| PairingError::Protocol("SPAKE2 was not started".into()))?
-            .password();
-        Ok(if theirs == mine {
-            mine
-        } else {
-            [theirs, &mine].concat()
-        })
-    }
-}
+pub use crate::pairing::fake_pake::FakePake;

@@ -25,6 +25,8 @@ use crate::ids::PersonId;
 use crate::model::person::MAX_NAME_LEN;
 use crate::model::string_enum;
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fake_pake;
 pub mod joiner;
 pub mod responder;
 
