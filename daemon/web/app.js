@@ -91,15 +91,65 @@ function instant(moment) {
   return new Date(moment.replace(/\[.*\]$/, ""));
 }
 
-function when(moment) {
-  return instant(moment).toLocaleString(undefined, {
-    weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
-  });
+/** The time zone a stored time names (`[Europe/Paris]`), if any and if this phone knows it. */
+function zoneOf(moment) {
+  const zone = /\[(.+)\]$/.exec(moment)?.[1];
+  if (!zone) return undefined;
+  try {
+    new Intl.DateTimeFormat(undefined, { timeZone: zone });
+    return zone;
+  } catch {
+    return undefined;
+  }
 }
 
+const PHONE_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** The calendar day of `date` in `zone`, as a number of days, to compare days. */
+function dayNumber(date, zone) {
+  const [y, m, d] = new Intl.DateTimeFormat("en-CA", {
+    timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+  }).format(date).split("-").map(Number);
+  return Date.UTC(y, m - 1, d) / 86400000;
+}
+
+/**
+ * The day of `date` in the phone's language, in `zone`: "today", "tomorrow" or
+ * "yesterday" where they apply, a weekday within the coming week, else the date.
+ */
+function dayWords(date, zone) {
+  const ahead = dayNumber(date, zone) - dayNumber(new Date(), zone);
+  if (Math.abs(ahead) <= 1) {
+    return new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }).format(ahead, "day");
+  }
+  const long = ahead > 1 && ahead < 7 ? { weekday: "long" } : { weekday: "short", day: "numeric", month: "short" };
+  return new Intl.DateTimeFormat(undefined, { timeZone: zone, ...long }).format(date);
+}
+
+/** The time of day of `date` in `zone`, as the phone's language writes it. */
+function timeWords(date, zone, withZone) {
+  return new Intl.DateTimeFormat(undefined, {
+    timeZone: zone, hour: "numeric", minute: "2-digit", ...(withZone ? { timeZoneName: "short" } : {}),
+  }).format(date);
+}
+
+/**
+ * A stored time as a person says it, in the zone it was planned in: "tomorrow, 12:30"
+ * (or "12:30 PM", as the phone's language has it), naming the zone when it is not the
+ * phone's own.
+ */
+function when(moment) {
+  const zone = zoneOf(moment);
+  const date = instant(moment);
+  return `${dayWords(date, zone)}, ${timeWords(date, zone, zone && zone !== PHONE_ZONE)}`;
+}
+
+/** A start and end: "tomorrow, 12:30 – 14:30", the end's day only when it differs. */
 function range(start, end) {
-  const to = instant(end).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
-  return `${when(start)} – ${to}`;
+  const zone = zoneOf(end);
+  const [from, to] = [instant(start), instant(end)];
+  const sameDay = dayNumber(from, zone) === dayNumber(to, zone);
+  return `${when(start)} – ${sameDay ? timeWords(to, zone, false) : when(end)}`;
 }
 
 /** A Date as wall-clock time in this phone's zone, the way the API reads it. */
@@ -436,13 +486,20 @@ function show(view) {
 }
 
 let toastTimer;
+/** Shows `text` above the tabs for a while; the page gains room below so it hides nothing. */
 function toast(text) {
   const t = $("toast");
   t.textContent = text;
   t.hidden = false;
+  document.body.classList.add("toasting");
   clearTimeout(toastTimer);
   // Long enough to read: longer messages stay longer.
-  toastTimer = setTimeout(() => { t.hidden = true; }, Math.min(8000, 2500 + 50 * text.length));
+  toastTimer = setTimeout(hideToast, Math.min(8000, 2500 + 50 * text.length));
+}
+
+function hideToast() {
+  $("toast").hidden = true;
+  document.body.classList.remove("toasting");
 }
 
 /** Runs a change, then redraws; errors become a toast. */
@@ -561,16 +618,30 @@ function onSubmit(id, errorId, handler) {
   });
 }
 
-function rating(form, name, label) {
-  const raw = String(form.get(name) || "").trim();
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < 1 || value > 5) {
-    throw new Error(`${label} must be a whole number from 1 to 5.`);
+/** What each step of a check-in rating means, 1 to 5. */
+const SCALE = ["not at all", "a little", "some", "mostly", "plenty"];
+
+/** Five tap targets for each rating question (`fieldset.scale`), named as the API names it. */
+function fillScales() {
+  for (const set of document.querySelectorAll("fieldset.scale")) {
+    const name = set.id.replace("-", "_");
+    set.querySelector(".choices").replaceChildren(...SCALE.map((word, i) => el("label", {},
+      el("input", { type: "radio", name, value: String(i + 1) }),
+      el("span", { class: "number" }, String(i + 1)),
+      el("span", { class: "word" }, word))));
+  }
+}
+
+function rating(form, name, question) {
+  const value = Number(form.get(name));
+  if (!(value >= 1 && value <= 5)) {
+    throw new Error(`${question}: tap a number from 1 (not at all) to 5 (plenty).`);
   }
   return value;
 }
 
 function wireForms() {
+  fillScales();
   onSubmit("plan-form", "plan-error", async (form, node) => {
     const title = String(form.get("title")).trim();
     if (!title) throw new Error("Say what the plan is.");
@@ -609,7 +680,7 @@ function wireForms() {
 
   onSubmit("checkin-form", "checkin-error", async (form, node) => {
     const body = {
-      enough_alone: rating(form, "enough_alone", "Time alone"),
+      enough_alone: rating(form, "enough_alone", "Time to yourself"),
       enough_together: rating(form, "enough_together", "Time together"),
     };
     for (const key of ["went_well", "need_next"]) {
@@ -641,13 +712,24 @@ function wireForms() {
     tab.addEventListener("click", () => show(tab.dataset.view));
   }
   $("undo").addEventListener("click", undo);
+  $("toast").addEventListener("click", hideToast);
   wireEditor();
 
   $("login-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const token = $("token-input").value.trim();
+    const token = tokenOf($("token-input").value.trim());
     if (token) login(token);
   });
+}
+
+/**
+ * The token in what was pasted: the token itself, or the whole link `tandem phone add`
+ * printed (a home-screen app may start with storage of its own, without the token the
+ * browser kept, so pasting the link again is the way in).
+ */
+function tokenOf(pasted) {
+  const hash = pasted.indexOf("#");
+  return hash >= 0 ? new URLSearchParams(pasted.slice(hash + 1)).get("token") || "" : pasted;
 }
 
 // ---- live updates ----

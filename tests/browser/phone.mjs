@@ -9,6 +9,11 @@
 
 import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+/** axe-core's script, pinned by package-lock.json, run in each page to audit it. */
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const env = (name) => {
   const value = process.env[name];
@@ -24,12 +29,16 @@ function check(condition, message) {
   if (!condition) throw new Error(`check failed: ${message}`);
 }
 
+/** Text with every kind of space (ICU puts a narrow one before "PM") as a plain space. */
+const spaced = (text) => text.replace(/\s/g, " ");
+
 /** Every phone page opened, to show what each looked like if a check fails. */
 const opened = [];
 
-async function phone(browser, url, token, colorScheme = "light") {
+async function phone(browser, url, token, { colorScheme = "light", width = WIDTH, locale = "en-US" } = {}) {
   const context = await browser.newContext({
-    viewport: { width: WIDTH, height: 812 },
+    viewport: { width, height: 812 },
+    locale,
     deviceScaleFactor: 2,
     isMobile: true,
     hasTouch: true,
@@ -97,43 +106,48 @@ function clipped(page) {
 }
 
 /**
- * Text on the page whose contrast with what is behind it is below WCAG AA (4.5:1, or
- * 3:1 for large text), as `tag "text" ratio`.
+ * What axe-core finds on the page as it is now that is serious or critical (contrast
+ * below WCAG AA, controls without a name, ...), as `rule: target` lines.
  */
-function lowContrast(page) {
-  return page.evaluate(() => {
-    const rgba = (css) => {
-      const [r, g, b, a = 1] = css.match(/[\d.]+/g).map(Number);
-      return { r, g, b, a };
-    };
-    const luminance = ({ r, g, b }) => {
-      const [lr, lg, lb] = [r, g, b].map((v) => {
-        const c = v / 255;
-        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-      });
-      return 0.2126 * lr + 0.7152 * lg + 0.0722 * lb;
-    };
-    const behind = (node) => {
-      for (let n = node; n; n = n.parentElement) {
-        const color = rgba(getComputedStyle(n).backgroundColor);
-        if (color.a > 0) return color;
-      }
-      return { r: 255, g: 255, b: 255, a: 1 };
-    };
-    const low = [];
-    for (const node of document.querySelectorAll("body *")) {
-      const text = [...node.childNodes]
-        .filter((c) => c.nodeType === Node.TEXT_NODE).map((c) => c.textContent).join("").trim();
-      if (!text || !node.checkVisibility()) continue;
-      const style = getComputedStyle(node);
-      const [fg, bg] = [luminance(rgba(style.color)), luminance(behind(node))];
-      const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
-      const size = parseFloat(style.fontSize);
-      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
-      if (ratio < (large ? 3 : 4.5)) low.push(`${node.tagName.toLowerCase()} "${text}" ${ratio.toFixed(2)}`);
-    }
-    return low;
+async function accessibility(page) {
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => (await window.axe.run(document)).violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")} (${n.failureSummary.replace(/\s+/g, " ")})`)));
+  return violations;
+}
+
+/**
+ * The web app manifest the page links, checked as a browser installing it would: a name,
+ * a standalone display, a start URL in scope, and icons that load as what they claim.
+ */
+async function checkManifest(page) {
+  const found = await page.evaluate(async () => {
+    const link = document.querySelector('link[rel="manifest"]');
+    const response = await fetch(link.href);
+    const manifest = await response.json();
+    const icons = await Promise.all(manifest.icons.map(async (icon) => {
+      const r = await fetch(new URL(icon.src, link.href));
+      return { ...icon, status: r.status, served: r.headers.get("content-type"), bytes: (await r.arrayBuffer()).byteLength };
+    }));
+    const touch = await fetch(document.querySelector('link[rel="apple-touch-icon"]').href);
+    return { contentType: response.headers.get("content-type"), manifest, icons, touch: touch.status };
   });
+  const { manifest, icons } = found;
+  check(found.contentType.startsWith("application/manifest+json"), `manifest content type, got ${found.contentType}`);
+  check(manifest.name === "Tandem" && manifest.short_name === "Tandem", "the manifest names the app");
+  check(manifest.display === "standalone", "the home-screen icon opens full screen");
+  check(manifest.start_url === "/" && manifest.scope === "/", "the app starts at the page");
+  check(/^#[0-9a-f]{6}$/i.test(manifest.theme_color) && manifest.background_color, "theme and background colours");
+  for (const size of ["192x192", "512x512"]) {
+    check(icons.some((i) => i.sizes === size && i.type === "image/png"), `a ${size} PNG icon`);
+  }
+  check(icons.some((i) => i.purpose === "maskable"), "a maskable icon for Android");
+  for (const icon of icons) {
+    check(icon.status === 200 && icon.served === icon.type && icon.bytes > 100,
+      `icon ${icon.src} loads as ${icon.type} (${icon.status}, ${icon.served}, ${icon.bytes} bytes)`);
+  }
+  check(found.touch === 200, "the iOS home-screen icon loads");
 }
 
 async function waitForLine() {
@@ -153,6 +167,9 @@ try {
   const sam = await phone(browser, bUrl, bToken);
   const alex = await phone(browser, aUrl, aToken);
   const a = alex.page;
+
+  // "Add to Home Screen" finds a named app with icons that opens full screen.
+  await checkManifest(a);
 
   // Sam has changed nothing yet: Undo shows the daemon's refusal as it words it.
   await sam.page.locator("#undo").tap();
@@ -176,7 +193,9 @@ try {
   const onSam = sam.page.locator("#plans li", { hasText: "Picnic by the river" });
   await onSam.waitFor();
   console.log(`plan-live-ms ${Date.now() - started}`);
-  check((await onSam.textContent()).includes("12:30"), "Sam sees the start time");
+  // Times in the phone's language, with the day in words: this phone speaks US English.
+  const samSees = spaced(await onSam.locator(".when").first().textContent());
+  check(samSees.startsWith("tomorrow, 12:30 PM – 2:30 PM"), `Sam sees the time as a US phone says it, got ${JSON.stringify(samSees)}`);
 
   // Sam says yes on the phone; Alex's page shows the plan scheduled, live.
   await onSam.getByRole("button", { name: "Yes" }).tap();
@@ -302,15 +321,22 @@ try {
     .locator(".when", { hasText: "Deleted by Alex" }).waitFor();
   await sam.page.screenshot({ path: `${shots}/trash.png`, fullPage: true });
 
-  // Check-in: a rating outside 1-5 gets a message and nothing is sent.
+  // Check-in: ratings are five tap targets each, and the form says what the partner sees
+  // and when. A question left unanswered gets a message and nothing is sent.
   await tab(a, "checkin");
-  await a.fill("#enough-alone", "7");
-  await a.fill("#enough-together", "3");
+  check((await a.locator("#checkin-privacy").innerText()).includes("only once you have both answered"),
+    "the form says when the partner sees the answers");
+  const choice = (question, n) => a.locator(`#${question} label`).nth(n - 1);
+  check(await a.locator("#enough-alone label").count() === 5, "five choices for time alone");
+  const target = await choice("enough-alone", 3).boundingBox();
+  check(target.width >= 44 && target.height >= 44, `tap targets are at least 44 px, got ${target.width}x${target.height}`);
+  await choice("enough-together", 3).tap();
   await a.locator("#checkin-form button[type=submit]").tap();
   const refusal = await a.locator("#checkin-error").textContent();
-  check(refusal.includes("1 to 5"), `rating 7 refused with a message, got ${JSON.stringify(refusal)}`);
+  check(refusal.includes("1 (not at all) to 5 (plenty)"), `a missing rating refused with a message, got ${JSON.stringify(refusal)}`);
   await a.screenshot({ path: `${shots}/checkin-error.png`, fullPage: true });
-  await a.fill("#enough-alone", "2");
+  await choice("enough-alone", 2).tap();
+  check(await a.locator('#enough-alone input[value="2"]').isChecked(), "the tapped rating is chosen");
   await a.fill("#went-well", "The picnic plan");
   await a.locator("#checkin-form button[type=submit]").tap();
   await a.locator("#checkin-state", { hasText: "You answered" }).waitFor();
@@ -334,40 +360,71 @@ try {
   check(!(await sam.page.locator("#notes").textContent()).includes("blue scarf"), "Sam's phone never shows Alex's note");
 
   // Dark mode, the week again.
-  const dark = await phone(browser, aUrl, aToken, "dark");
+  const dark = await phone(browser, aUrl, aToken, { colorScheme: "dark" });
   await dark.page.locator("#plans li", { hasText: "Picnic" }).waitFor();
   await dark.page.screenshot({ path: `${shots}/week-dark.png`, fullPage: true });
   const background = await dark.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   check(background === "rgb(21, 19, 20)", `dark background in dark mode, got ${background}`);
 
-  // Nothing overflows a 375 px screen, and all text is readable in both schemes.
+  // A French phone: the same plan in French words and a 24-hour clock.
+  const french = await phone(browser, aUrl, aToken, { locale: "fr-FR" });
+  const enFrancais = spaced(await french.page.locator("#plans li", { hasText: "Picnic" }).locator(".when").first().textContent());
+  check(enFrancais.startsWith("demain, 11:15 – 13:15"), `French words and a 24-hour clock, got ${JSON.stringify(enFrancais)}`);
+
+  // A tablet-sized screen, for the screenshots.
+  const wide = await phone(browser, aUrl, aToken, { width: 768 });
+
+  // Nothing overflows a 375 px screen, and axe-core finds nothing serious on any view, in
+  // either scheme.
   const drawn = {
     week: "#plans li", ideas: "#ideas li", agreements: "#agreements li",
     checkin: "#checkin-state:not(:empty)", notes: "#notes li", trash: "#trash li",
   };
+  const screens = [["light", a, WIDTH], ["dark", dark.page, WIDTH], ["light", wide.page, 768]];
   for (const [view, shown] of Object.entries(drawn)) {
-    for (const page of [a, dark.page]) {
+    for (const [scheme, page, width] of screens) {
       await tab(page, view);
       await page.locator(shown).first().waitFor();
-      const width = await page.evaluate(() => document.documentElement.scrollWidth);
-      check(width <= WIDTH, `${view} fits ${WIDTH} px (scroll width ${width})`);
+      await page.screenshot({ path: `${shots}/${view}-${scheme}-${width}.png`, fullPage: true });
+      if (width !== WIDTH) continue;
+      const scroll = await page.evaluate(() => document.documentElement.scrollWidth);
+      check(scroll <= WIDTH, `${view} fits ${WIDTH} px (scroll width ${scroll})`);
       const cut = await clipped(page);
       check(cut.length === 0, `${view} shows everything whole at ${WIDTH} px: ${cut.join("; ")}`);
-      const low = await lowContrast(page);
-      check(low.length === 0, `${view} has enough contrast: ${low.join("; ")}`);
+      const found = await accessibility(page);
+      check(found.length === 0, `${view} (${scheme}) passes axe-core: ${found.join("; ")}`);
     }
   }
-  // The editor too, in the dark.
-  await tab(dark.page, "ideas");
-  await dark.page.locator("#ideas li", { hasText: "Night swim" }).getByRole("button", { name: "Edit" }).tap();
-  await dark.page.locator("#editor").waitFor();
-  const low = await lowContrast(dark.page);
-  check(low.length === 0, `the editor has enough contrast: ${low.join("; ")}`);
-  await dark.page.screenshot({ path: `${shots}/editor-dark.png` });
-  await dark.page.locator("#editor-cancel").tap();
-  await dark.page.locator("#editor").waitFor({ state: "hidden" });
-  check(alex.errors.length === 0 && sam.errors.length === 0 && dark.errors.length === 0,
-    `no script errors: ${[...alex.errors, ...sam.errors, ...dark.errors].join("; ")}`);
+  // A focused button, a toast over the list, and the editor, in both schemes.
+  for (const [scheme, page] of screens.slice(0, 2)) {
+    await tab(page, "ideas");
+    await page.locator("#draw").focus();
+    await page.locator("#draw").tap();
+    await page.locator("#drawn:not(:empty)").waitFor();
+    let found = await accessibility(page);
+    check(found.length === 0, `the focused draw button (${scheme}) passes axe-core: ${found.join("; ")}`);
+    await page.evaluate(() => toast("A toast over the list"));
+    found = await accessibility(page);
+    check(found.length === 0, `a toast (${scheme}) passes axe-core: ${found.join("; ")}`);
+    await page.locator("#toast").tap();
+    await page.locator("#toast").waitFor({ state: "hidden" });
+    await page.locator("#ideas li", { hasText: "Night swim" }).getByRole("button", { name: "Edit" }).tap();
+    await page.locator("#editor").waitFor();
+    found = await accessibility(page);
+    check(found.length === 0, `the editor (${scheme}) passes axe-core: ${found.join("; ")}`);
+    await page.screenshot({ path: `${shots}/editor-${scheme}.png` });
+    await page.locator("#editor-cancel").tap();
+    await page.locator("#editor").waitFor({ state: "hidden" });
+  }
+  // The last item of a list can scroll clear of a toast.
+  await a.evaluate(() => toast("Another toast"));
+  await a.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  const [last, over] = await Promise.all([
+    a.locator("#ideas li").last().boundingBox(), a.locator("#toast").boundingBox(),
+  ]);
+  check(last.y + last.height <= over.y, `the toast leaves the last idea visible (${last.y + last.height} > ${over.y})`);
+  const failures = [alex, sam, dark, french, wide].flatMap((p) => p.errors);
+  check(failures.length === 0, `no script errors: ${failures.join("; ")}`);
 
   // Revocation: the open page falls back to the login screen, and the link stops working.
   console.log("revoke-now");
