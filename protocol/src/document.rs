@@ -525,7 +525,7 @@ impl Document {
     }
 
     /// Writes the value that lost for `field` back as the current one. Call
-    /// [`Document::commit`] afterwards; `NotFound` if the field has no conflict.
+    /// [`Document::commit`] afterwards; `NoConflict` if the field has none.
     pub fn keep_losing_value(
         &mut self,
         collection: Collection,
@@ -536,9 +536,8 @@ impl Document {
             .losers(collection, key, None)?
             .into_iter()
             .find(|l| l.field == field)
-            .ok_or_else(|| DocumentError::NotFound {
-                collection: collection.key(),
-                id: format!("{key}: no conflicting value for {field}"),
+            .ok_or_else(|| DocumentError::NoConflict {
+                field: field.to_owned(),
             })?;
         self.doc.put(&loser.map, loser.key.as_str(), loser.value)?;
         Ok(())

@@ -61,6 +61,15 @@ pub enum DocumentError {
         /// The id that was asked for.
         id: String,
     },
+    /// The item exists but `field` has no value that lost a conflict, so there is nothing
+    /// to keep: the state, not the request, refuses it.
+    #[error(
+        "{field} of this item has no conflicting value to keep: list its conflicts to see which fields have one"
+    )]
+    NoConflict {
+        /// The field asked for.
+        field: String,
+    },
     /// An id prefix matched more than one entity.
     #[error("id prefix {prefix} matches several {collection}: give more characters")]
     Ambiguous {

@@ -69,6 +69,11 @@ impl From<RepoError> for ApiError {
             RepoError::Document(DocumentError::Ambiguous { .. }) => {
                 ApiError::new(StatusCode::CONFLICT, "ambiguous_id", message)
             }
+            RepoError::Document(DocumentError::NoConflict { field }) => {
+                let mut err = ApiError::new(StatusCode::CONFLICT, "no_conflict", message);
+                err.detail.field = Some(field);
+                err
+            }
             RepoError::Revealed(_) => ApiError::new(StatusCode::CONFLICT, "revealed", message),
             RepoError::Refused(Refusal::NotYours { .. }) => {
                 ApiError::new(StatusCode::FORBIDDEN, "not_yours", message)

@@ -120,7 +120,7 @@ async fn page_style() -> impl IntoResponse {
     tag = "page",
     security(()),
     responses(
-        (status = 200, description = "the web app manifest", content_type = "application/manifest+json", body = String),
+        (status = 200, description = "the web app manifest", content_type = "application/manifest+json", body = Object),
         openapi::Foreign,
     )
 )]
