@@ -84,7 +84,9 @@ impl Discovery {
         let id = hub.identity.device_id;
         let compact = id.to_string().replace('-', "").to_ascii_lowercase();
         let instance = format!("tandem-{}", &compact[..12]);
-        let host = format!("{instance}.local.");
+        // The host name phones open (`tandem phone add` links to it): answered for as long
+        // as this announcement runs.
+        let host = format!("{}.", hub.identity.host_name);
         let properties = [
             ("id", id.to_string()),
             ("v", PROTOCOL_VERSION.to_string()),

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use tandem_protocol::device::DeviceId;
+use tandem_protocol::device::{DeviceId, local_host_name};
 
 use crate::home::{Home, HomeError, io_at, write_file_atomic};
 
@@ -19,6 +19,10 @@ pub struct Identity {
     key: Arc<PrivatePkcs8KeyDer<'static>>,
     /// SHA-256 of `cert`.
     pub device_id: DeviceId,
+    /// The name this laptop answers to over mDNS (`tandem-<12 hex>.local`, from its key),
+    /// which the phone links use. Certificates made since it exists name it too; older
+    /// ones keep their names, since the certificate is what the partner pinned.
+    pub host_name: String,
 }
 
 impl Identity {
@@ -39,22 +43,29 @@ impl Identity {
         }
     }
 
-    /// A fresh identity (also used by tests for strangers and impostors).
+    /// A fresh identity (also used by tests for strangers and impostors). The certificate
+    /// names `tandem` (what peers ask for) and the laptop's mDNS host name (what phones
+    /// open).
     pub fn generate() -> Self {
-        let certified = rcgen::generate_simple_self_signed(vec!["tandem".to_owned()])
-            .expect("generating a P-256 key and certificate cannot fail");
-        Self::from_der(
-            certified.cert.der().to_vec(),
-            certified.signing_key.serialize_der(),
-        )
+        let key = rcgen::KeyPair::generate().expect("generating a P-256 key cannot fail");
+        let names = vec!["tandem".to_owned(), local_host_name(&key.public_key_raw())];
+        let cert = rcgen::CertificateParams::new(names)
+            .and_then(|params| params.self_signed(&key))
+            .expect("self-signing a certificate for two DNS names cannot fail");
+        Self::from_der(cert.der().to_vec(), key.serialize_der())
     }
 
     fn from_der(cert: Vec<u8>, key: Vec<u8>) -> Self {
         let device_id = DeviceId::of_certificate(&cert);
+        // A key rcgen cannot read (TLS would refuse it too) still gets a fixed name.
+        let host_name = rcgen::KeyPair::try_from(key.as_slice())
+            .map(|pair| local_host_name(&pair.public_key_raw()))
+            .unwrap_or_else(|_| local_host_name(&cert));
         Self {
             cert: CertificateDer::from(cert),
             key: Arc::new(PrivatePkcs8KeyDer::from(key)),
             device_id,
+            host_name,
         }
     }
 
@@ -71,6 +82,37 @@ impl Identity {
             cert: self.cert.clone(),
             key: other.key,
             device_id: self.device_id,
+            host_name: self.host_name.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_certificate_names_the_host_name_phones_open() {
+        let identity = Identity::generate();
+        assert!(
+            identity.host_name.ends_with(".local"),
+            "{}",
+            identity.host_name
+        );
+        let der: &[u8] = &identity.cert;
+        // A dNSName in the subject alternative names is the name's bytes as they are.
+        let names = |name: &str| der.windows(name.len()).any(|w| w == name.as_bytes());
+        assert!(
+            names(&identity.host_name),
+            "the certificate names {}",
+            identity.host_name
+        );
+        assert!(names("tandem"), "peers still find the name they ask for");
+        let again = Identity::from_der(der.to_vec(), identity.key.secret_pkcs8_der().to_vec());
+        assert_eq!(
+            again.host_name, identity.host_name,
+            "the name survives a restart"
+        );
+        assert_ne!(Identity::generate().host_name, identity.host_name);
     }
 }

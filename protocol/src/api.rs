@@ -475,7 +475,9 @@ pub struct PhoneAdded {
     /// Its bearer token: shown this once, stored only as a hash.
     pub token: String,
     /// Page addresses on the home network, the token in the fragment (never sent in a
-    /// request line, so never logged).
+    /// request line, so never logged): first, while mDNS is on, the laptop's mDNS name
+    /// (`https://tandem-<12 hex>.local:PORT/`, which stays the same when the router hands
+    /// out another address), then each IPv4 address as a fallback.
     pub urls: Vec<String>,
     /// Calendar feed to subscribe to. Its token is the phone's calendar token, which opens
     /// this feed only (calendar apps keep and sync the link) and is revoked with the phone.

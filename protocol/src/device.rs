@@ -116,9 +116,33 @@ impl<'de> Deserialize<'de> for DeviceId {
     }
 }
 
+/// The name a laptop answers to on the home network over mDNS, `tandem-<12 hex>.local`,
+/// from the SHA-256 of its public key (the raw key bytes). A phone's bookmark or home-screen icon
+/// names it rather than an address that DHCP may change; it depends on nothing but the
+/// key, so it is known before the certificate that names it is made, and never changes.
+pub fn local_host_name(public_key: &[u8]) -> String {
+    let digest = Sha256::digest(public_key);
+    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("tandem-{hex}.local")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_local_host_name_is_a_dns_label_fixed_by_the_key() {
+        let name = local_host_name(b"a public key");
+        assert_eq!(name, local_host_name(b"a public key"));
+        assert_ne!(name, local_host_name(b"another public key"));
+        let label = name.strip_suffix(".local").expect("ends in .local");
+        assert_eq!(label.len(), "tandem-".len() + 12);
+        assert!(
+            label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        );
+    }
 
     #[test]
     fn displays_in_groups_and_parses_back() {

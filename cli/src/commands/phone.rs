@@ -83,7 +83,13 @@ fn print_added(added: &PhoneAdded) {
         Err(e) => say!("(no QR code: {e})"),
     }
     say!("Or open: {url}");
-    for other in &added.urls[1..] {
+    let fallbacks = &added.urls[1..];
+    if url.contains(".local:") && !fallbacks.is_empty() {
+        say!(
+            "(This name stays the same when the router gives the laptop another address;              iPhones and Android 12 or later open it. If the phone cannot, use an address              below, which may change.)"
+        );
+    }
+    for other in fallbacks {
         say!("     or: {other}");
     }
     say!(

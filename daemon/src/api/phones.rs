@@ -61,14 +61,26 @@ async fn add_phone(
         .ok_or_else(|| {
             ApiError::internal("the phone listener did not start; see the daemon's log")
         })?;
-    let addrs = crate::listen::reachable_addrs(addr);
-    let urls = addrs
+    // The mDNS name first: it survives DHCP handing the laptop another address, so
+    // bookmarks and the home-screen icon keep working. It resolves only while mDNS runs.
+    let mut hosts: Vec<String> = state
+        .discovery
+        .as_ref()
+        .map(|_| format!("{}:{}", state.hub.identity.host_name, addr.port()))
+        .into_iter()
+        .collect();
+    hosts.extend(
+        crate::listen::reachable_addrs(addr)
+            .iter()
+            .map(ToString::to_string),
+    );
+    let urls = hosts
         .iter()
-        .map(|a| format!("https://{a}/#token={}", tokens.phone))
+        .map(|host| format!("https://{host}/#token={}", tokens.phone))
         .collect();
     let calendar_url = format!(
         "https://{}/v1/calendar.ics?token={}",
-        addrs[0], tokens.calendar
+        hosts[0], tokens.calendar
     );
     let fingerprint = state.hub.identity.device_id.colon_hex();
     Ok((
