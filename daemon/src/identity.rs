@@ -48,7 +48,7 @@ impl Identity {
     /// open).
     pub fn generate() -> Self {
         let key = rcgen::KeyPair::generate().expect("generating a P-256 key cannot fail");
-        let names = vec!["tandem".to_owned(), local_host_name(&key.public_key_raw())];
+        let names = vec!["tandem".to_owned(), local_host_name(key.public_key_raw())];
         let cert = rcgen::CertificateParams::new(names)
             .and_then(|params| params.self_signed(&key))
             .expect("self-signing a certificate for two DNS names cannot fail");
@@ -59,7 +59,7 @@ impl Identity {
         let device_id = DeviceId::of_certificate(&cert);
         // A key rcgen cannot read (TLS would refuse it too) still gets a fixed name.
         let host_name = rcgen::KeyPair::try_from(key.as_slice())
-            .map(|pair| local_host_name(&pair.public_key_raw()))
+            .map(|pair| local_host_name(pair.public_key_raw()))
             .unwrap_or_else(|_| local_host_name(&cert));
         Self {
             cert: CertificateDer::from(cert),
