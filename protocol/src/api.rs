@@ -466,16 +466,29 @@ impl Serialize for TimeBound {
     }
 }
 
-impl<'de> Deserialize<'de> for TimeBound {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
+/// Text that is neither an RFC 3339 instant nor a `YYYY-MM-DD` date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("an RFC 3339 instant or a YYYY-MM-DD date")]
+pub struct NotATimeBound;
+
+impl std::str::FromStr for TimeBound {
+    type Err = NotATimeBound;
+
+    fn from_str(raw: &str) -> Result<Self, NotATimeBound> {
         if let Ok(instant) = raw.parse() {
             return Ok(TimeBound::Instant(instant));
         }
-        raw.parse().map(TimeBound::Day).map_err(|_| {
+        raw.parse().map(TimeBound::Day).map_err(|_| NotATimeBound)
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeBound {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        raw.parse().map_err(|e: NotATimeBound| {
             serde::de::Error::invalid_value(
                 serde::de::Unexpected::Str(&raw),
-                &"an RFC 3339 instant or a YYYY-MM-DD date",
+                &e.to_string().as_str(),
             )
         })
     }
