@@ -256,8 +256,8 @@ pub fn add_phone(client: &Client, phone: &NewPhone) -> Answer<PhoneAdded> {
     client.call(&ep::ADD_PHONE, [], Payload::json(phone)?)
 }
 
-/// Shuts a phone out, named by its id, a prefix of it, or its name.
-pub fn revoke_phone(client: &Client, phone: &str) -> Answer<()> {
+/// Shuts a phone out, named by its id, a prefix of it, or its name; says which it was.
+pub fn revoke_phone(client: &Client, phone: &str) -> Answer<PhoneView> {
     client.call(&ep::REVOKE_PHONE, [phone], Payload::none())
 }
 
