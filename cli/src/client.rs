@@ -1,11 +1,12 @@
-//! The CLI's only way to the data: the local daemon's HTTP API.
+//! The CLI's only way to the data: the local daemon's HTTP API. This module is the
+//! transport (finding the daemon, the token, errors); [`crate::api`] the typed operations.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tandem_protocol::api::ErrorBody;
+use tandem_protocol::api::{Endpoint, ErrorBody, encode};
 use tandem_protocol::paths::{API_ADDR_FILE, API_TOKEN_FILE, CONFIG_FILE, HomeProblem};
 use thiserror::Error;
 
@@ -55,6 +56,65 @@ impl ClientError {
     }
 }
 
+/// What a request carries besides its endpoint and path parameters: a query string, a
+/// JSON body, both or neither.
+#[derive(Default)]
+pub struct Payload {
+    /// `?key=value&...`, encoded, or empty.
+    query: String,
+    /// The JSON body, if the operation takes one.
+    body: Option<Vec<u8>>,
+}
+
+impl Payload {
+    /// Nothing but the route.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// A JSON body.
+    pub fn json(body: &impl Serialize) -> Result<Self, ClientError> {
+        let body = serde_json::to_vec(body).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        Ok(Self {
+            query: String::new(),
+            body: Some(body),
+        })
+    }
+
+    /// A query string of `query`'s fields (a struct of optional strings and numbers;
+    /// absent fields are left out).
+    pub fn query(query: &impl Serialize) -> Result<Self, ClientError> {
+        let value =
+            serde_json::to_value(query).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let serde_json::Value::Object(fields) = value else {
+            return Err(ClientError::Protocol(format!(
+                "a query is a set of fields, not {value}"
+            )));
+        };
+        let mut pairs = Vec::new();
+        for (key, value) in fields {
+            let text = match value {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                other => {
+                    return Err(ClientError::Protocol(format!(
+                        "query field {key} is not text: {other}"
+                    )));
+                }
+            };
+            pairs.push(format!("{}={}", encode(&key), encode(&text)));
+        }
+        let query = if pairs.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", pairs.join("&"))
+        };
+        Ok(Self { query, body: None })
+    }
+}
+
 /// A connection to the local daemon.
 pub struct Client {
     home: PathBuf,
@@ -92,99 +152,53 @@ impl Client {
         })
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     fn auth(&self) -> String {
         format!("Bearer {}", self.token)
     }
 
-    /// `GET path`.
-    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let response = self
-            .agent
-            .get(self.url(path))
-            .header("Authorization", self.auth())
-            .call();
-        self.read(response)
-    }
-
-    /// `POST path` with a JSON body.
-    pub fn post<T: DeserializeOwned>(
+    /// Sends `endpoint` with its path `params` and what `payload` carries, and reads a
+    /// successful answer as `T` (an empty one as JSON `null`, which `()` reads). Only
+    /// [`crate::api`] calls it, once per operation.
+    pub fn call<T: DeserializeOwned, const N: usize>(
         &self,
-        path: &str,
-        body: &impl Serialize,
+        endpoint: &Endpoint<N>,
+        params: [&str; N],
+        payload: Payload,
     ) -> Result<T, ClientError> {
-        self.send("POST", path, body)
+        let bytes = self.call_for_bytes(endpoint, params, payload)?;
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        serde_json::from_slice(bytes).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
-    /// `PATCH path` with a JSON body.
-    pub fn patch<T: DeserializeOwned>(
+    /// As [`Client::call`], for an answer that is not JSON (a backup archive).
+    pub fn call_for_bytes<const N: usize>(
         &self,
-        path: &str,
-        body: &impl Serialize,
-    ) -> Result<T, ClientError> {
-        self.send("PATCH", path, body)
-    }
-
-    /// `DELETE path`.
-    pub fn delete(&self, path: &str) -> Result<(), ClientError> {
-        let response = self
-            .agent
-            .delete(self.url(path))
-            .header("Authorization", self.auth())
-            .call();
-        self.read::<serde_json::Value>(response).map(|_| ())
-    }
-
-    /// `POST path` with a JSON body, answered with raw bytes (a backup archive).
-    pub fn post_for_bytes(
-        &self,
-        path: &str,
-        body: &impl Serialize,
+        endpoint: &Endpoint<N>,
+        params: [&str; N],
+        payload: Payload,
     ) -> Result<Vec<u8>, ClientError> {
-        let (status, bytes) =
-            self.answer(self.agent.run(self.json_request("POST", path, body)?))?;
-        if (200..300).contains(&status) {
-            return Ok(bytes);
-        }
-        Err(Self::error(status, &bytes))
-    }
-
-    fn send<T: DeserializeOwned>(
-        &self,
-        method: &str,
-        path: &str,
-        body: &impl Serialize,
-    ) -> Result<T, ClientError> {
-        self.read(self.agent.run(self.json_request(method, path, body)?))
-    }
-
-    fn json_request(
-        &self,
-        method: &str,
-        path: &str,
-        body: &impl Serialize,
-    ) -> Result<ureq::http::Request<Vec<u8>>, ClientError> {
-        let json = serde_json::to_vec(body).map_err(|e| ClientError::Protocol(e.to_string()))?;
-        ureq::http::Request::builder()
-            .method(method)
-            .uri(self.url(path))
-            .header("Authorization", self.auth())
-            .header("Content-Type", "application/json")
-            .body(json)
-            .map_err(|e| ClientError::Protocol(e.to_string()))
-    }
-
-    fn read<T: DeserializeOwned>(
-        &self,
-        response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    ) -> Result<T, ClientError> {
+        let request = ureq::http::Request::builder()
+            .method(endpoint.method().as_str())
+            .uri(format!(
+                "{}{}{}",
+                self.base,
+                endpoint.path(params),
+                payload.query
+            ))
+            .header("Authorization", self.auth());
+        let unbuilt = |e: ureq::http::Error| ClientError::Protocol(e.to_string());
+        let response = match payload.body {
+            Some(json) => self.agent.run(
+                request
+                    .header("Content-Type", "application/json")
+                    .body(json)
+                    .map_err(unbuilt)?,
+            ),
+            None => self.agent.run(request.body(()).map_err(unbuilt)?),
+        };
         let (status, bytes) = self.answer(response)?;
         if (200..300).contains(&status) {
-            let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-            return serde_json::from_slice(bytes).map_err(|e| ClientError::Protocol(e.to_string()));
+            return Ok(bytes);
         }
         Err(Self::error(status, &bytes))
     }
@@ -222,5 +236,31 @@ impl Client {
                 ClientError::Protocol(format!("HTTP {status}: {}", String::from_utf8_lossy(body)))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tandem_protocol::api::{BalanceQuery, PlanQuery};
+    use tandem_protocol::model::plan::PlanStatus;
+
+    use super::Payload;
+
+    #[test]
+    fn a_query_has_the_given_fields_encoded_and_nothing_else() {
+        let plans = PlanQuery {
+            from: Some("2026-12-10".parse().unwrap()),
+            to: None,
+            status: Some(PlanStatus::Scheduled),
+        };
+        let query = Payload::query(&plans).unwrap().query;
+        assert_eq!(query, "?from=2026-12-10&status=scheduled");
+        let balance = BalanceQuery {
+            week: None,
+            tz: Some("America/Argentina/Buenos_Aires".into()),
+        };
+        let query = Payload::query(&balance).unwrap().query;
+        assert_eq!(query, "?tz=America%2FArgentina%2FBuenos_Aires");
+        assert_eq!(Payload::query(&PlanQuery::default()).unwrap().query, "");
     }
 }

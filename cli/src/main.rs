@@ -1,6 +1,7 @@
 //! `tandem`: the command line of tandem. It only talks to the local daemon's API; the
 //! daemon is the single writer of the data.
 
+mod api;
 mod args;
 mod client;
 mod commands;
@@ -14,6 +15,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use serde_json::json;
+use tandem_protocol::api::{ErrorBody, ErrorDetail};
 
 use crate::show::say_err;
 use args::{Cli, Command};
@@ -62,9 +64,13 @@ fn usage_error(e: clap::Error) -> ExitCode {
         .next()
         .unwrap_or_default()
         .trim_start_matches("error: ");
-    show::json(
-        &json!({ "error": { "code": "usage", "message": format!("{message}; see `tandem --help`") } }),
-    );
+    show::json(&ErrorBody {
+        error: ErrorDetail {
+            code: "usage".to_owned(),
+            message: format!("{message}; see `tandem --help`"),
+            field: None,
+        },
+    });
     ExitCode::from(USAGE_EXIT)
 }
 

@@ -20,6 +20,323 @@ pub const API_PREFIX: &str = "/v1";
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Where each route lives, written once: the daemon declares its routes at these paths
+/// (`#[utoipa::path(path = ...)]`) and the CLI's client sends to them through
+/// [`endpoints`]. A `{name}` segment is a path parameter, as OpenAPI writes it.
+pub mod paths {
+    /// The routes of a collection whose items are named by id.
+    #[derive(Clone, Copy, Debug)]
+    pub struct CollectionPaths {
+        /// Its items (list, create).
+        pub list: &'static str,
+        /// One item (get, change, delete).
+        pub item: &'static str,
+        /// One item's conflicting values.
+        pub conflicts: &'static str,
+        /// Restoring a value one item's field lost in a conflict.
+        pub keep: &'static str,
+    }
+
+    /// A collection's paths from its base, written once.
+    macro_rules! collection {
+        ($base:literal) => {
+            CollectionPaths {
+                list: $base,
+                item: concat!($base, "/{id}"),
+                conflicts: concat!($base, "/{id}/conflicts"),
+                keep: concat!($base, "/{id}/keep"),
+            }
+        };
+    }
+
+    /// Who this daemon is.
+    pub const STATUS: &str = "/v1/status";
+    /// Plans.
+    pub const PLANS: CollectionPaths = collection!("/v1/plans");
+    /// Answering a plan.
+    pub const PLAN_RSVP: &str = "/v1/plans/{id}/rsvp";
+    /// The idea jar.
+    pub const IDEAS: CollectionPaths = collection!("/v1/ideas");
+    /// One idea from the jar at random.
+    pub const IDEA_DRAW: &str = "/v1/ideas/draw";
+    /// Agreements.
+    pub const AGREEMENTS: CollectionPaths = collection!("/v1/agreements");
+    /// Accepting an agreement's wording.
+    pub const AGREEMENT_ACCEPT: &str = "/v1/agreements/{id}/accept";
+    /// Private notes.
+    pub const NOTES: CollectionPaths = collection!("/v1/notes");
+    /// Personal-time blocks.
+    pub const PERSONAL_TIME: &str = "/v1/personal-time";
+    /// One personal-time block.
+    pub const PERSONAL_TIME_ITEM: &str = "/v1/personal-time/{id}";
+    /// The trash.
+    pub const TRASH: &str = "/v1/trash";
+    /// Bringing an item back from the trash.
+    pub const TRASH_RESTORE: &str = "/v1/trash/{id}/restore";
+    /// Undoing the last command made on this device.
+    pub const UNDO: &str = "/v1/undo";
+    /// Check-in weeks.
+    pub const CHECKINS: &str = "/v1/checkins";
+    /// One check-in week.
+    pub const CHECKIN_WEEK: &str = "/v1/checkins/{week}";
+    /// A week's balance.
+    pub const BALANCE: &str = "/v1/balance";
+    /// Shared settings.
+    pub const SETTINGS: &str = "/v1/settings";
+    /// The activity log.
+    pub const LOG: &str = "/v1/log";
+    /// What is due now.
+    pub const REMINDERS: &str = "/v1/reminders";
+    /// Paired devices.
+    pub const PEERS: &str = "/v1/peers";
+    /// One paired device.
+    pub const PEER: &str = "/v1/peers/{device}";
+    /// Devices seen by mDNS.
+    pub const PEERS_NEARBY: &str = "/v1/peers/nearby";
+    /// This device's pairing window.
+    pub const PAIRING: &str = "/v1/pairing";
+    /// Joining another device's pairing window.
+    pub const PAIRING_JOIN: &str = "/v1/pairing/join";
+    /// Phones let in.
+    pub const PHONES: &str = "/v1/phones";
+    /// One phone.
+    pub const PHONE: &str = "/v1/phones/{id}";
+    /// Backups: the status, or an archive made now.
+    pub const BACKUP: &str = "/v1/backup";
+    /// Automatic backups.
+    pub const BACKUP_AUTO: &str = "/v1/backup/auto";
+}
+
+/// An HTTP method of the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// Reads.
+    Get,
+    /// Creates or acts.
+    Post,
+    /// Changes some fields.
+    Patch,
+    /// Deletes.
+    Delete,
+}
+
+impl Method {
+    /// The method as HTTP spells it; lower-case, it is the key of an OpenAPI operation.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// One operation a client sends: a method on a path whose `PARAMS` parameters are filled
+/// in per request. Only [`endpoints`] makes them, so everything a client can send is in
+/// [`endpoints::ALL`], which a test holds to the daemon's OpenAPI document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Endpoint<const PARAMS: usize = 0> {
+    method: Method,
+    path: &'static str,
+}
+
+impl<const PARAMS: usize> Endpoint<PARAMS> {
+    /// Checked where each endpoint is declared, so at compile time: the path has exactly
+    /// `PARAMS` parameters.
+    const fn new(method: Method, path: &'static str) -> Self {
+        assert!(
+            parameters_in(path) == PARAMS,
+            "an endpoint's parameter count is not its path's"
+        );
+        Self { method, path }
+    }
+
+    /// Its method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// Its path as the OpenAPI document writes it, parameters in braces.
+    pub fn template(&self) -> &'static str {
+        self.path
+    }
+
+    /// The path with its parameters, in order, replaced by `values` (percent-encoded, so
+    /// an id cannot reach another route).
+    pub fn path(&self, values: [&str; PARAMS]) -> String {
+        let mut path = String::with_capacity(self.path.len());
+        let mut values = values.into_iter();
+        let mut rest = self.path;
+        while let Some((before, after)) = rest.split_once('{') {
+            path.push_str(before);
+            path.push_str(&encode(values.next().unwrap_or_default()));
+            rest = after.split_once('}').map_or("", |(_, after)| after);
+        }
+        path.push_str(rest);
+        path
+    }
+}
+
+/// How many `{name}` parameters `path` has.
+const fn parameters_in(path: &str) -> usize {
+    let bytes = path.as_bytes();
+    let (mut i, mut count) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] == b'{' {
+            count += 1;
+        }
+        i += 1;
+    }
+    count
+}
+
+/// Percent-encodes a path segment or query value: everything but RFC 3986's unreserved
+/// characters.
+pub fn encode(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for b in raw.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The operations the CLI sends, each a method on one of [`paths`]. Nothing else can be
+/// sent through [`Endpoint`]; `tests/tests/contract.rs` checks every one against the
+/// daemon's `/v1/openapi.json`.
+pub mod endpoints {
+    use super::Method::{Delete, Get, Patch, Post};
+    use super::{Endpoint, Method, paths};
+
+    /// Declares the endpoints and [`ALL`] of them.
+    macro_rules! endpoints {
+        ($($(#[$doc:meta])* $name:ident: $params:literal = $method:ident $path:expr;)+) => {
+            $(
+                $(#[$doc])*
+                pub const $name: Endpoint<$params> = Endpoint::new($method, $path);
+            )+
+
+            /// Every endpoint: its method and path template.
+            pub const ALL: &[(Method, &str)] = &[$(($name.method, $name.path)),+];
+        };
+    }
+
+    endpoints! {
+        /// `tandem status` and everything that needs the names or the time zone.
+        STATUS: 0 = Get paths::STATUS;
+        /// Plans, filtered.
+        LIST_PLANS: 0 = Get paths::PLANS.list;
+        /// Proposes a plan.
+        CREATE_PLAN: 0 = Post paths::PLANS.list;
+        /// One plan.
+        GET_PLAN: 1 = Get paths::PLANS.item;
+        /// Changes a plan.
+        UPDATE_PLAN: 1 = Patch paths::PLANS.item;
+        /// Puts a plan in the trash.
+        DELETE_PLAN: 1 = Delete paths::PLANS.item;
+        /// A plan's conflicting values.
+        PLAN_CONFLICTS: 1 = Get paths::PLANS.conflicts;
+        /// Restores a value a plan lost in a conflict.
+        KEEP_PLAN_VALUE: 1 = Post paths::PLANS.keep;
+        /// Answers a plan.
+        RSVP_PLAN: 1 = Post paths::PLAN_RSVP;
+        /// The idea jar.
+        LIST_IDEAS: 0 = Get paths::IDEAS.list;
+        /// Adds an idea.
+        CREATE_IDEA: 0 = Post paths::IDEAS.list;
+        /// One idea.
+        GET_IDEA: 1 = Get paths::IDEAS.item;
+        /// Changes an idea.
+        UPDATE_IDEA: 1 = Patch paths::IDEAS.item;
+        /// Puts an idea in the trash.
+        DELETE_IDEA: 1 = Delete paths::IDEAS.item;
+        /// Draws an idea from the jar.
+        DRAW_IDEA: 0 = Post paths::IDEA_DRAW;
+        /// Agreements.
+        LIST_AGREEMENTS: 0 = Get paths::AGREEMENTS.list;
+        /// Proposes an agreement.
+        CREATE_AGREEMENT: 0 = Post paths::AGREEMENTS.list;
+        /// One agreement.
+        GET_AGREEMENT: 1 = Get paths::AGREEMENTS.item;
+        /// Changes an agreement.
+        UPDATE_AGREEMENT: 1 = Patch paths::AGREEMENTS.item;
+        /// Puts an agreement in the trash.
+        DELETE_AGREEMENT: 1 = Delete paths::AGREEMENTS.item;
+        /// Accepts an agreement's wording.
+        ACCEPT_AGREEMENT: 1 = Post paths::AGREEMENT_ACCEPT;
+        /// Private notes.
+        LIST_NOTES: 0 = Get paths::NOTES.list;
+        /// Writes a note.
+        CREATE_NOTE: 0 = Post paths::NOTES.list;
+        /// One note.
+        GET_NOTE: 1 = Get paths::NOTES.item;
+        /// Changes a note.
+        UPDATE_NOTE: 1 = Patch paths::NOTES.item;
+        /// Puts a note in the trash.
+        DELETE_NOTE: 1 = Delete paths::NOTES.item;
+        /// Personal-time blocks.
+        LIST_PERSONAL_TIME: 0 = Get paths::PERSONAL_TIME;
+        /// Blocks personal time.
+        CREATE_PERSONAL_TIME: 0 = Post paths::PERSONAL_TIME;
+        /// One block.
+        GET_PERSONAL_TIME: 1 = Get paths::PERSONAL_TIME_ITEM;
+        /// Changes one's own block.
+        UPDATE_PERSONAL_TIME: 1 = Patch paths::PERSONAL_TIME_ITEM;
+        /// Puts one's own block in the trash.
+        DELETE_PERSONAL_TIME: 1 = Delete paths::PERSONAL_TIME_ITEM;
+        /// The trash.
+        TRASH: 0 = Get paths::TRASH;
+        /// Brings an item back from the trash.
+        RESTORE_ITEM: 1 = Post paths::TRASH_RESTORE;
+        /// Undoes the last command made here.
+        UNDO: 0 = Post paths::UNDO;
+        /// Check-in weeks.
+        LIST_CHECKINS: 0 = Get paths::CHECKINS;
+        /// Answers a check-in.
+        ANSWER_CHECKIN: 0 = Post paths::CHECKINS;
+        /// One check-in week.
+        GET_CHECKIN: 1 = Get paths::CHECKIN_WEEK;
+        /// A week's balance.
+        BALANCE: 0 = Get paths::BALANCE;
+        /// Shared settings.
+        SETTINGS: 0 = Get paths::SETTINGS;
+        /// The activity log.
+        LOG: 0 = Get paths::LOG;
+        /// What is due now.
+        REMINDERS: 0 = Get paths::REMINDERS;
+        /// Paired devices.
+        LIST_PEERS: 0 = Get paths::PEERS;
+        /// Connects to a paired device at an address.
+        ADD_PEER: 0 = Post paths::PEERS;
+        /// Unpairs a device.
+        REMOVE_PEER: 1 = Delete paths::PEER;
+        /// Devices seen by mDNS.
+        NEARBY: 0 = Get paths::PEERS_NEARBY;
+        /// This device's pairing window.
+        PAIRING: 0 = Get paths::PAIRING;
+        /// Opens a pairing window.
+        OPEN_PAIRING: 0 = Post paths::PAIRING;
+        /// Joins another device's pairing window.
+        JOIN_PAIRING: 0 = Post paths::PAIRING_JOIN;
+        /// Phones let in.
+        LIST_PHONES: 0 = Get paths::PHONES;
+        /// Lets a phone in.
+        ADD_PHONE: 0 = Post paths::PHONES;
+        /// Shuts a phone out.
+        REVOKE_PHONE: 1 = Delete paths::PHONE;
+        /// Whether automatic backups run.
+        BACKUP_STATUS: 0 = Get paths::BACKUP;
+        /// An encrypted archive made now.
+        BACKUP: 0 = Post paths::BACKUP;
+        /// Sets up automatic backups.
+        AUTO_BACKUP: 0 = Post paths::BACKUP_AUTO;
+    }
+}
+
 /// Every error response: `{"error": {"code": ..., "message": ...}}`.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
@@ -149,16 +466,29 @@ impl Serialize for TimeBound {
     }
 }
 
-impl<'de> Deserialize<'de> for TimeBound {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
+/// Text that is neither an RFC 3339 instant nor a `YYYY-MM-DD` date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("an RFC 3339 instant or a YYYY-MM-DD date")]
+pub struct NotATimeBound;
+
+impl std::str::FromStr for TimeBound {
+    type Err = NotATimeBound;
+
+    fn from_str(raw: &str) -> Result<Self, NotATimeBound> {
         if let Ok(instant) = raw.parse() {
             return Ok(TimeBound::Instant(instant));
         }
-        raw.parse().map(TimeBound::Day).map_err(|_| {
+        raw.parse().map(TimeBound::Day).map_err(|_| NotATimeBound)
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeBound {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        raw.parse().map_err(|e: NotATimeBound| {
             serde::de::Error::invalid_value(
                 serde::de::Unexpected::Str(&raw),
-                &"an RFC 3339 instant or a YYYY-MM-DD date",
+                &e.to_string().as_str(),
             )
         })
     }
@@ -697,6 +1027,26 @@ mod tests {
                 raw.parse::<DeviceId>().is_ok(),
                 "{:?}", raw
             );
+        }
+    }
+
+    #[test]
+    fn an_endpoint_fills_its_parameters_encoded() {
+        assert_eq!(endpoints::GET_PLAN.path(["01ABC"]), "/v1/plans/01ABC");
+        assert_eq!(
+            endpoints::RSVP_PLAN.path(["a/b?c d"]),
+            "/v1/plans/a%2Fb%3Fc%20d/rsvp"
+        );
+        assert_eq!(endpoints::STATUS.path([]), "/v1/status");
+        assert_eq!(encode("Alex’s Pixel"), "Alex%E2%80%99s%20Pixel");
+    }
+
+    #[test]
+    fn every_endpoint_is_declared_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (method, path) in endpoints::ALL {
+            assert!(path.starts_with(API_PREFIX), "{path}");
+            assert!(seen.insert((method.as_str(), *path)), "{method:?} {path}");
         }
     }
 

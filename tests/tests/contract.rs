@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use tandem_protocol::api::endpoints;
 use tandem_tests::Home;
 
 /// Examples per operation and phase: enough to reach every constraint, within the
@@ -154,4 +155,27 @@ fn the_api_keeps_its_documented_contract() {
         took < Duration::from_secs(120),
         "the contract run took {took:?}; keep it under two minutes"
     );
+}
+
+/// The CLI's client and the API cannot drift: every operation the client can send (each
+/// of `tandem_protocol::api::endpoints`, the only requests it builds) is an operation the
+/// daemon's own `/v1/openapi.json` documents, with that method on that path.
+#[test]
+fn every_request_the_cli_can_send_is_documented() {
+    let home = Home::init("Alex");
+    let d = home.start();
+    let doc = d.get("/v1/openapi.json");
+    assert_eq!(doc.status, 200, "{}", doc.body);
+    let undocumented: Vec<String> = endpoints::ALL
+        .iter()
+        .filter(|(method, path)| {
+            doc.body["paths"][*path][method.as_str().to_ascii_lowercase()].is_null()
+        })
+        .map(|(method, path)| format!("{} {path}", method.as_str()))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "the CLI can send requests the API does not document: {undocumented:?}"
+    );
+    assert!(endpoints::ALL.len() >= 50, "only {}", endpoints::ALL.len());
 }

@@ -1,10 +1,10 @@
 //! `tandem agree add|list|accept|edit|delete`.
 
-use serde_json::json;
-use tandem_protocol::model::agreement::Agreement;
+use tandem_protocol::model::agreement::{Agreement, AgreementPatch, NewAgreement};
+use tandem_protocol::time::Day;
 
-use super::plan::encode;
-use super::{AGREEMENTS, Ctx, date_option, edited_fields, full_id};
+use super::{AGREEMENTS, Ctx, date_option, full_id, some_change};
+use crate::api;
 use crate::args::AgreeCommand;
 use crate::safe;
 use crate::show::{self, say};
@@ -13,34 +13,33 @@ use crate::show::{self, say};
 pub fn run(ctx: &Ctx, command: AgreeCommand) -> anyhow::Result<()> {
     let agreement: Agreement = match command {
         AgreeCommand::Add { text, review } => {
-            let review = review.map(|r| date_option("--review", &r)).transpose()?;
-            ctx.client.post(
-                "/v1/agreements",
-                &json!({ "text": text, "review_on": review }),
-            )?
+            let review_on = review
+                .map(|r| date_option("--review", &r).map(Day))
+                .transpose()?;
+            AGREEMENTS
+                .items
+                .create(&ctx.client, &NewAgreement { text, review_on })?
         }
         AgreeCommand::Accept { id } => {
             let id = full_id(ctx, &AGREEMENTS, &id)?;
-            ctx.client.post(
-                &format!("/v1/agreements/{}/accept", encode(&id)),
-                &json!({}),
-            )?
+            api::accept_agreement(&ctx.client, &id)?
         }
         AgreeCommand::Edit { id, text, review } => {
-            let review = review.map(|r| date_option("--review", &r)).transpose()?;
-            let fields = edited_fields(
-                [
-                    ("text", text.map(Into::into)),
-                    ("review_on", review.map(|d| d.to_string().into())),
-                ],
+            let review_on = review
+                .map(|r| date_option("--review", &r).map(Day))
+                .transpose()?;
+            some_change(
+                text.is_some() || review_on.is_some(),
                 "--text or --review, e.g. --text \"No phones at dinner, except on call\"",
             )?;
             let id = full_id(ctx, &AGREEMENTS, &id)?;
-            ctx.client.patch(&AGREEMENTS.item_path(&id), &fields)?
+            AGREEMENTS
+                .items
+                .update(&ctx.client, &id, &AgreementPatch { text, review_on })?
         }
         AgreeCommand::Delete(args) => return super::trash::delete(ctx, &AGREEMENTS, args),
         AgreeCommand::List => {
-            let agreements: Vec<Agreement> = ctx.client.get("/v1/agreements")?;
+            let agreements = AGREEMENTS.items.list(&ctx.client)?;
             if ctx.json {
                 show::json(&agreements);
             } else if agreements.is_empty() {

@@ -10,9 +10,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::Context;
-use tandem_protocol::api::{AutoBackupRequest, BackupRequest, BackupStatus};
+use tandem_protocol::api::{AutoBackupRequest, BackupRequest};
 
 use super::Ctx;
+use crate::api;
 use crate::args::{BackupArgs, RestoreArgs};
 use crate::safe;
 use crate::show::{self, say};
@@ -29,8 +30,8 @@ pub fn backup(ctx: &Ctx, args: BackupArgs) -> anyhow::Result<()> {
         let dir = std::path::absolute(&dir)
             .with_context(|| format!("cannot resolve {}", dir.display()))?;
         let passphrase = passphrase(args.passphrase_file.as_deref(), true)?;
-        let status: BackupStatus = ctx.client.post(
-            "/v1/backup/auto",
+        let status = api::auto_backup(
+            &ctx.client,
             &AutoBackupRequest {
                 dir: dir.display().to_string(),
                 keep: args.keep,
@@ -53,9 +54,7 @@ pub fn backup(ctx: &Ctx, args: BackupArgs) -> anyhow::Result<()> {
     }
     let file = args.file.expect("clap requires FILE, --auto or --status");
     let passphrase = passphrase(args.passphrase_file.as_deref(), true)?;
-    let sealed = ctx
-        .client
-        .post_for_bytes("/v1/backup", &BackupRequest { passphrase })?;
+    let sealed = api::backup(&ctx.client, &BackupRequest { passphrase })?;
     crate::private_file::write(&file, &sealed)?;
     if ctx.json {
         show::json(&serde_json::json!({ "file": file, "bytes": sealed.len() }));
@@ -70,7 +69,7 @@ pub fn backup(ctx: &Ctx, args: BackupArgs) -> anyhow::Result<()> {
 }
 
 fn status(ctx: &Ctx) -> anyhow::Result<()> {
-    let status: BackupStatus = ctx.client.get("/v1/backup")?;
+    let status = api::backup_status(&ctx.client)?;
     if ctx.json {
         show::json(&status);
         return Ok(());

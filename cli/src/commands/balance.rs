@@ -1,25 +1,24 @@
 //! `tandem balance`.
 
+use tandem_protocol::api::BalanceQuery;
 use tandem_protocol::balance::Balance;
 
-use super::plan::encode;
 use super::{Ctx, week_option};
+use crate::api;
 use crate::args::BalanceArgs;
 use crate::safe;
 use crate::show::{self, say};
 
 /// Prints the week's hours together and apart, and the plain-language reading.
 pub fn run(ctx: &Ctx, args: BalanceArgs) -> anyhow::Result<()> {
-    let mut query = Vec::new();
-    if let Some(w) = &args.week {
-        query.push(format!("week={}", week_option(w)?));
-    }
-    if let Some(tz) = &args.tz {
-        query.push(format!("tz={}", encode(tz)));
-    }
-    let report: Balance = ctx
-        .client
-        .get(&format!("/v1/balance?{}", query.join("&")))?;
+    let query = BalanceQuery {
+        week: args
+            .week
+            .map(|w| week_option(&w).map(|w| w.to_string()))
+            .transpose()?,
+        tz: args.tz,
+    };
+    let report = api::balance(&ctx.client, &query)?;
     if ctx.json {
         show::json(&report);
     } else {

@@ -4,13 +4,14 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use tandem_protocol::api::{CheckinAnswered, CheckinWeek, PeerStatus, Status};
+use tandem_protocol::api::CheckinWeek;
 use tandem_protocol::ids::PersonId;
+use tandem_protocol::model::checkin::NewCheckin;
 use tandem_protocol::model::person::Person;
 use tandem_protocol::pairing::Relation;
 
 use super::{Ctx, week_option};
+use crate::api;
 use crate::args::{CheckinArgs, CheckinCommand};
 use crate::failure::Usage;
 use crate::show::{self, say, say_err};
@@ -25,7 +26,7 @@ const REVEAL_POLL: Duration = Duration::from_millis(50);
 /// Answers a check-in (from flags, or by asking in a terminal) or lists past ones.
 pub fn run(ctx: &Ctx, args: CheckinArgs) -> anyhow::Result<()> {
     if let Some(CheckinCommand::List) = args.command {
-        let weeks: Vec<CheckinWeek> = ctx.client.get("/v1/checkins")?;
+        let weeks = api::checkins(&ctx.client)?;
         if ctx.json {
             show::json(&weeks);
         } else if weeks.is_empty() {
@@ -54,14 +55,14 @@ pub fn run(ctx: &Ctx, args: CheckinArgs) -> anyhow::Result<()> {
         }
     };
     let week = args.week.as_deref().map(week_option).transpose()?;
-    let body = json!({
-        "week": week,
-        "enough_alone": alone,
-        "enough_together": together,
-        "went_well": went_well,
-        "need_next": need,
-    });
-    let mut answered: CheckinAnswered = ctx.client.post("/v1/checkins", &body)?;
+    let answer = NewCheckin {
+        week,
+        enough_alone: alone,
+        enough_together: together,
+        went_well,
+        need_next: need,
+    };
+    let mut answered = api::answer_checkin(&ctx.client, &answer)?;
     answered.week = with_partner_answer(ctx, answered.week)?;
     if ctx.json {
         show::json(&answered);
@@ -117,13 +118,13 @@ fn with_partner_answer(ctx: &Ctx, mut week: CheckinWeek) -> anyhow::Result<Check
     let deadline = Instant::now() + REVEAL_WAIT;
     while missing(&week) && Instant::now() < deadline {
         std::thread::sleep(REVEAL_POLL);
-        week = ctx.client.get(&format!("/v1/checkins/{}", week.week))?;
+        week = api::checkin(&ctx.client, week.week)?;
     }
     Ok(week)
 }
 
 fn partner_connected(ctx: &Ctx) -> anyhow::Result<bool> {
-    let peers: Vec<PeerStatus> = ctx.client.get("/v1/peers")?;
+    let peers = api::peers(&ctx.client)?;
     Ok(peers
         .iter()
         .any(|p| p.relation == Relation::Partner && p.connected))
@@ -138,7 +139,7 @@ struct People {
 
 impl People {
     fn of(ctx: &Ctx) -> anyhow::Result<Self> {
-        let status: Status = ctx.client.get("/v1/status")?;
+        let status = api::status(&ctx.client)?;
         let mut names = show::Names::new();
         for p in std::iter::once(&status.me).chain(&status.partner) {
             names.insert(p.id.clone(), p.name.clone());

@@ -15,12 +15,17 @@ use anyhow::Context;
 use jiff::civil::Time;
 use jiff::tz::TimeZone;
 use jiff::{Span, ZonedDateTime};
-use serde_json::{Value, json};
-use tandem_protocol::api::{CheckinWeek, PairingState, Status};
-use tandem_protocol::balance::Balance;
-use tandem_protocol::model::plan::Plan;
+use serde_json::json;
+use tandem_protocol::api::{BalanceQuery, JoinRequest, PairRequest};
+use tandem_protocol::model::agreement::NewAgreement;
+use tandem_protocol::model::checkin::NewCheckin;
+use tandem_protocol::model::idea::NewIdea;
+use tandem_protocol::model::note::NewNote;
+use tandem_protocol::model::personal_time::NewPersonalTime;
+use tandem_protocol::model::plan::{NewPlan, Plan, PlanKind, Rsvp, RsvpRequest};
 use tandem_protocol::time::{IsoWeek, Moment};
 
+use crate::api;
 use crate::client::Client;
 use crate::show;
 
@@ -87,7 +92,7 @@ fn start(name: &'static str, home: &Path) -> anyhow::Result<DemoDaemon> {
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
         if let Ok(client) = Client::connect(home)
-            && client.get::<Status>("/v1/status").is_ok()
+            && api::status(&client).is_ok()
         {
             return Ok(DemoDaemon {
                 name,
@@ -179,14 +184,38 @@ impl Slot {
 fn plan(
     d: &DemoDaemon,
     title: &str,
-    kind: &str,
-    when: (Moment, Moment),
+    kind: PlanKind,
+    (start, end): (Moment, Moment),
     place: &str,
 ) -> anyhow::Result<Plan> {
-    Ok(d.client.post(
-        "/v1/plans",
-        &json!({ "title": title, "kind": kind, "start": when.0, "end": when.1, "place": place }),
-    )?)
+    let new = NewPlan {
+        title: title.to_owned(),
+        kind: Some(kind),
+        start,
+        end,
+        place: Some(place.to_owned()),
+        notes: None,
+        status: None,
+        recurrence: None,
+    };
+    Ok(api::PLANS.create(&d.client, &new)?)
+}
+
+/// `who` says yes to `plan`, once it has reached their laptop.
+fn say_yes(who: &DemoDaemon, plan: &Plan) -> anyhow::Result<()> {
+    let yes = RsvpRequest { answer: Rsvp::Yes };
+    wait_for(|| api::rsvp(&who.client, plan.id.as_str(), &yes).is_ok())
+}
+
+/// A check-in answer with both ratings and both texts.
+fn answer(alone: i64, together: i64, went_well: &str, need_next: &str) -> NewCheckin {
+    NewCheckin {
+        week: None,
+        enough_alone: alone,
+        enough_together: together,
+        went_well: Some(went_well.to_owned()),
+        need_next: Some(need_next.to_owned()),
+    }
 }
 
 /// Runs the demo; with `json`, its outcome is one JSON object instead of lines.
@@ -211,12 +240,15 @@ pub fn run(no_wait: bool, json: bool) -> anyhow::Result<()> {
     let alex = start("Alex", &scratch.0.join("alex"))?;
     let sam = start("Sam", &scratch.0.join("sam"))?;
 
-    let invite: PairingState = alex.client.post("/v1/pairing", &json!({}))?;
+    let invite = api::open_pairing(&alex.client, &PairRequest::default())?;
     let code = invite.code.context("no pairing code")?;
-    let alex_status: Status = alex.client.get("/v1/status")?;
-    let addr = format!("127.0.0.1:{}", alex_status.peer_port);
-    sam.client
-        .post::<Value>("/v1/pairing/join", &json!({ "code": code, "addr": addr }))?;
+    let alex_status = api::status(&alex.client)?;
+    let join = JoinRequest {
+        code: code.clone(),
+        addr: Some(format!("127.0.0.1:{}", alex_status.peer_port)),
+        own: false,
+    };
+    api::join_pairing(&sam.client, &join)?;
     say(format!(
         "Paired: Alex showed code {code}, Sam typed it. Their laptops now trust only each other."
     ));
@@ -227,63 +259,66 @@ pub fn run(no_wait: bool, json: bool) -> anyhow::Result<()> {
     let dinner = plan(
         &alex,
         "Dinner at Luigi's",
-        "date_night",
+        PlanKind::DateNight,
         DINNER.in_week(week, &tz)?,
         "Luigi's",
     )?;
     // Sam answers once Alex's plan has reached Sam's laptop.
-    let rsvp = format!("/v1/plans/{}/rsvp", dinner.id);
-    wait_for(|| {
-        sam.client
-            .post::<Value>(&rsvp, &json!({ "answer": "yes" }))
-            .is_ok()
-    })?;
+    say_yes(&sam, &dinner)?;
     let talk = plan(
         &sam,
         "Phones away, just talk",
-        "quality_time",
+        PlanKind::QualityTime,
         TALK.in_week(week, &tz)?,
         "home",
     )?;
     // Alex says yes once Sam's plan has arrived, so both evenings count as together.
-    let rsvp = format!("/v1/plans/{}/rsvp", talk.id);
-    wait_for(|| {
-        alex.client
-            .post::<Value>(&rsvp, &json!({ "answer": "yes" }))
-            .is_ok()
-    })?;
-    alex.client.post::<Value>(
-        "/v1/ideas",
-        &json!({ "title": "A long weekend in Lisbon", "notes": "spring?" }),
+    say_yes(&alex, &talk)?;
+    let idea = |title: &str, notes: Option<&str>| NewIdea {
+        title: title.to_owned(),
+        notes: notes.map(str::to_owned),
+    };
+    api::IDEAS.create(
+        &alex.client,
+        &idea("A long weekend in Lisbon", Some("spring?")),
     )?;
-    sam.client
-        .post::<Value>("/v1/ideas", &json!({ "title": "Pottery class" }))?;
-    let (s, e) = ALEX_ALONE.in_week(week, &tz)?;
-    alex.client.post::<Value>(
-        "/v1/personal-time",
-        &json!({ "start": s, "end": e, "details": "climbing with Jo" }),
+    api::IDEAS.create(&sam.client, &idea("Pottery class", None))?;
+    let (start, end) = ALEX_ALONE.in_week(week, &tz)?;
+    let climbing = NewPersonalTime {
+        start,
+        end,
+        label: None,
+        details: Some("climbing with Jo".to_owned()),
+    };
+    api::PERSONAL_TIME.create(&alex.client, &climbing)?;
+    let (start, end) = SAM_ALONE.in_week(week, &tz)?;
+    let choir = NewPersonalTime {
+        start,
+        end,
+        label: Some("choir".to_owned()),
+        details: Some("choir rehearsal".to_owned()),
+    };
+    api::PERSONAL_TIME.create(&sam.client, &choir)?;
+    let no_phones = NewAgreement {
+        text: "No phones at dinner".to_owned(),
+        review_on: None,
+    };
+    let agreement = api::AGREEMENTS.create(&alex.client, &no_phones)?;
+    let note = NewNote {
+        title: None,
+        body: "Ask Sam about the Lisbon trip. Only I can read this.".to_owned(),
+    };
+    api::NOTES.create(&alex.client, &note)?;
+    api::answer_checkin(
+        &sam.client,
+        &answer(4, 2, "Sunday walk", "an evening just us"),
     )?;
-    let (s, e) = SAM_ALONE.in_week(week, &tz)?;
-    sam.client.post::<Value>(
-        "/v1/personal-time",
-        &json!({ "start": s, "end": e, "label": "choir", "details": "choir rehearsal" }),
+    api::answer_checkin(
+        &alex.client,
+        &answer(2, 4, "dinner with friends", "a quiet Saturday morning"),
     )?;
-    let agreement: Value = alex
-        .client
-        .post("/v1/agreements", &json!({ "text": "No phones at dinner" }))?;
-    let agreement_id = agreement["id"].as_str().context("agreement id")?.to_owned();
-    alex.client.post::<Value>(
-        "/v1/notes",
-        &json!({ "body": "Ask Sam about the Lisbon trip. Only I can read this." }),
-    )?;
-    sam.client.post::<Value>("/v1/checkins", &json!({ "enough_alone": 4, "enough_together": 2, "went_well": "Sunday walk", "need_next": "an evening just us" }))?;
-    alex.client.post::<Value>("/v1/checkins", &json!({ "enough_alone": 2, "enough_together": 4, "went_well": "dinner with friends", "need_next": "a quiet Saturday morning" }))?;
     // Sam accepts once Alex's agreement has reached Sam's laptop.
-    wait_for(|| {
-        sam.client
-            .post::<Value>(&format!("/v1/agreements/{agreement_id}/accept"), &json!({}))
-            .is_ok()
-    })?;
+    wait_for(|| api::accept_agreement(&sam.client, agreement.id.as_str()).is_ok())?;
     say(format!(
         "Filled the week of {} ({week}): a date night on Friday and a quality-time evening on",
         week.monday().strftime("%a %-d %b")
@@ -295,15 +330,11 @@ pub fn run(no_wait: bool, json: bool) -> anyhow::Result<()> {
     let brunch = plan(
         &sam,
         "Sunday brunch",
-        "outing",
+        PlanKind::Outing,
         BRUNCH.in_week(week, &tz)?,
         "the corner café",
     )?;
-    wait_for(|| {
-        alex.client
-            .get::<Plan>(&format!("/v1/plans/{}", brunch.id))
-            .is_ok()
-    })?;
+    wait_for(|| api::PLANS.get(&alex.client, brunch.id.as_str()).is_ok())?;
     let sync_ms = t.elapsed().as_secs_f64() * 1000.0;
     say(format!(
         "Sam proposed \"Sunday brunch\": on Alex's laptop after {sync_ms:.1} ms."
@@ -311,15 +342,17 @@ pub fn run(no_wait: bool, json: bool) -> anyhow::Result<()> {
 
     // Both answered, so both daemons reveal; wait until Alex's laptop shows both answers.
     wait_for(|| {
-        alex.client
-            .get::<Vec<CheckinWeek>>("/v1/checkins")
-            .is_ok_and(|weeks| {
-                weeks
-                    .first()
-                    .is_some_and(|w| w.revealed && w.answers.len() == 2)
-            })
+        api::checkins(&alex.client).is_ok_and(|weeks| {
+            weeks
+                .first()
+                .is_some_and(|w| w.revealed && w.answers.len() == 2)
+        })
     })?;
-    let report: Balance = alex.client.get(&format!("/v1/balance?week={week}"))?;
+    let this_week = BalanceQuery {
+        week: Some(week.to_string()),
+        tz: None,
+    };
+    let report = api::balance(&alex.client, &this_week)?;
     if json {
         show::json(&json!({
             "week": week,

@@ -8,9 +8,10 @@ use std::path::Path;
 
 use serde::Serialize;
 use serde_json::json;
-use tandem_protocol::api::{BackupStatus, NearbyDevice, PeerStatus, Status};
+use tandem_protocol::api::PeerStatus;
 use tandem_protocol::paths::API_TOKEN_FILE;
 
+use crate::api;
 use crate::client::Client;
 use crate::failure::Reported;
 use crate::show::{self, say};
@@ -100,7 +101,7 @@ fn check_daemon(home: &Path) -> (Vec<Finding>, Option<Client>) {
             );
         }
     };
-    match client.get::<Status>("/v1/status") {
+    match api::status(&client) {
         Ok(status) => (
             vec![ok(format!(
                 "tandemd {} is running for {}",
@@ -119,7 +120,7 @@ fn check_daemon(home: &Path) -> (Vec<Finding>, Option<Client>) {
 
 fn check_peers(client: &Client) -> anyhow::Result<Vec<Finding>> {
     let mut out = Vec::new();
-    let peers: Vec<PeerStatus> = client.get("/v1/peers")?;
+    let peers = api::peers(client)?;
     if peers.is_empty() {
         out.push(ok(
             "no paired devices yet (`tandem pair` to pair with your partner)",
@@ -156,7 +157,7 @@ fn check_peers(client: &Client) -> anyhow::Result<Vec<Finding>> {
             )));
         }
     }
-    let status: Status = client.get("/v1/status")?;
+    let status = api::status(client)?;
     out.extend(
         super::status::newer_tandem_notes(&status, &peers)
             .into_iter()
@@ -168,7 +169,7 @@ fn check_peers(client: &Client) -> anyhow::Result<Vec<Finding>> {
         ));
         return Ok(out);
     }
-    let nearby: Vec<NearbyDevice> = client.get("/v1/peers/nearby")?;
+    let nearby = api::nearby(client)?;
     let unseen: Vec<&PeerStatus> = peers
         .iter()
         .filter(|p| !nearby.iter().any(|n| n.device_id == p.device_id))
@@ -187,7 +188,7 @@ fn check_peers(client: &Client) -> anyhow::Result<Vec<Finding>> {
 
 /// Whether automatic backups are on and the newest is recent.
 fn check_backups(client: &Client) -> anyhow::Result<Finding> {
-    let status: BackupStatus = client.get("/v1/backup")?;
+    let status = api::backup_status(client)?;
     let Some(auto) = &status.auto else {
         return Ok(note(
             "no automatic backups: `tandem backup --auto DIR` keeps a daily archive (on another disk), so losing this laptop loses nothing",

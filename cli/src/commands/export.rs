@@ -14,6 +14,7 @@ use tandem_protocol::model::plan::Plan;
 use tandem_protocol::model::settings::Settings;
 
 use super::Ctx;
+use crate::api;
 use crate::args::{ExportArgs, ExportFormat};
 use crate::show;
 
@@ -52,21 +53,21 @@ pub fn run(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
         }
     };
     progress(0);
-    let status = ctx.client.get("/v1/status")?;
+    let status = api::status(&ctx.client)?;
     progress(1);
-    let plans = ctx.client.get("/v1/plans")?;
+    let plans = api::PLANS.list(&ctx.client)?;
     progress(2);
-    let ideas = ctx.client.get("/v1/ideas")?;
+    let ideas = api::IDEAS.list(&ctx.client)?;
     progress(3);
-    let personal_time = ctx.client.get("/v1/personal-time")?;
+    let personal_time = api::PERSONAL_TIME.list(&ctx.client)?;
     progress(4);
-    let agreements = ctx.client.get("/v1/agreements")?;
+    let agreements = api::AGREEMENTS.list(&ctx.client)?;
     progress(5);
-    let checkins = ctx.client.get("/v1/checkins")?;
+    let checkins = api::checkins(&ctx.client)?;
     progress(6);
-    let settings = ctx.client.get("/v1/settings")?;
+    let settings = api::settings(&ctx.client)?;
     progress(7);
-    let notes = ctx.client.get("/v1/notes")?;
+    let notes = api::NOTES.list(&ctx.client)?;
     let export = Export {
         exported_at: jiff::Timestamp::now().to_string(),
         status,

@@ -1,9 +1,9 @@
 //! `tandem idea add|list|draw|edit|delete`.
 
-use serde_json::json;
-use tandem_protocol::model::idea::Idea;
+use tandem_protocol::model::idea::{IdeaPatch, NewIdea};
 
-use super::{Ctx, IDEAS, edited_fields, full_id};
+use super::{Ctx, IDEAS, full_id, some_change};
+use crate::api;
 use crate::args::IdeaCommand;
 use crate::safe;
 use crate::show::{self, say};
@@ -12,9 +12,7 @@ use crate::show::{self, say};
 pub fn run(ctx: &Ctx, command: IdeaCommand) -> anyhow::Result<()> {
     match command {
         IdeaCommand::Add { title, notes } => {
-            let idea: Idea = ctx
-                .client
-                .post("/v1/ideas", &json!({ "title": title, "notes": notes }))?;
+            let idea = IDEAS.items.create(&ctx.client, &NewIdea { title, notes })?;
             if ctx.json {
                 show::json(&idea);
             } else {
@@ -22,7 +20,7 @@ pub fn run(ctx: &Ctx, command: IdeaCommand) -> anyhow::Result<()> {
             }
         }
         IdeaCommand::List => {
-            let ideas: Vec<Idea> = ctx.client.get("/v1/ideas")?;
+            let ideas = IDEAS.items.list(&ctx.client)?;
             if ctx.json {
                 show::json(&ideas);
             } else if ideas.is_empty() {
@@ -46,15 +44,14 @@ pub fn run(ctx: &Ctx, command: IdeaCommand) -> anyhow::Result<()> {
             }
         }
         IdeaCommand::Edit { id, title, notes } => {
-            let fields = edited_fields(
-                [
-                    ("title", title.map(Into::into)),
-                    ("notes", notes.map(Into::into)),
-                ],
+            some_change(
+                title.is_some() || notes.is_some(),
                 "--title or --notes, e.g. --title \"Night swim at the lake\"",
             )?;
             let id = full_id(ctx, &IDEAS, &id)?;
-            let idea: Idea = ctx.client.patch(&IDEAS.item_path(&id), &fields)?;
+            let idea = IDEAS
+                .items
+                .update(&ctx.client, &id, &IdeaPatch { title, notes })?;
             if ctx.json {
                 show::json(&idea);
             } else {
@@ -63,7 +60,7 @@ pub fn run(ctx: &Ctx, command: IdeaCommand) -> anyhow::Result<()> {
         }
         IdeaCommand::Delete(args) => super::trash::delete(ctx, &IDEAS, args)?,
         IdeaCommand::Draw => {
-            let idea: Idea = ctx.client.post("/v1/ideas/draw", &json!({}))?;
+            let idea = api::draw_idea(&ctx.client)?;
             if ctx.json {
                 show::json(&idea);
             } else {

@@ -1,8 +1,9 @@
 //! `tandem log`: the activity feed.
 
-use tandem_protocol::api::{ActivityEntry, MAX_LOG};
+use tandem_protocol::api::{LogQuery, MAX_LOG};
 
 use super::Ctx;
+use crate::api;
 use crate::args::LogArgs;
 use crate::show::{self, say};
 
@@ -10,7 +11,7 @@ use crate::show::{self, say};
 pub fn run(ctx: &Ctx, args: LogArgs) -> anyhow::Result<()> {
     // More than the daemon keeps in one answer shows all it has, as it always did.
     let limit = args.limit.min(MAX_LOG);
-    let entries: Vec<ActivityEntry> = ctx.client.get(&format!("/v1/log?limit={limit}"))?;
+    let entries = api::log(&ctx.client, &LogQuery { limit: Some(limit) })?;
     if ctx.json {
         show::json(&entries);
         return Ok(());

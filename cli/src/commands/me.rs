@@ -1,9 +1,8 @@
 //! `tandem me add|list|edit|delete`: personal time.
 
-use serde_json::json;
-use tandem_protocol::api::PersonalTimeView;
+use tandem_protocol::model::personal_time::{NewPersonalTime, PersonalTimePatch};
 
-use super::{Ctx, PERSONAL_TIME, edited_fields, full_id, time_range};
+use super::{Ctx, PERSONAL_TIME, full_id, some_change, time_range};
 use crate::args::MeCommand;
 use crate::safe;
 use crate::show::{self, say};
@@ -17,8 +16,13 @@ pub fn run(ctx: &Ctx, command: MeCommand) -> anyhow::Result<()> {
             details,
         } => {
             let (start, end) = time_range(ctx, &time, true)?.expect("required range");
-            let body = json!({ "start": start, "end": end, "label": label, "details": details });
-            let view: PersonalTimeView = ctx.client.post("/v1/personal-time", &body)?;
+            let new = NewPersonalTime {
+                start,
+                end,
+                label,
+                details,
+            };
+            let view = PERSONAL_TIME.items.create(&ctx.client, &new)?;
             if ctx.json {
                 show::json(&view);
             } else {
@@ -36,20 +40,19 @@ pub fn run(ctx: &Ctx, command: MeCommand) -> anyhow::Result<()> {
             label,
             details,
         } => {
-            let range = time_range(ctx, &time, false)?;
-            let (start, end) = range.map(|(s, e)| (json!(s), json!(e))).unzip();
-            let fields = edited_fields(
-                [
-                    ("start", start),
-                    ("end", end),
-                    ("label", label.map(Into::into)),
-                    ("details", details.map(Into::into)),
-                ],
+            let (start, end) = time_range(ctx, &time, false)?.unzip();
+            some_change(
+                start.is_some() || label.is_some() || details.is_some(),
                 "--at, --label or --details, e.g. --at \"sat 14:00\" --for 2h",
             )?;
             let id = full_id(ctx, &PERSONAL_TIME, &id)?;
-            let view: PersonalTimeView =
-                ctx.client.patch(&PERSONAL_TIME.item_path(&id), &fields)?;
+            let patch = PersonalTimePatch {
+                start,
+                end,
+                label,
+                details,
+            };
+            let view = PERSONAL_TIME.items.update(&ctx.client, &id, &patch)?;
             if ctx.json {
                 show::json(&view);
             } else {
@@ -63,7 +66,7 @@ pub fn run(ctx: &Ctx, command: MeCommand) -> anyhow::Result<()> {
         }
         MeCommand::Delete(args) => super::trash::delete(ctx, &PERSONAL_TIME, args)?,
         MeCommand::List => {
-            let blocks: Vec<PersonalTimeView> = ctx.client.get("/v1/personal-time")?;
+            let blocks = PERSONAL_TIME.items.list(&ctx.client)?;
             if ctx.json {
                 show::json(&blocks);
             } else if blocks.is_empty() {

@@ -26,9 +26,17 @@ use std::str::FromStr;
 
 use jiff::ZonedDateTime;
 use jiff::civil::Date;
-use tandem_protocol::api::Status;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tandem_protocol::api::PersonalTimeView;
+use tandem_protocol::model::agreement::{Agreement, AgreementPatch, NewAgreement};
+use tandem_protocol::model::idea::{Idea, IdeaPatch, NewIdea};
+use tandem_protocol::model::note::{NewNote, Note, NotePatch};
+use tandem_protocol::model::personal_time::{NewPersonalTime, PersonalTimePatch};
+use tandem_protocol::model::plan::{NewPlan, Plan, PlanPatch};
 use tandem_protocol::time::{IsoWeek, Moment};
 
+use crate::api::{self, Collection};
 use crate::args::TimeArgs;
 use crate::client::Client;
 use crate::failure::{NotFound, Usage};
@@ -50,7 +58,7 @@ pub struct Ctx {
 impl Ctx {
     /// Names of both partners, from the daemon's status.
     pub fn names(&self) -> anyhow::Result<Names> {
-        let status: Status = self.client.get("/v1/status")?;
+        let status = api::status(&self.client)?;
         let mut names = Names::new();
         for p in std::iter::once(status.me).chain(status.partner) {
             names.insert(p.id, p.name);
@@ -60,7 +68,7 @@ impl Ctx {
 
     /// Now, in the person's time zone (the daemon's), as the reference for "fri 19:00".
     pub fn now(&self) -> anyhow::Result<ZonedDateTime> {
-        let status: Status = self.client.get("/v1/status")?;
+        let status = api::status(&self.client)?;
         let tz = jiff::tz::TimeZone::get(&status.time_zone)
             .unwrap_or_else(|_| jiff::tz::TimeZone::system());
         Ok(jiff::Timestamp::now().to_zoned_datetime(tz))
@@ -98,68 +106,111 @@ pub fn time_range(
 }
 
 /// A collection whose items people name by id or id prefix on the command line.
-pub struct Named {
+pub struct Named<I, N, P> {
     /// The item as people say it: "plan".
     pub noun: &'static str,
-    /// Its list route.
-    pub path: &'static str,
-    /// The field that tells items apart for people: "title".
-    pub label: &'static str,
     /// The command that lists them.
     pub list_command: &'static str,
+    /// Its operations.
+    pub items: Collection<I, N, P>,
 }
 
-impl Named {
-    /// The route of the item with the full id `id`.
-    pub fn item_path(&self, id: &str) -> String {
-        format!("{}/{}", self.path, plan::encode(id))
+/// An item of a [`Named`] collection: its id, and what tells items apart for people.
+pub trait Item: DeserializeOwned {
+    /// Its full id.
+    fn id(&self) -> &str;
+    /// Its title, label or text.
+    fn label(&self) -> &str;
+}
+
+impl Item for Plan {
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
+    fn label(&self) -> &str {
+        &self.title
+    }
+}
+
+impl Item for Idea {
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
+    fn label(&self) -> &str {
+        &self.title
+    }
+}
+
+impl Item for PersonalTimeView {
+    fn id(&self) -> &str {
+        self.block.id.as_str()
+    }
+    fn label(&self) -> &str {
+        &self.block.label
+    }
+}
+
+impl Item for Agreement {
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
+    fn label(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Item for Note {
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
+    fn label(&self) -> &str {
+        &self.title
     }
 }
 
 /// Plans, as `plan show|edit|rsvp|keep|done|cancel` name them.
-pub const PLANS: Named = Named {
+pub const PLANS: Named<Plan, NewPlan, PlanPatch> = Named {
     noun: "plan",
-    path: "/v1/plans",
-    label: "title",
     list_command: "tandem plan list",
+    items: api::PLANS,
 };
 
 /// Ideas, as `idea edit|delete` name them.
-pub const IDEAS: Named = Named {
+pub const IDEAS: Named<Idea, NewIdea, IdeaPatch> = Named {
     noun: "idea",
-    path: "/v1/ideas",
-    label: "title",
     list_command: "tandem idea list",
+    items: api::IDEAS,
 };
 
 /// Personal-time blocks, as `me edit|delete` name them.
-pub const PERSONAL_TIME: Named = Named {
+pub const PERSONAL_TIME: Named<PersonalTimeView, NewPersonalTime, PersonalTimePatch> = Named {
     noun: "personal time",
-    path: "/v1/personal-time",
-    label: "label",
     list_command: "tandem me list",
+    items: api::PERSONAL_TIME,
 };
 
 /// Agreements, as `agree accept|edit|delete` name them.
-pub const AGREEMENTS: Named = Named {
+pub const AGREEMENTS: Named<Agreement, NewAgreement, AgreementPatch> = Named {
     noun: "agreement",
-    path: "/v1/agreements",
-    label: "text",
     list_command: "tandem agree list",
+    items: api::AGREEMENTS,
 };
 
 /// Notes, as `note show|edit|delete` name them.
-pub const NOTES: Named = Named {
+pub const NOTES: Named<Note, NewNote, NotePatch> = Named {
     noun: "note",
-    path: "/v1/notes",
-    label: "title",
     list_command: "tandem note list",
+    items: api::NOTES,
 };
 
 /// The full id of the one item whose id starts with `typed`. An empty, unknown or
 /// ambiguous prefix is refused with the ids to choose from (the daemon only knows that a
 /// prefix is ambiguous, not what people call the candidates).
-pub fn full_id(ctx: &Ctx, named: &Named, typed: &str) -> anyhow::Result<String> {
+pub fn full_id<I: Item, N: Serialize, P: Serialize>(
+    ctx: &Ctx,
+    named: &Named<I, N, P>,
+    typed: &str,
+) -> anyhow::Result<String> {
     let typed = typed.trim();
     if typed.is_empty() {
         return Err(Usage(format!(
@@ -168,17 +219,15 @@ pub fn full_id(ctx: &Ctx, named: &Named, typed: &str) -> anyhow::Result<String> 
         ))
         .into());
     }
-    let items: Vec<serde_json::Value> = ctx.client.get(named.path)?;
-    let ids: Vec<&str> = items.iter().filter_map(|i| i["id"].as_str()).collect();
-    let short = show::short_ids(ids.iter().copied());
-    let matches: Vec<(usize, &str)> = ids
+    let items = named.items.list(&ctx.client)?;
+    let short = show::short_ids(items.iter().map(Item::id));
+    let matches: Vec<(usize, &I)> = items
         .iter()
         .enumerate()
-        .filter(|(_, id)| id.starts_with(typed))
-        .map(|(n, id)| (n, *id))
+        .filter(|(_, item)| item.id().starts_with(typed))
         .collect();
     match matches.as_slice() {
-        [(_, id)] => Ok((*id).to_owned()),
+        [(_, item)] => Ok(item.id().to_owned()),
         [] => Err(NotFound(format!(
             "no {} has an id starting with {typed}: see `{}`",
             named.noun, named.list_command
@@ -187,10 +236,7 @@ pub fn full_id(ctx: &Ctx, named: &Named, typed: &str) -> anyhow::Result<String> 
         several => {
             let listed: Vec<String> = several
                 .iter()
-                .map(|(n, _)| {
-                    let label = items[*n][named.label].as_str().unwrap_or_default();
-                    format!("{} ({})", short[*n], safe::one_line(label))
-                })
+                .map(|(n, item)| format!("{} ({})", short[*n], safe::one_line(item.label())))
                 .collect();
             Err(Usage(format!(
                 "{typed} could be {} {}s: {}; give more of the id",
@@ -203,20 +249,14 @@ pub fn full_id(ctx: &Ctx, named: &Named, typed: &str) -> anyhow::Result<String> 
     }
 }
 
-/// The fields an `edit` command was given, as a patch body; refused when it was given
-/// none, naming the `options` it takes.
-pub fn edited_fields(
-    fields: impl IntoIterator<Item = (&'static str, Option<serde_json::Value>)>,
-    options: &str,
-) -> Result<serde_json::Map<String, serde_json::Value>, Usage> {
-    let fields: serde_json::Map<String, serde_json::Value> = fields
-        .into_iter()
-        .filter_map(|(name, value)| Some((name.to_owned(), value?)))
-        .collect();
-    if fields.is_empty() {
-        return Err(Usage(format!("nothing to change: give {options}")));
+/// Refuses an `edit` command that was given no field to change, naming the `options` it
+/// takes.
+pub fn some_change(given: bool, options: &str) -> Result<(), Usage> {
+    if given {
+        Ok(())
+    } else {
+        Err(Usage(format!("nothing to change: give {options}")))
     }
-    Ok(fields)
 }
 
 /// `--week` as an ISO week (or a date in it), or a message showing both forms.

@@ -2,10 +2,9 @@
 
 use std::io::Read;
 
-use serde_json::json;
-use tandem_protocol::model::note::Note;
+use tandem_protocol::model::note::{NewNote, NotePatch};
 
-use super::{Ctx, NOTES, edited_fields, full_id};
+use super::{Ctx, NOTES, full_id, some_change};
 use crate::args::NoteCommand;
 use crate::safe;
 use crate::show::{self, say};
@@ -22,9 +21,7 @@ pub fn run(ctx: &Ctx, command: NoteCommand) -> anyhow::Result<()> {
                     t
                 }
             };
-            let note: Note = ctx
-                .client
-                .post("/v1/notes", &json!({ "title": title, "body": body }))?;
+            let note = NOTES.items.create(&ctx.client, &NewNote { title, body })?;
             if ctx.json {
                 show::json(&note);
             } else {
@@ -36,7 +33,7 @@ pub fn run(ctx: &Ctx, command: NoteCommand) -> anyhow::Result<()> {
             }
         }
         NoteCommand::List => {
-            let notes: Vec<Note> = ctx.client.get("/v1/notes")?;
+            let notes = NOTES.items.list(&ctx.client)?;
             if ctx.json {
                 show::json(&notes);
             } else if notes.is_empty() {
@@ -52,15 +49,14 @@ pub fn run(ctx: &Ctx, command: NoteCommand) -> anyhow::Result<()> {
             }
         }
         NoteCommand::Edit { id, title, body } => {
-            let fields = edited_fields(
-                [
-                    ("title", title.map(Into::into)),
-                    ("body", body.map(Into::into)),
-                ],
+            some_change(
+                title.is_some() || body.is_some(),
                 "--title or --body, e.g. --title \"Thursday\"",
             )?;
             let id = full_id(ctx, &NOTES, &id)?;
-            let note: Note = ctx.client.patch(&NOTES.item_path(&id), &fields)?;
+            let note = NOTES
+                .items
+                .update(&ctx.client, &id, &NotePatch { title, body })?;
             if ctx.json {
                 show::json(&note);
             } else {
@@ -70,7 +66,7 @@ pub fn run(ctx: &Ctx, command: NoteCommand) -> anyhow::Result<()> {
         NoteCommand::Delete(args) => super::trash::delete(ctx, &NOTES, args)?,
         NoteCommand::Show { id } => {
             let id = full_id(ctx, &NOTES, &id)?;
-            let note: Note = ctx.client.get(&NOTES.item_path(&id))?;
+            let note = NOTES.items.get(&ctx.client, &id)?;
             if ctx.json {
                 show::json(&note);
             } else {

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tandem_protocol::api::{NearbyDevice, PairingState, PeerStatus, Status};
+use tandem_protocol::api::{AddPeerRequest, JoinRequest, PairRequest, PeerStatus};
 
 use super::Ctx;
-use super::plan::encode;
+use crate::api;
 use crate::args::{PairArgs, PeerCommand};
 use crate::failure::{NotFound, Usage};
 use crate::safe;
@@ -18,8 +18,12 @@ const POLL: Duration = Duration::from_millis(300);
 /// Shows a code and waits, or joins another laptop's code.
 pub fn pair(ctx: &Ctx, args: PairArgs) -> anyhow::Result<()> {
     if let Some(code) = args.code {
-        let body = json!({ "code": code, "addr": args.addr, "own": args.own });
-        let peer: PeerStatus = ctx.client.post("/v1/pairing/join", &body)?;
+        let join = JoinRequest {
+            code,
+            addr: args.addr,
+            own: args.own,
+        };
+        let peer = api::join_pairing(&ctx.client, &join)?;
         if ctx.json {
             show::json(&peer);
         } else {
@@ -31,10 +35,8 @@ pub fn pair(ctx: &Ctx, args: PairArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let before: PairingState = ctx.client.get("/v1/pairing")?;
-    let opened: PairingState = ctx
-        .client
-        .post("/v1/pairing", &json!({ "own": args.own }))?;
+    let before = api::pairing(&ctx.client)?;
+    let opened = api::open_pairing(&ctx.client, &PairRequest { own: args.own })?;
     let code = opened.code.clone().unwrap_or_default();
     if ctx.json && args.no_wait {
         show::json(&opened);
@@ -52,9 +54,9 @@ pub fn pair(ctx: &Ctx, args: PairArgs) -> anyhow::Result<()> {
     say_err!("Waiting for the other laptop ... (Ctrl-C to stop)");
     loop {
         std::thread::sleep(POLL);
-        let now: PairingState = ctx.client.get("/v1/pairing")?;
+        let now = api::pairing(&ctx.client)?;
         if let Some(new) = now.paired.iter().find(|d| !before.paired.contains(d)) {
-            let peers: Vec<PeerStatus> = ctx.client.get("/v1/peers")?;
+            let peers = api::peers(&ctx.client)?;
             let peer = peers.into_iter().find(|p| p.device_id.to_string() == *new);
             if ctx.json {
                 show::json(&peer);
@@ -78,11 +80,11 @@ pub fn pair(ctx: &Ctx, args: PairArgs) -> anyhow::Result<()> {
 /// Lists paired devices, or devices nearby.
 pub fn peers(ctx: &Ctx, nearby: bool) -> anyhow::Result<()> {
     if nearby {
-        let devices: Vec<NearbyDevice> = ctx.client.get("/v1/peers/nearby")?;
+        let devices = api::nearby(&ctx.client)?;
         if ctx.json {
             show::json(&devices);
         } else if devices.is_empty() {
-            let status: Status = ctx.client.get("/v1/status")?;
+            let status = api::status(&ctx.client)?;
             if status.mdns {
                 say!(
                     "No tandem device seen on this network. Some Wi-Fi networks block discovery: use `tandem pair CODE --addr HOST:PORT`."
@@ -115,12 +117,12 @@ pub fn peers(ctx: &Ctx, nearby: bool) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let peers: Vec<PeerStatus> = ctx.client.get("/v1/peers")?;
+    let peers = api::peers(&ctx.client)?;
     if ctx.json {
         show::json(&peers);
         return Ok(());
     }
-    let status: Status = ctx.client.get("/v1/status")?;
+    let status = api::status(&ctx.client)?;
     say!(
         "This device: {} (peer port {})",
         status.device_id,
@@ -174,7 +176,7 @@ pub fn peers(ctx: &Ctx, nearby: bool) -> anyhow::Result<()> {
 pub fn peer(ctx: &Ctx, command: PeerCommand) -> anyhow::Result<()> {
     match command {
         PeerCommand::Add { addr } => {
-            let peer: PeerStatus = ctx.client.post("/v1/peers", &json!({ "addr": addr }))?;
+            let peer = api::add_peer(&ctx.client, &AddPeerRequest { addr: addr.clone() })?;
             if ctx.json {
                 show::json(&peer);
             } else {
@@ -182,7 +184,7 @@ pub fn peer(ctx: &Ctx, command: PeerCommand) -> anyhow::Result<()> {
             }
         }
         PeerCommand::Remove { id } => {
-            let peers: Vec<PeerStatus> = ctx.client.get("/v1/peers")?;
+            let peers = api::peers(&ctx.client)?;
             let wanted = id.replace('-', "").to_ascii_uppercase();
             let matches: Vec<&PeerStatus> = peers
                 .iter()
@@ -214,10 +216,7 @@ pub fn peer(ctx: &Ctx, command: PeerCommand) -> anyhow::Result<()> {
                     .into());
                 }
             };
-            ctx.client.delete(&format!(
-                "/v1/peers/{}",
-                encode(&peer.device_id.to_string())
-            ))?;
+            api::remove_peer(&ctx.client, &peer.device_id)?;
             if ctx.json {
                 show::json(&json!({ "unpaired": peer.device_id }));
             } else {

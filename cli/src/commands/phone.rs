@@ -3,10 +3,10 @@
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 use serde_json::json;
-use tandem_protocol::api::{PhoneAdded, PhoneView};
+use tandem_protocol::api::{NewPhone, PhoneAdded};
 
 use super::Ctx;
-use super::plan::encode;
+use crate::api;
 use crate::args::PhoneCommand;
 use crate::safe;
 use crate::show::{self, say};
@@ -15,7 +15,7 @@ use crate::show::{self, say};
 pub fn run(ctx: &Ctx, command: PhoneCommand) -> anyhow::Result<()> {
     match command {
         PhoneCommand::Add { name } => {
-            let added: PhoneAdded = ctx.client.post("/v1/phones", &json!({ "name": name }))?;
+            let added = api::add_phone(&ctx.client, &NewPhone { name })?;
             if ctx.json {
                 show::json(&added);
             } else {
@@ -23,7 +23,7 @@ pub fn run(ctx: &Ctx, command: PhoneCommand) -> anyhow::Result<()> {
             }
         }
         PhoneCommand::List => {
-            let phones: Vec<PhoneView> = ctx.client.get("/v1/phones")?;
+            let phones = api::phones(&ctx.client)?;
             if ctx.json {
                 show::json(&phones);
             } else if phones.is_empty() {
@@ -50,8 +50,7 @@ pub fn run(ctx: &Ctx, command: PhoneCommand) -> anyhow::Result<()> {
             }
         }
         PhoneCommand::Revoke { phone } => {
-            ctx.client
-                .delete(&format!("/v1/phones/{}", encode(&phone)))?;
+            api::revoke_phone(&ctx.client, &phone)?;
             if ctx.json {
                 show::json(&json!({ "revoked": phone }));
             } else {

@@ -1,11 +1,15 @@
 //! `tandem plan add|list|show|edit|rsvp|done|cancel|delete`.
 
-use serde_json::{Map, Value, json};
-use tandem_protocol::document::Conflict;
-use tandem_protocol::model::plan::{Frequency, Plan, PlanKind, PlanStatus, Rsvp};
+use tandem_protocol::api::{KeepRequest, PlanQuery, TimeBound};
+use tandem_protocol::model::plan::{
+    Frequency, NewPlan, Plan, PlanKind, PlanPatch, PlanStatus, Recurrence, Rsvp, RsvpRequest,
+};
+use tandem_protocol::time::Day;
 
-use super::{Ctx, PLANS, choice, full_id, time_range};
+use super::{Ctx, PLANS, choice, date_option, full_id, time_range};
+use crate::api;
 use crate::args::{PlanCommand, PlanDetails};
+use crate::failure::Usage;
 use crate::safe;
 use crate::show::{self, say};
 
@@ -21,36 +25,39 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
             repeat_until,
         } => {
             let (start, end) = time_range(ctx, &time, true)?.expect("required range");
-            let mut body = json!({ "title": title, "start": start, "end": end });
-            let fields = body.as_object_mut().expect("object");
-            put_details(fields, details)?;
-            if let Some(every) = every {
-                let every = choice("--every", &every, Frequency::ALL)?;
-                fields.insert(
-                    "recurrence".into(),
-                    json!({ "every": every, "interval": interval, "until": repeat_until }),
-                );
-            }
-            let plan: Plan = ctx.client.post("/v1/plans", &body)?;
+            let details = Details::of(details)?;
+            let recurrence = match every {
+                Some(every) => Some(Recurrence {
+                    every: choice("--every", &every, Frequency::ALL)?,
+                    interval,
+                    until: repeat_until
+                        .map(|d| date_option("--repeat-until", &d).map(Day))
+                        .transpose()?,
+                }),
+                None => None,
+            };
+            let new = NewPlan {
+                title,
+                kind: details.kind,
+                start,
+                end,
+                place: details.place,
+                notes: details.notes,
+                status: details.status,
+                recurrence,
+            };
+            let plan = PLANS.items.create(&ctx.client, &new)?;
             print_one(ctx, &plan, "Proposed")
         }
         PlanCommand::List { from, to, status } => {
-            let status = status
-                .map(|s| choice("--status", &s, PlanStatus::ALL))
-                .transpose()?
-                .map(|s| s.to_string());
-            let mut query = Vec::new();
-            for (key, value) in [("from", from), ("to", to), ("status", status)] {
-                if let Some(v) = value {
-                    query.push(format!("{key}={}", encode(&v)));
-                }
-            }
-            let path = if query.is_empty() {
-                "/v1/plans".to_owned()
-            } else {
-                format!("/v1/plans?{}", query.join("&"))
+            let query = PlanQuery {
+                status: status
+                    .map(|s| choice("--status", &s, PlanStatus::ALL))
+                    .transpose()?,
+                from: from.map(|f| time_bound("--from", &f)).transpose()?,
+                to: to.map(|t| time_bound("--to", &t)).transpose()?,
             };
-            let plans: Vec<Plan> = ctx.client.get(&path)?;
+            let plans = api::list_plans(&ctx.client, &query)?;
             if ctx.json {
                 show::json(&plans);
                 return Ok(());
@@ -83,9 +90,8 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
         }
         PlanCommand::Show { id } => {
             let id = full_id(ctx, &PLANS, &id)?;
-            let path = format!("/v1/plans/{}", encode(&id));
-            let plan: Plan = ctx.client.get(&path)?;
-            let conflicts: Vec<Conflict> = ctx.client.get(&format!("{path}/conflicts"))?;
+            let plan = PLANS.items.get(&ctx.client, &id)?;
+            let conflicts = api::plan_conflicts(&ctx.client, &id)?;
             if ctx.json {
                 let mut value = serde_json::to_value(&plan)?;
                 value["conflicts"] = serde_json::to_value(&conflicts)?;
@@ -113,10 +119,7 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
         }
         PlanCommand::Keep { id, field } => {
             let id = full_id(ctx, &PLANS, &id)?;
-            let plan: Plan = ctx.client.post(
-                &format!("/v1/plans/{}/keep", encode(&id)),
-                &json!({ "field": field }),
-            )?;
+            let plan = api::keep_plan_value(&ctx.client, &id, &KeepRequest { field })?;
             print_one(ctx, &plan, "Kept")
         }
         PlanCommand::Edit {
@@ -127,31 +130,37 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
             no_repeat,
         } => {
             let id = full_id(ctx, &PLANS, &id)?;
-            let mut fields = Map::new();
-            put(&mut fields, "title", title);
-            if let Some((start, end)) = time_range(ctx, &time, false)? {
-                fields.insert("start".into(), json!(start));
-                fields.insert("end".into(), json!(end));
-            }
-            put_details(&mut fields, details)?;
-            if no_repeat {
-                fields.insert("recurrence".into(), Value::Null);
-            }
-            if fields.is_empty() {
+            let (start, end) = time_range(ctx, &time, false)?.unzip();
+            let details = Details::of(details)?;
+            let patch = PlanPatch {
+                title,
+                kind: details.kind,
+                start,
+                end,
+                place: details.place,
+                notes: details.notes,
+                status: details.status,
+                recurrence: no_repeat.then_some(None),
+            };
+            let given = patch.title.is_some()
+                || patch.kind.is_some()
+                || patch.start.is_some()
+                || patch.place.is_some()
+                || patch.notes.is_some()
+                || patch.status.is_some()
+                || patch.recurrence.is_some();
+            if !given {
                 anyhow::bail!(
                     "nothing to change: give --title, --at, --place, --notes, --kind, --status or --no-repeat"
                 );
             }
-            let plan: Plan = ctx.client.patch(&PLANS.item_path(&id), &fields)?;
+            let plan = PLANS.items.update(&ctx.client, &id, &patch)?;
             print_one(ctx, &plan, "Updated")
         }
         PlanCommand::Rsvp { id, answer } => {
             let answer = choice("the answer", &answer, Rsvp::ALL)?;
             let id = full_id(ctx, &PLANS, &id)?;
-            let plan: Plan = ctx.client.post(
-                &format!("/v1/plans/{}/rsvp", encode(&id)),
-                &json!({ "answer": answer }),
-            )?;
+            let plan = api::rsvp(&ctx.client, &id, &RsvpRequest { answer })?;
             print_one(ctx, &plan, "Answered")
         }
         PlanCommand::Done { id } => set_status(ctx, &id, PlanStatus::Done, "Done"),
@@ -162,48 +171,46 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
 
 fn set_status(ctx: &Ctx, id: &str, status: PlanStatus, verb: &str) -> anyhow::Result<()> {
     let id = full_id(ctx, &PLANS, id)?;
-    let plan: Plan = ctx
-        .client
-        .patch(&PLANS.item_path(&id), &json!({ "status": status }))?;
+    let patch = PlanPatch {
+        status: Some(status),
+        ..PlanPatch::default()
+    };
+    let plan = PLANS.items.update(&ctx.client, &id, &patch)?;
     print_one(ctx, &plan, verb)
 }
 
-/// Adds the kind, status, place and notes that were given, checking kind and status.
-fn put_details(fields: &mut Map<String, Value>, details: PlanDetails) -> anyhow::Result<()> {
-    if let Some(kind) = details.kind {
-        fields.insert(
-            "kind".into(),
-            json!(choice("--kind", &kind, PlanKind::ALL)?),
-        );
-    }
-    if let Some(status) = details.status {
-        fields.insert(
-            "status".into(),
-            json!(choice("--status", &status, PlanStatus::ALL)?),
-        );
-    }
-    put(fields, "place", details.place);
-    put(fields, "notes", details.notes);
-    Ok(())
+/// The kind, status, place and notes that were given, kind and status checked.
+struct Details {
+    kind: Option<PlanKind>,
+    status: Option<PlanStatus>,
+    place: Option<String>,
+    notes: Option<String>,
 }
 
-/// Adds `key: value` when a value was given.
-pub fn put(fields: &mut Map<String, Value>, key: &str, value: Option<String>) {
-    if let Some(v) = value {
-        fields.insert(key.into(), Value::String(v));
-    }
-}
-
-/// Escapes a path segment or query value.
-pub fn encode(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
+impl Details {
+    fn of(details: PlanDetails) -> Result<Self, Usage> {
+        Ok(Self {
+            kind: details
+                .kind
+                .map(|k| choice("--kind", &k, PlanKind::ALL))
+                .transpose()?,
+            status: details
+                .status
+                .map(|s| choice("--status", &s, PlanStatus::ALL))
+                .transpose()?,
+            place: details.place,
+            notes: details.notes,
         })
-        .collect()
+    }
+}
+
+/// `--from` or `--to`: a date, or an instant; or a message showing both.
+fn time_bound(option: &str, text: &str) -> Result<TimeBound, Usage> {
+    text.trim().parse().map_err(|_| {
+        Usage(format!(
+            "{option} {text:?} is not a date or an instant: give one like 2026-12-10, or 2026-12-10T18:00:00Z"
+        ))
+    })
 }
 
 fn rsvps(names: &show::Names, plan: &Plan) -> String {

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::json;
-use tandem_protocol::api::Status;
 
+use crate::api;
 use crate::args::ServiceCommand;
 use crate::client::Client;
 use crate::show::{self, say, say_err};
@@ -217,9 +217,7 @@ pub fn run(home: &Path, command: ServiceCommand, json: bool) -> anyhow::Result<(
                         .output()
                         .is_ok_and(|o| o.status.success())
                 };
-            let running = Client::connect(&home)
-                .and_then(|c| c.get::<Status>("/v1/status"))
-                .is_ok();
+            let running = Client::connect(&home).and_then(|c| api::status(&c)).is_ok();
             if json {
                 show::json(&json!({
                     "path": path,

@@ -1,15 +1,15 @@
 //! `tandem status`.
 
 use tandem_protocol::api::{PeerStatus, Status};
-use tandem_protocol::remind::Reminder;
 
 use super::Ctx;
+use crate::api;
 use crate::safe;
 use crate::show::{self, say};
 
 /// Prints who this is, the partner, and the documents' sizes.
 pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
-    let status: Status = ctx.client.get("/v1/status")?;
+    let status = api::status(&ctx.client)?;
     if ctx.json {
         show::json(&status);
         return Ok(());
@@ -23,7 +23,7 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
         Some(p) => say!("Partner:  {} ({})", safe::one_line(&p.name), p.id),
         None => say!("Partner:  not paired yet (run `tandem pair`)"),
     }
-    let peers: Vec<PeerStatus> = ctx.client.get("/v1/peers")?;
+    let peers = api::peers(&ctx.client)?;
     for peer in &peers {
         let state = match (peer.connected, peer.in_sync, peer.last_seen) {
             (true, true, _) => "connected, in sync".to_owned(),
@@ -58,7 +58,7 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
         show::count(count("agreements"), "agreement", "agreements"),
         show::count(count("notes"), "private note", "private notes")
     );
-    let due: Vec<Reminder> = ctx.client.get("/v1/reminders")?;
+    let due = api::reminders(&ctx.client)?;
     for r in &due {
         say!("Due:      {}", safe::one_line(&r.message));
     }
@@ -99,7 +99,7 @@ pub fn newer_tandem_notes(status: &Status, peers: &[PeerStatus]) -> Vec<String> 
 
 /// Lists what is due.
 pub fn remind(ctx: &Ctx) -> anyhow::Result<()> {
-    let due: Vec<Reminder> = ctx.client.get("/v1/reminders")?;
+    let due = api::reminders(&ctx.client)?;
     if ctx.json {
         show::json(&due);
     } else if due.is_empty() {

@@ -3,27 +3,30 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
+use serde::Serialize;
 use serde_json::json;
-use tandem_protocol::trash::TrashEntry;
 
-use super::plan::encode;
-use super::{Ctx, Named, full_id};
+use super::{Ctx, Item, Named, full_id};
+use crate::api;
 use crate::args::{DeleteArgs, TrashArgs, TrashCommand};
 use crate::failure::Usage;
 use crate::safe;
 use crate::show::{self, say};
 
 /// Puts the `named` item `args.id` in the trash, after asking unless `--yes` was given.
-pub fn delete(ctx: &Ctx, named: &Named, args: DeleteArgs) -> anyhow::Result<()> {
+pub fn delete<I: Item, N: Serialize, P: Serialize>(
+    ctx: &Ctx,
+    named: &Named<I, N, P>,
+    args: DeleteArgs,
+) -> anyhow::Result<()> {
     let id = full_id(ctx, named, &args.id)?;
-    let path = named.item_path(&id);
-    let item: serde_json::Value = ctx.client.get(&path)?;
-    let label = safe::one_line(item[named.label].as_str().unwrap_or_default());
+    let item = named.items.get(&ctx.client, &id)?;
+    let label = safe::one_line(item.label());
     if !args.yes && !confirmed(&format!("Delete {} \"{label}\"?", named.noun))? {
         say!("Nothing deleted.");
         return Ok(());
     }
-    ctx.client.delete(&path)?;
+    named.items.delete(&ctx.client, &id)?;
     if ctx.json {
         show::json(&json!({ "deleted": { "kind": named.noun, "id": id } }));
     } else {
@@ -62,7 +65,7 @@ pub fn run(ctx: &Ctx, args: TrashArgs) -> anyhow::Result<()> {
 }
 
 fn list(ctx: &Ctx) -> anyhow::Result<()> {
-    let entries: Vec<TrashEntry> = ctx.client.get("/v1/trash")?;
+    let entries = api::trash(&ctx.client)?;
     if ctx.json {
         show::json(&entries);
         return Ok(());
@@ -109,9 +112,7 @@ pub fn restore(ctx: &Ctx, id: &str) -> anyhow::Result<()> {
             Usage("give the id of what to restore (ids are in `tandem trash`)".into()).into(),
         );
     }
-    let entry: TrashEntry = ctx
-        .client
-        .post(&format!("/v1/trash/{}/restore", encode(id)), &json!({}))?;
+    let entry = api::restore_item(&ctx.client, id)?;
     if ctx.json {
         show::json(&entry);
     } else {

@@ -1,15 +1,13 @@
 //! `tandem undo`: revert this person's last command on this laptop.
 
-use serde_json::json;
-use tandem_protocol::activity::Activity;
-
 use super::Ctx;
+use crate::api;
 use crate::safe;
 use crate::show::{self, say};
 
 /// Asks the daemon to revert the last command made here, and says which one it was.
 pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
-    let undone: Activity = ctx.client.post("/v1/undo", &json!({}))?;
+    let undone = api::undo(&ctx.client)?;
     if ctx.json {
         show::json(&undone);
     } else {

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use tandem_protocol::api::{AutoBackupRequest, BackupRequest, BackupStatus};
+use tandem_protocol::api::{AutoBackupRequest, BackupRequest, BackupStatus, paths};
 use utoipa_axum::routes;
 
 use super::error::Body;
@@ -47,7 +47,7 @@ fn passphrase(text: String) -> Result<SecretString, ApiError> {
 }
 
 /// An archive of both documents taken now, encrypted with the passphrase (age, scrypt).
-#[utoipa::path(post, path = "/v1/backup", tag = "backup", request_body = BackupRequest,
+#[utoipa::path(post, path = paths::BACKUP, tag = "backup", request_body = BackupRequest,
     responses(
         (status = 200, description = "the archive", content_type = "application/octet-stream", body = Vec<u8>),
         BadBody, Guarded, Stopping,
@@ -69,7 +69,7 @@ async fn take_backup(
 
 /// Sets up automatic backups to a directory, kept to the newest N; the secret key is
 /// sealed there with the passphrase.
-#[utoipa::path(post, path = "/v1/backup/auto", tag = "backup", request_body = AutoBackupRequest,
+#[utoipa::path(post, path = paths::BACKUP_AUTO, tag = "backup", request_body = AutoBackupRequest,
     responses((status = 200, body = BackupStatus), BadBody, Guarded))]
 async fn set_up_auto_backups(
     State(state): State<AppState>,
@@ -87,7 +87,7 @@ async fn set_up_auto_backups(
 }
 
 /// Automatic backups: their directory and the newest archive.
-#[utoipa::path(get, path = "/v1/backup", tag = "backup",
+#[utoipa::path(get, path = paths::BACKUP, tag = "backup",
     responses((status = 200, body = BackupStatus), Guarded))]
 async fn backup_status(State(state): State<AppState>) -> Result<Json<BackupStatus>, ApiError> {
     let backups = state.backups.clone();

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use tandem_protocol::api::{
     AddPeerRequest, DevicePath, ErrorBody, JoinRequest, NearbyDevice, PairRequest, PairingState,
-    PeerStatus, check_peer_addr,
+    PeerStatus, check_peer_addr, paths,
 };
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::pairing::{PairingCode, PairingError, Relation};
@@ -73,14 +73,14 @@ impl From<PairingError> for ApiError {
 }
 
 /// Paired devices and whether they are connected.
-#[utoipa::path(get, path = "/v1/peers", tag = "peers",
+#[utoipa::path(get, path = paths::PEERS, tag = "peers",
     responses((status = 200, body = Vec<PeerStatus>), Guarded))]
 async fn list_peers(State(state): State<AppState>) -> Json<Vec<PeerStatus>> {
     Json(state.hub.status())
 }
 
 /// Connects to a paired device at a known `HOST:PORT` (502 if none answers there).
-#[utoipa::path(post, path = "/v1/peers", tag = "peers", request_body = AddPeerRequest,
+#[utoipa::path(post, path = paths::PEERS, tag = "peers", request_body = AddPeerRequest,
     responses(
         (status = 200, body = PeerStatus),
         (status = 502, description = "nothing answered at that address as a paired device", body = ErrorBody),
@@ -102,7 +102,7 @@ async fn add_peer(
 }
 
 /// Unpairs a device: disconnects it and refuses it from now on.
-#[utoipa::path(delete, path = "/v1/peers/{device}", tag = "peers", params(DevicePath),
+#[utoipa::path(delete, path = paths::PEER, tag = "peers", params(DevicePath),
     responses((status = 204, description = "unpaired"), BadParams, Missing, Guarded))]
 async fn unpair(
     State(state): State<AppState>,
@@ -119,14 +119,14 @@ async fn unpair(
 }
 
 /// The pairing window: code, expiry, attempts left.
-#[utoipa::path(get, path = "/v1/pairing", tag = "pairing",
+#[utoipa::path(get, path = paths::PAIRING, tag = "pairing",
     responses((status = 200, body = PairingState), Guarded))]
 async fn pairing_state(State(state): State<AppState>) -> Json<PairingState> {
     Json(state.hub.pairing_state())
 }
 
 /// Opens a pairing window and shows its code.
-#[utoipa::path(post, path = "/v1/pairing", tag = "pairing", request_body = PairRequest,
+#[utoipa::path(post, path = paths::PAIRING, tag = "pairing", request_body = PairRequest,
     responses((status = 200, body = PairingState), BadBody, Guarded))]
 async fn open_pairing(
     State(state): State<AppState>,
@@ -137,7 +137,7 @@ async fn open_pairing(
 }
 
 /// Closes the pairing window.
-#[utoipa::path(delete, path = "/v1/pairing", tag = "pairing",
+#[utoipa::path(delete, path = paths::PAIRING, tag = "pairing",
     responses((status = 204, description = "closed"), Guarded))]
 async fn close_pairing(State(state): State<AppState>) -> StatusCode {
     state.hub.close_pairing();
@@ -145,7 +145,7 @@ async fn close_pairing(State(state): State<AppState>) -> StatusCode {
 }
 
 /// Pairs with the device inviting at an address, or found by mDNS (409 on a wrong code).
-#[utoipa::path(post, path = "/v1/pairing/join", tag = "pairing", request_body = JoinRequest,
+#[utoipa::path(post, path = paths::PAIRING_JOIN, tag = "pairing", request_body = JoinRequest,
     responses(
         (status = 201, body = PeerStatus),
         BadBody, Missing, Conflict, Guarded,
@@ -212,7 +212,7 @@ async fn join_pairing(
 }
 
 /// Tandem devices seen on this network by mDNS, paired or not.
-#[utoipa::path(get, path = "/v1/peers/nearby", tag = "peers",
+#[utoipa::path(get, path = paths::PEERS_NEARBY, tag = "peers",
     responses((status = 200, body = Vec<NearbyDevice>), Guarded))]
 async fn nearby_devices(State(state): State<AppState>) -> Json<Vec<NearbyDevice>> {
     let devices = state

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use tandem_protocol::api::{NewPhone, PhoneAdded, PhonePath, PhoneView};
+use tandem_protocol::api::{NewPhone, PhoneAdded, PhonePath, PhoneView, paths};
 use utoipa_axum::routes;
 
 use super::error::{Body, Segment};
@@ -37,7 +37,7 @@ impl From<PhoneError> for ApiError {
 }
 
 /// Phones allowed in over the home network.
-#[utoipa::path(get, path = "/v1/phones", tag = "phones",
+#[utoipa::path(get, path = paths::PHONES, tag = "phones",
     responses((status = 200, body = Vec<PhoneView>), Guarded))]
 async fn list_phones(State(state): State<AppState>) -> Json<Vec<PhoneView>> {
     Json(state.phones.list())
@@ -45,7 +45,7 @@ async fn list_phones(State(state): State<AppState>) -> Json<Vec<PhoneView>> {
 
 /// Adds a phone, starts the HTTPS listener if it is the first, and answers with the
 /// addresses to open on the phone and its token, shown this once.
-#[utoipa::path(post, path = "/v1/phones", tag = "phones", request_body = NewPhone,
+#[utoipa::path(post, path = paths::PHONES, tag = "phones", request_body = NewPhone,
     responses((status = 201, body = PhoneAdded), BadBody, Conflict, Guarded))]
 async fn add_phone(
     State(state): State<AppState>,
@@ -96,7 +96,7 @@ async fn add_phone(
 }
 
 /// Revokes a phone (by id prefix or name): its tokens stop working at once.
-#[utoipa::path(delete, path = "/v1/phones/{id}", tag = "phones", params(PhonePath),
+#[utoipa::path(delete, path = paths::PHONE, tag = "phones", params(PhonePath),
     responses((status = 200, body = PhoneView), BadParams, Missing, Guarded))]
 async fn revoke_phone(
     State(state): State<AppState>,

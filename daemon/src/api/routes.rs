@@ -14,7 +14,7 @@ use jiff::tz::TimeZone;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::api::{
     ActivityEntry, BalanceQuery, CheckinAnswered, CheckinWeek, ItemPath, KeepRequest, LogQuery,
-    MAX_LOG, PersonalTimeView, PlanQuery, Status, TimeBound, WeekPath, WindowQuery,
+    MAX_LOG, PersonalTimeView, PlanQuery, Status, TimeBound, WeekPath, WindowQuery, paths,
 };
 use tandem_protocol::balance::Balance;
 use tandem_protocol::document::Conflict;
@@ -84,18 +84,18 @@ pub fn routes() -> Routes {
 }
 
 /// The documented handlers of one collection, each a thin call of the generic one for
-/// `$entity`: get, change, delete, conflicts and keep on `$base/{id}`, and (unless the
-/// collection has a list of its own) list and create on `$base`.
+/// `$entity`: get, change, delete, conflicts and keep on one item of `$paths`, and (unless
+/// the collection has a list of its own) list and create on its list.
 macro_rules! collection {
-    ($module:ident: $entity:ty, $new:ty, $patch:ty, $base:literal, $noun:literal $(, $list:ident)?) => {
-        #[doc = concat!("The handlers of `", $base, "`.")]
+    ($module:ident: $entity:ty, $new:ty, $patch:ty, $paths:expr, $noun:literal $(, $list:ident)?) => {
+        #[doc = concat!("The handlers of ", $noun, "s.")]
         mod $module {
             use super::*;
 
             $(
             #[utoipa::path(
                 get,
-                path = $base,
+                path = $paths.list,
                 tag = stringify!($module),
                 operation_id = concat!("list_", stringify!($module)),
                 summary = concat!("every ", $noun, " not in the trash"),
@@ -108,7 +108,7 @@ macro_rules! collection {
 
             #[utoipa::path(
                 post,
-                path = $base,
+                path = $paths.list,
                 tag = stringify!($module),
                 operation_id = concat!("create_", $noun),
                 summary = concat!("adds a ", $noun),
@@ -127,7 +127,7 @@ macro_rules! collection {
 
             #[utoipa::path(
                 get,
-                path = concat!($base, "/{id}"),
+                path = $paths.item,
                 tag = stringify!($module),
                 operation_id = concat!("get_", $noun),
                 summary = concat!("one ", $noun),
@@ -146,7 +146,7 @@ macro_rules! collection {
 
             #[utoipa::path(
                 patch,
-                path = concat!($base, "/{id}"),
+                path = $paths.item,
                 tag = stringify!($module),
                 operation_id = concat!("update_", $noun),
                 summary = concat!("changes a ", $noun, "'s fields; absent fields stay"),
@@ -167,7 +167,7 @@ macro_rules! collection {
 
             #[utoipa::path(
                 delete,
-                path = concat!($base, "/{id}"),
+                path = $paths.item,
                 tag = stringify!($module),
                 operation_id = concat!("delete_", $noun),
                 summary = concat!(
@@ -189,7 +189,7 @@ macro_rules! collection {
 
             #[utoipa::path(
                 get,
-                path = concat!($base, "/{id}/conflicts"),
+                path = $paths.conflicts,
                 tag = stringify!($module),
                 operation_id = concat!("conflicts_of_", $noun),
                 summary = concat!(
@@ -211,7 +211,7 @@ macro_rules! collection {
 
             #[utoipa::path(
                 post,
-                path = concat!($base, "/{id}/keep"),
+                path = $paths.keep,
                 tag = stringify!($module),
                 operation_id = concat!("keep_", $noun, "_value"),
                 summary = concat!("restores the value a ", $noun, "'s field lost in a conflict"),
@@ -233,10 +233,10 @@ macro_rules! collection {
     };
 }
 
-collection!(plans: Plan, NewPlan, PlanPatch, "/v1/plans", "plan");
-collection!(ideas: Idea, NewIdea, IdeaPatch, "/v1/ideas", "idea", list);
-collection!(agreements: Agreement, NewAgreement, AgreementPatch, "/v1/agreements", "agreement", list);
-collection!(notes: Note, NewNote, NotePatch, "/v1/notes", "note", list);
+collection!(plans: Plan, NewPlan, PlanPatch, paths::PLANS, "plan");
+collection!(ideas: Idea, NewIdea, IdeaPatch, paths::IDEAS, "idea", list);
+collection!(agreements: Agreement, NewAgreement, AgreementPatch, paths::AGREEMENTS, "agreement", list);
+collection!(notes: Note, NewNote, NotePatch, paths::NOTES, "note", list);
 
 async fn conflicts<E: Entity + Send + 'static>(
     State(state): State<AppState>,
@@ -343,7 +343,7 @@ impl Window {
 
 /// Plans, soonest first; filtered by a time window (occurrences of recurring plans count)
 /// and a status.
-#[utoipa::path(get, path = "/v1/plans", tag = "plans", params(PlanQuery),
+#[utoipa::path(get, path = paths::PLANS.list, tag = "plans", params(PlanQuery),
     responses((status = 200, body = Vec<Plan>), BadParams, Unprocessable, Guarded, Stopping))]
 async fn list_plans(
     State(state): State<AppState>,
@@ -371,7 +371,7 @@ async fn list_plans(
 }
 
 /// Answers a plan; a second yes schedules it.
-#[utoipa::path(post, path = "/v1/plans/{id}/rsvp", tag = "plans", params(ItemPath),
+#[utoipa::path(post, path = paths::PLAN_RSVP, tag = "plans", params(ItemPath),
     request_body = RsvpRequest,
     responses(
         (status = 200, body = Plan),
@@ -394,7 +394,7 @@ async fn rsvp(
 }
 
 /// Accepts an agreement's current wording.
-#[utoipa::path(post, path = "/v1/agreements/{id}/accept", tag = "agreements", params(ItemPath),
+#[utoipa::path(post, path = paths::AGREEMENT_ACCEPT, tag = "agreements", params(ItemPath),
     responses(
         (status = 200, body = Agreement),
         BadParams, Missing, InConflict, Guarded, Stopping,
@@ -415,7 +415,7 @@ async fn accept(
 }
 
 /// One idea from the jar at random (404 `empty_jar` when there is none).
-#[utoipa::path(post, path = "/v1/ideas/draw", tag = "ideas",
+#[utoipa::path(post, path = paths::IDEA_DRAW, tag = "ideas",
     responses((status = 200, body = Idea), Missing, Guarded, Stopping))]
 async fn draw_idea(State(state): State<AppState>) -> Result<Json<Idea>, ApiError> {
     match state.with_repo(|repo| repo.draw_idea()).await? {
@@ -429,7 +429,7 @@ async fn draw_idea(State(state): State<AppState>) -> Result<Json<Idea>, ApiError
 }
 
 /// Personal-time blocks of both partners (details only one's own), filtered by a window.
-#[utoipa::path(get, path = "/v1/personal-time", tag = "personal_time", params(WindowQuery),
+#[utoipa::path(get, path = paths::PERSONAL_TIME, tag = "personal_time", params(WindowQuery),
     responses(
         (status = 200, body = Vec<PersonalTimeView>),
         BadParams, Unprocessable, Guarded, Stopping,
@@ -452,7 +452,7 @@ async fn list_personal_time(
 }
 
 /// One personal-time block.
-#[utoipa::path(get, path = "/v1/personal-time/{id}", tag = "personal_time", params(ItemPath),
+#[utoipa::path(get, path = paths::PERSONAL_TIME_ITEM, tag = "personal_time", params(ItemPath),
     responses(
         (status = 200, body = PersonalTimeView),
         BadParams, Missing, InConflict, Guarded, Stopping,
@@ -468,7 +468,7 @@ async fn get_personal_time(
 }
 
 /// Adds a block of one's own time; what it is for (`details`) stays on one's own devices.
-#[utoipa::path(post, path = "/v1/personal-time", tag = "personal_time",
+#[utoipa::path(post, path = paths::PERSONAL_TIME, tag = "personal_time",
     request_body = NewPersonalTime,
     responses(
         (status = 201, body = PersonalTimeView),
@@ -485,7 +485,7 @@ async fn create_personal_time(
 }
 
 /// Changes one's own block; absent fields stay.
-#[utoipa::path(patch, path = "/v1/personal-time/{id}", tag = "personal_time", params(ItemPath),
+#[utoipa::path(patch, path = paths::PERSONAL_TIME_ITEM, tag = "personal_time", params(ItemPath),
     request_body = PersonalTimePatch,
     responses(
         (status = 200, body = PersonalTimeView),
@@ -503,7 +503,7 @@ async fn update_personal_time(
 }
 
 /// Puts one's own block in the trash.
-#[utoipa::path(delete, path = "/v1/personal-time/{id}", tag = "personal_time", params(ItemPath),
+#[utoipa::path(delete, path = paths::PERSONAL_TIME_ITEM, tag = "personal_time", params(ItemPath),
     responses(
         (status = 204, description = "in the trash"),
         BadParams, Missing, InConflict, Guarded, Stopping,
@@ -516,14 +516,14 @@ async fn delete_personal_time(
 }
 
 /// What either partner deleted in the last 30 days, newest first.
-#[utoipa::path(get, path = "/v1/trash", tag = "trash",
+#[utoipa::path(get, path = paths::TRASH, tag = "trash",
     responses((status = 200, body = Vec<TrashEntry>), Guarded, Stopping))]
 async fn trash(State(state): State<AppState>) -> Result<Json<Vec<TrashEntry>>, ApiError> {
     state.with_repo(|repo| repo.trash()).await.map(Json)
 }
 
 /// Brings a deleted item of any kind back; says what came back.
-#[utoipa::path(post, path = "/v1/trash/{id}/restore", tag = "trash", params(ItemPath),
+#[utoipa::path(post, path = paths::TRASH_RESTORE, tag = "trash", params(ItemPath),
     responses(
         (status = 200, body = TrashEntry),
         BadParams, Missing, InConflict, Guarded, Stopping,
@@ -540,21 +540,21 @@ async fn restore_item(
 
 /// Reverts this person's last command made on this device, as a new change; says which
 /// command it was (409 when there is nothing to undo).
-#[utoipa::path(post, path = "/v1/undo", tag = "undo",
+#[utoipa::path(post, path = paths::UNDO, tag = "undo",
     responses((status = 200, body = Activity), InConflict, Guarded, Stopping))]
 async fn undo(State(state): State<AppState>) -> Result<Json<Activity>, ApiError> {
     state.with_repo(|repo| repo.undo()).await.map(Json)
 }
 
 /// Check-in weeks, newest first; the partner's answers only once both answered.
-#[utoipa::path(get, path = "/v1/checkins", tag = "checkins",
+#[utoipa::path(get, path = paths::CHECKINS, tag = "checkins",
     responses((status = 200, body = Vec<CheckinWeek>), Guarded, Stopping))]
 async fn list_checkins(State(state): State<AppState>) -> Result<Json<Vec<CheckinWeek>>, ApiError> {
     state.with_repo(|repo| repo.checkin_weeks()).await.map(Json)
 }
 
 /// One check-in week (404 while nobody has answered it).
-#[utoipa::path(get, path = "/v1/checkins/{week}", tag = "checkins", params(WeekPath),
+#[utoipa::path(get, path = paths::CHECKIN_WEEK, tag = "checkins", params(WeekPath),
     responses(
         (status = 200, body = CheckinWeek),
         BadParams, Missing, Unprocessable, Guarded, Stopping,
@@ -580,7 +580,7 @@ async fn get_checkin(
 
 /// Answers a week's check-in; before the reveal, answering again replaces the earlier
 /// answer (409 `revealed` once both answered: answers are final).
-#[utoipa::path(post, path = "/v1/checkins", tag = "checkins", request_body = NewCheckin,
+#[utoipa::path(post, path = paths::CHECKINS, tag = "checkins", request_body = NewCheckin,
     responses(
         (status = 201, body = CheckinAnswered),
         BadBody, InConflict, Unprocessable, Guarded, Stopping,
@@ -596,7 +596,7 @@ async fn answer_checkin(
 }
 
 /// The week's hours together and apart, and its reading.
-#[utoipa::path(get, path = "/v1/balance", tag = "balance", params(BalanceQuery),
+#[utoipa::path(get, path = paths::BALANCE, tag = "balance", params(BalanceQuery),
     responses((status = 200, body = Balance), BadParams, Unprocessable, Guarded, Stopping))]
 async fn balance(
     State(state): State<AppState>,
@@ -621,14 +621,14 @@ async fn balance(
 }
 
 /// Shared settings.
-#[utoipa::path(get, path = "/v1/settings", tag = "settings",
+#[utoipa::path(get, path = paths::SETTINGS, tag = "settings",
     responses((status = 200, body = Settings), Guarded, Stopping))]
 async fn settings(State(state): State<AppState>) -> Result<Json<Settings>, ApiError> {
     state.with_repo(|repo| repo.settings()).await.map(Json)
 }
 
 /// Changes shared settings.
-#[utoipa::path(patch, path = "/v1/settings", tag = "settings", request_body = SettingsPatch,
+#[utoipa::path(patch, path = paths::SETTINGS, tag = "settings", request_body = SettingsPatch,
     responses((status = 200, body = Settings), BadBody, Guarded, Stopping))]
 async fn update_settings(
     State(state): State<AppState>,
@@ -641,7 +641,7 @@ async fn update_settings(
 }
 
 /// Activity of both documents, newest first.
-#[utoipa::path(get, path = "/v1/log", tag = "log", params(LogQuery),
+#[utoipa::path(get, path = paths::LOG, tag = "log", params(LogQuery),
     responses((status = 200, body = Vec<ActivityEntry>), BadParams, Guarded, Stopping))]
 async fn log(
     State(state): State<AppState>,
@@ -662,7 +662,7 @@ async fn log(
 }
 
 /// What is due now: the check-in, plans starting soon, agreements to review.
-#[utoipa::path(get, path = "/v1/reminders", tag = "reminders",
+#[utoipa::path(get, path = paths::REMINDERS, tag = "reminders",
     responses((status = 200, body = Vec<Reminder>), Guarded, Stopping))]
 async fn reminders(State(state): State<AppState>) -> Result<Json<Vec<Reminder>>, ApiError> {
     state
@@ -675,7 +675,7 @@ async fn reminders(State(state): State<AppState>) -> Result<Json<Vec<Reminder>>,
 }
 
 /// Who this daemon is, its partner and its documents.
-#[utoipa::path(get, path = "/v1/status", tag = "status",
+#[utoipa::path(get, path = paths::STATUS, tag = "status",
     responses((status = 200, body = Status), Guarded, Stopping))]
 async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     let mut status = state.with_repo(|repo| repo.status()).await?;
