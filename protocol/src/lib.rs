@@ -9,6 +9,7 @@
 //! - [`device`]: device ids (certificate fingerprints).
 //! - [`ids`]: entity and person identifiers.
 //! - [`time`]: instants and zoned times as they are stored in documents, ISO weeks.
+//! - [`clock`]: `TANDEM_NOW`, the injectable "now" both binaries honour.
 //! - [`error`]: validation and document errors.
 //! - [`document`]: the two Automerge documents (shared, private), their genesis change and
 //!   typed access to their collections.
@@ -38,6 +39,7 @@ pub mod api;
 pub mod balance;
 pub mod changelog;
 pub mod checkin;
+pub mod clock;
 pub mod config;
 pub mod device;
 pub mod document;

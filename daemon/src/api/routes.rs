@@ -612,7 +612,7 @@ async fn balance(
             };
             let week = match query.week {
                 Some(week) => week.parse::<IsoWeek>()?,
-                None => IsoWeek::of(&Timestamp::now().to_zoned_datetime(tz.clone())),
+                None => IsoWeek::of(&crate::clock::now().to_zoned_datetime(tz.clone())),
             };
             repo.balance(week, &tz)
         })
@@ -667,7 +667,7 @@ async fn log(
 async fn reminders(State(state): State<AppState>) -> Result<Json<Vec<Reminder>>, ApiError> {
     state
         .with_repo(|repo| {
-            let now = Timestamp::now().to_zoned_datetime(repo.tz().clone());
+            let now = crate::clock::now().to_zoned_datetime(repo.tz().clone());
             repo.reminders(&now)
         })
         .await

@@ -19,7 +19,6 @@ mod views;
 use views::ReminderInputs;
 
 use automerge::ActorId;
-use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -205,7 +204,7 @@ impl Repo {
         let me = Person {
             id: config.person_id.clone(),
             name: config.name.clone(),
-            joined_at: Stamp(Timestamp::now()),
+            joined_at: Stamp(crate::clock::now()),
         };
         let mut repo = Self {
             home: home.clone(),
@@ -263,7 +262,7 @@ impl Repo {
             Person {
                 id,
                 name: name.to_owned(),
-                joined_at: Stamp(Timestamp::now()),
+                joined_at: Stamp(crate::clock::now()),
             },
         );
         self.jointly(vec![becoming], |repo| {
@@ -294,7 +293,7 @@ impl Repo {
     fn author(&self) -> Author {
         Author {
             person: self.me.id.clone(),
-            at: Stamp(Timestamp::now()),
+            at: Stamp(crate::clock::now()),
         }
     }
 
