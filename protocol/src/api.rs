@@ -91,6 +91,9 @@ pub struct Status {
     pub documents: Vec<DocumentStatus>,
     /// Items per collection, e.g. `plans: 3`.
     pub counts: std::collections::BTreeMap<String, usize>,
+    /// What needs me now, as `GET /v1/today` lists it.
+    #[serde(default)]
+    pub today: Option<crate::inbox::Today>,
 }
 
 /// `{id}` of a route on one item: its id, or a prefix of it that matches one item.
@@ -268,6 +271,23 @@ pub struct BalanceQuery {
     pub week: Option<String>,
     /// IANA time zone of the week's bounds, e.g. `Europe/Paris`; defaults to the daemon's
     /// (a name the zone database does not know is a 422).
+    #[param(
+        pattern = r"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$",
+        max_length = 64
+    )]
+    pub tz: Option<String>,
+}
+
+/// Query of `GET /v1/balance/weeks`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceWeeksQuery {
+    /// How many weeks up to this one, default 12, at most [`crate::balance::MAX_WEEKS`].
+    #[param(minimum = 1, maximum = 52)]
+    pub weeks: Option<u32>,
+    /// IANA time zone of the weeks' bounds; defaults to the daemon's (a name the zone
+    /// database does not know is a 422).
     #[param(
         pattern = r"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$",
         max_length = 64
@@ -640,6 +660,18 @@ mod tests {
             Some(MAX_LOG as u64),
             "{limit}"
         );
+    }
+
+    #[test]
+    fn the_trend_weeks_in_the_schema_are_the_ones_accepted() {
+        let params = BalanceWeeksQuery::into_params(|| None);
+        let weeks = serde_json::to_value(&params[0]).unwrap();
+        assert_eq!(
+            weeks["schema"]["maximum"].as_u64(),
+            Some(u64::from(crate::balance::MAX_WEEKS)),
+            "{weeks}"
+        );
+        assert_eq!(weeks["schema"]["minimum"].as_u64(), Some(1), "{weeks}");
     }
 
     proptest! {

@@ -19,6 +19,7 @@
 //!   and private-document rules live).
 //! - [`pairing`]: codes, the pairing window, messages and key confirmation.
 //! - [`remind`]: what is due (check-in, plan soon, agreement review), for a given "now".
+//! - [`inbox`]: what needs me (answers, comments, check-in, agreements, conflicts, today).
 //! - [`paths`]: the data home and the files both binaries read.
 //! - [`model`]: plans, ideas, personal time, agreements, check-ins, notes, people, settings.
 //! - [`changelog`]: the store's change-log record format (read and write, pure).
@@ -47,6 +48,7 @@ pub mod entity;
 pub mod error;
 pub mod ics;
 pub mod ids;
+pub mod inbox;
 pub mod joint;
 pub mod kinds;
 pub mod model;
