@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 mod checkin;
 mod joint;
 mod personal_time;
+mod plans;
 mod sync;
 mod tombstone;
 mod views;
@@ -164,6 +165,9 @@ pub struct Repo {
     joint: bool,
     /// The reminder rules' inputs and the shared heads they were read at.
     reminder_inputs: Option<(Vec<automerge::ChangeHash>, ReminderInputs)>,
+    /// When this person last looked at each plan (its comments), kept on this laptop
+    /// only ([`plans`]).
+    seen: BTreeMap<EntityId, Stamp>,
 }
 
 impl Repo {
@@ -215,6 +219,7 @@ impl Repo {
             unsynced: Unsynced::default(),
             joint: false,
             reminder_inputs: None,
+            seen: plans::read_seen(home),
         };
         repo.finish_joint_commit()?;
         Ok(repo)
@@ -476,9 +481,21 @@ impl Repo {
         verb: &str,
         f: impl FnOnce(&mut E, &Author) -> Result<(), ValidationError>,
     ) -> Result<E, RepoError> {
+        self.modify_as(prefix, verb, rules::may_edit, f)
+    }
+
+    /// [`Repo::modify`] under another rule than [`rules::may_edit`] (a comment, a
+    /// counter-proposal and its answer each have their own).
+    fn modify_as<E: Entity>(
+        &mut self,
+        prefix: &str,
+        verb: &str,
+        rule: impl FnOnce(&E, &PersonId) -> Result<(), Refusal>,
+        f: impl FnOnce(&mut E, &Author) -> Result<(), ValidationError>,
+    ) -> Result<E, RepoError> {
         let mut item = self.find::<E>(prefix)?;
         self.change(E::COLLECTION.doc(), |doc, author| {
-            rules::may_edit(&item, &author.person)?;
+            rule(&item, &author.person)?;
             let before = item.clone();
             f(&mut item, author)?;
             doc.put(E::COLLECTION, &item)?;

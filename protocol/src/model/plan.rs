@@ -479,7 +479,10 @@ impl Entity for Plan {
         let open = matches!(before.status, PlanStatus::Proposed | PlanStatus::Scheduled);
         let moved = self.start.timestamp() != before.start.timestamp()
             || self.end.timestamp() != before.end.timestamp();
-        (open && moved).then_some("moved the time: asks both to RSVP again")
+        // An accepted counter-proposal moves it with both answers to the new time given.
+        let start = Stamp(self.start.timestamp());
+        let answered_again = self.rsvp_to.len() >= 2 && self.rsvp_to.values().all(|to| *to == start);
+        (open && moved && !answered_again).then_some("moved the time: asks both to RSVP again")
     }
 
     /// Answers to another start than the current one are dropped; a scheduled plan that
