@@ -222,7 +222,12 @@ fn covered_hours(
 }
 
 /// Hours of the plans `counts` picks inside `[from, to)`.
-fn plan_hours(plans: &[Plan], counts: impl Fn(&Plan) -> bool, from: Timestamp, to: Timestamp) -> f64 {
+fn plan_hours(
+    plans: &[Plan],
+    counts: impl Fn(&Plan) -> bool,
+    from: Timestamp,
+    to: Timestamp,
+) -> f64 {
     let intervals = plans
         .iter()
         .filter(|p| counts(p))
@@ -370,7 +375,13 @@ fn streak(weeks: &[WeekTotals], person: &PersonId, rating: impl Fn(&Wish) -> u8)
     weeks
         .iter()
         .rev()
-        .filter_map(|w| w.people.iter().find(|p| &p.person == person)?.asked.as_ref())
+        .filter_map(|w| {
+            w.people
+                .iter()
+                .find(|p| &p.person == person)?
+                .asked
+                .as_ref()
+        })
         .take_while(|wish| rating(wish) <= WANTS_MORE)
         .count()
 }
@@ -431,7 +442,10 @@ fn trend(weeks: &[WeekTotals], people: &[Person]) -> String {
     {
         return "Lately you have had the time together and apart you asked for.".to_owned();
     }
-    format!("You spent {average} hours a week together over these {} weeks.", weeks.len())
+    format!(
+        "You spent {average} hours a week together over these {} weeks.",
+        weeks.len()
+    )
 }
 
 fn read_wish(name: &str, wish: &Wish, personal_hours: f64) -> Vec<String> {
@@ -669,11 +683,19 @@ mod tests {
         })
         .unwrap();
         assert_eq!(report.together_hours, 1.0, "the week: Saturday only");
-        assert_eq!(report.ahead.together_hours, 3.0, "ahead: Monday's picnic only");
+        assert_eq!(
+            report.ahead.together_hours, 3.0,
+            "ahead: Monday's picnic only"
+        );
         assert_eq!(report.ahead.proposed_hours, 2.0);
         assert_eq!(report.ahead.people[1].personal_hours, 2.0);
         assert_eq!(
-            report.ahead.to.unwrap().0.duration_since(report.ahead.from.unwrap().0),
+            report
+                .ahead
+                .to
+                .unwrap()
+                .0
+                .duration_since(report.ahead.from.unwrap().0),
             AHEAD
         );
     }
@@ -710,12 +732,25 @@ mod tests {
                 })
                 .unwrap();
                 let weeks: Vec<String> = trend.weeks.iter().map(|w| w.week.to_string()).collect();
-                assert_eq!(weeks, ["2026-W41", "2026-W42", "2026-W43", "2026-W44"], "{now}");
-                assert_eq!(trend.weeks[2].together_hours, 4.0, "01:00 to 04:00 lasts 4 hours that night");
-                assert_eq!(trend.weeks[2].people[1].asked.as_ref().unwrap().enough_together, 2);
                 assert_eq!(
-                    trend.trend,
-                    "You have been together less than Sam wanted for 3 weeks.",
+                    weeks,
+                    ["2026-W41", "2026-W42", "2026-W43", "2026-W44"],
+                    "{now}"
+                );
+                assert_eq!(
+                    trend.weeks[2].together_hours, 4.0,
+                    "01:00 to 04:00 lasts 4 hours that night"
+                );
+                assert_eq!(
+                    trend.weeks[2].people[1]
+                        .asked
+                        .as_ref()
+                        .unwrap()
+                        .enough_together,
+                    2
+                );
+                assert_eq!(
+                    trend.trend, "You have been together less than Sam wanted for 3 weeks.",
                     "{now}"
                 );
             }
@@ -734,12 +769,40 @@ mod tests {
             .unwrap()
             .trend
         };
-        assert_eq!(short(&answers, 3), "You have been together less than Sam wanted for 2 weeks.");
-        let content = [answer("sam", "2026-W44", 4, 5), answer("alex", "2026-W44", 5, 4)];
-        assert_eq!(short(&content, 2), "Lately you have had the time together and apart you asked for.");
-        assert_eq!(short(&[], 2), "No check-ins in these weeks yet; you spent 2 hours a week together.");
-        let lonely = [answer("alex", "2026-W43", 1, 4), answer("alex", "2026-W44", 2, 5)];
-        assert_eq!(short(&lonely, 2), "Alex has had less time alone than they wanted for 2 weeks.");
-        assert!(series(&SeriesInput { now: &now, weeks: 0, people: &people, plans: &plans, personal_time: &[], answers: &[] }).is_err());
+        assert_eq!(
+            short(&answers, 3),
+            "You have been together less than Sam wanted for 2 weeks."
+        );
+        let content = [
+            answer("sam", "2026-W44", 4, 5),
+            answer("alex", "2026-W44", 5, 4),
+        ];
+        assert_eq!(
+            short(&content, 2),
+            "Lately you have had the time together and apart you asked for."
+        );
+        assert_eq!(
+            short(&[], 2),
+            "No check-ins in these weeks yet; you spent 2 hours a week together."
+        );
+        let lonely = [
+            answer("alex", "2026-W43", 1, 4),
+            answer("alex", "2026-W44", 2, 5),
+        ];
+        assert_eq!(
+            short(&lonely, 2),
+            "Alex has had less time alone than they wanted for 2 weeks."
+        );
+        assert!(
+            series(&SeriesInput {
+                now: &now,
+                weeks: 0,
+                people: &people,
+                plans: &plans,
+                personal_time: &[],
+                answers: &[]
+            })
+            .is_err()
+        );
     }
 }

@@ -87,7 +87,14 @@ mod tests {
     #[test]
     fn anything_else_is_refused_by_name() {
         let err = Clock::from_var(Some("next tuesday")).unwrap_err();
-        assert!(err.to_string().starts_with("TANDEM_NOW is \"next tuesday\""), "{err}");
-        assert!(Clock::from_var(Some("2026-10-25")).is_err(), "a date has no instant");
+        assert!(
+            err.to_string()
+                .starts_with("TANDEM_NOW is \"next tuesday\""),
+            "{err}"
+        );
+        assert!(
+            Clock::from_var(Some("2026-10-25")).is_err(),
+            "a date has no instant"
+        );
     }
 }

@@ -471,7 +471,12 @@ mod tests {
         }
     }
 
-    fn read(world: &World, me: &str, now: &ZonedDateTime, seen: &BTreeMap<EntityId, Stamp>) -> Today {
+    fn read(
+        world: &World,
+        me: &str,
+        now: &ZonedDateTime,
+        seen: &BTreeMap<EntityId, Stamp>,
+    ) -> Today {
         needs_me(&InboxInput {
             now,
             me: &PersonId::parse(me).unwrap(),
@@ -508,7 +513,11 @@ mod tests {
             let walk = today.items.last().unwrap();
             assert_eq!(walk.message, "today 19:00: \"Walk\"", "{now}");
             assert_eq!(
-                walk.at.unwrap().0.to_zoned_datetime(now.time_zone().clone()).hour(),
+                walk.at
+                    .unwrap()
+                    .0
+                    .to_zoned_datetime(now.time_zone().clone())
+                    .hour(),
                 19,
                 "the walk stays at 19:00 local across the change"
             );
@@ -524,7 +533,11 @@ mod tests {
             if day == 25 {
                 let checkin = &today.items[3];
                 assert_eq!(checkin.partner_answered, Some(true));
-                assert!(checkin.message.contains("Sam has answered"), "{}", checkin.message);
+                assert!(
+                    checkin.message.contains("Sam has answered"),
+                    "{}",
+                    checkin.message
+                );
             }
         }
     }
@@ -539,7 +552,10 @@ mod tests {
             .iter()
             .find(|i| i.kind == NeedsMeKind::NewComments)
             .unwrap();
-        assert_eq!((new.count, new.message.as_str()), (Some(1), "1 new comment on \"Picnic\""));
+        assert_eq!(
+            (new.count, new.message.as_str()),
+            (Some(1), "1 new comment on \"Picnic\"")
+        );
         // Looked at since: nothing new. Her own comment never counts.
         let seen = BTreeMap::from([(id("picnic"), author("sam").at)]);
         assert!(!kinds(&read(&world, "alex", &now, &seen)).contains(&NeedsMeKind::NewComments));
@@ -548,12 +564,20 @@ mod tests {
         world.agreements[0].accept(&author("alex"));
         let after = kinds(&read(&world, "alex", &now, &BTreeMap::new()));
         assert!(!after.contains(&NeedsMeKind::PlanToAnswer), "{after:?}");
-        assert!(!after.contains(&NeedsMeKind::AgreementToAccept), "{after:?}");
+        assert!(
+            !after.contains(&NeedsMeKind::AgreementToAccept),
+            "{after:?}"
+        );
         // Sam's side: Alex's plans await his answer; his own proposal awaits Alex, not him.
         let sam = kinds(&read(&world, "sam", &now, &BTreeMap::new()));
         assert_eq!(
             sam,
-            [NeedsMeKind::PlanToAnswer, NeedsMeKind::PlanToAnswer, NeedsMeKind::NewComments, NeedsMeKind::TodaysPlan]
+            [
+                NeedsMeKind::PlanToAnswer,
+                NeedsMeKind::PlanToAnswer,
+                NeedsMeKind::NewComments,
+                NeedsMeKind::TodaysPlan
+            ]
         );
     }
 }

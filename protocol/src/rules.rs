@@ -131,7 +131,9 @@ pub enum Refusal {
         status: &'static str,
     },
     /// Nobody proposed another time that still awaits an answer.
-    #[error("no other time awaits an answer on this plan: see its history with `tandem plan show {id}`")]
+    #[error(
+        "no other time awaits an answer on this plan: see its history with `tandem plan show {id}`"
+    )]
     NoProposal {
         /// The plan.
         id: EntityId,
@@ -513,7 +515,13 @@ mod tests {
         .unwrap();
         assert_eq!(may_answer_proposal(&p, &person("alex")), Ok(()));
         let sam = may_answer_proposal(&p, &person("sam")).unwrap_err();
-        assert!(matches!(sam, Refusal::NotYours { action: Action::AnswerProposal, .. }));
+        assert!(matches!(
+            sam,
+            Refusal::NotYours {
+                action: Action::AnswerProposal,
+                ..
+            }
+        ));
         let people = [Person {
             id: person("alex"),
             name: "Alex".into(),
@@ -537,8 +545,14 @@ mod tests {
         );
         assert_eq!(may_comment(&p, &person("sam")), Ok(()));
         let gone = deleted(p, "alex");
-        assert!(matches!(may_comment(&gone, &person("sam")), Err(Refusal::InTrash { .. })));
-        assert!(matches!(may_propose(&gone, &person("sam")), Err(Refusal::InTrash { .. })));
+        assert!(matches!(
+            may_comment(&gone, &person("sam")),
+            Err(Refusal::InTrash { .. })
+        ));
+        assert!(matches!(
+            may_propose(&gone, &person("sam")),
+            Err(Refusal::InTrash { .. })
+        ));
     }
 
     #[test]
@@ -547,14 +561,20 @@ mod tests {
         assert_eq!(may_use_idea(&fresh), Ok(()));
         let mut retired = fresh.clone();
         retired.retired_at = Some(author("sam").at);
-        assert!(matches!(may_use_idea(&retired), Err(Refusal::IdeaUsed { .. })));
+        assert!(matches!(
+            may_use_idea(&retired),
+            Err(Refusal::IdeaUsed { .. })
+        ));
         let mut planned = fresh.clone();
         planned.planned_as = Some(id("p1"));
         assert_eq!(
             may_use_idea(&planned).unwrap_err().to_string(),
             "this idea is no longer in the jar (it became plan p1)"
         );
-        assert!(matches!(may_use_idea(&deleted(fresh, "sam")), Err(Refusal::InTrash { .. })));
+        assert!(matches!(
+            may_use_idea(&deleted(fresh, "sam")),
+            Err(Refusal::InTrash { .. })
+        ));
     }
 
     #[test]

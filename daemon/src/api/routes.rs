@@ -14,16 +14,17 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::api::{
-    ActivityEntry, BalanceQuery, BalanceWeeksQuery, CheckinAnswered, CheckinWeek, ItemPath, KeepRequest, LogQuery,
-    MAX_LOG, PersonalTimeView, PlanQuery, Status, TimeBound, WeekPath, WindowQuery,
+    ActivityEntry, BalanceQuery, BalanceWeeksQuery, CheckinAnswered, CheckinWeek, ItemPath,
+    KeepRequest, LogQuery, MAX_LOG, PersonalTimeView, PlanQuery, Status, TimeBound, WeekPath,
+    WindowQuery,
 };
 use tandem_protocol::balance::{Balance, BalanceSeries};
 use tandem_protocol::document::Conflict;
 use tandem_protocol::entity::Entity;
 use tandem_protocol::error::ValidationError;
+use tandem_protocol::inbox::Today;
 use tandem_protocol::model::agreement::{Agreement, AgreementPatch, NewAgreement};
 use tandem_protocol::model::checkin::NewCheckin;
-use tandem_protocol::inbox::Today;
 use tandem_protocol::model::idea::{Idea, IdeaPatch, IdeaToPlan, NewIdea};
 use tandem_protocol::model::note::{NewNote, Note, NotePatch};
 use tandem_protocol::model::personal_time::{NewPersonalTime, PersonalTime, PersonalTimePatch};

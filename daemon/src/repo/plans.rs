@@ -82,8 +82,11 @@ impl Repo {
     pub fn mark_seen(&mut self, prefix: &str) -> Result<(), RepoError> {
         let plan = self.get::<Plan>(prefix)?;
         self.seen.insert(plan.id, Stamp(crate::clock::now()));
-        let bytes = serde_json::to_vec(&self.seen)
-            .map_err(|e| RepoError::Document(tandem_protocol::error::DocumentError::Malformed(e.to_string())))?;
+        let bytes = serde_json::to_vec(&self.seen).map_err(|e| {
+            RepoError::Document(tandem_protocol::error::DocumentError::Malformed(
+                e.to_string(),
+            ))
+        })?;
         write_private_file(&seen_path(&self.home), &bytes)?;
         Ok(())
     }
@@ -159,7 +162,11 @@ impl Repo {
     }
 
     /// Adds the items of `items` that have values lost in concurrent edits to `out`.
-    fn conflicted<E: Entity>(&mut self, items: &[E], out: &mut Vec<Conflicted>) -> Result<(), RepoError> {
+    fn conflicted<E: Entity>(
+        &mut self,
+        items: &[E],
+        out: &mut Vec<Conflicted>,
+    ) -> Result<(), RepoError> {
         for item in items {
             let mut fields: Vec<String> = self
                 .slot(E::COLLECTION.doc())

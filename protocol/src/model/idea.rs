@@ -127,7 +127,11 @@ pub fn draw(ideas: &[Idea], roll: u64) -> Option<&Idea> {
     if in_jar.is_empty() {
         return None;
     }
-    let mut by_recency: Vec<&Idea> = in_jar.iter().copied().filter(|i| i.drawn_at.is_some()).collect();
+    let mut by_recency: Vec<&Idea> = in_jar
+        .iter()
+        .copied()
+        .filter(|i| i.drawn_at.is_some())
+        .collect();
     by_recency.sort_by_key(|i| std::cmp::Reverse((i.drawn_at, &i.id)));
     let skip = RECENT_DRAWS.min(in_jar.len() - 1);
     let recent: Vec<&EntityId> = by_recency.iter().take(skip).map(|i| &i.id).collect();
@@ -189,8 +193,12 @@ mod tests {
                     title: format!("Idea {i}"),
                     notes: None,
                 };
-                Idea::create(EntityId::parse(&format!("i{i}")).unwrap(), new, &author("alex"))
-                    .unwrap()
+                Idea::create(
+                    EntityId::parse(&format!("i{i}")).unwrap(),
+                    new,
+                    &author("alex"),
+                )
+                .unwrap()
             })
             .collect()
     }
@@ -241,7 +249,13 @@ mod tests {
         let mut idea = jar(1).remove(0);
         idea.notes = "bring towels".into();
         let plan = idea.to_plan(IdeaToPlan::default());
-        assert_eq!((plan.title.as_str(), plan.notes.as_deref()), ("Idea 0", Some("bring towels")));
-        assert!(plan.start.is_none() && plan.end.is_none(), "someday until a time is given");
+        assert_eq!(
+            (plan.title.as_str(), plan.notes.as_deref()),
+            ("Idea 0", Some("bring towels"))
+        );
+        assert!(
+            plan.start.is_none() && plan.end.is_none(),
+            "someday until a time is given"
+        );
     }
 }

@@ -481,7 +481,8 @@ impl Entity for Plan {
             || self.end.timestamp() != before.end.timestamp();
         // An accepted counter-proposal moves it with both answers to the new time given.
         let start = Stamp(self.start.timestamp());
-        let answered_again = self.rsvp_to.len() >= 2 && self.rsvp_to.values().all(|to| *to == start);
+        let answered_again =
+            self.rsvp_to.len() >= 2 && self.rsvp_to.values().all(|to| *to == start);
         (open && moved && !answered_again).then_some("moved the time: asks both to RSVP again")
     }
 
@@ -631,7 +632,8 @@ impl Plan {
             let to = Stamp(start.timestamp());
             self.start = start;
             self.end = end;
-            self.rsvps = BTreeMap::from([(by.clone(), Rsvp::Yes), (author.person.clone(), Rsvp::Yes)]);
+            self.rsvps =
+                BTreeMap::from([(by.clone(), Rsvp::Yes), (author.person.clone(), Rsvp::Yes)]);
             self.rsvp_to = BTreeMap::from([(by, to), (author.person.clone(), to)]);
             if matches!(self.status, PlanStatus::Proposed | PlanStatus::Scheduled) {
                 self.status = PlanStatus::Scheduled;
@@ -923,9 +925,16 @@ mod tests {
     fn a_someday_plan_has_no_time_until_it_gets_a_whole_one() {
         let mut p = someday();
         assert!(p.is_someday());
-        assert_eq!(p.start.timestamp(), author("alex").at.0, "written when it was made");
+        assert_eq!(
+            p.start.timestamp(),
+            author("alex").at.0,
+            "written when it was made"
+        );
         let all = p.occurrences(Timestamp::MIN, Timestamp::MAX);
-        assert!(all.is_empty(), "no time: in no week, no reminder, no calendar");
+        assert!(
+            all.is_empty(),
+            "no time: in no week, no reminder, no calendar"
+        );
         // Other edits keep it someday; half a time is refused; a whole one dates it.
         p.edit(
             PlanPatch {
@@ -940,7 +949,13 @@ mod tests {
             start: at("2027-04-02T09:00[Europe/Lisbon]"),
             ..Default::default()
         };
-        assert_eq!(p.clone().edit(half, &author("sam")).unwrap_err().to_string(), "end: this plan has no time yet: give an end with the start");
+        assert_eq!(
+            p.clone()
+                .edit(half, &author("sam"))
+                .unwrap_err()
+                .to_string(),
+            "end: this plan has no time yet: give an end with the start"
+        );
         let repeat = PlanPatch {
             recurrence: Some(Some(Recurrence {
                 every: Frequency::Weekly,
@@ -1023,16 +1038,26 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.open_proposal().unwrap().0.as_str(), "c2");
-        assert_eq!(p.proposals[&first].outcome, Some(ProposalOutcome::Superseded));
+        assert_eq!(
+            p.proposals[&first].outcome,
+            Some(ProposalOutcome::Superseded)
+        );
         let bad = new_time(
             "2026-12-06T15:00[Europe/Paris]",
             "2026-12-06T12:00[Europe/Paris]",
         );
-        assert!(p.propose(EntityId::parse("c3").unwrap(), bad, &later).is_err());
+        assert!(
+            p.propose(EntityId::parse("c3").unwrap(), bad, &later)
+                .is_err()
+        );
 
         p.answer_proposal(true, &author("alex"));
         assert_eq!(p.start.0.hour(), 12);
-        assert_eq!(p.status, PlanStatus::Scheduled, "both said yes to the new time");
+        assert_eq!(
+            p.status,
+            PlanStatus::Scheduled,
+            "both said yes to the new time"
+        );
         let mut settled = p.clone();
         settled.settle();
         assert_eq!(settled.rsvps.len(), 2, "the answers are to the new start");
@@ -1075,7 +1100,9 @@ mod tests {
         for n in 1..MAX_COMMENTS {
             p.comment(id(n), "ok", &author("alex")).unwrap();
         }
-        let err = p.comment(id(MAX_COMMENTS), "one more", &author("alex")).unwrap_err();
+        let err = p
+            .comment(id(MAX_COMMENTS), "one more", &author("alex"))
+            .unwrap_err();
         assert_eq!(err.field, "text");
         assert_eq!(p.comments_in_order()[0].0, &id(0));
     }
