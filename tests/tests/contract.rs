@@ -86,10 +86,7 @@ const RULES_BEYOND_THE_SCHEMA: &[(&str, &str)] = &[
         "balance_weeks",
         "the time zone must be in the zone database",
     ),
-    (
-        "propose_time",
-        "end after start; times that exist",
-    ),
+    ("propose_time", "end after start; times that exist"),
     (
         "plan_idea",
         "both start and end or neither (across fields); end after start; times that exist",

@@ -165,6 +165,8 @@ pub struct Repo {
     joint: bool,
     /// The reminder rules' inputs and the shared heads they were read at.
     reminder_inputs: Option<(Vec<automerge::ChangeHash>, ReminderInputs)>,
+    /// What "what needs me" reads of the shared document and the heads it was read at.
+    inbox_inputs: Option<(Vec<automerge::ChangeHash>, plans::InboxInputs)>,
     /// When this person last looked at each plan (its comments), kept on this laptop
     /// only ([`plans`]).
     seen: BTreeMap<EntityId, Stamp>,
@@ -219,6 +221,7 @@ impl Repo {
             unsynced: Unsynced::default(),
             joint: false,
             reminder_inputs: None,
+            inbox_inputs: None,
             seen: plans::read_seen(home),
         };
         repo.finish_joint_commit()?;

@@ -27,6 +27,16 @@ use tandem_protocol::time::Stamp;
 use super::{Repo, RepoError};
 use crate::home::{Home, write_private_file};
 
+/// What "what needs me" reads from the shared document, kept by its heads.
+pub(super) struct InboxInputs {
+    people: Vec<tandem_protocol::model::person::Person>,
+    settings: tandem_protocol::model::settings::Settings,
+    markers: Vec<tandem_protocol::model::checkin::CheckinMarker>,
+    plans: Vec<Plan>,
+    agreements: Vec<Agreement>,
+    conflicts: Vec<Conflicted>,
+}
+
 /// The file of read marks in the data home.
 const SEEN_FILE: &str = "seen.json";
 
@@ -135,28 +145,44 @@ impl Repo {
         )
     }
 
-    /// What needs this person now ([`inbox::needs_me`]).
+    /// What needs this person now ([`inbox::needs_me`]). What it reads of the shared
+    /// document (every plan, agreement and conflict) is kept until the document changes:
+    /// `status` asks for it on every call, and a scan for conflicts holds up the writer.
     pub fn today(&mut self) -> Result<Today, RepoError> {
         let now = crate::clock::now().to_zoned_datetime(self.tz.clone());
-        let plans = self.list::<Plan>()?;
-        let ideas = self.list::<Idea>()?;
-        let agreements = self.list::<Agreement>()?;
-        let mut conflicts = Vec::new();
-        self.conflicted(&plans, &mut conflicts)?;
-        self.conflicted(&ideas, &mut conflicts)?;
-        self.conflicted(&agreements, &mut conflicts)?;
-        let people = self.people()?;
-        let settings = self.settings()?;
-        let markers = self.shared.doc.list(Collection::CheckinMarkers)?;
+        let heads = self.shared.doc.heads();
+        if self
+            .inbox_inputs
+            .as_ref()
+            .is_none_or(|(cached, _)| *cached != heads)
+        {
+            let plans = self.list::<Plan>()?;
+            let ideas = self.list::<Idea>()?;
+            let agreements = self.list::<Agreement>()?;
+            let mut conflicts = Vec::new();
+            self.conflicted(&plans, &mut conflicts)?;
+            self.conflicted(&ideas, &mut conflicts)?;
+            self.conflicted(&agreements, &mut conflicts)?;
+            let inputs = InboxInputs {
+                people: self.people()?,
+                settings: self.settings()?,
+                markers: self.shared.doc.list(Collection::CheckinMarkers)?,
+                plans,
+                agreements,
+                conflicts,
+            };
+            self.inbox_inputs = Some((heads, inputs));
+        }
+        let (_, inputs) = self.inbox_inputs.as_ref().expect("filled above");
         Ok(inbox::needs_me(&InboxInput {
             now: &now,
             me: &self.me.id,
-            people: &people,
-            settings: &settings,
-            plans: &plans,
-            agreements: &agreements,
-            markers: &markers,
-            conflicts: &conflicts,
+            people: &inputs.people,
+            settings: &inputs.settings,
+            plans: &inputs.plans,
+            agreements: &inputs.agreements,
+            markers: &inputs.markers,
+            conflicts: &inputs.conflicts,
             seen: &self.seen,
         }))
     }
