@@ -11,6 +11,7 @@
 //! - [`peer`]: the peer listener, dialer, connections (sync) and pairing.
 //! - [`discovery`]: mDNS announcement and browsing for paired devices and candidates.
 //! - [`config`]: reading and writing `config.toml`.
+//! - [`clock`]: the one "now" (the system's, or `TANDEM_NOW` for tests).
 //! - [`store`]: crash-safe snapshot + change log of one document.
 //! - [`upgrade`]: bringing old documents up to this build's schema, keeping a copy first.
 //! - [`repair`]: finding damaged documents, and rebuilding one from a paired device.
@@ -31,6 +32,7 @@
 pub mod api;
 pub mod archive;
 pub mod backup;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod discovery;

@@ -167,6 +167,10 @@ fn main() -> ExitCode {
         // Colours only for a person at a terminal, never escape codes in a log file.
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    if let Err(e) = tandem_daemon::clock::init() {
+        eprintln!("tandemd: {e}");
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

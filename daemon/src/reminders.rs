@@ -27,7 +27,7 @@ pub async fn run(
         }
         let due = writer
             .run(|repo| {
-                let now = jiff::Timestamp::now().to_zoned_datetime(repo.tz().clone());
+                let now = crate::clock::now().to_zoned_datetime(repo.tz().clone());
                 repo.reminders(&now)
             })
             .await;

@@ -55,10 +55,26 @@ pub mod paths {
     pub const PLANS: CollectionPaths = collection!("/v1/plans");
     /// Answering a plan.
     pub const PLAN_RSVP: &str = "/v1/plans/{id}/rsvp";
+    /// Commenting on a plan.
+    pub const PLAN_COMMENTS: &str = "/v1/plans/{id}/comments";
+    /// Proposing another time for a plan.
+    pub const PLAN_PROPOSALS: &str = "/v1/plans/{id}/proposals";
+    /// Taking the time proposed for one's plan.
+    pub const PLAN_ACCEPT: &str = "/v1/plans/{id}/accept";
+    /// Keeping one's plan's time.
+    pub const PLAN_DECLINE: &str = "/v1/plans/{id}/decline";
+    /// Marking a plan's comments read.
+    pub const PLAN_SEEN: &str = "/v1/plans/{id}/seen";
     /// The idea jar.
     pub const IDEAS: CollectionPaths = collection!("/v1/ideas");
     /// One idea from the jar at random.
     pub const IDEA_DRAW: &str = "/v1/ideas/draw";
+    /// Turning an idea into a proposed plan.
+    pub const IDEA_PLAN: &str = "/v1/ideas/{id}/plan";
+    /// Taking an idea out of the jar.
+    pub const IDEA_RETIRE: &str = "/v1/ideas/{id}/retire";
+    /// What needs me.
+    pub const TODAY: &str = "/v1/today";
     /// Agreements.
     pub const AGREEMENTS: CollectionPaths = collection!("/v1/agreements");
     /// Accepting an agreement's wording.
@@ -81,6 +97,8 @@ pub mod paths {
     pub const CHECKIN_WEEK: &str = "/v1/checkins/{week}";
     /// A week's balance.
     pub const BALANCE: &str = "/v1/balance";
+    /// The balance over weeks.
+    pub const BALANCE_WEEKS: &str = "/v1/balance/weeks";
     /// Shared settings.
     pub const SETTINGS: &str = "/v1/settings";
     /// The activity log.
@@ -408,6 +426,9 @@ pub struct Status {
     pub documents: Vec<DocumentStatus>,
     /// Items per collection, e.g. `plans: 3`.
     pub counts: std::collections::BTreeMap<String, usize>,
+    /// What needs me now, as `GET /v1/today` lists it.
+    #[serde(default)]
+    pub today: Option<crate::inbox::Today>,
 }
 
 /// `{id}` of a route on one item: its id, or a prefix of it that matches one item.
@@ -598,6 +619,23 @@ pub struct BalanceQuery {
     pub week: Option<String>,
     /// IANA time zone of the week's bounds, e.g. `Europe/Paris`; defaults to the daemon's
     /// (a name the zone database does not know is a 422).
+    #[param(
+        pattern = r"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$",
+        max_length = 64
+    )]
+    pub tz: Option<String>,
+}
+
+/// Query of `GET /v1/balance/weeks`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceWeeksQuery {
+    /// How many weeks up to this one, default 12, at most [`crate::balance::MAX_WEEKS`].
+    #[param(minimum = 1, maximum = 52)]
+    pub weeks: Option<u32>,
+    /// IANA time zone of the weeks' bounds; defaults to the daemon's (a name the zone
+    /// database does not know is a 422).
     #[param(
         pattern = r"^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$",
         max_length = 64
@@ -972,6 +1010,18 @@ mod tests {
             Some(MAX_LOG as u64),
             "{limit}"
         );
+    }
+
+    #[test]
+    fn the_trend_weeks_in_the_schema_are_the_ones_accepted() {
+        let params = BalanceWeeksQuery::into_params(|| None);
+        let weeks = serde_json::to_value(&params[0]).unwrap();
+        assert_eq!(
+            weeks["schema"]["maximum"].as_u64(),
+            Some(u64::from(crate::balance::MAX_WEEKS)),
+            "{weeks}"
+        );
+        assert_eq!(weeks["schema"]["minimum"].as_u64(), Some(1), "{weeks}");
     }
 
     proptest! {

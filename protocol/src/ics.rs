@@ -29,7 +29,8 @@ pub fn calendar(
         "PRODID:-//tandem//tandem//EN".into(),
         "X-WR-CALNAME:Tandem".into(),
     ];
-    for p in plans {
+    // A someday plan has no time to put in a calendar.
+    for p in plans.iter().filter(|p| !p.is_someday()) {
         lines.extend(event(p.id.as_ref(), &stamp, &p.start, &p.end));
         lines.push(format!("SUMMARY:{}", text(&p.title)));
         if !p.place.is_empty() {

@@ -9,6 +9,7 @@
 //! - [`device`]: device ids (certificate fingerprints).
 //! - [`ids`]: entity and person identifiers.
 //! - [`time`]: instants and zoned times as they are stored in documents, ISO weeks.
+//! - [`clock`]: `TANDEM_NOW`, the injectable "now" both binaries honour.
 //! - [`error`]: validation and document errors.
 //! - [`document`]: the two Automerge documents (shared, private), their genesis change and
 //!   typed access to their collections.
@@ -18,6 +19,7 @@
 //!   and private-document rules live).
 //! - [`pairing`]: codes, the pairing window, messages and key confirmation.
 //! - [`remind`]: what is due (check-in, plan soon, agreement review), for a given "now".
+//! - [`inbox`]: what needs me (answers, comments, check-in, agreements, conflicts, today).
 //! - [`paths`]: the data home and the files both binaries read.
 //! - [`model`]: plans, ideas, personal time, agreements, check-ins, notes, people, settings.
 //! - [`changelog`]: the store's change-log record format (read and write, pure).
@@ -38,6 +40,7 @@ pub mod api;
 pub mod balance;
 pub mod changelog;
 pub mod checkin;
+pub mod clock;
 pub mod config;
 pub mod device;
 pub mod document;
@@ -45,6 +48,7 @@ pub mod entity;
 pub mod error;
 pub mod ics;
 pub mod ids;
+pub mod inbox;
 pub mod joint;
 pub mod kinds;
 pub mod model;

@@ -21,6 +21,18 @@
 //! to a plan and the acceptance of an agreement are edits of that item (each person writes
 //! only their own key), so [`may_edit`] is their rule.
 //!
+//! Plans have a conversation and a negotiation on top ([`may_comment`], [`may_propose`],
+//! [`may_answer_proposal`]):
+//!
+//! | Rule                    | Who                                   | When                      |
+//! |-------------------------|---------------------------------------|---------------------------|
+//! | [`may_comment`]         | either partner                        | not in the trash          |
+//! | [`may_propose`]         | the partner who did not create it     | open (not done/cancelled) |
+//! | [`may_answer_proposal`] | its creator (accept or decline)       | a proposal awaits         |
+//!
+//! Ideas ([`may_use_idea`], to plan or retire one): either partner, while the idea is in
+//! the jar (not retired, not already planned, not in the trash).
+//!
 //! Rules that are not about one item live beside the data they read, and are named here
 //! so this is the one place to look:
 //! - **Check-in answers** stay hidden until both partners answered, and are final once
@@ -40,7 +52,9 @@ use thiserror::Error;
 
 use crate::entity::Entity;
 use crate::ids::{EntityId, PersonId};
+use crate::model::idea::Idea;
 use crate::model::person::Person;
+use crate::model::plan::Plan;
 
 /// What a person asked to do to an item that only its owner may do it to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +65,8 @@ pub enum Action {
     Delete,
     /// Take it out of the trash.
     Restore,
+    /// Accept or decline another time proposed for it.
+    AnswerProposal,
 }
 
 impl Action {
@@ -60,6 +76,7 @@ impl Action {
             Action::Edit => "change",
             Action::Delete => "delete",
             Action::Restore => "restore",
+            Action::AnswerProposal => "accept or decline a new time for",
         }
     }
 }
@@ -97,6 +114,35 @@ pub enum Refusal {
     AlreadyDeleted {
         /// What sort of item.
         noun: &'static str,
+    },
+    /// The creator of a plan proposed another time for it: they move it instead.
+    #[error(
+        "this is your own plan: move it with `tandem plan edit {id} --at ...` instead of \
+         proposing a time to yourself"
+    )]
+    OwnPlan {
+        /// The plan.
+        id: EntityId,
+    },
+    /// The plan is done or cancelled: there is no time left to agree on.
+    #[error("this plan is {status}: there is no time left to agree on")]
+    PlanClosed {
+        /// `done` or `cancelled`.
+        status: &'static str,
+    },
+    /// Nobody proposed another time that still awaits an answer.
+    #[error(
+        "no other time awaits an answer on this plan: see its history with `tandem plan show {id}`"
+    )]
+    NoProposal {
+        /// The plan.
+        id: EntityId,
+    },
+    /// The idea left the jar: it was retired, or already made into a plan.
+    #[error("this idea is no longer in the jar ({why})")]
+    IdeaUsed {
+        /// What became of it.
+        why: String,
     },
     /// The item is not in the trash, so there is nothing to restore.
     #[error(
@@ -177,6 +223,64 @@ pub fn may_restore<E: Entity>(item: &E, person: &PersonId) -> Result<(), Refusal
         return Err(Refusal::NotDeleted { noun: E::NOUN });
     }
     Ok(())
+}
+
+/// Whether `person` may comment on `plan`: either partner, while it is not in the trash
+/// (done and cancelled plans can still be talked about).
+pub fn may_comment(plan: &Plan, _person: &PersonId) -> Result<(), Refusal> {
+    may_read(plan)
+}
+
+/// Whether `person` may propose another time for `plan`: the partner who did not create
+/// it (its creator moves it with an edit), while it is open and not in the trash.
+pub fn may_propose(plan: &Plan, person: &PersonId) -> Result<(), Refusal> {
+    may_read(plan)?;
+    if !plan.is_open() {
+        return Err(Refusal::PlanClosed {
+            status: plan.status.as_str(),
+        });
+    }
+    if &plan.proposed_by == person {
+        return Err(Refusal::OwnPlan {
+            id: plan.id.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether `person` may accept or decline the time proposed for `plan`: its creator
+/// only, while one awaits an answer and the plan is open and not in the trash.
+pub fn may_answer_proposal(plan: &Plan, person: &PersonId) -> Result<(), Refusal> {
+    may_read(plan)?;
+    if &plan.proposed_by != person {
+        return Err(Refusal::NotYours {
+            noun: Plan::NOUN,
+            action: Action::AnswerProposal,
+            owner: plan.proposed_by.clone(),
+            owner_name: None,
+        });
+    }
+    if !plan.is_open() {
+        return Err(Refusal::PlanClosed {
+            status: plan.status.as_str(),
+        });
+    }
+    if plan.open_proposal().is_none() {
+        return Err(Refusal::NoProposal {
+            id: plan.id.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether an idea may be made into a plan, or retired: while it is in the jar (not in
+/// the trash, not retired, not planned already). Either partner may.
+pub fn may_use_idea(idea: &Idea) -> Result<(), Refusal> {
+    may_read(idea)?;
+    match idea.left_jar() {
+        Some(why) => Err(Refusal::IdeaUsed { why }),
+        None => Ok(()),
+    }
 }
 
 /// Refuses `action` by `person` on an item that has an owner other than them. Checked
@@ -378,6 +482,99 @@ mod tests {
                 refused(Action::Restore)
             ]
         );
+    }
+
+    fn proposal(start: &str, end: &str) -> crate::model::plan::NewProposal {
+        crate::model::plan::NewProposal {
+            start: start.parse().unwrap(),
+            end: end.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn only_the_partner_proposes_and_only_the_creator_answers() {
+        let mut p = plan();
+        assert_eq!(
+            may_propose(&p, &person("alex")),
+            Err(Refusal::OwnPlan { id: id("p1") })
+        );
+        assert_eq!(may_propose(&p, &person("sam")), Ok(()));
+        assert_eq!(
+            may_answer_proposal(&p, &person("alex")),
+            Err(Refusal::NoProposal { id: id("p1") }),
+            "nothing awaits an answer yet"
+        );
+        p.propose(
+            id("c1"),
+            proposal(
+                "2030-01-05T19:00[Europe/Paris]",
+                "2030-01-05T21:00[Europe/Paris]",
+            ),
+            &author("sam"),
+        )
+        .unwrap();
+        assert_eq!(may_answer_proposal(&p, &person("alex")), Ok(()));
+        let sam = may_answer_proposal(&p, &person("sam")).unwrap_err();
+        assert!(matches!(
+            sam,
+            Refusal::NotYours {
+                action: Action::AnswerProposal,
+                ..
+            }
+        ));
+        let people = [Person {
+            id: person("alex"),
+            name: "Alex".into(),
+            joined_at: author("alex").at,
+        }];
+        assert_eq!(
+            sam.named(&people).to_string(),
+            "only Alex can accept or decline a new time for Alex's plan"
+        );
+        p.answer_proposal(false, &author("alex"));
+        assert_eq!(
+            may_answer_proposal(&p, &person("alex")),
+            Err(Refusal::NoProposal { id: id("p1") }),
+            "declined: nothing left to answer"
+        );
+        // Closed plans take no new times; comments are still welcome.
+        p.status = crate::model::plan::PlanStatus::Done;
+        assert_eq!(
+            may_propose(&p, &person("sam")),
+            Err(Refusal::PlanClosed { status: "done" })
+        );
+        assert_eq!(may_comment(&p, &person("sam")), Ok(()));
+        let gone = deleted(p, "alex");
+        assert!(matches!(
+            may_comment(&gone, &person("sam")),
+            Err(Refusal::InTrash { .. })
+        ));
+        assert!(matches!(
+            may_propose(&gone, &person("sam")),
+            Err(Refusal::InTrash { .. })
+        ));
+    }
+
+    #[test]
+    fn an_idea_is_used_once_and_retired_ideas_stay_out() {
+        let fresh = idea();
+        assert_eq!(may_use_idea(&fresh), Ok(()));
+        let mut retired = fresh.clone();
+        retired.retired_at = Some(author("sam").at);
+        assert!(matches!(
+            may_use_idea(&retired),
+            Err(Refusal::IdeaUsed { .. })
+        ));
+        let mut planned = fresh.clone();
+        planned.planned_as = Some(id("p1"));
+        assert_eq!(
+            may_use_idea(&planned).unwrap_err().to_string(),
+            "this idea is no longer in the jar (it became plan p1)"
+        );
+        assert!(matches!(
+            may_use_idea(&deleted(fresh, "sam")),
+            Err(Refusal::InTrash { .. })
+        ));
     }
 
     #[test]

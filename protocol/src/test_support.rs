@@ -27,8 +27,8 @@ pub fn new_plan(start: &str, end: &str) -> NewPlan {
     NewPlan {
         title: "Dinner".into(),
         kind: None,
-        start: Moment(start.parse().expect("valid start")),
-        end: Moment(end.parse().expect("valid end")),
+        start: Some(Moment(start.parse().expect("valid start"))),
+        end: Some(Moment(end.parse().expect("valid end"))),
         place: None,
         notes: None,
         status: None,

@@ -225,10 +225,22 @@ impl Daemon {
         Self::spawn(home, extra, None, None)
     }
 
+    /// Starts `tandemd` with its clock starting at `now` (an RFC 3339 instant, through
+    /// `TANDEM_NOW`), so what is due, today and this week do not depend on the day the
+    /// test runs.
+    pub fn start_at(home: &Path, now: &str) -> Self {
+        Self::spawn(home, &[], None, Some(("TANDEM_NOW", now)))
+    }
+
     /// Starts `tandemd` set to stop dead (as `kill -9` would) when it reaches the crash
     /// point `point` (a `fail::fail_point!` name in the daemon).
     pub fn start_crashing_at(home: &Path, point: &str) -> Self {
-        Self::spawn(home, &[], None, Some(&format!("{point}=return")))
+        Self::spawn(
+            home,
+            &[],
+            None,
+            Some(("FAILPOINTS", &format!("{point}=return"))),
+        )
     }
 
     /// Starts `tandemd` talking at `info` level into the file `log`, to check what it logs.
@@ -236,7 +248,8 @@ impl Daemon {
         Self::spawn(home, &[], Some(log), None)
     }
 
-    fn spawn(home: &Path, extra: &[&str], log: Option<&Path>, crash: Option<&str>) -> Self {
+    /// Spawns `tandemd` with one more environment variable if `env` names one.
+    fn spawn(home: &Path, extra: &[&str], log: Option<&Path>, env: Option<(&str, &str)>) -> Self {
         let _ = std::fs::remove_file(home.join("api.addr"));
         let (filter, stderr) = match log {
             Some(path) => (
@@ -246,8 +259,8 @@ impl Daemon {
             None => (daemon_log_filter(), Stdio::inherit()),
         };
         let mut command = Command::new(bin("tandemd"));
-        if let Some(crash) = crash {
-            command.env("FAILPOINTS", crash);
+        if let Some((name, value)) = env {
+            command.env(name, value);
         }
         let child = command
             .arg("--home")

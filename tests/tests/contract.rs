@@ -83,6 +83,19 @@ const RULES_BEYOND_THE_SCHEMA: &[(&str, &str)] = &[
         "update_agreement",
         "a review date that exists in the calendar",
     ),
+    (
+        "balance_weeks",
+        "the time zone must be in the zone database",
+    ),
+    ("propose_time", "end after start; times that exist"),
+    (
+        "plan_idea",
+        "both start and end or neither (across fields); end after start; times that exist",
+    ),
+    (
+        "comment_plan",
+        "at most 500 comments on one plan (what is stored)",
+    ),
 ];
 
 /// What schemathesis accepts for a schema-valid request by default, plus 422.

@@ -191,8 +191,8 @@ fn plan(
     let new = NewPlan {
         title: title.to_owned(),
         kind: Some(kind),
-        start,
-        end,
+        start: Some(start),
+        end: Some(end),
         place: Some(place.to_owned()),
         notes: None,
         status: None,

@@ -39,8 +39,8 @@ pub fn run(ctx: &Ctx, command: PlanCommand) -> anyhow::Result<()> {
             let new = NewPlan {
                 title,
                 kind: details.kind,
-                start,
-                end,
+                start: Some(start),
+                end: Some(end),
                 place: details.place,
                 notes: details.notes,
                 status: details.status,

@@ -33,7 +33,7 @@ async fn calendar(State(state): State<AppState>) -> Result<impl IntoResponse, Ap
     let (plans, blocks, people) = state
         .with_repo(|repo| Ok((repo.list::<Plan>()?, repo.personal_time()?, repo.people()?)))
         .await?;
-    let text = tandem_protocol::ics::calendar(&plans, &blocks, &people, jiff::Timestamp::now());
+    let text = tandem_protocol::ics::calendar(&plans, &blocks, &people, crate::clock::now());
     Ok((
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),

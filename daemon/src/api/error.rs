@@ -87,6 +87,18 @@ impl From<RepoError> for ApiError {
             RepoError::Refused(Refusal::NotDeleted { .. }) => {
                 ApiError::new(StatusCode::CONFLICT, "not_in_trash", message)
             }
+            RepoError::Refused(Refusal::OwnPlan { .. }) => {
+                ApiError::new(StatusCode::CONFLICT, "own_plan", message)
+            }
+            RepoError::Refused(Refusal::PlanClosed { .. }) => {
+                ApiError::new(StatusCode::CONFLICT, "plan_closed", message)
+            }
+            RepoError::Refused(Refusal::NoProposal { .. }) => {
+                ApiError::new(StatusCode::CONFLICT, "no_proposal", message)
+            }
+            RepoError::Refused(Refusal::IdeaUsed { .. }) => {
+                ApiError::new(StatusCode::CONFLICT, "idea_used", message)
+            }
             RepoError::Undo(UndoError::Nothing) => {
                 ApiError::new(StatusCode::CONFLICT, "nothing_to_undo", message)
             }

@@ -3,7 +3,8 @@
 //! Collections share one generic set of handlers (`get_one::<E>` and the rest); utoipa
 //! documents concrete functions, so [`collection!`] gives each kind its thin handlers,
 //! declared with their paths, bodies and answers. The few operations that are not plain
-//! create/read/update/delete (RSVP, accept, draw, check-in, personal time) have their own.
+//! create/read/update/delete (RSVP, accept, draw, comments, other times, what needs me,
+//! check-in, personal time) have their own.
 
 use axum::Json;
 use axum::extract::State;
@@ -13,19 +14,23 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::api::{
-    ActivityEntry, BalanceQuery, CheckinAnswered, CheckinWeek, ItemPath, KeepRequest, LogQuery,
-    MAX_LOG, PersonalTimeView, PlanQuery, Status, TimeBound, WeekPath, WindowQuery, paths,
+    ActivityEntry, BalanceQuery, BalanceWeeksQuery, CheckinAnswered, CheckinWeek, ItemPath,
+    KeepRequest, LogQuery, MAX_LOG, PersonalTimeView, PlanQuery, Status, TimeBound, WeekPath,
+    WindowQuery, paths,
 };
-use tandem_protocol::balance::Balance;
+use tandem_protocol::balance::{Balance, BalanceSeries};
 use tandem_protocol::document::Conflict;
 use tandem_protocol::entity::Entity;
 use tandem_protocol::error::ValidationError;
+use tandem_protocol::inbox::Today;
 use tandem_protocol::model::agreement::{Agreement, AgreementPatch, NewAgreement};
 use tandem_protocol::model::checkin::NewCheckin;
-use tandem_protocol::model::idea::{Idea, IdeaPatch, NewIdea};
+use tandem_protocol::model::idea::{Idea, IdeaPatch, IdeaToPlan, NewIdea};
 use tandem_protocol::model::note::{NewNote, Note, NotePatch};
 use tandem_protocol::model::personal_time::{NewPersonalTime, PersonalTime, PersonalTimePatch};
-use tandem_protocol::model::plan::{NewPlan, Plan, PlanPatch, RsvpRequest};
+use tandem_protocol::model::plan::{
+    NewComment, NewPlan, NewProposal, Plan, PlanPatch, RsvpRequest,
+};
 use tandem_protocol::model::settings::{Settings, SettingsPatch};
 use tandem_protocol::remind::Reminder;
 use tandem_protocol::time::IsoWeek;
@@ -48,11 +53,18 @@ pub fn routes() -> Routes {
         .routes(routes!(plans::conflicts))
         .routes(routes!(plans::keep))
         .routes(routes!(rsvp))
+        .routes(routes!(comment_plan))
+        .routes(routes!(propose_time))
+        .routes(routes!(accept_time))
+        .routes(routes!(decline_time))
+        .routes(routes!(seen_plan))
         .routes(routes!(ideas::list, ideas::create))
         .routes(routes!(ideas::get_one, ideas::update, ideas::delete))
         .routes(routes!(ideas::conflicts))
         .routes(routes!(ideas::keep))
         .routes(routes!(draw_idea))
+        .routes(routes!(plan_idea))
+        .routes(routes!(retire_idea))
         .routes(routes!(agreements::list, agreements::create))
         .routes(routes!(
             agreements::get_one,
@@ -78,6 +90,8 @@ pub fn routes() -> Routes {
         .routes(routes!(list_checkins, answer_checkin))
         .routes(routes!(get_checkin))
         .routes(routes!(balance))
+        .routes(routes!(balance_weeks))
+        .routes(routes!(today))
         .routes(routes!(settings, update_settings))
         .routes(routes!(log))
         .routes(routes!(reminders))
@@ -414,7 +428,8 @@ async fn accept(
         .map(Json)
 }
 
-/// One idea from the jar at random (404 `empty_jar` when there is none).
+/// One idea from the jar at random, passing over the last three drawn while others are
+/// left; retired and planned ideas are out of the jar (404 `empty_jar` when none is in).
 #[utoipa::path(post, path = paths::IDEA_DRAW, tag = "ideas",
     responses((status = 200, body = Idea), Missing, Guarded, Stopping))]
 async fn draw_idea(State(state): State<AppState>) -> Result<Json<Idea>, ApiError> {
@@ -604,18 +619,158 @@ async fn balance(
 ) -> Result<Json<Balance>, ApiError> {
     state
         .with_repo(move |repo| {
-            let tz = match &query.tz {
-                Some(name) => {
-                    TimeZone::get(name).map_err(|e| ValidationError::rule("tz", e.to_string()))?
-                }
-                None => repo.tz().clone(),
-            };
+            let tz = zone(query.tz.as_deref(), repo.tz())?;
             let week = match query.week {
                 Some(week) => week.parse::<IsoWeek>()?,
-                None => IsoWeek::of(&Timestamp::now().to_zoned_datetime(tz.clone())),
+                None => IsoWeek::of(&crate::clock::now().to_zoned_datetime(tz.clone())),
             };
             repo.balance(week, &tz)
         })
+        .await
+        .map(Json)
+}
+
+/// The zone named `name` (422 naming `tz` when the zone database does not know it), or
+/// the daemon's.
+fn zone(name: Option<&str>, daemon: &TimeZone) -> Result<TimeZone, ValidationError> {
+    match name {
+        Some(name) => TimeZone::get(name).map_err(|e| ValidationError::rule("tz", e.to_string())),
+        None => Ok(daemon.clone()),
+    }
+}
+
+/// The weeks up to this one (12 unless asked), each with hours together and apart against
+/// what each asked for in that week's check-in, and one sentence about the trend.
+#[utoipa::path(get, path = paths::BALANCE_WEEKS, tag = "balance", params(BalanceWeeksQuery),
+    responses((status = 200, body = BalanceSeries), BadParams, Unprocessable, Guarded, Stopping))]
+async fn balance_weeks(
+    State(state): State<AppState>,
+    Params(query): Params<BalanceWeeksQuery>,
+) -> Result<Json<BalanceSeries>, ApiError> {
+    state
+        .with_repo(move |repo| {
+            let tz = zone(query.tz.as_deref(), repo.tz())?;
+            repo.balance_series(query.weeks.unwrap_or(12), &tz)
+        })
+        .await
+        .map(Json)
+}
+
+/// What needs me now: plans and times awaiting my answer, new comments, a due check-in,
+/// agreements, conflicts and today's plans.
+#[utoipa::path(get, path = paths::TODAY, tag = "today",
+    responses((status = 200, body = Today), Guarded, Stopping))]
+async fn today(State(state): State<AppState>) -> Result<Json<Today>, ApiError> {
+    state.with_repo(|repo| repo.today()).await.map(Json)
+}
+
+/// Adds a comment to a plan (either partner; not while it is in the trash).
+#[utoipa::path(post, path = paths::PLAN_COMMENTS, tag = "plans", params(ItemPath),
+    request_body = NewComment,
+    responses(
+        (status = 201, body = Plan),
+        BadParams, BadBody, Missing, InConflict, Unprocessable, Guarded, Stopping,
+    ))]
+async fn comment_plan(
+    State(state): State<AppState>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
+    Body(new): Body<NewComment>,
+) -> Result<impl IntoResponse, ApiError> {
+    let plan = state
+        .with_repo(move |repo| repo.comment_plan(&id, new))
+        .await?;
+    Ok((StatusCode::CREATED, Json(plan)))
+}
+
+/// Proposes another time for a plan the partner created (409 `own_plan` for one's own:
+/// move it instead; 409 `plan_closed` once done or cancelled). An earlier open proposal of
+/// the same person is superseded.
+#[utoipa::path(post, path = paths::PLAN_PROPOSALS, tag = "plans", params(ItemPath),
+    request_body = NewProposal,
+    responses(
+        (status = 201, body = Plan),
+        BadParams, BadBody, Missing, InConflict, Unprocessable, Guarded, Stopping,
+    ))]
+async fn propose_time(
+    State(state): State<AppState>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
+    Body(new): Body<NewProposal>,
+) -> Result<impl IntoResponse, ApiError> {
+    let plan = state
+        .with_repo(move |repo| repo.propose_time(&id, new))
+        .await?;
+    Ok((StatusCode::CREATED, Json(plan)))
+}
+
+/// The plan's creator takes the proposed time: the plan moves there, scheduled with both
+/// answers (403 `not_yours` for the partner; 409 `no_proposal` when none awaits).
+#[utoipa::path(post, path = paths::PLAN_ACCEPT, tag = "plans", params(ItemPath),
+    responses((status = 200, body = Plan), BadParams, Missing, InConflict, Guarded, Stopping))]
+async fn accept_time(
+    State(state): State<AppState>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
+) -> Result<Json<Plan>, ApiError> {
+    state
+        .with_repo(move |repo| repo.answer_time(&id, true))
+        .await
+        .map(Json)
+}
+
+/// The plan's creator keeps the original time; the proposal stays in the history.
+#[utoipa::path(post, path = paths::PLAN_DECLINE, tag = "plans", params(ItemPath),
+    responses((status = 200, body = Plan), BadParams, Missing, InConflict, Guarded, Stopping))]
+async fn decline_time(
+    State(state): State<AppState>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
+) -> Result<Json<Plan>, ApiError> {
+    state
+        .with_repo(move |repo| repo.answer_time(&id, false))
+        .await
+        .map(Json)
+}
+
+/// Marks a plan's comments as read on this laptop (what needs me stops listing them).
+#[utoipa::path(post, path = paths::PLAN_SEEN, tag = "plans", params(ItemPath),
+    responses(
+        (status = 204, description = "marked as read"),
+        BadParams, Missing, InConflict, Guarded, Stopping,
+    ))]
+async fn seen_plan(
+    State(state): State<AppState>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
+) -> Result<StatusCode, ApiError> {
+    state.with_repo(move |repo| repo.mark_seen(&id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Turns an idea into a proposed plan (at the time given, or none yet) and takes it out
+/// of the jar (409 `idea_used` once retired or planned).
+#[utoipa::path(post, path = paths::IDEA_PLAN, tag = "ideas", params(ItemPath),
+    request_body = IdeaToPlan,
+    responses(
+        (status = 201, body = Plan),
+        BadParams, BadBody, Missing, InConflict, Unprocessable, Guarded, Stopping,
+    ))]
+async fn plan_idea(
+    State(state): State<AppState>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
+    Body(when): Body<IdeaToPlan>,
+) -> Result<impl IntoResponse, ApiError> {
+    let plan = state
+        .with_repo(move |repo| repo.plan_idea(&id, when))
+        .await?;
+    Ok((StatusCode::CREATED, Json(plan)))
+}
+
+/// Takes an idea out of the jar without deleting it (409 `idea_used` if it is out).
+#[utoipa::path(post, path = paths::IDEA_RETIRE, tag = "ideas", params(ItemPath),
+    responses((status = 200, body = Idea), BadParams, Missing, InConflict, Guarded, Stopping))]
+async fn retire_idea(
+    State(state): State<AppState>,
+    Segment(ItemPath { id }): Segment<ItemPath>,
+) -> Result<Json<Idea>, ApiError> {
+    state
+        .with_repo(move |repo| repo.retire_idea(&id))
         .await
         .map(Json)
 }
@@ -667,7 +822,7 @@ async fn log(
 async fn reminders(State(state): State<AppState>) -> Result<Json<Vec<Reminder>>, ApiError> {
     state
         .with_repo(|repo| {
-            let now = Timestamp::now().to_zoned_datetime(repo.tz().clone());
+            let now = crate::clock::now().to_zoned_datetime(repo.tz().clone());
             repo.reminders(&now)
         })
         .await

@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use jiff::Timestamp;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::api::{CheckinAnswered, CheckinWeek};
 use tandem_protocol::checkin::{answers_to_reveal, complete_weeks, ensure_answer_open};
@@ -16,7 +15,7 @@ use super::{Repo, RepoError};
 impl Repo {
     /// The week "now" falls in, in this daemon's time zone.
     pub fn this_week(&self) -> IsoWeek {
-        IsoWeek::of(&Timestamp::now().to_zoned_datetime(self.tz.clone()))
+        IsoWeek::of(&crate::clock::now().to_zoned_datetime(self.tz.clone()))
     }
 
     /// Records this person's check-in: the answer privately, a marker publicly; then
@@ -28,7 +27,7 @@ impl Repo {
         let markers: Vec<CheckinMarker> = self.shared.doc.list(Collection::CheckinMarkers)?;
         let published: Vec<CheckinAnswer> = self.shared.doc.list(Collection::CheckinAnswers)?;
         ensure_answer_open(week, &self.me.id, &markers, &published)?;
-        let answer = CheckinAnswer::new(week, self.me.id.clone(), new, Stamp(Timestamp::now()))?;
+        let answer = CheckinAnswer::new(week, self.me.id.clone(), new, Stamp(crate::clock::now()))?;
         let replaced = self
             .private
             .doc

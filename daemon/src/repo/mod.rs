@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 mod checkin;
 mod joint;
 mod personal_time;
+mod plans;
 mod sync;
 mod tombstone;
 mod views;
@@ -19,7 +20,6 @@ mod views;
 use views::ReminderInputs;
 
 use automerge::ActorId;
-use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -165,6 +165,11 @@ pub struct Repo {
     joint: bool,
     /// The reminder rules' inputs and the shared heads they were read at.
     reminder_inputs: Option<(Vec<automerge::ChangeHash>, ReminderInputs)>,
+    /// What "what needs me" reads of the shared document and the heads it was read at.
+    inbox_inputs: Option<(Vec<automerge::ChangeHash>, plans::InboxInputs)>,
+    /// When this person last looked at each plan (its comments), kept on this laptop
+    /// only ([`plans`]).
+    seen: BTreeMap<EntityId, Stamp>,
 }
 
 impl Repo {
@@ -205,7 +210,7 @@ impl Repo {
         let me = Person {
             id: config.person_id.clone(),
             name: config.name.clone(),
-            joined_at: Stamp(Timestamp::now()),
+            joined_at: Stamp(crate::clock::now()),
         };
         let mut repo = Self {
             home: home.clone(),
@@ -216,6 +221,8 @@ impl Repo {
             unsynced: Unsynced::default(),
             joint: false,
             reminder_inputs: None,
+            inbox_inputs: None,
+            seen: plans::read_seen(home),
         };
         repo.finish_joint_commit()?;
         Ok(repo)
@@ -263,7 +270,7 @@ impl Repo {
             Person {
                 id,
                 name: name.to_owned(),
-                joined_at: Stamp(Timestamp::now()),
+                joined_at: Stamp(crate::clock::now()),
             },
         );
         self.jointly(vec![becoming], |repo| {
@@ -294,7 +301,7 @@ impl Repo {
     fn author(&self) -> Author {
         Author {
             person: self.me.id.clone(),
-            at: Stamp(Timestamp::now()),
+            at: Stamp(crate::clock::now()),
         }
     }
 
@@ -477,9 +484,21 @@ impl Repo {
         verb: &str,
         f: impl FnOnce(&mut E, &Author) -> Result<(), ValidationError>,
     ) -> Result<E, RepoError> {
+        self.modify_as(prefix, verb, rules::may_edit, f)
+    }
+
+    /// [`Repo::modify`] under another rule than [`rules::may_edit`] (a comment, a
+    /// counter-proposal and its answer each have their own).
+    fn modify_as<E: Entity>(
+        &mut self,
+        prefix: &str,
+        verb: &str,
+        rule: impl FnOnce(&E, &PersonId) -> Result<(), Refusal>,
+        f: impl FnOnce(&mut E, &Author) -> Result<(), ValidationError>,
+    ) -> Result<E, RepoError> {
         let mut item = self.find::<E>(prefix)?;
         self.change(E::COLLECTION.doc(), |doc, author| {
-            rules::may_edit(&item, &author.person)?;
+            rule(&item, &author.person)?;
             let before = item.clone();
             f(&mut item, author)?;
             doc.put(E::COLLECTION, &item)?;

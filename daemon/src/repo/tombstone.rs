@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use jiff::Timestamp;
 use serde::de::DeserializeOwned;
 use tandem_protocol::activity::Activity;
 use tandem_protocol::document::{DocKind, Document};
@@ -189,7 +188,7 @@ impl Repo {
     /// What either partner deleted in the last [`trash::KEEP_DAYS`] days (and this
     /// person's own private notes), newest first.
     pub fn trash(&mut self) -> Result<Vec<TrashEntry>, RepoError> {
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let mut entries = self.deleted_items()?;
         entries.retain(|e| trash::listed(e.deleted_at, now));
         Ok(entries)

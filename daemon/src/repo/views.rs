@@ -1,5 +1,5 @@
 //! Read models over both documents: reminders, the balance, settings, the activity feed,
-//! status, and drawing from the idea jar.
+//! status.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,6 @@ use tandem_protocol::document::{Collection, DocKind};
 use tandem_protocol::ids::PersonId;
 use tandem_protocol::model::agreement::Agreement;
 use tandem_protocol::model::checkin::CheckinMarker;
-use tandem_protocol::model::idea::Idea;
 use tandem_protocol::model::person::Person;
 use tandem_protocol::model::personal_time::PersonalTime;
 use tandem_protocol::model::plan::Plan;
@@ -77,6 +76,7 @@ impl Repo {
             plans: &plans,
             personal_time: &personal_time,
             answers: &answers,
+            now: crate::clock::now(),
         })?)
     }
 
@@ -152,16 +152,7 @@ impl Repo {
             schema: Schema::CURRENT.version(),
             documents,
             counts,
+            today: Some(self.today()?),
         })
-    }
-
-    /// One idea from the jar, chosen at random; `None` if the jar is empty.
-    pub fn draw_idea(&self) -> Result<Option<Idea>, RepoError> {
-        let ideas = self.list::<Idea>()?;
-        if ideas.is_empty() {
-            return Ok(None);
-        }
-        let pick = rand::random_range(0..ideas.len());
-        Ok(ideas.into_iter().nth(pick))
     }
 }

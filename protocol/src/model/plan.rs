@@ -22,6 +22,12 @@ pub const MAX_TITLE: usize = 200;
 pub const MAX_PLACE: usize = 200;
 /// Longest notes.
 pub const MAX_NOTES: usize = 10_000;
+/// Longest comment.
+pub const MAX_COMMENT: usize = 2_000;
+/// Most comments one plan keeps: a conversation, not a chat log that slows every read.
+pub const MAX_COMMENTS: usize = 500;
+/// Most counter-proposals one plan keeps.
+pub const MAX_PROPOSALS: usize = 100;
 /// Most occurrences of a recurring plan considered in one window, so a daily plan from
 /// years ago cannot make a report slow.
 const MAX_OCCURRENCES: usize = 5_000;
@@ -67,6 +73,18 @@ string_enum!(
         No = "no",
         /// Not sure yet.
         Maybe = "maybe",
+    }
+);
+
+string_enum!(
+    /// What became of a counter-proposal.
+    ProposalOutcome {
+        /// The plan's creator took the new time.
+        Accepted = "accepted",
+        /// The plan's creator kept the original time.
+        Declined = "declined",
+        /// Its author proposed another time after it.
+        Superseded = "superseded",
     }
 );
 
@@ -163,9 +181,70 @@ pub struct Plan {
     pub status: PlanStatus,
     /// Optional repetition.
     pub recurrence: Option<Recurrence>,
+    /// What the two said about it, by comment id (each written once, by its author, so
+    /// comments made on both laptops at once merge).
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub comments: BTreeMap<EntityId, Comment>,
+    /// Other times suggested for it, by proposal id, decided or not: the history of how
+    /// the time was agreed.
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub proposals: BTreeMap<EntityId, Proposal>,
     /// Who created and changed it, and when.
     #[serde(flatten)]
     pub meta: Meta,
+}
+
+/// A comment on a plan.
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Comment {
+    /// Who wrote it.
+    pub by: PersonId,
+    /// When.
+    pub at: Stamp,
+    /// What they said; several lines allowed.
+    pub text: String,
+}
+
+/// Another time suggested for a plan by the partner who did not create it.
+#[derive(Clone, Debug, PartialEq, Reconcile, Hydrate, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Proposal {
+    /// Who suggested it.
+    pub by: PersonId,
+    /// When.
+    pub at: Stamp,
+    /// The suggested start.
+    pub start: Moment,
+    /// The suggested end; after `start`.
+    pub end: Moment,
+    /// What became of it; absent while it awaits the plan's creator.
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub outcome: Option<ProposalOutcome>,
+    /// Who decided it, and when.
+    #[serde(default)]
+    #[autosurgeon(missing = "Default::default")]
+    pub decided: Option<Stamp>,
+}
+
+/// Body of `POST /v1/plans/{id}/comments`.
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewComment {
+    /// See [`Comment::text`].
+    #[schema(schema_with = crate::entity::required_multiline_text_schema::<MAX_COMMENT>)]
+    pub text: String,
+}
+
+/// Body of `POST /v1/plans/{id}/proposals`: another time for the plan.
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProposal {
+    /// See [`Proposal::start`].
+    pub start: Moment,
+    /// See [`Proposal::end`].
+    pub end: Moment,
 }
 
 /// Body of a request to create a plan.
@@ -180,10 +259,13 @@ pub struct NewPlan {
     #[schema(schema_with = PlanKind::choice_or_null_schema)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<PlanKind>,
-    /// See [`Plan::start`].
-    pub start: Moment,
+    /// See [`Plan::start`]. Leave out both `start` and `end` for a plan with no time yet
+    /// ("someday"); give both or neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<Moment>,
     /// See [`Plan::end`].
-    pub end: Moment,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<Moment>,
     /// See [`Plan::place`].
     #[serde(default)]
     #[schema(schema_with = crate::entity::bounded_text_or_null_schema::<MAX_PLACE>)]
@@ -260,17 +342,44 @@ impl Entity for Plan {
     type Patch = PlanPatch;
 
     fn create(id: EntityId, new: NewPlan, author: &Author) -> Result<Self, ValidationError> {
-        check_range(&new.start, &new.end)?;
+        let (start, end) = match (new.start, new.end) {
+            (Some(start), Some(end)) => {
+                check_range(&start, &end)?;
+                (start, end)
+            }
+            (None, None) => {
+                if new.recurrence.is_some() {
+                    return Err(ValidationError::rule(
+                        "recurrence",
+                        "a plan with no time yet cannot repeat: give it a start and an end",
+                    ));
+                }
+                let written = Moment(author.at.0.to_zoned_datetime(jiff::tz::TimeZone::UTC));
+                (written.clone(), written)
+            }
+            (Some(_), None) => {
+                return Err(ValidationError::rule(
+                    "end",
+                    "give an end with the start, or neither for a plan with no time yet",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ValidationError::rule(
+                    "start",
+                    "give a start with the end, or neither for a plan with no time yet",
+                ));
+            }
+        };
         if let Some(r) = &new.recurrence {
             r.validate()?;
         }
-        let answered_to = Stamp(new.start.timestamp());
+        let answered_to = Stamp(start.timestamp());
         Ok(Plan {
             id,
             title: required_text("title", &new.title, MAX_TITLE)?,
             kind: new.kind.unwrap_or(PlanKind::Other).require_known("kind")?,
-            start: new.start,
-            end: new.end,
+            start,
+            end,
             place: bounded_text("place", new.place.as_deref().unwrap_or(""), MAX_PLACE)?,
             notes: Text::with_value(bounded_multiline_text(
                 "notes",
@@ -285,6 +394,8 @@ impl Entity for Plan {
                 .unwrap_or(PlanStatus::Proposed)
                 .require_known("status")?,
             recurrence: new.recurrence,
+            comments: BTreeMap::new(),
+            proposals: BTreeMap::new(),
             meta: Meta::new(author),
         })
     }
@@ -297,13 +408,32 @@ impl Entity for Plan {
         if let Some(kind) = patch.kind {
             next.kind = kind.require_known("kind")?;
         }
+        let someday = self.is_someday();
+        match (someday, &patch.start, &patch.end) {
+            // A plan with no time yet gets one only whole.
+            (true, Some(_), None) => {
+                return Err(ValidationError::rule(
+                    "end",
+                    "this plan has no time yet: give an end with the start",
+                ));
+            }
+            (true, None, Some(_)) => {
+                return Err(ValidationError::rule(
+                    "start",
+                    "this plan has no time yet: give a start with the end",
+                ));
+            }
+            _ => {}
+        }
         if let Some(start) = patch.start {
             next.start = start;
         }
         if let Some(end) = patch.end {
             next.end = end;
         }
-        check_range(&next.start, &next.end)?;
+        if !(someday && next.is_someday()) {
+            check_range(&next.start, &next.end)?;
+        }
         if let Some(place) = patch.place {
             next.place = bounded_text("place", &place, MAX_PLACE)?;
         }
@@ -319,6 +449,12 @@ impl Entity for Plan {
         if let Some(recurrence) = patch.recurrence {
             if let Some(r) = &recurrence {
                 r.validate()?;
+                if next.is_someday() {
+                    return Err(ValidationError::rule(
+                        "recurrence",
+                        "a plan with no time yet cannot repeat: give it a start and an end",
+                    ));
+                }
             }
             next.recurrence = recurrence;
         }
@@ -343,7 +479,11 @@ impl Entity for Plan {
         let open = matches!(before.status, PlanStatus::Proposed | PlanStatus::Scheduled);
         let moved = self.start.timestamp() != before.start.timestamp()
             || self.end.timestamp() != before.end.timestamp();
-        (open && moved).then_some("moved the time: asks both to RSVP again")
+        // An accepted counter-proposal moves it with both answers to the new time given.
+        let start = Stamp(self.start.timestamp());
+        let answered_again =
+            self.rsvp_to.len() >= 2 && self.rsvp_to.values().all(|to| *to == start);
+        (open && moved && !answered_again).then_some("moved the time: asks both to RSVP again")
     }
 
     /// Answers to another start than the current one are dropped; a scheduled plan that
@@ -371,6 +511,137 @@ impl Entity for Plan {
 }
 
 impl Plan {
+    /// Whether the plan has no time yet ("someday"). Stored as a start equal to its end
+    /// (the moment it was written, in UTC), which no build lets a dated plan have (the end
+    /// must follow the start), so older builds read it as an ordinary zero-length plan
+    /// instead of failing on a missing field, and a time an older build gives it makes it
+    /// an ordinary plan.
+    pub fn is_someday(&self) -> bool {
+        self.start.timestamp() == self.end.timestamp()
+    }
+
+    /// Whether the plan is still being agreed on or is on: what a counter-proposal, an
+    /// RSVP or a reminder is about. Done and cancelled plans are closed.
+    pub fn is_open(&self) -> bool {
+        matches!(
+            self.status,
+            PlanStatus::Idea | PlanStatus::Proposed | PlanStatus::Scheduled
+        )
+    }
+
+    /// Comments oldest first.
+    pub fn comments_in_order(&self) -> Vec<(&EntityId, &Comment)> {
+        let mut out: Vec<_> = self.comments.iter().collect();
+        out.sort_by_key(|(id, c)| (c.at, *id));
+        out
+    }
+
+    /// Adds `author`'s comment under `id`. Whether they may is [`crate::rules::may_comment`].
+    pub fn comment(
+        &mut self,
+        id: EntityId,
+        text: &str,
+        author: &Author,
+    ) -> Result<(), ValidationError> {
+        if self.comments.len() >= MAX_COMMENTS {
+            return Err(ValidationError::rule(
+                "text",
+                format!("this plan already has {MAX_COMMENTS} comments, the most it keeps"),
+            ));
+        }
+        let text = crate::entity::required_multiline_text("text", text, MAX_COMMENT)?;
+        self.comments.insert(
+            id,
+            Comment {
+                by: author.person.clone(),
+                at: author.at,
+                text,
+            },
+        );
+        Ok(())
+    }
+
+    /// The counter-proposal awaiting the plan's creator: the newest one not decided.
+    pub fn open_proposal(&self) -> Option<(&EntityId, &Proposal)> {
+        self.proposals
+            .iter()
+            .filter(|(_, p)| p.outcome.is_none())
+            .max_by_key(|(id, p)| (p.at, *id))
+    }
+
+    /// Records `author`'s suggestion of another time under `id`; an earlier one of theirs
+    /// still open is superseded. Whether they may is [`crate::rules::may_propose`].
+    pub fn propose(
+        &mut self,
+        id: EntityId,
+        new: NewProposal,
+        author: &Author,
+    ) -> Result<(), ValidationError> {
+        check_range(&new.start, &new.end)?;
+        if self.proposals.len() >= MAX_PROPOSALS {
+            return Err(ValidationError::rule(
+                "start",
+                format!("this plan already has {MAX_PROPOSALS} proposed times, the most it keeps"),
+            ));
+        }
+        for earlier in self.proposals.values_mut() {
+            if earlier.by == author.person && earlier.outcome.is_none() {
+                earlier.outcome = Some(ProposalOutcome::Superseded);
+                earlier.decided = Some(author.at);
+            }
+        }
+        self.proposals.insert(
+            id,
+            Proposal {
+                by: author.person.clone(),
+                at: author.at,
+                start: new.start,
+                end: new.end,
+                outcome: None,
+                decided: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// The creator's answer to the open counter-proposal. Accepted, the plan takes its
+    /// time and is scheduled with a yes from both (the proposal was its author's yes to
+    /// that time; the acceptance is the creator's); a plan that is only an idea stays one.
+    /// Declined, the plan keeps its time. Either way the proposal stays in the history.
+    /// Whether `author` may is [`crate::rules::may_answer_proposal`], which also makes
+    /// sure there is one open.
+    pub fn answer_proposal(&mut self, accept: bool, author: &Author) {
+        let Some(id) = self.open_proposal().map(|(id, _)| id.clone()) else {
+            return;
+        };
+        let Some(proposal) = self.proposals.get_mut(&id) else {
+            return;
+        };
+        proposal.outcome = Some(if accept {
+            ProposalOutcome::Accepted
+        } else {
+            ProposalOutcome::Declined
+        });
+        proposal.decided = Some(author.at);
+        if accept {
+            let (start, end, by) = (
+                proposal.start.clone(),
+                proposal.end.clone(),
+                proposal.by.clone(),
+            );
+            let to = Stamp(start.timestamp());
+            self.start = start;
+            self.end = end;
+            self.rsvps =
+                BTreeMap::from([(by.clone(), Rsvp::Yes), (author.person.clone(), Rsvp::Yes)]);
+            self.rsvp_to = BTreeMap::from([(by, to), (author.person.clone(), to)]);
+            if matches!(self.status, PlanStatus::Proposed | PlanStatus::Scheduled) {
+                self.status = PlanStatus::Scheduled;
+            }
+        }
+        self.meta.touch(author);
+    }
+
     /// Records `author`'s answer. A proposed plan becomes scheduled once two people said yes.
     pub fn rsvp(&mut self, answer: Rsvp, author: &Author) {
         self.rsvps.insert(author.person.clone(), answer);
@@ -391,8 +662,11 @@ impl Plan {
     /// The (start, end) instants of every occurrence overlapping `[from, to)`. Repetition is
     /// calendar arithmetic in the plan's own time zone, so "every Friday 19:00" stays at
     /// 19:00 local time across DST. A repetition from a newer tandem that this build cannot
-    /// read counts as none: the plan's own start and end.
+    /// read counts as none: the plan's own start and end. A someday plan has none.
     pub fn occurrences(&self, from: Timestamp, to: Timestamp) -> Vec<(Timestamp, Timestamp)> {
+        if self.is_someday() {
+            return Vec::new();
+        }
         let length = self.end.timestamp().duration_since(self.start.timestamp());
         let readable = self
             .recurrence
@@ -633,6 +907,204 @@ mod tests {
                 proptest::prop_assert!(!plan.title.is_empty());
             }
         }
+    }
+
+    fn someday() -> Plan {
+        let new = NewPlan {
+            start: None,
+            end: None,
+            ..new_plan(
+                "2026-12-04T19:00[Europe/Paris]",
+                "2026-12-04T21:00[Europe/Paris]",
+            )
+        };
+        Plan::create(EntityId::parse("p2").unwrap(), new, &author("alex")).unwrap()
+    }
+
+    #[test]
+    fn a_someday_plan_has_no_time_until_it_gets_a_whole_one() {
+        let mut p = someday();
+        assert!(p.is_someday());
+        assert_eq!(
+            p.start.timestamp(),
+            author("alex").at.0,
+            "written when it was made"
+        );
+        let all = p.occurrences(Timestamp::MIN, Timestamp::MAX);
+        assert!(
+            all.is_empty(),
+            "no time: in no week, no reminder, no calendar"
+        );
+        // Other edits keep it someday; half a time is refused; a whole one dates it.
+        p.edit(
+            PlanPatch {
+                title: Some("Trip to Lisbon".into()),
+                ..Default::default()
+            },
+            &author("sam"),
+        )
+        .unwrap();
+        assert!(p.is_someday());
+        let half = PlanPatch {
+            start: at("2027-04-02T09:00[Europe/Lisbon]"),
+            ..Default::default()
+        };
+        assert_eq!(
+            p.clone()
+                .edit(half, &author("sam"))
+                .unwrap_err()
+                .to_string(),
+            "end: this plan has no time yet: give an end with the start"
+        );
+        let repeat = PlanPatch {
+            recurrence: Some(Some(Recurrence {
+                every: Frequency::Weekly,
+                interval: 1,
+                until: None,
+            })),
+            ..Default::default()
+        };
+        assert!(p.clone().edit(repeat, &author("sam")).is_err());
+        p.edit(
+            PlanPatch {
+                start: at("2027-04-02T09:00[Europe/Lisbon]"),
+                end: at("2027-04-05T18:00[Europe/Lisbon]"),
+                ..Default::default()
+            },
+            &author("sam"),
+        )
+        .unwrap();
+        assert!(!p.is_someday());
+        // Half a time at creation is refused too, naming what is missing.
+        let half = NewPlan {
+            end: None,
+            ..new_plan(
+                "2026-12-04T19:00[Europe/Paris]",
+                "2026-12-04T21:00[Europe/Paris]",
+            )
+        };
+        let err = Plan::create(EntityId::parse("p3").unwrap(), half, &author("alex")).unwrap_err();
+        assert_eq!(err.field, "end");
+    }
+
+    #[test]
+    fn an_older_build_reads_a_someday_plan_as_a_plan() {
+        // What the first release's `Plan` hydrates: every field it knows is there.
+        let p = someday();
+        let mut doc = automerge::AutoCommit::new();
+        autosurgeon::reconcile_prop(&mut doc, automerge::ROOT, "p", &p).unwrap();
+        let back: Plan = autosurgeon::hydrate_prop(&doc, automerge::ROOT, "p").unwrap();
+        assert_eq!(back, p);
+        use automerge::ReadDoc;
+        let (_, obj) = doc.get(automerge::ROOT, "p").unwrap().unwrap();
+        for field in ["start", "end", "title", "status", "rsvps"] {
+            assert!(doc.get(&obj, field).unwrap().is_some(), "{field}");
+        }
+    }
+
+    fn new_time(start: &str, end: &str) -> NewProposal {
+        NewProposal {
+            start: Moment(start.parse().unwrap()),
+            end: Moment(end.parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn an_accepted_proposal_moves_the_plan_and_schedules_it() {
+        let mut p = plan(
+            "2026-12-04T19:00[Europe/Paris]",
+            "2026-12-04T21:00[Europe/Paris]",
+        );
+        let first = EntityId::parse("c1").unwrap();
+        p.propose(
+            first.clone(),
+            new_time(
+                "2026-12-05T19:00[Europe/Paris]",
+                "2026-12-05T21:00[Europe/Paris]",
+            ),
+            &author("sam"),
+        )
+        .unwrap();
+        // Sam changes his mind: the newer one is what awaits Alex.
+        let mut later = author("sam");
+        later.at = Stamp(later.at.0 + jiff::SignedDuration::from_secs(60));
+        p.propose(
+            EntityId::parse("c2").unwrap(),
+            new_time(
+                "2026-12-06T12:00[Europe/Paris]",
+                "2026-12-06T15:00[Europe/Paris]",
+            ),
+            &later,
+        )
+        .unwrap();
+        assert_eq!(p.open_proposal().unwrap().0.as_str(), "c2");
+        assert_eq!(
+            p.proposals[&first].outcome,
+            Some(ProposalOutcome::Superseded)
+        );
+        let bad = new_time(
+            "2026-12-06T15:00[Europe/Paris]",
+            "2026-12-06T12:00[Europe/Paris]",
+        );
+        assert!(
+            p.propose(EntityId::parse("c3").unwrap(), bad, &later)
+                .is_err()
+        );
+
+        p.answer_proposal(true, &author("alex"));
+        assert_eq!(p.start.0.hour(), 12);
+        assert_eq!(
+            p.status,
+            PlanStatus::Scheduled,
+            "both said yes to the new time"
+        );
+        let mut settled = p.clone();
+        settled.settle();
+        assert_eq!(settled.rsvps.len(), 2, "the answers are to the new start");
+        assert_eq!(p.open_proposal(), None);
+        assert_eq!(p.proposals.len(), 2, "the history is kept");
+    }
+
+    #[test]
+    fn a_declined_proposal_keeps_the_time() {
+        let mut p = someday();
+        p.propose(
+            EntityId::parse("c1").unwrap(),
+            new_time(
+                "2026-12-05T19:00[Europe/Paris]",
+                "2026-12-05T21:00[Europe/Paris]",
+            ),
+            &author("sam"),
+        )
+        .unwrap();
+        let before = (p.start.clone(), p.end.clone(), p.status);
+        p.answer_proposal(false, &author("alex"));
+        assert_eq!((p.start.clone(), p.end.clone(), p.status), before);
+        assert!(p.is_someday());
+        let c1 = &p.proposals[&EntityId::parse("c1").unwrap()];
+        assert_eq!(c1.outcome, Some(ProposalOutcome::Declined));
+        assert_eq!(c1.decided, Some(author("alex").at));
+    }
+
+    #[test]
+    fn comments_keep_lines_refuse_controls_and_are_bounded() {
+        let mut p = someday();
+        let id = |n: usize| EntityId::parse(&format!("m{n}")).unwrap();
+        p.comment(id(0), "Sounds good\r\nbut Saturday?", &author("sam"))
+            .unwrap();
+        assert_eq!(p.comments[&id(0)].text, "Sounds good\nbut Saturday?");
+        assert!(p.comment(id(1), "   ", &author("sam")).is_err());
+        assert!(p.comment(id(1), "bell\u{7}", &author("sam")).is_err());
+        let long = "x".repeat(MAX_COMMENT + 1);
+        assert!(p.comment(id(1), &long, &author("sam")).is_err());
+        for n in 1..MAX_COMMENTS {
+            p.comment(id(n), "ok", &author("alex")).unwrap();
+        }
+        let err = p
+            .comment(id(MAX_COMMENTS), "one more", &author("alex"))
+            .unwrap_err();
+        assert_eq!(err.field, "text");
+        assert_eq!(p.comments_in_order()[0].0, &id(0));
     }
 
     #[test]

@@ -724,8 +724,10 @@ fn fill(home: &std::path::Path) {
                 let new = NewPlan {
                     title: format!("Plan {n}"),
                     kind: None,
-                    start: Moment(s.clone()),
-                    end: Moment(s.checked_add(jiff::Span::new().hours(2)).expect("time")),
+                    start: Some(Moment(s.clone())),
+                    end: Some(Moment(
+                        s.checked_add(jiff::Span::new().hours(2)).expect("time"),
+                    )),
                     place: Some("somewhere nice".into()),
                     notes: Some("bring an umbrella".into()),
                     status: None,
