@@ -14,6 +14,7 @@
 //!   cloud clients make.
 //! - [`plan`]: the pure decisions: what to write, what can be pruned given an
 //!   acknowledgement, what to apply (duplicates and replays).
+//! - [`status`]: the API's bodies (set, stop, status).
 //!
 //! Nothing here touches the disk; the daemon's `mailbox` task does, and applies bundles
 //! through the same repo path as peer sync.
@@ -22,6 +23,7 @@ pub mod key;
 pub mod name;
 pub mod plan;
 pub mod seal;
+pub mod status;
 
 pub use key::{PairKey, PairSecret};
 pub use name::FileName;

@@ -2,7 +2,7 @@
 //!
 //! A device writes in `DIR/<its device id>/` only: bundles `<seq>.tdm` and one
 //! acknowledgement per reader `ack-<reader id>.tdm`, each first under a temporary name
-//! `.<name>.<random>.tmp` and then renamed. Cloud clients add their own names: partial
+//! (`<seq>.tmp-<random>`, which no reader takes for a mailbox file) and then renamed. Cloud clients add their own names: partial
 //! downloads (`.tmp`, `.part`, `.partial`, `~$…`, `.syncthing.…`, `.icloud` placeholders)
 //! are skipped, and "conflicted copies" (`12 (Sam's conflicted copy).tdm`,
 //! `12.sync-conflict-….tdm`, `12 (1).tdm`) are read like any file: the authenticated
@@ -37,12 +37,6 @@ pub fn bundle(seq: u64) -> String {
 /// The name of the acknowledgement for `reader`.
 pub fn ack(reader: DeviceId) -> String {
     format!("{ACK}{reader}{EXT}")
-}
-
-/// The temporary name `final_name` is written under before the rename; `nonce` keeps two
-/// attempts apart.
-pub fn temp(final_name: &str, nonce: u64) -> String {
-    format!(".{final_name}.{nonce:016x}.tmp")
 }
 
 /// What `name` is.
@@ -90,7 +84,11 @@ mod tests {
         assert_eq!(parse(&bundle(u64::MAX)), FileName::Bundle(u64::MAX));
         let id = DeviceId::of_certificate(b"x");
         assert_eq!(parse(&ack(id)), FileName::Ack(id));
-        assert_eq!(parse(&temp(&bundle(3), 99)), FileName::Partial);
+        assert_eq!(
+            parse("3.tmp-00000000000000ff"),
+            FileName::Other,
+            "our own temp names"
+        );
     }
 
     #[test]
