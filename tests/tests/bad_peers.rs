@@ -31,6 +31,7 @@ fn pin(home: &Home, identity: &Identity) {
         relation: Relation::Partner,
         addrs: vec![],
         paired_at: Stamp(jiff::Timestamp::now()),
+        mailbox: Default::default(),
     });
     book.save().unwrap();
 }
