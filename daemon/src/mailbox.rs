@@ -263,6 +263,8 @@ struct Found {
     own_names: Vec<FileName>,
     /// Refused files, with why.
     refused: Vec<(PathBuf, String)>,
+    /// Files opened (one refused before may have been still arriving then).
+    accepted: Vec<PathBuf>,
 }
 
 /// What the decide phase asks the write phase to do for one reader.
@@ -296,6 +298,8 @@ struct Folder {
     ack_seq: u64,
     /// Files refused (altered, foreign...) and still in the folder, with why.
     refused: HashMap<PathBuf, String>,
+    /// The devices keyed at the last decision: one keyed since gets its first bundle.
+    keyed: Vec<DeviceId>,
     /// Whether a pass has decided since the folder was set (the first always does).
     primed: bool,
     /// What `mailbox status` shows of it.
@@ -321,6 +325,7 @@ impl Folder {
             acked: HashMap::new(),
             ack_seq: 0,
             refused: HashMap::new(),
+            keyed: Vec::new(),
             primed: false,
             status,
         }
@@ -354,6 +359,9 @@ impl Folder {
                 return;
             }
         };
+        for path in &found.accepted {
+            self.refused.remove(path);
+        }
         for (path, why) in found.refused {
             tracing::warn!(file = %path.display(), "mailbox file refused: {why}");
             self.refused.insert(path, why);
@@ -375,11 +383,16 @@ impl Folder {
         let gone = self.forget_missing(&found.own_names);
         // Nothing new in the folder or the documents since a pass that decided: the
         // writer is not woken (deciding reads the whole history when nothing is acked).
-        if changed || gone || !found.opened.is_empty() || !self.primed {
+        let keyed: Vec<DeviceId> = readers.iter().map(|(d, _)| *d).collect();
+        let rekeyed = keyed != self.keyed;
+        if changed || gone || rekeyed || !found.opened.is_empty() || !self.primed {
+            self.keyed = keyed;
             match self.decide(mailboxes, found.opened, &readers).await {
                 Ok(work) => {
                     self.primed = true;
                     if let Err(e) = self.write(work).await {
+                        // Decide again next pass, whatever else happens.
+                        self.primed = false;
                         errors.push(e);
                     }
                 }
@@ -679,6 +692,12 @@ fn read_folder(
             let Ok(bytes) = std::fs::read(&path) else {
                 continue;
             };
+            // The writer's bundles for its other devices: not ours to open (a forged
+            // reader only makes a file skipped).
+            if seal::peek(&bytes).is_ok_and(|e| e.to != me) {
+                seen.insert(path, stamp);
+                continue;
+            }
             let opened = seal::open(key, &bytes).and_then(|(envelope, payload)| {
                 envelope.check(*from, me, &[doc])?;
                 match (file_name, &payload) {
@@ -695,11 +714,14 @@ fn read_folder(
                 }
             });
             match opened {
-                Ok((envelope, payload)) => found.opened.push(Opened {
-                    from: *from,
-                    envelope,
-                    payload,
-                }),
+                Ok((envelope, payload)) => {
+                    found.accepted.push(path.clone());
+                    found.opened.push(Opened {
+                        from: *from,
+                        envelope,
+                        payload,
+                    });
+                }
                 // Still arriving: read it again when it has grown.
                 Err(OpenError::Truncated { .. }) => continue,
                 Err(e) => found.refused.push((path.clone(), e.to_string())),

@@ -252,9 +252,9 @@ fn laptops_never_online_together_catch_up_from_the_folder() {
         eventually(SOON, || titles(&sam) == ["Museum"]),
         "Sam caught up from the folder alone"
     );
-    plan(&sam, "Picnic");
     let sam_id = sam.device_id();
     let before = bundles(folder.path(), &sam_id);
+    plan(&sam, "Picnic");
     let _ = new_bundle(folder.path(), &sam_id, &before);
     let mut sam = sam;
     sam.terminate();
@@ -357,7 +357,7 @@ fn a_folder_deleted_and_set_again_loses_nothing() {
         "/v1/mailbox",
         Some(&json!({"dir": dir.to_str().unwrap()})),
     );
-    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.status, 422, "{}", reply.body);
     assert!(
         reply.body["error"]["message"]
             .as_str()
@@ -376,4 +376,97 @@ fn a_folder_deleted_and_set_again_loses_nothing() {
     plan(&sam, "After");
     assert!(eventually(SOON, || titles(&alex)
         == ["After", "Before", "While missing"]));
+}
+
+/// Whether `d`'s peers.toml holds both halves of a mailbox key for `n` peers.
+fn keyed_with(d: &Daemon, n: usize) -> bool {
+    let book = std::fs::read_to_string(d.home().join("peers.toml")).unwrap_or_default();
+    book.matches("secret = ").count() == n && book.matches("public = ").count() == n
+}
+
+#[test]
+fn private_notes_reach_an_own_device_through_the_own_folder_only() {
+    let (alex_home, laptop_home, sam_home) =
+        (Home::init("Alex"), Home::init("Alex"), Home::init("Sam"));
+    let (mut alex, mut laptop, mut sam) =
+        (alex_home.start(), laptop_home.start(), sam_home.start());
+    pair(&alex, &sam, false);
+    pair(&alex, &laptop, true);
+    assert!(eventually(SOON, || keyed_with(&alex, 2)
+        && keyed_with(&laptop, 1)
+        && keyed_with(&sam, 1)));
+    for d in [&mut alex, &mut laptop, &mut sam] {
+        d.terminate();
+    }
+    for home in [&alex_home, &laptop_home, &sam_home] {
+        forget_addresses(home.path());
+    }
+    let (alex, laptop, sam) = (alex_home.start(), laptop_home.start(), sam_home.start());
+    let (shared, own) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for d in [&alex, &laptop, &sam] {
+        set_mailbox(d, shared.path());
+    }
+    for d in [&alex, &laptop] {
+        let reply = d.request(
+            "PUT",
+            "/v1/mailbox",
+            Some(&json!({"dir": own.path().to_str().unwrap(), "own": true})),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    // The own folder lists only the own device; the shared one both.
+    let status = alex.get("/v1/mailbox").body;
+    assert_eq!(
+        status["own"]["devices"].as_array().unwrap().len(),
+        1,
+        "{status}"
+    );
+    assert_eq!(
+        status["shared"]["devices"].as_array().unwrap().len(),
+        2,
+        "{status}"
+    );
+
+    let reply = alex.post(
+        "/v1/notes",
+        &json!({"title": "Surprise party", "body": "book the boathouse"}),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    plan(&alex, "Cinema");
+    assert!(
+        eventually(SOON, || titles_of(&laptop, "/v1/notes")
+            == ["Surprise party"]),
+        "the note reached Alex's other laptop through the own folder"
+    );
+    assert!(eventually(SOON, || titles(&sam) == ["Cinema"]));
+    // Sam has seen the shared change: by then the private document, had it gone into the
+    // shared folder or to Sam, would be there too.
+    assert_opaque(
+        shared.path(),
+        &["Surprise", "boathouse", "Cinema", "Alex", "Sam"],
+    );
+    assert_opaque(own.path(), &["Surprise", "boathouse", "Cinema", "Alex"]);
+    for file in files_under(shared.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert_eq!(
+            bytes.get(6),
+            Some(&0),
+            "{} carries the private document",
+            file.display()
+        );
+    }
+    for file in files_under(sam_home.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        for secret in [&b"Surprise party"[..], b"boathouse"] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret),
+                "{} holds Alex's note",
+                file.display()
+            );
+        }
+    }
+}
+
+fn titles_of(d: &Daemon, path: &str) -> Vec<String> {
+    tandem_tests::titles(&d.get(path).body)
 }

@@ -10,7 +10,7 @@ use tandem_protocol::mailbox::status::{MailboxQuery, MailboxRequest, MailboxStat
 use utoipa_axum::routes;
 
 use super::error::{Body, Params};
-use super::openapi::{BadBody, BadParams, Guarded};
+use super::openapi::{BadBody, BadParams, Guarded, Unprocessable};
 use super::{ApiError, AppState, Routes, blocking};
 use crate::mailbox::{MailboxError, Which};
 
@@ -22,8 +22,9 @@ pub fn routes() -> Routes {
 impl From<MailboxError> for ApiError {
     fn from(e: MailboxError) -> Self {
         match e {
+            // What the machine holds, not the request's shape: a rule no schema states.
             MailboxError::BadFolder(_) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid", e.to_string())
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
             }
             MailboxError::Home(e) => ApiError::internal(e.to_string()),
         }
@@ -43,9 +44,9 @@ async fn mailbox_status(State(state): State<AppState>) -> Json<MailboxStatus> {
 }
 
 /// Uses a folder (absolute, existing, writable) as the shared mailbox, or as the
-/// own-devices one with `own`.
+/// own-devices one with `own`; 422 names what is wrong with the folder.
 #[utoipa::path(put, path = "/v1/mailbox", tag = "mailbox", request_body = MailboxRequest,
-    responses((status = 200, body = MailboxStatus), BadBody, Guarded))]
+    responses((status = 200, body = MailboxStatus), BadBody, Unprocessable, Guarded))]
 async fn set_mailbox(
     State(state): State<AppState>,
     Body(req): Body<MailboxRequest>,
