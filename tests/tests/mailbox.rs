@@ -45,7 +45,7 @@ fn forget_addresses(home: &Path) {
 
 fn set_mailbox(d: &Daemon, dir: &Path) -> Value {
     let reply = d.request(
-        "PUT",
+        "POST",
         "/v1/mailbox",
         Some(&json!({"dir": dir.to_str().unwrap()})),
     );
@@ -353,7 +353,7 @@ fn a_folder_deleted_and_set_again_loses_nothing() {
     );
     // Setting a missing folder is refused in words a person can act on.
     let reply = alex.request(
-        "PUT",
+        "POST",
         "/v1/mailbox",
         Some(&json!({"dir": dir.to_str().unwrap()})),
     );
@@ -408,7 +408,7 @@ fn private_notes_reach_an_own_device_through_the_own_folder_only() {
     }
     for d in [&alex, &laptop] {
         let reply = d.request(
-            "PUT",
+            "POST",
             "/v1/mailbox",
             Some(&json!({"dir": own.path().to_str().unwrap(), "own": true})),
         );
@@ -469,4 +469,92 @@ fn private_notes_reach_an_own_device_through_the_own_folder_only() {
 
 fn titles_of(d: &Daemon, path: &str) -> Vec<String> {
     tandem_tests::titles(&d.get(path).body)
+}
+
+#[test]
+fn a_checkin_is_revealed_through_the_folder() {
+    let (_a_home, _b_home, alex, sam) = apart(["Alex", "Sam"]);
+    let folder = tempfile::tempdir().unwrap();
+    set_mailbox(&alex, folder.path());
+    set_mailbox(&sam, folder.path());
+    let answer = |d: &Daemon, went_well: &str| {
+        d.cli_ok(&[
+            "checkin",
+            "--alone",
+            "2",
+            "--together",
+            "4",
+            "--went-well",
+            went_well,
+            "--week",
+            "2026-W48",
+        ]);
+    };
+    answer(&alex, "the long walk");
+    answer(&sam, "the cinema");
+    for d in [&alex, &sam] {
+        assert!(
+            eventually(SOON, || {
+                let week = d.get("/v1/checkins/2026-W48").body;
+                week["revealed"] == true && week["answers"].as_array().is_some_and(|a| a.len() == 2)
+            }),
+            "revealed on {}",
+            d.cli_json(&["status"])["me"]["name"]
+        );
+    }
+    assert_opaque(folder.path(), &["long walk", "cinema"]);
+}
+
+#[test]
+fn a_simulated_month_keeps_the_folder_bounded_and_converges() {
+    let (a_home, b_home, mut alex, mut sam) = apart(["Alex", "Sam"]);
+    let folder = tempfile::tempdir().unwrap();
+    set_mailbox(&alex, folder.path());
+    set_mailbox(&sam, folder.path());
+    let mut n = 0;
+    for day in 0..6 {
+        for _ in 0..60 {
+            n += 1;
+            for (d, who) in [(&alex, "Alex"), (&sam, "Sam")] {
+                let reply = d.post("/v1/ideas", &json!({"title": format!("{who}'s idea {n}")}));
+                assert_eq!(reply.status, 201, "{}", reply.body);
+            }
+        }
+        // One laptop is off every other "day": it catches up when it starts again.
+        if day % 2 == 0 {
+            alex.terminate();
+            alex = a_home.start();
+        } else {
+            sam.terminate();
+            sam = b_home.start();
+        }
+    }
+    assert!(
+        eventually(Duration::from_secs(60), || alex.heads()["shared"]
+            == sam.heads()["shared"]),
+        "converged"
+    );
+    assert_eq!(alex.count("/v1/ideas"), 2 * n);
+    assert_eq!(sam.count("/v1/ideas"), 2 * n);
+    // Once both have acknowledged everything, only acknowledgements and a last bundle
+    // or so remain.
+    let size = |files: &[PathBuf]| {
+        files
+            .iter()
+            .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+            .sum::<u64>()
+    };
+    assert!(
+        eventually(SOON, || files_under(folder.path()).len() <= 4),
+        "{:?}",
+        files_under(folder.path())
+    );
+    let files = files_under(folder.path());
+    eprintln!(
+        "figure: folder after {} edits and 6 restarts: {} files, {} bytes",
+        2 * n,
+        files.len(),
+        size(&files)
+    );
+    assert!(size(&files) < 64 * 1024, "{} bytes", size(&files));
 }

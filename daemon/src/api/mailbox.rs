@@ -45,7 +45,7 @@ async fn mailbox_status(State(state): State<AppState>) -> Json<MailboxStatus> {
 
 /// Uses a folder (absolute, existing, writable) as the shared mailbox, or as the
 /// own-devices one with `own`; 422 names what is wrong with the folder.
-#[utoipa::path(put, path = "/v1/mailbox", tag = "mailbox", request_body = MailboxRequest,
+#[utoipa::path(post, path = "/v1/mailbox", tag = "mailbox", request_body = MailboxRequest,
     responses((status = 200, body = MailboxStatus), BadBody, Unprocessable, Guarded))]
 async fn set_mailbox(
     State(state): State<AppState>,

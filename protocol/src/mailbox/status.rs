@@ -1,4 +1,4 @@
-//! The mailbox's API bodies: `GET`, `PUT` and `DELETE /v1/mailbox`.
+//! The mailbox's API bodies: `GET`, `POST` and `DELETE /v1/mailbox`.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,7 +7,7 @@ use crate::time::Stamp;
 /// What `mailbox status` says of a device that has no key with this one yet.
 pub const NO_KEY_YET: &str = "no mailbox key yet: connect once on the same Wi-Fi";
 
-/// `PUT /v1/mailbox`: use a folder as a mailbox.
+/// `POST /v1/mailbox`: use a folder as a mailbox.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MailboxRequest {
@@ -21,6 +21,8 @@ pub struct MailboxRequest {
 
 /// `DELETE /v1/mailbox`: which folder to stop using.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct MailboxQuery {
     /// The own-devices folder rather than the shared one.
     #[serde(default)]
