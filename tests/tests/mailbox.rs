@@ -558,3 +558,46 @@ fn a_simulated_month_keeps_the_folder_bounded_and_converges() {
     );
     assert!(size(&files) < 64 * 1024, "{} bytes", size(&files));
 }
+
+#[test]
+fn the_cli_sets_shows_and_stops_the_mailbox_and_doctor_checks_it() {
+    let home = Home::init("Alex");
+    let alex = home.start();
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path().join("shared");
+    std::fs::create_dir(&dir).unwrap();
+    let dir_arg = dir.to_str().unwrap();
+
+    assert!(alex.cli_ok(&["mailbox", "status"]).contains("No mailbox"));
+    let missing = folder.path().join("nowhere");
+    let refused = alex.cli(&["mailbox", "set", missing.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("is not a folder: create it"), "{stderr}");
+
+    assert!(
+        alex.cli_ok(&["mailbox", "set", dir_arg])
+            .contains("Mailbox set")
+    );
+    let status = alex.cli_json(&["mailbox", "status"]);
+    assert_eq!(status["shared"]["dir"], dir_arg);
+    assert!(status["own"].is_null());
+    assert!(eventually(SOON, || {
+        let doctor = alex.cli(&["doctor"]);
+        String::from_utf8_lossy(&doctor.stdout).contains("mailbox") && doctor.status.success()
+    }));
+
+    while dir.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert!(
+        eventually(SOON, || {
+            let doctor = alex.cli(&["doctor"]);
+            !doctor.status.success()
+                && String::from_utf8_lossy(&doctor.stdout).contains("is missing")
+        }),
+        "doctor calls a missing mailbox folder a problem"
+    );
+    alex.cli_ok(&["mailbox", "off"]);
+    assert!(alex.cli_json(&["mailbox", "status"])["shared"].is_null());
+}
