@@ -324,6 +324,27 @@ impl Document {
         Ok(self.doc.get_heads() != before)
     }
 
+    /// The changes that are not ancestors of `heads`, as bytes [`Document::apply_changes`]
+    /// reads: what a mailbox bundle carries ([`crate::mailbox`]).
+    pub fn changes_after(&mut self, heads: &[ChangeHash]) -> Vec<u8> {
+        self.doc.save_after(heads)
+    }
+
+    /// The hashes of the changes that are not ancestors of `heads`.
+    pub fn hashes_after(&mut self, heads: &[ChangeHash]) -> Vec<ChangeHash> {
+        self.doc
+            .get_changes_meta(heads)
+            .iter()
+            .map(|m| m.hash)
+            .collect()
+    }
+
+    /// Whether the document holds the change `hash` (a peer's heads may name changes this
+    /// device has not seen).
+    pub fn knows(&mut self, hash: &ChangeHash) -> bool {
+        self.doc.get_change_meta_by_hash(hash).is_some()
+    }
+
     /// Activity records of the changes that are not ancestors of `heads`, oldest first:
     /// what a sync just brought in.
     pub fn activity_since(&mut self, heads: &[ChangeHash]) -> Vec<Activity> {
