@@ -607,8 +607,14 @@ fn on_a_sunday_the_phone_looks_ahead_and_plans_are_talked_through() {
                 "end": "2026-12-04T22:30[Europe/Paris]"}),
     );
     assert_eq!(concert.status, 201, "{:?}", concert.body);
-    assert_eq!(alex.post("/v1/ideas", &json!({"title": "Pottery class"})).status, 201);
-    assert!(eventually(Duration::from_secs(20), || sam.count("/v1/plans") == 2
+    assert_eq!(
+        alex.post("/v1/ideas", &json!({"title": "Pottery class"}))
+            .status,
+        201
+    );
+    assert!(eventually(Duration::from_secs(20), || sam
+        .count("/v1/plans")
+        == 2
         && alex.count("/v1/plans") == 2));
     let id = picnic.body["id"].as_str().unwrap();
     let yes = sam.post(&format!("/v1/plans/{id}/rsvp"), &json!({"answer": "yes"}));
@@ -617,20 +623,32 @@ fn on_a_sunday_the_phone_looks_ahead_and_plans_are_talked_through() {
         .get(&format!("/v1/plans/{id}"))
         .body["status"]
         == "scheduled"));
-    let (alex_phone, sam_phone) = (Phone::add(&alex, "Alex's Pixel"), Phone::add(&sam, "Sam's iPhone"));
+    let (alex_phone, sam_phone) = (
+        Phone::add(&alex, "Alex's Pixel"),
+        Phone::add(&sam, "Sam's iPhone"),
+    );
 
     let out = phone_script(&chromium, &dir, "week.mjs", &alex_phone, &sam_phone)
         .env("NOW", SUNDAY)
         .output()
         .expect("run node");
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "browser checks failed; it said {said}");
+    assert!(
+        out.status.success(),
+        "browser checks failed; it said {said}"
+    );
     assert_eq!(said.lines().last(), Some("ok"), "{said}");
 
     // What the phones did reached the laptops: the picnic moved to the time Sam suggested
     // and taken on Alex's phone, with the comment; the pottery idea a someday plan.
     let moved = sam.get(&format!("/v1/plans/{id}")).body;
-    assert!(moved["start"].as_str().unwrap().starts_with("2026-12-01T19:00"), "{moved}");
+    assert!(
+        moved["start"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-12-01T19:00"),
+        "{moved}"
+    );
     assert_eq!(moved["status"], "scheduled", "{moved}");
     let comments: Vec<&str> = moved["comments"]
         .as_object()
