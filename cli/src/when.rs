@@ -290,6 +290,17 @@ pub fn parse_duration(input: &str) -> Result<Span, WhenError> {
     Ok(span)
 }
 
+/// Whether an end is read from the start rather than from now: a bare time or a weekday
+/// ("22:00", "sat 01:00") is the first one after the start, so a plan from 23:00
+/// "until 01:00" ends the next night; "tomorrow", a date or "in 2 hours" mean what they
+/// mean anywhere.
+fn follows_start(until: &str) -> bool {
+    let text = until.trim().to_ascii_lowercase();
+    text.split_whitespace()
+        .next()
+        .is_some_and(|first| clock(first).is_some() || weekday(first).is_some())
+}
+
 /// A start and an end read from `--at` and `--for` or `--until`, relative to `now`.
 pub struct Range {
     /// The start.
@@ -318,7 +329,7 @@ pub fn parse_range(
     }
     let end = match (until, length) {
         (Some(until), _) => {
-            let end = parse_when(until, &start)?;
+            let end = parse_when(until, if follows_start(until) { &start } else { now })?;
             if end.timestamp() <= start.timestamp() {
                 return Err(WhenError::EndBeforeStart {
                     input: until.to_owned(),
@@ -528,6 +539,14 @@ mod tests {
         assert_eq!(
             range("2026-11-25 19:00", None, None, true),
             Ok("Wed 25 Nov 19:00–21:00".into())
+        );
+        assert_eq!(
+            range("fri 20:00", None, Some("tomorrow 13:00"), false),
+            Err("end: must be after start: --until \"tomorrow 13:00\" is Fri 27 Nov 13:00, and the start is Fri 27 Nov 20:00".into())
+        );
+        assert_eq!(
+            range("fri 20:00", None, Some("23:30"), false),
+            Ok("Fri 27 Nov 20:00–23:30".into())
         );
         assert!(
             range("fri 19:00", Some("-3h"), None, false)

@@ -4,10 +4,10 @@ use tandem_protocol::model::agreement::{Agreement, AgreementPatch, NewAgreement}
 use tandem_protocol::time::Day;
 
 use super::{AGREEMENTS, Ctx, date_option, full_id, some_change};
-use crate::show::say_err;
 use crate::api;
 use crate::args::AgreeCommand;
 use crate::safe;
+use crate::show::say_err;
 use crate::show::{self, say};
 
 /// `--review` read as a date. A date that has passed is kept (the person may mean "review

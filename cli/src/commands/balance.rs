@@ -1,6 +1,7 @@
 //! `tandem balance`: the week against what each asked for, the next seven days apart,
 //! and with `--weeks` the trend as a terminal chart.
 
+use jiff::ZonedDateTime;
 use tandem_protocol::api::{BalanceQuery, BalanceWeeksQuery};
 use tandem_protocol::balance::{Balance, BalanceSeries, Wish};
 use tandem_protocol::time::Stamp;
@@ -10,6 +11,7 @@ use crate::api;
 use crate::args::BalanceArgs;
 use crate::safe;
 use crate::show::{self, say};
+use crate::when;
 
 /// Widest bar of the trend chart, in characters.
 const BAR_WIDTH: f64 = 20.0;
@@ -41,7 +43,7 @@ pub fn run(ctx: &Ctx, args: BalanceArgs) -> anyhow::Result<()> {
     if ctx.json {
         show::json(&report);
     } else {
-        print(&report);
+        print(&report, &ctx.now()?);
     }
     Ok(())
 }
@@ -55,8 +57,9 @@ fn asked(wish: &Wish) -> String {
 }
 
 /// The week's hours against what each asked for, the reading, and the next seven days
-/// apart from them (never added in), for people (`tandem balance` and the demo).
-pub fn print(report: &Balance) {
+/// apart from them (never added in, shown in `now`'s zone), for people (`tandem balance`
+/// and the demo).
+pub fn print(report: &Balance, now: &ZonedDateTime) {
     say!("Week {}", report.week);
     say!("Together: {:.1} h", report.together_hours);
     for p in &report.people {
@@ -77,7 +80,7 @@ pub fn print(report: &Balance) {
     let (Some(from), Some(to)) = (ahead.from, ahead.to) else {
         return;
     };
-    let day = |s: Stamp| s.0.strftime("%a %-d %b %H:%M UTC").to_string();
+    let day = |s: Stamp| when::words(&s.0.to_zoned_datetime(now.time_zone().clone()), now);
     say!("");
     say!(
         "Next 7 days ({} – {}), not counted in the week above:",

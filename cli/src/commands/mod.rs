@@ -70,11 +70,16 @@ impl Ctx {
     /// Now (`TANDEM_NOW`'s, in tests), in the person's time zone (the daemon's), as the
     /// reference for "fri 19:00".
     pub fn now(&self) -> anyhow::Result<ZonedDateTime> {
-        let status = api::status(&self.client)?;
-        let tz = jiff::tz::TimeZone::get(&status.time_zone)
-            .unwrap_or_else(|_| jiff::tz::TimeZone::system());
-        Ok(when::now().to_zoned_datetime(tz))
+        now_at(&self.client)
     }
+}
+
+/// Now in the time zone of the daemon behind `client`.
+pub fn now_at(client: &Client) -> anyhow::Result<ZonedDateTime> {
+    let status = api::status(client)?;
+    let tz =
+        jiff::tz::TimeZone::get(&status.time_zone).unwrap_or_else(|_| jiff::tz::TimeZone::system());
+    Ok(when::now().to_zoned_datetime(tz))
 }
 
 /// A start and end read from the command line, and how the person would say them

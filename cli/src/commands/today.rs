@@ -34,7 +34,8 @@ pub fn print(today: &Today, indent: &str) {
     }
 }
 
-/// The command that deals with `item`, with its short id.
+/// The command that deals with `item`, with its short id (a due check-in's message names
+/// its command already).
 fn hint(item: &NeedsMe) -> Option<String> {
     let id = item.id.as_ref().map(|id| show::short_id(id.as_str()));
     Some(match (item.kind, id) {
@@ -45,7 +46,6 @@ fn hint(item: &NeedsMe) -> Option<String> {
         (NeedsMeKind::NewComments | NeedsMeKind::TodaysPlan, Some(id)) => {
             format!("tandem plan show {id}")
         }
-        (NeedsMeKind::CheckinDue, _) => "tandem checkin".to_owned(),
         (NeedsMeKind::AgreementToAccept, Some(id)) => format!("tandem agree accept {id}"),
         (NeedsMeKind::AgreementToReview, Some(id)) => {
             format!("tandem agree edit {id} --review YYYY-MM-DD")
