@@ -22,6 +22,7 @@ use tandem_protocol::balance::{Balance, BalanceSeries};
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::document::Conflict;
 use tandem_protocol::inbox::Today;
+use tandem_protocol::mailbox::status::{MailboxQuery, MailboxRequest, MailboxStatus};
 use tandem_protocol::model::agreement::{Agreement, AgreementPatch, NewAgreement};
 use tandem_protocol::model::checkin::NewCheckin;
 use tandem_protocol::model::idea::{Idea, IdeaPatch, IdeaToPlan, NewIdea};
@@ -322,4 +323,19 @@ pub fn backup(client: &Client, request: &BackupRequest) -> Answer<Vec<u8>> {
 /// Sets up daily archives in a directory.
 pub fn auto_backup(client: &Client, request: &AutoBackupRequest) -> Answer<BackupStatus> {
     client.call(&ep::AUTO_BACKUP, [], Payload::json(request)?)
+}
+
+/// The mailbox folders and what went through them.
+pub fn mailbox_status(client: &Client) -> Answer<MailboxStatus> {
+    client.call(&ep::MAILBOX_STATUS, [], Payload::none())
+}
+
+/// Sets the shared (or, with `own`, the own-devices) mailbox folder.
+pub fn set_mailbox(client: &Client, request: &MailboxRequest) -> Answer<MailboxStatus> {
+    client.call(&ep::SET_MAILBOX, [], Payload::json(request)?)
+}
+
+/// Stops using the shared (or, with `own`, the own-devices) mailbox folder.
+pub fn mailbox_off(client: &Client, which: &MailboxQuery) -> Answer<()> {
+    client.call(&ep::MAILBOX_OFF, [], Payload::query(which)?)
 }

@@ -84,6 +84,10 @@ pub enum Command {
     Phone(PhoneCommand),
     /// Write everything out as JSON, Markdown or iCalendar.
     Export(ExportArgs),
+    /// Sync while apart through a folder you both already sync (a cloud drive, Syncthing, a
+    /// USB stick): each laptop drops sealed bundles there that only your devices can open.
+    #[command(subcommand)]
+    Mailbox(MailboxCommand),
     /// An encrypted archive of both documents and your settings (FILE), or automatic
     /// daily archives in a directory (--auto DIR), or when the last one was made (--status).
     Backup(BackupArgs),
@@ -597,6 +601,28 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// `tandem mailbox`.
+#[derive(Subcommand, Debug)]
+pub enum MailboxCommand {
+    /// Use DIR as the mailbox: the same synced folder on both laptops (its path may differ).
+    Set {
+        /// The folder (it must exist; tandem writes only its own sub-folder there).
+        dir: PathBuf,
+        /// The folder your own devices share for your private notes; never give your
+        /// partner this one.
+        #[arg(long)]
+        own: bool,
+    },
+    /// Stop using the mailbox folder (its files stay where they are).
+    Off {
+        /// The own-devices folder instead.
+        #[arg(long)]
+        own: bool,
+    },
+    /// The folders, what this laptop last wrote and read, and what is missing.
+    Status,
 }
 
 /// `tandem backup`.

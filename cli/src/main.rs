@@ -138,6 +138,7 @@ fn with_daemon(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Peer(c) => commands::pair::peer(ctx, c),
         Command::Phone(c) => commands::phone::run(ctx, c),
         Command::Backup(a) => commands::backup::backup(ctx, a),
+        Command::Mailbox(c) => commands::mailbox::run(ctx, c),
         other => anyhow::bail!("{other:?} does not talk to the daemon"),
     }
 }

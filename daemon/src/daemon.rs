@@ -203,6 +203,13 @@ pub async fn run(
     ));
     let backups = Arc::new(AutoBackups::new(home.clone(), writer.clone(), &config));
     tokio::spawn(backups.clone().run(stopping.clone()));
+    let mailboxes = Arc::new(crate::mailbox::Mailboxes::new(
+        home.clone(),
+        writer.clone(),
+        hub.clone(),
+        &config,
+    ));
+    tokio::spawn(mailboxes.clone().run(stopping.clone()));
     let (lan_bound_tx, lan_bound) = watch::channel(None);
     let state = AppState {
         reminders,
@@ -217,6 +224,7 @@ pub async fn run(
         stopping: stopping.clone(),
         home: home.clone(),
         backups,
+        mailboxes,
     };
     crate::lan::start(
         home.clone(),

@@ -24,6 +24,7 @@
 //! - [`http`]: serving HTTP/1.1 connections with deadlines and per-source slots.
 //! - [`lan`]: the opt-in HTTPS listener phones use on the home network.
 //! - [`listen`]: binding a listener on the port it had last time (peers, phones).
+//! - [`mailbox`]: syncing through folders synced by other means, while apart.
 //! - [`slots`]: connection slots per source and overall, released when a connection ends.
 //! - [`notices`]: log lines about strangers, once per source and minute.
 //! - [`shutdown`]: turning SIGINT/SIGTERM into one graceful stop.
@@ -41,6 +42,7 @@ pub mod http;
 pub mod identity;
 pub mod lan;
 pub mod listen;
+pub mod mailbox;
 pub mod notices;
 pub mod peer;
 pub mod peers;

@@ -2,13 +2,19 @@
 //!
 //! [`Repo`] lives on a thread of its own. The API, peer connections, SSE, reminders and
 //! backups hold a [`Writer`], a cheap handle, and send it operations. The writer runs every
-//! operation waiting, each of which stages what it changes in the logs, then hands the batch
-//! to a second thread that makes it durable with one fsync per log (group commit) and only
-//! then acknowledges each write and announces its events, in order. Meanwhile the writer
-//! goes on with the next operations.
+//! operation waiting, each of which stages what it changes in the logs, then makes the
+//! batch durable with one fsync per log (group commit) and only then acknowledges each
+//! write and announces its events, in order.
+//!
+//! Who runs that fsync depends on what is waiting. When nothing is queued and no earlier
+//! batch is still being synced, the writer syncs the batch itself: a lone write then
+//! crosses only two threads (runtime worker, writer, back), not three. Otherwise the batch
+//! goes to a second thread, `tandem-fsync`, and the writer goes on with the next
+//! operations while the disk works; batches that pile up there share one fsync.
 //!
 //! An operation that changes nothing (a read) is answered as soon as it ran, without
-//! waiting for any disk. It may therefore see a change whose fsync is still under way; that
+//! waiting for any disk of its own (it may wait behind a batch the writer is syncing
+//! itself, at most one fsync). It may see a change whose fsync is still under way; that
 //! change is acknowledged and announced only once it is durable, and if a crash comes
 //! first it was never acknowledged to anyone.
 //!
@@ -17,6 +23,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 
@@ -75,13 +82,16 @@ impl Writer {
     pub fn spawn(repo: Repo) -> Result<Self, RepoError> {
         let logs = DocKind::ALL.map(|kind| repo.log_sync(kind));
         let [shared, private] = logs;
-        let logs = [shared?, private?];
         let (jobs, queue) = mpsc::channel(QUEUE);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let announce = events.clone();
+        let disk = Arc::new(Disk {
+            logs: [shared?, private?],
+            events: events.clone(),
+            syncing: AtomicUsize::new(0),
+        });
         std::thread::Builder::new()
             .name("tandem-writer".into())
-            .spawn(move || own(repo, queue, logs, announce))
+            .spawn(move || own(repo, queue, disk))
             .map_err(RepoError::Thread)?;
         Ok(Self { jobs, events })
     }
@@ -127,18 +137,54 @@ impl Writer {
     }
 }
 
+/// What both threads need to make batches durable and answer them.
+struct Disk {
+    /// Each document's log, to fsync.
+    logs: [LogSync; 2],
+    /// Where durable changes are announced.
+    events: broadcast::Sender<ChangeEvent>,
+    /// Batches handed to the durability thread and not yet answered. While any are, the
+    /// writer may not answer a batch itself: it would overtake them.
+    syncing: AtomicUsize,
+}
+
+impl Disk {
+    /// Syncs each log the batches touched, once, then announces and answers them in order.
+    fn settle(&self, batches: Vec<Batch>) {
+        let mut failure = None;
+        for (kind, log) in DocKind::ALL.iter().zip(&self.logs) {
+            if !batches.iter().any(|b| b.documents.contains(kind)) {
+                continue;
+            }
+            if let Err(e) = log.sync() {
+                tracing::error!("cannot save changes to disk: {e}");
+                failure = Some(Arc::new(e));
+            }
+        }
+        for batch in batches {
+            if failure.is_none() {
+                for event in batch.events {
+                    // Nobody listening is fine.
+                    let _ = self.events.send(event);
+                }
+            }
+            for reply in batch.replies {
+                reply(failure.as_ref());
+            }
+        }
+    }
+}
+
 /// The writer thread: runs operations in batches until told to stop (then it compacts)
 /// or every handle is gone.
-fn own(
-    mut repo: Repo,
-    mut queue: mpsc::Receiver<Message>,
-    logs: [LogSync; 2],
-    events: broadcast::Sender<ChangeEvent>,
-) {
+fn own(mut repo: Repo, mut queue: mpsc::Receiver<Message>, disk: Arc<Disk>) {
     let (to_sync, batches) = std_mpsc::channel::<Batch>();
-    let syncer = std::thread::Builder::new()
-        .name("tandem-fsync".into())
-        .spawn(move || make_durable(&logs, &batches, &events));
+    let syncer = {
+        let disk = disk.clone();
+        std::thread::Builder::new()
+            .name("tandem-fsync".into())
+            .spawn(move || make_durable(&disk, &batches))
+    };
     let syncer: JoinHandle<()> = match syncer {
         Ok(syncer) => syncer,
         Err(e) => {
@@ -152,6 +198,8 @@ fn own(
             break;
         };
         let mut batch = Batch::default();
+        // Whether the queue was found empty: nothing else is waiting for the writer.
+        let mut drained = false;
         loop {
             match message {
                 Message::Run(job) => {
@@ -173,10 +221,21 @@ fn own(
             }
             match queue.try_recv() {
                 Ok(next) => message = next,
-                Err(_) => break,
+                Err(_) => {
+                    drained = true;
+                    break;
+                }
             }
         }
-        if !batch.replies.is_empty() {
+        if batch.replies.is_empty() {
+            continue;
+        }
+        // `syncing` only falls to zero on the durability thread after it answered every
+        // batch handed to it, so answering here cannot overtake one of them.
+        if drained && disk.syncing.load(Ordering::Acquire) == 0 {
+            disk.settle(vec![batch]);
+        } else {
+            disk.syncing.fetch_add(1, Ordering::AcqRel);
             // The durability thread lives until `to_sync` is dropped below.
             let _ = to_sync.send(batch);
         }
@@ -211,36 +270,14 @@ fn run_job(repo: &mut Repo, job: Job) -> Reply {
     }
 }
 
-/// The durability thread: syncs each log a batch touched, once for every batch waiting,
-/// then announces and answers them in order.
-fn make_durable(
-    logs: &[LogSync; 2],
-    batches: &std_mpsc::Receiver<Batch>,
-    events: &broadcast::Sender<ChangeEvent>,
-) {
+/// The durability thread: settles every batch waiting at once (one fsync per log for
+/// all of them), in the order the writer handed them over.
+fn make_durable(disk: &Disk, batches: &std_mpsc::Receiver<Batch>) {
     while let Ok(first) = batches.recv() {
         let mut waiting = vec![first];
         waiting.extend(batches.try_iter());
-        let mut failure = None;
-        for (kind, log) in DocKind::ALL.iter().zip(logs) {
-            if !waiting.iter().any(|b| b.documents.contains(kind)) {
-                continue;
-            }
-            if let Err(e) = log.sync() {
-                tracing::error!("cannot save changes to disk: {e}");
-                failure = Some(Arc::new(e));
-            }
-        }
-        for batch in waiting {
-            if failure.is_none() {
-                for event in batch.events {
-                    // Nobody listening is fine.
-                    let _ = events.send(event);
-                }
-            }
-            for reply in batch.replies {
-                reply(failure.as_ref());
-            }
-        }
+        let settled = waiting.len();
+        disk.settle(waiting);
+        disk.syncing.fetch_sub(settled, Ordering::AcqRel);
     }
 }

@@ -215,36 +215,73 @@ function empty(list, text) {
   list.replaceChildren(el("li", { class: "empty" }, text));
 }
 
+/** Hours as a person reads them: "2 h", "1.5 h". */
+const hours = (h) => `${Math.round(h * 10) / 10} h`;
+
+/** Horizontal bars into `chart`: `{ label, hours, together }`, scaled to the longest. */
+function drawBars(chart, bars) {
+  const most = Math.max(1, ...bars.map((b) => b.hours));
+  chart.setAttribute("aria-label", bars.map((b) => `${b.label}: ${hours(b.hours)}`).join(", "));
+  chart.replaceChildren(...bars.map((b) => {
+    const fill = el("div", { class: "fill" });
+    fill.style.width = `${(100 * b.hours) / most}%`;
+    return el("div", { class: b.together ? "bar together" : "bar" },
+      el("span", {}, b.label), el("div", { class: "track" }, fill), el("span", { class: "hours" }, hours(b.hours)));
+  }));
+}
+
+const alone = (p) => `${p.person === state.me.id ? "You" : p.name} alone`;
+
+/**
+ * The first screen: what waits for me, the next 7 days (from now, whatever the weekday),
+ * the plans coming up and someday, then the ISO week and the weeks before, each apart:
+ * the next 7 days and the week are never added together.
+ */
 async function renderWeek() {
-  const balance = await api("GET", "/v1/balance");
+  const [balance, today, series, all] = await Promise.all([
+    api("GET", "/v1/balance"), api("GET", "/v1/today"), api("GET", "/v1/balance/weeks?weeks=8"),
+    api("GET", "/v1/plans"),
+  ]);
   state.week = balance.week;
-  $("week-label").textContent = balance.week;
+
+  const needs = $("needs");
+  if (today.items.length === 0) empty(needs, "Nothing waits for you.");
+  else needs.replaceChildren(...today.items.map((item) => el("li", { class: `need ${item.kind}` }, item.message)));
+
   const turn = balance.turn_to_plan;
   $("turn").textContent = turn === state.me.id
     ? "Your turn to plan time together."
     : turn ? `${nameOf(turn)}'s turn to plan time together.` : "";
 
-  const bars = [{ label: "Together", hours: balance.together_hours, together: true }]
-    .concat(balance.people.map((p) => ({ label: `${p.person === state.me.id ? "You" : p.name} alone`, hours: p.personal_hours })));
-  const most = Math.max(1, ...bars.map((b) => b.hours));
-  $("balance-chart").setAttribute("aria-label",
-    bars.map((b) => `${b.label}: ${b.hours} hours`).join(", "));
-  $("balance-chart").replaceChildren(...bars.map((b) => {
-    const fill = el("div", { class: "fill" });
-    fill.style.width = `${(100 * b.hours) / most}%`;
-    return el("div", { class: b.together ? "bar together" : "bar" },
-      el("span", {}, b.label), el("div", { class: "track" }, fill), el("span", { class: "hours" }, `${b.hours} h`));
-  }));
+  const ahead = balance.ahead;
+  drawBars($("ahead-chart"), [{ label: "Together", hours: ahead.together_hours, together: true }]
+    .concat(ahead.people.map((p) => ({ label: alone(p), hours: p.personal_hours }))));
+  $("ahead-note").textContent = ahead.proposed_hours > 0
+    ? `Plus ${hours(ahead.proposed_hours)} together proposed, not yet agreed.` : "";
+
+  const now = Date.now();
+  const open = all.filter((p) => p.status !== "cancelled" && p.status !== "done");
+  const someday = open.filter((p) => p.start === p.end);
+  const coming = open
+    .filter((p) => p.start !== p.end && (p.recurrence || instant(p.end).getTime() > now))
+    .sort((a, b) => instant(a.start) - instant(b.start));
+  const list = $("plans");
+  if (coming.length === 0) empty(list, "Nothing planned yet.");
+  else list.replaceChildren(...coming.map(planItem));
+  const later = $("someday");
+  if (someday.length === 0) empty(later, "No someday plans: leave the time empty to add one.");
+  else later.replaceChildren(...someday.map(planItem));
+
+  $("week-label").textContent = balance.week;
+  drawBars($("balance-chart"), [{ label: "Together", hours: balance.together_hours, together: true }]
+    .concat(balance.people.map((p) => ({ label: alone(p), hours: p.personal_hours }))));
   $("balance-reading").replaceChildren(...balance.reading.map((r) => el("li", {}, r)));
 
-  const from = encodeURIComponent(balance.from);
-  const [plans, blocks] = await Promise.all([
-    api("GET", `/v1/plans?from=${from}`),
-    api("GET", `/v1/personal-time?from=${from}&to=${encodeURIComponent(balance.to)}`),
-  ]);
-  const list = $("plans");
-  if (plans.length === 0) empty(list, "Nothing planned yet.");
-  else list.replaceChildren(...plans.map(planItem));
+  $("trend").textContent = series.trend;
+  drawTrend(series.weeks);
+
+  const blocks = await api("GET",
+    `/v1/personal-time?from=${encodeURIComponent(balance.from)}&to=${encodeURIComponent(balance.to)}`);
   const personal = $("personal");
   if (blocks.length === 0) empty(personal, "No personal time this week.");
   else personal.replaceChildren(...blocks.map((b) => el("li", {},
@@ -257,6 +294,24 @@ async function renderWeek() {
         fields: [{ name: "label", label: "What your partner sees", value: b.label, maxlength: 100 }],
       })]
       : []))));
+}
+
+/**
+ * The weeks' hours together, one column each, with what each person asked for in that
+ * week's check-in said in words beneath the chart (1 to 5: "not at all" to "plenty").
+ */
+function drawTrend(weeks) {
+  const most = Math.max(1, ...weeks.map((w) => w.together_hours));
+  const chart = $("trend-chart");
+  chart.setAttribute("aria-label",
+    weeks.map((w) => `${w.week}: ${hours(w.together_hours)} together`).join(", "));
+  chart.replaceChildren(...weeks.map((w) => {
+    const column = el("div", { class: "column" });
+    column.style.height = `${(100 * w.together_hours) / most}%`;
+    return el("div", { class: "week" },
+      el("div", { class: "stack" }, column),
+      el("span", { class: "label" }, w.week.replace(/^\d{4}-/, "")));
+  }));
 }
 
 /**
@@ -284,6 +339,9 @@ function itemActions({ path, noun, summary, warning = "", ...edit }) {
     el("button", { type: "button", "aria-label": `Delete ${noun}: ${summary}`, onclick: remove }, "Delete"));
 }
 
+/** A plan with no time yet ("someday") is stored with its start equal to its end. */
+const isSomeday = (plan) => plan.start === plan.end;
+
 function planItem(plan) {
   const path = itemPath("/v1/plans", plan.id);
   const mine = plan.rsvps[state.me.id];
@@ -294,13 +352,112 @@ function planItem(plan) {
       "aria-pressed": String(mine === answer),
       onclick: () => act(() => api("POST", `${path}/rsvp`, { answer })),
     }, answer[0].toUpperCase() + answer.slice(1))));
+  const time = isSomeday(plan) ? "Someday: no time yet" : range(plan.start, plan.end);
   return el("li", { "data-id": plan.id },
     el("strong", {}, plan.title),
     el("span", { class: "status" }, plan.status),
-    el("div", { class: "when" }, range(plan.start, plan.end) + (plan.place ? ` · ${plan.place}` : "")),
+    el("div", { class: "when" }, time + (plan.place ? ` · ${plan.place}` : "")),
     el("div", { class: "when answers" }, answers.length ? answers.join(" · ") : "Nobody has answered yet."),
+    ...proposals(plan, path),
     rsvp,
-    itemActions({ path, noun: NOUNS.plan, summary: plan.title, ...planEdit(plan) }));
+    itemActions({ path, noun: NOUNS.plan, summary: plan.title, ...planEdit(plan) }),
+    comments(plan, path));
+}
+
+/**
+ * Other times suggested for a plan: the one waiting (its creator takes it or keeps the
+ * plan's time; the partner may suggest one), then what became of the earlier ones.
+ */
+function proposals(plan, path) {
+  const all = Object.values(plan.proposals || {}).sort((a, b) => instant(a.at) - instant(b.at));
+  const waiting = all.find((p) => !p.outcome);
+  const creator = plan.proposed_by === state.me.id;
+  const out = all.filter((p) => p.outcome).map((p) => el("div", { class: "when history" },
+    `${nameOf(p.by)} suggested ${range(p.start, p.end)}: ${p.outcome}`));
+  if (waiting) {
+    out.push(el("div", { class: "proposal" },
+      `${nameOf(waiting.by)} suggest${waiting.by === state.me.id ? "" : "s"} ${range(waiting.start, waiting.end)}`));
+    if (creator) {
+      out.push(el("div", { class: "actions" },
+        el("button", {
+          type: "button", class: "primary", "aria-label": `Take the suggested time for ${plan.title}`,
+          onclick: () => act(async () => {
+            await api("POST", `${path}/accept`);
+            toast("Moved to the suggested time: it is on for you both.");
+          }),
+        }, "Take this time"),
+        el("button", {
+          type: "button", "aria-label": `Keep the time of ${plan.title}`,
+          onclick: () => act(async () => {
+            await api("POST", `${path}/decline`);
+            toast("Kept the plan's time.");
+          }),
+        }, "Keep ours")));
+    }
+  }
+  const closed = plan.status === "done" || plan.status === "cancelled";
+  if (!creator && !closed) {
+    out.push(el("div", { class: "actions" }, el("button", {
+      type: "button", "aria-label": `Suggest another time for ${plan.title}`,
+      onclick: () => openEditor({
+        heading: "Suggest another time",
+        path: `${path}/proposals`,
+        method: "POST",
+        note: `${nameOf(plan.proposed_by)} can take it or keep the plan's time.`,
+        fields: [
+          { name: "start", label: "Starts", type: "datetime-local", value: "" },
+          { name: "hours", label: "Hours", type: "number", value: "2" },
+        ],
+        patch: ({ start, hours: length = "2" }) => {
+          const from = picked(start, "Pick when it would start.");
+          const h = Number(length);
+          if (!(h > 0)) throw new Error("Hours must be more than 0.");
+          return { start: zoned(from), end: zoned(new Date(from.getTime() + h * 3600 * 1000)) };
+        },
+        saved: () => toast("Suggested. They see it in what waits for them."),
+      }),
+    }, "Suggest another time")));
+  }
+  return out;
+}
+
+/**
+ * A plan's comments, oldest first, and a box to add one. Opening them marks them read,
+ * so they leave "Waiting for you".
+ */
+function comments(plan, path) {
+  const said = Object.values(plan.comments || {}).sort((a, b) => instant(a.at) - instant(b.at));
+  const box = el("details", { class: "comments" },
+    el("summary", {}, said.length ? `Comments (${said.length})` : "Comment"),
+    el("ul", { class: "said" }, ...said.map((c) => el("li", {},
+      el("span", { class: "when" }, `${nameOf(c.by)}, ${when(c.at)}`),
+      el("div", { class: "body" }, c.text)))));
+  const input = el("textarea", { rows: "2", maxlength: "2000", "aria-label": `Comment on ${plan.title}` });
+  const error = el("p", { class: "error", role: "alert" });
+  const form = el("form", { class: "comment-form", novalidate: "" }, input, error,
+    el("button", { type: "submit" }, "Send"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    const text = input.value.trim();
+    if (!text) {
+      error.textContent = "Write something first.";
+      return;
+    }
+    try {
+      await api("POST", `${path}/comments`, { text });
+      await render();
+    } catch (failure) {
+      if (failure.status !== 401) error.textContent = failure.message;
+    }
+  });
+  box.append(form);
+  box.addEventListener("toggle", () => {
+    if (box.open && said.some((c) => c.by !== state.me.id)) {
+      api("POST", `${path}/seen`).catch(() => {});
+    }
+  });
+  return box;
 }
 
 /**
@@ -310,11 +467,15 @@ function planItem(plan) {
  */
 function planEdit(plan) {
   const open = plan.status === "proposed" || plan.status === "scheduled";
+  const someday = isSomeday(plan);
+  const shown = (moment) => (someday ? "" : wallClock(instant(moment)));
+  // A someday plan given a start alone lasts two hours.
+  const length = someday ? 2 * 3600 * 1000 : instant(plan.end) - instant(plan.start);
   return {
     fields: [
       { name: "title", label: "What", value: plan.title, maxlength: 200 },
-      { name: "start", label: "Starts", type: "datetime-local", value: wallClock(instant(plan.start)) },
-      { name: "end", label: "Ends", type: "datetime-local", value: wallClock(instant(plan.end)) },
+      { name: "start", label: "Starts", type: "datetime-local", value: shown(plan.start) },
+      { name: "end", label: "Ends", type: "datetime-local", value: shown(plan.end) },
       { name: "place", label: "Where", value: plan.place, maxlength: 200 },
     ],
     note: open ? "Moving the time asks you both to RSVP again." : "",
@@ -325,7 +486,7 @@ function planEdit(plan) {
         const from = picked(start, "Pick when it starts.");
         const to = end !== undefined
           ? picked(end, "Pick when it ends.")
-          : new Date(from.getTime() + (instant(plan.end) - instant(plan.start)));
+          : new Date(from.getTime() + length);
         body.start = zoned(from);
         body.end = zoned(to);
       } else if (end !== undefined) {
@@ -342,15 +503,49 @@ function planEdit(plan) {
 }
 
 async function renderIdeas() {
-  const ideas = await api("GET", "/v1/ideas");
+  const ideas = (await api("GET", "/v1/ideas")).filter((i) => !i.retired_at && !i.planned_as);
   const list = $("ideas");
   if (ideas.length === 0) empty(list, "The jar is empty: add an idea.");
-  else list.replaceChildren(...ideas.map((i) => el("li", {},
-    el("span", {}, i.title),
+  else list.replaceChildren(...ideas.map(ideaItem));
+}
+
+/**
+ * An idea in the jar: make it a plan (a proposal to the partner; the idea leaves the jar),
+ * retire it (out of the jar, not deleted), edit or delete it.
+ */
+function ideaItem(idea) {
+  const path = itemPath("/v1/ideas", idea.id);
+  const planIt = () => openEditor({
+    heading: `Plan “${idea.title}”`,
+    path: `${path}/plan`,
+    method: "POST",
+    note: "Your partner is asked to RSVP. Leave the time empty for someday.",
+    fields: [
+      { name: "start", label: "Starts", type: "datetime-local", value: "" },
+      { name: "hours", label: "Hours", type: "number", value: "2" },
+    ],
+    patch: ({ start, hours: length = "2" }) => {
+      if (!start) return {};
+      const from = picked(start, "Pick when it starts.");
+      const h = Number(length);
+      if (!(h > 0)) throw new Error("Hours must be more than 0.");
+      return { start: zoned(from), end: zoned(new Date(from.getTime() + h * 3600 * 1000)) };
+    },
+    saved: () => toast("Planned: it is out of the jar, and your partner sees the plan."),
+  });
+  const retire = () => act(async () => {
+    await api("POST", `${path}/retire`);
+    toast(`Retired “${idea.title}”: out of the jar, not deleted.`);
+  });
+  return el("li", { "data-id": idea.id },
+    el("span", {}, idea.title),
+    el("div", { class: "actions" },
+      el("button", { type: "button", class: "primary", "aria-label": `Plan idea: ${idea.title}`, onclick: planIt }, "Plan it"),
+      el("button", { type: "button", "aria-label": `Retire idea: ${idea.title}`, onclick: retire }, "Retire")),
     itemActions({
-      path: itemPath("/v1/ideas", i.id), noun: NOUNS.idea, summary: i.title,
-      fields: [{ name: "title", label: "Idea", value: i.title, maxlength: 200 }],
-    }))));
+      path, noun: NOUNS.idea, summary: idea.title,
+      fields: [{ name: "title", label: "Idea", value: idea.title, maxlength: 200 }],
+    }));
 }
 
 async function renderAgreements() {
@@ -522,11 +717,14 @@ let editing = null;
  * maxlength }` (`type`: an input type, or "textarea" for several lines); `note` says what
  * saving may cause. On Save, only the fields whose value changed go to `patch(changed)`,
  * which returns the PATCH body (or throws an Error whose message is shown), then
- * `saved(changed)` may say what happened. The dialog sits outside the lists, so a live
+ * `saved(changed)` may say what happened; `method` is PATCH unless the form makes something
+ * (a suggested time is a POST). The dialog sits outside the lists, so a live
  * redraw while it is open keeps what is being typed.
  */
-function openEditor({ heading, path, fields, note = "", patch = (changed) => changed, saved = () => {} }) {
-  editing = { path, fields, patch, saved };
+function openEditor({
+  heading, path, fields, method = "PATCH", note = "", patch = (changed) => changed, saved = () => {},
+}) {
+  editing = { path, method, fields, patch, saved };
   $("editor-title").textContent = heading;
   $("editor-note").textContent = note;
   showError("editor-error", null);
@@ -549,7 +747,7 @@ function wireEditor() {
   $("editor-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!editing) return;
-    const { path, fields, patch, saved } = editing;
+    const { path, method, fields, patch, saved } = editing;
     const form = new FormData(event.target);
     const changed = {};
     for (const { name, value } of fields) {
@@ -557,13 +755,14 @@ function wireEditor() {
       if (now !== value.trim()) changed[name] = now;
     }
     showError("editor-error", null);
-    if (Object.keys(changed).length === 0) {
+    // A form that makes something (a POST) is sent as it is; an edit with no change is not.
+    if (method === "PATCH" && Object.keys(changed).length === 0) {
       dialog.close();
       toast("Nothing changed.");
       return;
     }
     try {
-      await api("PATCH", path, patch(changed));
+      await api(method, path, patch(changed));
       dialog.close();
       saved(changed);
       await render();

@@ -123,6 +123,8 @@ pub mod paths {
     pub const BACKUP: &str = "/v1/backup";
     /// Automatic backups.
     pub const BACKUP_AUTO: &str = "/v1/backup/auto";
+    /// Syncing while apart through a folder.
+    pub const MAILBOX: &str = "/v1/mailbox";
 }
 
 /// An HTTP method of the API.
@@ -370,6 +372,12 @@ pub mod endpoints {
         BACKUP: 0 = Post paths::BACKUP;
         /// Sets up automatic backups.
         AUTO_BACKUP: 0 = Post paths::BACKUP_AUTO;
+        /// The mailbox folders and what went through them.
+        MAILBOX_STATUS: 0 = Get paths::MAILBOX;
+        /// Sets a mailbox folder.
+        SET_MAILBOX: 0 = Post paths::MAILBOX;
+        /// Stops using a mailbox folder.
+        MAILBOX_OFF: 0 = Delete paths::MAILBOX;
     }
 }
 

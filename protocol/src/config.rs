@@ -43,6 +43,14 @@ pub struct Config {
     /// Address the phones' listener binds, `0.0.0.0` (the home network) when absent.
     #[serde(default)]
     pub lan_listen: Option<std::net::IpAddr>,
+    /// The mailbox folder shared with the partner (`tandem mailbox set DIR`): sealed
+    /// bundles of the shared document, for syncing while apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mailbox_dir: Option<std::path::PathBuf>,
+    /// The mailbox folder of one's own devices (`tandem mailbox set DIR --own`): the
+    /// private document, in a folder the partner never has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mailbox_own_dir: Option<std::path::PathBuf>,
     /// Seconds between automatic backups; one day when absent. Only tests set it, to see
     /// backups happen and be pruned without waiting days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,6 +94,8 @@ impl Config {
             time_zone: None,
             lan_port: 0,
             lan_listen: None,
+            mailbox_dir: None,
+            mailbox_own_dir: None,
             backup_interval_secs: None,
             backup: None,
         })
@@ -139,6 +149,8 @@ mod tests {
             c
         );
         c.backup_interval_secs = Some(2);
+        c.mailbox_dir = Some("/home/alex/Dropbox/tandem".into());
+        c.mailbox_own_dir = Some("/media/usb/tandem-own".into());
         c.backup = Some(AutoBackup {
             dir: "/media/usb/tandem".into(),
             keep: 7,

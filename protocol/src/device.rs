@@ -30,6 +30,11 @@ impl DeviceId {
         &self.0
     }
 
+    /// The id whose raw fingerprint is `bytes` (as a mailbox file names its devices).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The fingerprint as browsers show a certificate's SHA-256 (`00:F4:48:...`), for a
     /// person to compare on a phone.
     pub fn colon_hex(&self) -> String {

@@ -11,6 +11,9 @@ use automerge::{
     ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
 };
 
+use autosurgeon::reconcile::{LoadKey, MapReconciler, NoKey};
+use autosurgeon::{Reconcile, Reconciler};
+
 use crate::activity::Activity;
 use crate::entity::Stored;
 use crate::error::DocumentError;
@@ -324,6 +327,27 @@ impl Document {
         Ok(self.doc.get_heads() != before)
     }
 
+    /// The changes that are not ancestors of `heads`, as bytes [`Document::apply_changes`]
+    /// reads: what a mailbox bundle carries ([`crate::mailbox`]).
+    pub fn changes_after(&mut self, heads: &[ChangeHash]) -> Vec<u8> {
+        self.doc.save_after(heads)
+    }
+
+    /// The hashes of the changes that are not ancestors of `heads`.
+    pub fn hashes_after(&mut self, heads: &[ChangeHash]) -> Vec<ChangeHash> {
+        self.doc
+            .get_changes_meta(heads)
+            .iter()
+            .map(|m| m.hash)
+            .collect()
+    }
+
+    /// Whether the document holds the change `hash` (a peer's heads may name changes this
+    /// device has not seen).
+    pub fn knows(&mut self, hash: &ChangeHash) -> bool {
+        self.doc.get_change_meta_by_hash(hash).is_some()
+    }
+
     /// Activity records of the changes that are not ancestors of `heads`, oldest first:
     /// what a sync just brought in.
     pub fn activity_since(&mut self, heads: &[ChangeHash]) -> Vec<Activity> {
@@ -573,13 +597,23 @@ impl Document {
 
     /// Writes `item` under its key, changing only the fields that differ. Call
     /// [`Document::commit`] afterwards.
+    ///
+    /// A key not in the collection yet (every create) is written as one new object in a
+    /// single batch ([`NewEntry`]): field by field, Automerge would seek and splice its
+    /// columns once per field, which made a create about five times slower.
     pub fn put<T: Stored>(
         &mut self,
         collection: Collection,
         item: &T,
     ) -> Result<(), DocumentError> {
         let obj = self.collection_obj(collection)?;
-        autosurgeon::reconcile_prop(&mut self.doc, &obj, item.storage_key(), item)?;
+        let key = item.storage_key();
+        if self.doc.get(&obj, key)?.is_some() {
+            autosurgeon::reconcile_prop(&mut self.doc, &obj, key, item)?;
+        } else {
+            let entry = NewEntry { key, item };
+            autosurgeon::reconcile_prop(&mut self.doc, ROOT, collection.key(), entry)?;
+        }
         Ok(())
     }
 
@@ -656,6 +690,46 @@ impl Document {
     }
 }
 
+/// A collection map reconciled by adding one item that is not in it yet. autosurgeon
+/// writes a nested value whose key is new ([`Fresh`]) with Automerge's batch creation
+/// (two column splices in all); everything else in the map is left as it is.
+struct NewEntry<'a, T> {
+    key: &'a str,
+    item: &'a T,
+}
+
+impl<T: Reconcile> Reconcile for NewEntry<'_, T> {
+    type Key<'k> = NoKey;
+
+    fn reconcile<R: Reconciler>(&self, mut reconciler: R) -> Result<(), R::Error> {
+        reconciler.map()?.put(self.key, Fresh(self.item))
+    }
+}
+
+/// A value that the map holding it does not have yet: its key is always "found" and the
+/// document's always "not found", which is what tells autosurgeon to create it whole.
+struct Fresh<'a, T>(&'a T);
+
+impl<T: Reconcile> Reconcile for Fresh<'_, T> {
+    type Key<'k> = ();
+
+    fn reconcile<R: Reconciler>(&self, reconciler: R) -> Result<(), R::Error> {
+        self.0.reconcile(reconciler)
+    }
+
+    fn hydrate_key<'k, D: autosurgeon::ReadDoc>(
+        _doc: &D,
+        _obj: &ObjId,
+        _prop: autosurgeon::Prop<'_>,
+    ) -> Result<LoadKey<Self::Key<'k>>, autosurgeon::ReconcileError> {
+        Ok(LoadKey::KeyNotFound)
+    }
+
+    fn key(&self) -> LoadKey<Self::Key<'_>> {
+        LoadKey::Found(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -677,6 +751,43 @@ mod tests {
         .unwrap();
         doc.put(Collection::Ideas, &idea).unwrap();
         doc.commit(&Activity::new(&a, "idea.add", Some(idea.id.clone()), title));
+    }
+
+    #[test]
+    fn a_new_item_written_in_one_batch_reads_back_whole_and_later_puts_change_only_fields() {
+        let mut doc = Document::create(DocKind::Shared, ActorId::random());
+        let a = author("alex");
+        let new = NewIdea {
+            title: "Night swim".into(),
+            notes: Some("bring towels\nand tea".into()),
+        };
+        let idea = Idea::create(EntityId::parse("i1").unwrap(), new, &a).unwrap();
+        doc.put(Collection::Ideas, &idea).unwrap();
+        doc.commit(&Activity::new(&a, "idea.add", Some(idea.id.clone()), "x"));
+        assert_eq!(
+            doc.get::<Idea>(Collection::Ideas, "i1").unwrap(),
+            Some(idea.clone())
+        );
+        // The same item again is no change at all; one field changed is one op.
+        doc.put(Collection::Ideas, &idea).unwrap();
+        assert_eq!(doc.doc.pending_ops(), 0);
+        let renamed = Idea {
+            title: "Sea swim".into(),
+            ..idea
+        };
+        doc.put(Collection::Ideas, &renamed).unwrap();
+        assert_eq!(doc.doc.pending_ops(), 1);
+        doc.commit(&Activity::new(
+            &a,
+            "idea.edit",
+            Some(renamed.id.clone()),
+            "x",
+        ));
+        let reloaded = Document::load(DocKind::Shared, &doc.save(), ActorId::random()).unwrap();
+        assert_eq!(
+            reloaded.get::<Idea>(Collection::Ideas, "i1").unwrap(),
+            Some(renamed)
+        );
     }
 
     #[test]

@@ -28,6 +28,7 @@
 //! - [`balance`]: the weekly together/alone arithmetic and its plain-language reading.
 //! - [`sync`]: keeping one peer in sync, with permissions and limits.
 //! - [`wire`]: frames and messages between two daemons.
+//! - [`mailbox`]: sealed bundles and acknowledgements for syncing through a shared folder.
 //! - [`api`]: request and response bodies of the local HTTP API.
 //! - [`ics`]: iCalendar text of plans and personal time (export and calendar feed).
 //! - [`throttle`]: failed-token counting per source, for the phone listener.
@@ -51,6 +52,7 @@ pub mod ids;
 pub mod inbox;
 pub mod joint;
 pub mod kinds;
+pub mod mailbox;
 pub mod model;
 pub mod pairing;
 pub mod paths;

@@ -118,6 +118,18 @@ pub struct HelloExtension {
     pub protocols: VersionRange,
     /// The newest document schema version the sender's build knows.
     pub schema: u32,
+    /// The sender's X25519 public half of the mailbox key of this pair
+    /// ([`crate::mailbox::key`]); `None` from builds without the mailbox. Sent only over
+    /// the pinned connection, which authenticates it.
+    pub mailbox: Option<[u8; 32]>,
+}
+
+/// The extension as builds before the mailbox sent it, read when the newer fields are
+/// missing.
+#[derive(Deserialize)]
+struct ExtensionBeforeMailbox {
+    protocols: VersionRange,
+    schema: u32,
 }
 
 impl HelloExtension {
@@ -125,6 +137,7 @@ impl HelloExtension {
     pub const FIRST_RELEASE: HelloExtension = HelloExtension {
         protocols: VersionRange { min: 1, max: 1 },
         schema: 1,
+        mailbox: None,
     };
 
     /// The frame of `hello` (a [`Message::Hello`]) followed by this extension.
@@ -142,8 +155,16 @@ impl HelloExtension {
         if rest.is_empty() {
             return Ok(Self::FIRST_RELEASE);
         }
-        let (extension, _newer_fields) = postcard::take_from_bytes(rest).map_err(garbage)?;
-        Ok(extension)
+        if let Ok((extension, _newer_fields)) = postcard::take_from_bytes(rest) {
+            return Ok(extension);
+        }
+        let (older, _): (ExtensionBeforeMailbox, _) =
+            postcard::take_from_bytes(rest).map_err(garbage)?;
+        Ok(Self {
+            protocols: older.protocols,
+            schema: older.schema,
+            mailbox: None,
+        })
     }
 }
 
@@ -267,6 +288,7 @@ mod tests {
         let extension = HelloExtension {
             protocols: VersionRange { min: 1, max: 3 },
             schema: 2,
+            mailbox: Some([7; 32]),
         };
         let frame = extension.frame(&hello());
         let FirstReleaseMessage::Hello {
@@ -300,12 +322,14 @@ mod tests {
         struct NewerExtension {
             protocols: VersionRange,
             schema: u32,
+            mailbox: Option<[u8; 32]>,
             features: Vec<String>,
             nickname: String,
         }
         let newer = NewerExtension {
             protocols: VersionRange { min: 1, max: 2 },
             schema: 3,
+            mailbox: Some([3; 32]),
             features: vec!["outings".into()],
             nickname: "Sam's laptop".into(),
         };
@@ -313,7 +337,27 @@ mod tests {
         bytes.extend(postcard::to_stdvec(&newer).unwrap());
         let read = HelloExtension::of(&bytes).unwrap();
         assert_eq!(read.schema, 3);
+        assert_eq!(read.mailbox, Some([3; 32]));
         assert_eq!(PROTOCOLS.agree(read.protocols), Some(1));
+    }
+
+    #[test]
+    fn an_extension_from_before_the_mailbox_reads_without_a_key() {
+        #[derive(Serialize)]
+        struct Older {
+            protocols: VersionRange,
+            schema: u32,
+        }
+        let mut bytes = postcard::to_stdvec(&hello()).unwrap();
+        bytes.extend(
+            postcard::to_stdvec(&Older {
+                protocols: PROTOCOLS,
+                schema: 2,
+            })
+            .unwrap(),
+        );
+        let read = HelloExtension::of(&bytes).unwrap();
+        assert_eq!((read.schema, read.mailbox), (2, None));
     }
 
     #[test]

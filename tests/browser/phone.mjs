@@ -7,115 +7,13 @@
 // revocation part it prints `revoke-now` and waits for a line on stdin: the Rust test
 // revokes Alex's phone with `tandem phone revoke` in between.
 
-import { chromium } from "playwright-core";
 import { createInterface } from "node:readline";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import {
+  TIMEOUT, WIDTH, accessibility, check, clipped, edit, env, phone, refused, run, shots, spaced,
+  tab,
+} from "./lib.mjs";
 
-/** axe-core's script, pinned by package-lock.json, run in each page to audit it. */
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
-const [aUrl, aToken, bUrl, bToken, shots] = ["A_URL", "A_TOKEN", "B_URL", "B_TOKEN", "SHOTS"].map(env);
-const TIMEOUT = 15000;
-/** The phone's screen width in CSS pixels. */
-const WIDTH = 375;
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-}
-
-/** Text with every kind of space (ICU puts a narrow one before "PM") as a plain space. */
-const spaced = (text) => text.replace(/\s/g, " ");
-
-/** Every phone page opened, to show what each looked like if a check fails. */
-const opened = [];
-
-async function phone(browser, url, token, { colorScheme = "light", width = WIDTH, locale = "en-US" } = {}) {
-  const context = await browser.newContext({
-    viewport: { width, height: 812 },
-    locale,
-    deviceScaleFactor: 2,
-    isMobile: true,
-    hasTouch: true,
-    ignoreHTTPSErrors: true, // the daemon's self-signed device certificate
-    colorScheme,
-  });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors = [];
-  opened.push({ page, errors });
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("response", (r) => { if (r.status() >= 400) errors.push(`${r.status()} ${new URL(r.url()).pathname}`); });
-  await page.goto(`${url}/#token=${token}`);
-  await page.locator("#live.on").waitFor();
-  // The week's lists are filled once their requests return; until then what is below
-  // them may still move, and a tap could land beside its target.
-  await page.locator("#plans li").first().waitFor();
-  await page.locator("#personal li").first().waitFor();
-  check(!page.url().includes("token="), "the token is removed from the address bar");
-  return { page, errors };
-}
-
-/** Opens a view: a tab, or the header's Trash button. */
-async function tab(page, name) {
-  await page.locator(`button[data-view="${name}"]`).tap();
-}
-
-/** Opens the editor from `item`'s Edit button, fills `values` (field name: text), saves. */
-async function edit(page, item, values) {
-  await item.getByRole("button", { name: "Edit" }).tap();
-  const editor = page.locator("#editor");
-  await editor.waitFor();
-  for (const [name, value] of Object.entries(values)) {
-    await editor.locator(`[name="${name}"]`).fill(value);
-  }
-  await editor.getByRole("button", { name: "Save" }).tap();
-  await editor.waitFor({ state: "hidden" });
-}
-
-/** A refusal the page was meant to get: checked, then no longer counted as an error. */
-function refused({ errors }, what) {
-  const at = errors.indexOf(what);
-  check(at >= 0, `the page was refused ${what}; its failures: ${errors.join("; ") || "none"}`);
-  errors.splice(at, 1);
-}
-
-/**
- * Visible elements that do not fit the screen's width, or whose content is wider than
- * they are (a clipped label), as `tag "text"`. Fixed bars count too, unlike the page's
- * scroll width; the width is the phone's, since a mobile viewport widens to its content.
- */
-function clipped(page) {
-  return page.evaluate((width) => {
-    const out = [];
-    for (const node of document.querySelectorAll("body *")) {
-      if (!node.checkVisibility() || node.closest(".sr")) continue;
-      const box = node.getBoundingClientRect();
-      if (box.width === 0) continue;
-      const outside = box.left < -1 || box.right > width + 1;
-      const overflowing = node.tagName === "BUTTON" && node.scrollWidth > node.clientWidth + 1;
-      if (outside || overflowing) out.push(`${node.tagName.toLowerCase()} "${node.textContent.trim().slice(0, 40)}"`);
-    }
-    return out;
-  }, WIDTH);
-}
-
-/**
- * What axe-core finds on the page as it is now that is serious or critical (contrast
- * below WCAG AA, controls without a name, ...), as `rule: target` lines.
- */
-async function accessibility(page) {
-  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(AXE);
-  const violations = await page.evaluate(async () => (await window.axe.run(document)).violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")} (${n.failureSummary.replace(/\s+/g, " ")})`)));
-  return violations;
-}
+const [aUrl, aToken, bUrl, bToken] = ["A_URL", "A_TOKEN", "B_URL", "B_TOKEN"].map(env);
 
 /**
  * The web app manifest the page links, checked as a browser installing it would: a name,
@@ -158,12 +56,7 @@ async function waitForLine() {
   }
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-try {
+await run(async (browser) => {
   const sam = await phone(browser, bUrl, bToken);
   const alex = await phone(browser, aUrl, aToken);
   const a = alex.page;
@@ -450,15 +343,4 @@ try {
   await again.goto(`${aUrl}/#token=${aToken}`);
   await again.locator("#login").waitFor({ state: "visible", timeout: TIMEOUT });
   check(await again.locator("#app").isHidden(), "a revoked link shows only the login screen");
-  console.log("ok");
-} catch (failure) {
-  // What each page showed when it failed: its address, its failed requests and script
-  // errors, and a screenshot.
-  for (const [n, { page, errors }] of opened.entries()) {
-    console.error(`page ${n}: ${page.url()}; errors: ${errors.join("; ") || "none"}`);
-    await page.screenshot({ path: `${shots}/failure-${n}.png`, fullPage: true }).catch(() => {});
-  }
-  throw failure;
-} finally {
-  await browser.close();
-}
+});

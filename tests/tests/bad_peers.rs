@@ -31,6 +31,7 @@ fn pin(home: &Home, identity: &Identity) {
         relation: Relation::Partner,
         addrs: vec![],
         paired_at: Stamp(jiff::Timestamp::now()),
+        mailbox: Default::default(),
     });
     book.save().unwrap();
 }
@@ -205,7 +206,13 @@ fn newer_hello(identity: &Identity, protocols: VersionRange, schema: u32) -> Vec
         docs: vec![DocKind::Shared],
         now_ms: 0,
     };
-    let mut payload = HelloExtension { protocols, schema }.frame(&hello)[4..].to_vec();
+    let mut payload = HelloExtension {
+        protocols,
+        schema,
+        mailbox: None,
+    }
+    .frame(&hello)[4..]
+        .to_vec();
     payload.extend_from_slice(b"a field from the future");
     frame(&payload)
 }

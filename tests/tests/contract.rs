@@ -41,6 +41,11 @@ const NOT_FUZZED: &[(&str, &str)] = &[
         "creates the directory it is given: the fuzzer would make directories anywhere on \
          the machine (backup.rs covers it)",
     ),
+    (
+        "set_mailbox",
+        "makes a directory of its own in the folder it is given: the fuzzer would make \
+         directories anywhere on the machine (mailbox.rs covers it)",
+    ),
 ];
 
 /// Operations where a request that matches the schema may still be refused with a

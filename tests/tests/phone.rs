@@ -412,6 +412,33 @@ fn browser() -> Result<(PathBuf, PathBuf), String> {
     Ok((chromium, dir))
 }
 
+/// Where the browser tests leave their screenshots.
+fn screenshots() -> PathBuf {
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("target/phone-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    shots
+}
+
+/// `node SCRIPT` in `tests/browser`, driving Alex's and Sam's phones in Chromium.
+fn phone_script(chromium: &Path, dir: &Path, script: &str, alex: &Phone, sam: &Phone) -> Command {
+    let mut node = Command::new("node");
+    node.arg(dir.join(script))
+        .current_dir(dir)
+        .env("A_URL", &alex.base)
+        .env("A_TOKEN", &alex.token)
+        .env("B_URL", &sam.base)
+        .env("B_TOKEN", &sam.token)
+        .env("SHOTS", screenshots())
+        .env("CHROMIUM", chromium)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    node
+}
+
 #[test]
 fn the_phone_page_works_in_chromium_and_updates_live() {
     let (chromium, dir) = match browser() {
@@ -446,24 +473,8 @@ fn the_phone_page_works_in_chromium_and_updates_live() {
     // A second phone keeps Alex's listener up after the first is revoked, so the revoked
     // link still loads the page and can be seen to get the login screen.
     let _tablet = Phone::add(&alex, "Alex's tablet");
-    let shots = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .join("target/phone-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-
-    let mut node = Command::new("node")
-        .arg(dir.join("phone.mjs"))
-        .current_dir(&dir)
-        .env("A_URL", &alex_phone.base)
-        .env("A_TOKEN", &alex_phone.token)
-        .env("B_URL", &sam_phone.base)
-        .env("B_TOKEN", &sam_phone.token)
-        .env("SHOTS", &shots)
-        .env("CHROMIUM", &chromium)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+    let shots = screenshots();
+    let mut node = phone_script(&chromium, &dir, "phone.mjs", &alex_phone, &sam_phone)
         .spawn()
         .expect("run node");
     let mut stdin = node.stdin.take().unwrap();
@@ -564,4 +575,69 @@ fn the_phone_page_works_in_chromium_and_updates_live() {
     );
     assert!(!trash(&sam).iter().any(|(kind, _)| kind == "note"));
     assert_eq!(alex.count("/v1/notes"), 0, "the note deleted on the phone");
+}
+
+/// Sunday 29 November 2026, 18:00 in Paris: both laptops' clock and the phones'.
+const SUNDAY: &str = "2026-11-29T18:00:00+01:00";
+
+#[test]
+fn on_a_sunday_the_phone_looks_ahead_and_plans_are_talked_through() {
+    let (chromium, dir) = match browser() {
+        Ok(found) => found,
+        Err(why) => {
+            eprintln!("SKIP on_a_sunday_the_phone_looks_ahead_and_plans_are_talked_through: {why}");
+            return;
+        }
+    };
+    let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
+    let alex = Daemon::start_at(alex_home.path(), SUNDAY);
+    let sam = Daemon::start_at(sam_home.path(), SUNDAY);
+    pair(&alex, &sam, false);
+    // Monday's picnic, agreed on by both; Friday's concert, Sam's, waiting for Alex; an
+    // idea in the jar.
+    let picnic = alex.post(
+        "/v1/plans",
+        &json!({"title": "Picnic on Monday", "start": "2026-11-30T12:00[Europe/Paris]",
+                "end": "2026-11-30T15:00[Europe/Paris]"}),
+    );
+    assert_eq!(picnic.status, 201, "{:?}", picnic.body);
+    let concert = sam.post(
+        "/v1/plans",
+        &json!({"title": "Concert", "start": "2026-12-04T20:00[Europe/Paris]",
+                "end": "2026-12-04T22:30[Europe/Paris]"}),
+    );
+    assert_eq!(concert.status, 201, "{:?}", concert.body);
+    assert_eq!(alex.post("/v1/ideas", &json!({"title": "Pottery class"})).status, 201);
+    assert!(eventually(Duration::from_secs(20), || sam.count("/v1/plans") == 2
+        && alex.count("/v1/plans") == 2));
+    let id = picnic.body["id"].as_str().unwrap();
+    let yes = sam.post(&format!("/v1/plans/{id}/rsvp"), &json!({"answer": "yes"}));
+    assert_eq!(yes.status, 200, "{:?}", yes.body);
+    assert!(eventually(Duration::from_secs(20), || alex
+        .get(&format!("/v1/plans/{id}"))
+        .body["status"]
+        == "scheduled"));
+    let (alex_phone, sam_phone) = (Phone::add(&alex, "Alex's Pixel"), Phone::add(&sam, "Sam's iPhone"));
+
+    let out = phone_script(&chromium, &dir, "week.mjs", &alex_phone, &sam_phone)
+        .env("NOW", SUNDAY)
+        .output()
+        .expect("run node");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "browser checks failed; it said {said}");
+    assert_eq!(said.lines().last(), Some("ok"), "{said}");
+
+    // What the phones did reached the laptops: the picnic moved to the time Sam suggested
+    // and taken on Alex's phone, with the comment; the pottery idea a someday plan.
+    let moved = sam.get(&format!("/v1/plans/{id}")).body;
+    assert!(moved["start"].as_str().unwrap().starts_with("2026-12-01T19:00"), "{moved}");
+    assert_eq!(moved["status"], "scheduled", "{moved}");
+    let comments: Vec<&str> = moved["comments"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(comments, ["Bring the blue blanket?"], "{moved}");
+    assert!(titles(&sam.get("/v1/plans").body).contains(&"Pottery class".to_owned()));
 }

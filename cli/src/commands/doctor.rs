@@ -220,6 +220,42 @@ fn check_backups(client: &Client) -> anyhow::Result<Finding> {
     )))
 }
 
+/// A partner whose bundles have not arrived for this long gets a note.
+const MAILBOX_SILENCE: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
+
+/// Each mailbox folder: usable here (a PROBLEM otherwise), and each device keyed and
+/// heard from lately (notes: the other laptop may simply be off).
+fn check_mailbox(client: &Client) -> anyhow::Result<Vec<Finding>> {
+    let status = api::mailbox_status(client)?;
+    let mut out = Vec::new();
+    for folder in [&status.shared, &status.own].into_iter().flatten() {
+        match &folder.error {
+            Some(error) => out.push(problem(format!("mailbox {}: {error}", folder.dir))),
+            None => out.push(ok(format!("the mailbox {} is usable", folder.dir))),
+        }
+        for device in &folder.devices {
+            if let Some(why) = &device.note {
+                out.push(note(format!("mailbox with {}: {why}", device.name)));
+                continue;
+            }
+            let silent = device
+                .last_read
+                .is_none_or(|at| jiff::Timestamp::now().duration_since(at.0) > MAILBOX_SILENCE);
+            if silent {
+                let since = device.last_read.map_or_else(
+                    || "yet".to_owned(),
+                    |at| format!("since {}", show::stamp(&at)),
+                );
+                out.push(note(format!(
+                    "nothing from {} in the mailbox {since}: has that laptop set the same folder (`tandem mailbox set DIR`), and does the folder sync there?",
+                    device.name
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// A document `tandemd --check` found damaged.
 #[derive(serde::Deserialize)]
 struct Damage {
@@ -294,6 +330,7 @@ pub fn run(home: &Path, json: bool) -> anyhow::Result<()> {
     if let Some(client) = &client {
         findings.extend(check_peers(client)?);
         findings.push(check_backups(client)?);
+        findings.extend(check_mailbox(client)?);
     } else if home.join(tandem_protocol::paths::CONFIG_FILE).exists() {
         findings.extend(check_documents(home));
     }

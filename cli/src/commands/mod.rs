@@ -10,6 +10,7 @@ pub mod export;
 pub mod idea;
 pub mod init;
 pub mod log;
+pub mod mailbox;
 pub mod me;
 pub mod note;
 pub mod pair;

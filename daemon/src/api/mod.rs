@@ -17,6 +17,7 @@ mod backup;
 mod calendar;
 mod error;
 mod events;
+mod mailbox;
 mod openapi;
 mod page;
 mod peers;
@@ -72,6 +73,8 @@ pub struct AppState {
     pub home: crate::home::Home,
     /// Automatic backups.
     pub backups: Arc<crate::backup::AutoBackups>,
+    /// The mailbox folders.
+    pub mailboxes: Arc<crate::mailbox::Mailboxes>,
 }
 
 impl AppState {
@@ -184,6 +187,7 @@ fn laptop_routes() -> Routes {
         .merge(peers::routes())
         .merge(phones::routes())
         .merge(backup::routes())
+        .merge(mailbox::routes())
 }
 
 /// The laptop's API on 127.0.0.1.

@@ -113,9 +113,14 @@ where
         docs: offered.to_vec(),
         now_ms: jiff::Timestamp::now().as_millisecond(),
     };
+    let mailbox = hub
+        .mailbox_public(device)
+        .await
+        .map_err(|e| format!("cannot save the mailbox key: {e}"))?;
     let extension = HelloExtension {
         protocols: PROTOCOLS,
         schema: Schema::CURRENT.version(),
+        mailbox,
     };
     framed
         .send(&extension.frame(&hello))
@@ -154,6 +159,9 @@ where
         Ok((Message::Hello { docs, now_ms, .. }, theirs)) => {
             let skew_ms = now_ms - jiff::Timestamp::now().as_millisecond();
             hub.heard_hello(device, skew_ms, theirs.schema);
+            if let Some(public) = theirs.mailbox {
+                hub.heard_mailbox_public(device, public).await;
+            }
             let allowed: Vec<DocKind> = offered
                 .iter()
                 .copied()

@@ -38,6 +38,7 @@ use std::time::{Duration, Instant};
 use tandem_protocol::admission;
 use tandem_protocol::api::PeerStatus;
 use tandem_protocol::device::DeviceId;
+use tandem_protocol::mailbox::PairKey;
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -478,6 +479,38 @@ impl PeerHub {
     pub fn heard_hello(&self, device: DeviceId, clock_skew_ms: i64, schema: u32) {
         self.peers
             .with(|p| p.heard_hello(&device, clock_skew_ms, schema));
+    }
+
+    /// This device's public half of the mailbox key with `device`, its secret made now
+    /// (and `peers.toml` written) if this is the pair's first connection since the
+    /// mailbox exists. Made under the lock, so two connections racing send the same one.
+    pub async fn mailbox_public(&self, device: DeviceId) -> Result<Option<[u8; 32]>, HomeError> {
+        let fresh = rand::random::<[u8; 32]>();
+        let secret = self.peers.with(|p| p.book.mailbox_secret(&device, fresh));
+        self.save_book().await?;
+        Ok(secret.map(|s| tandem_protocol::mailbox::PairSecret::from_bytes(s).public()))
+    }
+
+    /// Records the public half of the mailbox key `device` sent in its Hello.
+    pub async fn heard_mailbox_public(&self, device: DeviceId, public: [u8; 32]) {
+        self.peers
+            .with(|p| p.book.heard_mailbox_public(&device, public));
+        if let Err(e) = self.save_book().await {
+            tracing::warn!(%device, "cannot save the mailbox key: {e}");
+        }
+    }
+
+    /// The mailbox key of every paired device both halves are known for, with its
+    /// relation; devices missing from it have not met this one since the mailbox exists.
+    pub fn mailbox_keys(&self) -> Vec<(PeerEntry, Option<PairKey>)> {
+        let me = self.identity.device_id;
+        self.peers.with(|p| {
+            p.book
+                .all()
+                .iter()
+                .map(|e| (e.clone(), e.mailbox.key(me, e.device_id)))
+                .collect()
+        })
     }
 
     /// Records whether `device` is in sync with us.

@@ -171,6 +171,7 @@ impl PeerHub {
             relation: paired.relation,
             addrs: vec![addr],
             paired_at: Stamp(jiff::Timestamp::now()),
+            mailbox: Default::default(),
         };
         self.pin(entry.clone())
             .await

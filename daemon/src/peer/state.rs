@@ -380,6 +380,7 @@ mod tests {
             relation: Relation::Partner,
             addrs: addrs.iter().map(|a| a.parse().unwrap()).collect(),
             paired_at: Stamp(Timestamp::now()),
+            mailbox: Default::default(),
         }
     }
 

@@ -31,8 +31,44 @@ impl Repo {
         if !session.receive(&mut slot.doc, data)? {
             return Ok(());
         }
+        self.absorb(from, kind, &before)
+    }
+
+    /// Applies the changes of a mailbox bundle from `from` exactly as a sync message's
+    /// (staged, announced, check-ins revealed). Returns whether anything was new.
+    pub fn mailbox_receive(
+        &mut self,
+        from: DeviceId,
+        kind: DocKind,
+        changes: &[u8],
+    ) -> Result<bool, RepoError> {
+        let slot = self.slot(kind);
+        let before = slot.doc.heads();
+        slot.doc.apply_changes(changes)?;
+        if slot.doc.heads() == before {
+            return Ok(false);
+        }
+        self.absorb(from, kind, &before)?;
+        Ok(true)
+    }
+
+    /// The document of `kind`, for the mailbox's decisions (which only read it).
+    pub fn mailbox_doc(&mut self, kind: DocKind) -> &mut tandem_protocol::document::Document {
+        &mut self.slot(kind).doc
+    }
+
+    /// What a peer's changes to `kind` since `before` brought: staged to be made durable,
+    /// announced as change events from `from` (so the feed shows the partner's edits and
+    /// the connection they came from is not woken by them), check-ins revealed.
+    fn absorb(
+        &mut self,
+        from: DeviceId,
+        kind: DocKind,
+        before: &[automerge::ChangeHash],
+    ) -> Result<(), RepoError> {
+        let slot = self.slot(kind);
         slot.store.stage(&mut slot.doc)?;
-        let brought = slot.doc.activity_since(&before);
+        let brought = slot.doc.activity_since(before);
         self.unsynced.touch(kind);
         self.unsynced
             .events

@@ -1,0 +1,603 @@
+//! Syncing while apart through a shared folder: two paired daemons that can no longer
+//! reach each other (no mDNS, no remembered address) and share only a directory.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tandem_tests::{Daemon, Home, eventually, files_under, pair};
+
+const SOON: Duration = Duration::from_secs(15);
+
+/// Pairs two fresh homes (their first connection agrees the mailbox key), then restarts
+/// both unable to reach each other: mDNS is off in tests and the remembered addresses are
+/// taken out of `peers.toml`.
+fn apart(names: [&str; 2]) -> (Home, Home, Daemon, Daemon) {
+    let (a_home, b_home) = (Home::init(names[0]), Home::init(names[1]));
+    let (mut a, mut b) = (a_home.start(), b_home.start());
+    pair(&a, &b, false);
+    assert!(eventually(SOON, || b.get("/v1/peers").body[0]["connected"] == true));
+    assert!(
+        eventually(SOON, || keyed(&a) && keyed(&b)),
+        "the pair agreed a mailbox key"
+    );
+    a.terminate();
+    b.terminate();
+    for home in [a_home.path(), b_home.path()] {
+        forget_addresses(home);
+    }
+    let (a, b) = (a_home.start(), b_home.start());
+    (a_home, b_home, a, b)
+}
+
+/// Whether `d`'s peers.toml holds both halves of a mailbox key for its one peer.
+fn keyed(d: &Daemon) -> bool {
+    let book = std::fs::read_to_string(d.home().join("peers.toml")).unwrap_or_default();
+    book.contains("secret = ") && book.contains("public = ")
+}
+
+fn forget_addresses(home: &Path) {
+    let path = home.join("peers.toml");
+    let book = std::fs::read_to_string(&path).unwrap();
+    let kept: Vec<&str> = book.lines().filter(|l| !l.starts_with("addrs")).collect();
+    std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+}
+
+fn set_mailbox(d: &Daemon, dir: &Path) -> Value {
+    let reply = d.request(
+        "POST",
+        "/v1/mailbox",
+        Some(&json!({"dir": dir.to_str().unwrap()})),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body
+}
+
+fn titles(d: &Daemon) -> Vec<String> {
+    tandem_tests::titles(&d.get("/v1/plans").body)
+}
+
+fn plan(d: &Daemon, title: &str) -> String {
+    let reply = d.post(
+        "/v1/plans",
+        &json!({"title": title, "start": "2026-12-04T19:00[Europe/Paris]", "end": "2026-12-04T21:00[Europe/Paris]"}),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    reply.body["id"].as_str().unwrap().to_owned()
+}
+
+/// The bundles (`<seq>.tdm`) in `device`'s directory of the folder.
+fn bundles(folder: &Path, device: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(folder.join(device)) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.ends_with(".tdm")
+                && name
+                    .trim_end_matches(".tdm")
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Waits for a bundle in `device`'s directory that is not in `before`; returns it and
+/// when it was first seen.
+fn new_bundle(folder: &Path, device: &str, before: &[PathBuf]) -> (PathBuf, Instant) {
+    let deadline = Instant::now() + SOON;
+    loop {
+        if let Some(path) = bundles(folder, device)
+            .into_iter()
+            .find(|p| !before.contains(p))
+        {
+            return (path, Instant::now());
+        }
+        assert!(Instant::now() < deadline, "no new bundle from {device}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Waits for an event whose action is `action` on `events`.
+fn wait_event(events: &std::sync::mpsc::Receiver<String>, action: &str) -> Value {
+    loop {
+        let data = events.recv_timeout(SOON).expect("the event arrives");
+        let event: Value = serde_json::from_str(&data).unwrap();
+        if event["action"] == action {
+            return event;
+        }
+    }
+}
+
+/// No file of the folder holds any of `secrets`, in any case.
+fn assert_opaque(folder: &Path, secrets: &[&str]) {
+    for file in files_under(folder) {
+        let bytes = std::fs::read(&file).unwrap().to_ascii_lowercase();
+        let name = file.to_string_lossy().to_ascii_lowercase();
+        for secret in secrets {
+            let secret = secret.to_ascii_lowercase();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes())
+                    && !name.contains(&secret),
+                "{} holds {secret:?} in plaintext",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn edits_cross_the_folder_both_ways_sealed_and_announced() {
+    let (_a_home, _b_home, alex, sam) = apart(["Alex", "Sam"]);
+    let folder = tempfile::tempdir().unwrap();
+    let status = set_mailbox(&alex, folder.path());
+    assert_eq!(status["shared"]["devices"][0]["keyed"], true, "{status}");
+    set_mailbox(&sam, folder.path());
+    let (alex_id, sam_id) = (alex.device_id(), sam.device_id());
+    assert_eq!(
+        alex.get("/v1/peers").body[0]["connected"],
+        false,
+        "they cannot meet"
+    );
+
+    // Alex → Sam: announced on Sam's API within 2 s of the bundle landing.
+    let sam_events = sam.events();
+    let before = bundles(folder.path(), &alex_id);
+    plan(&alex, "Dinner at Luigi's");
+    let (_, landed) = new_bundle(folder.path(), &alex_id, &before);
+    let event = wait_event(&sam_events, "plan.add");
+    let latency = landed.elapsed();
+    eprintln!("figure: bundle landing to partner's API event: {latency:?}");
+    assert!(latency < Duration::from_secs(2), "{latency:?}");
+    assert_eq!(event["summary"], "Dinner at Luigi's");
+    assert_eq!(titles(&sam), ["Dinner at Luigi's"]);
+
+    // Sam → Alex, the same way, and the feed names Sam as peer sync would.
+    let alex_events = alex.events();
+    let before = bundles(folder.path(), &sam_id);
+    let reply = sam.post("/v1/ideas", &json!({"title": "Night swim"}));
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let (_, landed) = new_bundle(folder.path(), &sam_id, &before);
+    let event = wait_event(&alex_events, "idea.add");
+    assert!(
+        landed.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        landed.elapsed()
+    );
+    assert_eq!(event["by"], sam.cli_json(&["status"])["me"]["id"]);
+    assert!(eventually(SOON, || alex.count("/v1/ideas") == 1));
+
+    // One more small edit: how many bytes land in the folder for it.
+    let before = bundles(folder.path(), &alex_id);
+    let id = alex.get("/v1/ideas").body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = alex.request(
+        "PATCH",
+        &format!("/v1/ideas/{id}"),
+        Some(&json!({"notes": "bring towels"})),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let (path, _) = new_bundle(folder.path(), &alex_id, &before);
+    let bytes = std::fs::metadata(&path).unwrap().len();
+    eprintln!("figure: bytes written to the folder for one small edit: {bytes}");
+    assert!(bytes < 1024, "{bytes} bytes for one small edit");
+    assert!(eventually(SOON, || sam
+        .get(&format!("/v1/ideas/{id}"))
+        .body["notes"]
+        == "bring towels"));
+
+    // Acknowledged bundles are pruned: the folder does not grow with history.
+    assert!(
+        eventually(SOON, || bundles(folder.path(), &alex_id).len()
+            + bundles(folder.path(), &sam_id).len()
+            <= 2),
+        "applied bundles are pruned"
+    );
+    assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
+    assert_opaque(
+        folder.path(),
+        &["Luigi", "Night swim", "towels", "Alex", "Sam"],
+    );
+    let status = sam.get("/v1/mailbox").body;
+    assert!(
+        status["shared"]["devices"][0]["last_read"].is_string(),
+        "{status}"
+    );
+    assert!(status["shared"]["error"].is_null(), "{status}");
+}
+
+#[test]
+fn laptops_never_online_together_catch_up_from_the_folder() {
+    let (a_home, b_home, mut alex, mut sam) = apart(["Alex", "Sam"]);
+    let folder = tempfile::tempdir().unwrap();
+    set_mailbox(&alex, folder.path());
+    set_mailbox(&sam, folder.path());
+    // Each has read the other's first bundle and acknowledged it.
+    let acked = |d: &Daemon| {
+        let dir = folder.path().join(d.device_id());
+        std::fs::read_dir(dir).is_ok_and(|mut e| {
+            e.any(|f| f.unwrap().file_name().to_string_lossy().starts_with("ack-"))
+        })
+    };
+    assert!(eventually(SOON, || acked(&alex) && acked(&sam)));
+
+    sam.terminate();
+    plan(&alex, "Museum");
+    let alex_id = alex.device_id();
+    assert!(eventually(SOON, || {
+        bundles(folder.path(), &alex_id)
+            .iter()
+            .any(|p| std::fs::metadata(p).is_ok())
+            && alex.get("/v1/mailbox").body["shared"]["last_written"].is_string()
+    }));
+    // Alex's last bundle is on disk before Alex stops (the writer wrote it after the
+    // change was durable, and a stop finishes no pass half-way).
+    let written = alex.get("/v1/mailbox").body["shared"]["bundles"]
+        .as_u64()
+        .unwrap();
+    assert!(written >= 1);
+    alex.terminate();
+
+    let sam = {
+        drop(sam);
+        b_home.start()
+    };
+    assert!(
+        eventually(SOON, || titles(&sam) == ["Museum"]),
+        "Sam caught up from the folder alone"
+    );
+    let sam_id = sam.device_id();
+    let before = bundles(folder.path(), &sam_id);
+    plan(&sam, "Picnic");
+    let _ = new_bundle(folder.path(), &sam_id, &before);
+    let mut sam = sam;
+    sam.terminate();
+
+    drop(alex);
+    let alex = a_home.start();
+    assert!(eventually(SOON, || titles(&alex) == ["Museum", "Picnic"]));
+}
+
+#[test]
+fn damaged_foreign_replayed_and_duplicated_files_are_harmless() {
+    let (_a_home, _b_home, alex, sam) = apart(["Alex", "Sam"]);
+    let folder = tempfile::tempdir().unwrap();
+    set_mailbox(&alex, folder.path());
+    set_mailbox(&sam, folder.path());
+    let (alex_id, sam_id) = (alex.device_id(), sam.device_id());
+    let before = bundles(folder.path(), &alex_id);
+    plan(&alex, "Concert");
+    let (bundle, _) = new_bundle(folder.path(), &alex_id, &before);
+    let original = std::fs::read(&bundle).unwrap();
+    assert!(eventually(SOON, || titles(&sam) == ["Concert"]));
+    let alex_dir = folder.path().join(&alex_id);
+
+    // A conflicted copy and a restored copy of an applied bundle: duplicates.
+    let stem = bundle.file_stem().unwrap().to_string_lossy().into_owned();
+    std::fs::write(
+        alex_dir.join(format!("{stem} (Sam's conflicted copy 2026-12-03).tdm")),
+        &original,
+    )
+    .unwrap();
+    // A bit flipped, under a fresh name.
+    let mut flipped = original.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x01;
+    std::fs::write(alex_dir.join("99999999999999998.tdm"), &flipped).unwrap();
+    // Cut short: a partial download, waited for.
+    std::fs::write(
+        alex_dir.join("99999999999999997.tdm"),
+        &original[..original.len() / 3],
+    )
+    .unwrap();
+    // Sam's own bundle moved into Alex's directory: another device's file.
+    let sam_bundles = bundles(folder.path(), &sam_id);
+    if let Some(theirs) = sam_bundles.first() {
+        std::fs::copy(theirs, alex_dir.join("99999999999999996.tdm")).unwrap();
+    }
+    // Garbage with the right name.
+    std::fs::write(
+        alex_dir.join("99999999999999995.tdm"),
+        b"not a bundle at all",
+    )
+    .unwrap();
+
+    assert!(
+        eventually(SOON, || sam.get("/v1/mailbox").body["shared"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("altered"))),
+        "the tampered file is refused and shown: {}",
+        sam.get("/v1/mailbox").body
+    );
+    // Nothing was applied twice or lost, and the mailbox still carries new edits.
+    let before = bundles(folder.path(), &alex_id);
+    plan(&alex, "Theatre");
+    let _ = new_bundle(folder.path(), &alex_id, &before);
+    assert!(
+        eventually(SOON, || titles(&sam) == ["Concert", "Theatre"]),
+        "{:?}",
+        titles(&sam)
+    );
+    assert_eq!(sam.count("/v1/plans"), 2);
+    assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
+}
+
+#[test]
+fn a_folder_deleted_and_set_again_loses_nothing() {
+    let (_a_home, _b_home, alex, sam) = apart(["Alex", "Sam"]);
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path().join("Dropbox-tandem");
+    std::fs::create_dir(&dir).unwrap();
+    set_mailbox(&alex, &dir);
+    set_mailbox(&sam, &dir);
+    plan(&alex, "Before");
+    assert!(eventually(SOON, || titles(&sam) == ["Before"]));
+
+    // The daemons may write or prune meanwhile: remove until it is gone.
+    while dir.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    plan(&alex, "While missing");
+    assert!(
+        eventually(SOON, || alex.get("/v1/mailbox").body["shared"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("missing"))),
+        "{}",
+        alex.get("/v1/mailbox").body
+    );
+    // Setting a missing folder is refused in words a person can act on.
+    let reply = alex.request(
+        "POST",
+        "/v1/mailbox",
+        Some(&json!({"dir": dir.to_str().unwrap()})),
+    );
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a folder")
+    );
+
+    std::fs::create_dir(&dir).unwrap();
+    set_mailbox(&alex, &dir);
+    set_mailbox(&sam, &dir);
+    assert!(
+        eventually(SOON, || titles(&sam) == ["Before", "While missing"]),
+        "{:?}",
+        titles(&sam)
+    );
+    plan(&sam, "After");
+    assert!(eventually(SOON, || titles(&alex)
+        == ["After", "Before", "While missing"]));
+}
+
+/// Whether `d`'s peers.toml holds both halves of a mailbox key for `n` peers.
+fn keyed_with(d: &Daemon, n: usize) -> bool {
+    let book = std::fs::read_to_string(d.home().join("peers.toml")).unwrap_or_default();
+    book.matches("secret = ").count() == n && book.matches("public = ").count() == n
+}
+
+#[test]
+fn private_notes_reach_an_own_device_through_the_own_folder_only() {
+    let (alex_home, laptop_home, sam_home) =
+        (Home::init("Alex"), Home::init("Alex"), Home::init("Sam"));
+    let (mut alex, mut laptop, mut sam) =
+        (alex_home.start(), laptop_home.start(), sam_home.start());
+    pair(&alex, &sam, false);
+    pair(&alex, &laptop, true);
+    assert!(eventually(SOON, || keyed_with(&alex, 2)
+        && keyed_with(&laptop, 1)
+        && keyed_with(&sam, 1)));
+    for d in [&mut alex, &mut laptop, &mut sam] {
+        d.terminate();
+    }
+    for home in [&alex_home, &laptop_home, &sam_home] {
+        forget_addresses(home.path());
+    }
+    let (alex, laptop, sam) = (alex_home.start(), laptop_home.start(), sam_home.start());
+    let (shared, own) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for d in [&alex, &laptop, &sam] {
+        set_mailbox(d, shared.path());
+    }
+    for d in [&alex, &laptop] {
+        let reply = d.request(
+            "POST",
+            "/v1/mailbox",
+            Some(&json!({"dir": own.path().to_str().unwrap(), "own": true})),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    // The own folder lists only the own device; the shared one both.
+    let status = alex.get("/v1/mailbox").body;
+    assert_eq!(
+        status["own"]["devices"].as_array().unwrap().len(),
+        1,
+        "{status}"
+    );
+    assert_eq!(
+        status["shared"]["devices"].as_array().unwrap().len(),
+        2,
+        "{status}"
+    );
+
+    let reply = alex.post(
+        "/v1/notes",
+        &json!({"title": "Surprise party", "body": "book the boathouse"}),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    plan(&alex, "Cinema");
+    assert!(
+        eventually(SOON, || titles_of(&laptop, "/v1/notes")
+            == ["Surprise party"]),
+        "the note reached Alex's other laptop through the own folder"
+    );
+    assert!(eventually(SOON, || titles(&sam) == ["Cinema"]));
+    // Sam has seen the shared change: by then the private document, had it gone into the
+    // shared folder or to Sam, would be there too.
+    assert_opaque(
+        shared.path(),
+        &["Surprise", "boathouse", "Cinema", "Alex", "Sam"],
+    );
+    assert_opaque(own.path(), &["Surprise", "boathouse", "Cinema", "Alex"]);
+    for file in files_under(shared.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert_eq!(
+            bytes.get(6),
+            Some(&0),
+            "{} carries the private document",
+            file.display()
+        );
+    }
+    for file in files_under(sam_home.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        for secret in [&b"Surprise party"[..], b"boathouse"] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret),
+                "{} holds Alex's note",
+                file.display()
+            );
+        }
+    }
+}
+
+fn titles_of(d: &Daemon, path: &str) -> Vec<String> {
+    tandem_tests::titles(&d.get(path).body)
+}
+
+#[test]
+fn a_checkin_is_revealed_through_the_folder() {
+    let (_a_home, _b_home, alex, sam) = apart(["Alex", "Sam"]);
+    let folder = tempfile::tempdir().unwrap();
+    set_mailbox(&alex, folder.path());
+    set_mailbox(&sam, folder.path());
+    let answer = |d: &Daemon, went_well: &str| {
+        d.cli_ok(&[
+            "checkin",
+            "--alone",
+            "2",
+            "--together",
+            "4",
+            "--went-well",
+            went_well,
+            "--week",
+            "2026-W48",
+        ]);
+    };
+    answer(&alex, "the long walk");
+    answer(&sam, "the cinema");
+    for d in [&alex, &sam] {
+        assert!(
+            eventually(SOON, || {
+                let week = d.get("/v1/checkins/2026-W48").body;
+                week["revealed"] == true && week["answers"].as_array().is_some_and(|a| a.len() == 2)
+            }),
+            "revealed on {}",
+            d.cli_json(&["status"])["me"]["name"]
+        );
+    }
+    assert_opaque(folder.path(), &["long walk", "cinema"]);
+}
+
+#[test]
+fn a_simulated_month_keeps_the_folder_bounded_and_converges() {
+    let (a_home, b_home, mut alex, mut sam) = apart(["Alex", "Sam"]);
+    let folder = tempfile::tempdir().unwrap();
+    set_mailbox(&alex, folder.path());
+    set_mailbox(&sam, folder.path());
+    let mut n = 0;
+    for day in 0..6 {
+        for _ in 0..60 {
+            n += 1;
+            for (d, who) in [(&alex, "Alex"), (&sam, "Sam")] {
+                let reply = d.post("/v1/ideas", &json!({"title": format!("{who}'s idea {n}")}));
+                assert_eq!(reply.status, 201, "{}", reply.body);
+            }
+        }
+        // One laptop is off every other "day": it catches up when it starts again.
+        if day % 2 == 0 {
+            alex.terminate();
+            alex = a_home.start();
+        } else {
+            sam.terminate();
+            sam = b_home.start();
+        }
+    }
+    assert!(
+        eventually(Duration::from_secs(60), || alex.heads()["shared"]
+            == sam.heads()["shared"]),
+        "converged"
+    );
+    assert_eq!(alex.count("/v1/ideas"), 2 * n);
+    assert_eq!(sam.count("/v1/ideas"), 2 * n);
+    // Once both have acknowledged everything, only acknowledgements and a last bundle
+    // or so remain.
+    let size = |files: &[PathBuf]| {
+        files
+            .iter()
+            .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+            .sum::<u64>()
+    };
+    assert!(
+        eventually(SOON, || files_under(folder.path()).len() <= 4),
+        "{:?}",
+        files_under(folder.path())
+    );
+    let files = files_under(folder.path());
+    eprintln!(
+        "figure: folder after {} edits and 6 restarts: {} files, {} bytes",
+        2 * n,
+        files.len(),
+        size(&files)
+    );
+    assert!(size(&files) < 64 * 1024, "{} bytes", size(&files));
+}
+
+#[test]
+fn the_cli_sets_shows_and_stops_the_mailbox_and_doctor_checks_it() {
+    let home = Home::init("Alex");
+    let alex = home.start();
+    let folder = tempfile::tempdir().unwrap();
+    let dir = folder.path().join("shared");
+    std::fs::create_dir(&dir).unwrap();
+    let dir_arg = dir.to_str().unwrap();
+
+    assert!(alex.cli_ok(&["mailbox", "status"]).contains("No mailbox"));
+    let missing = folder.path().join("nowhere");
+    let refused = alex.cli(&["mailbox", "set", missing.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("is not a folder: create it"), "{stderr}");
+
+    assert!(
+        alex.cli_ok(&["mailbox", "set", dir_arg])
+            .contains("Mailbox set")
+    );
+    let status = alex.cli_json(&["mailbox", "status"]);
+    assert_eq!(status["shared"]["dir"], dir_arg);
+    assert!(status["own"].is_null());
+    assert!(eventually(SOON, || {
+        let doctor = alex.cli(&["doctor"]);
+        String::from_utf8_lossy(&doctor.stdout).contains("mailbox") && doctor.status.success()
+    }));
+
+    while dir.exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert!(
+        eventually(SOON, || {
+            let doctor = alex.cli(&["doctor"]);
+            !doctor.status.success()
+                && String::from_utf8_lossy(&doctor.stdout).contains("is missing")
+        }),
+        "doctor calls a missing mailbox folder a problem"
+    );
+    alex.cli_ok(&["mailbox", "off"]);
+    assert!(alex.cli_json(&["mailbox", "status"])["shared"].is_null());
+}
