@@ -14,20 +14,23 @@ use tandem_protocol::activity::Activity;
 use tandem_protocol::api::endpoints as ep;
 use tandem_protocol::api::{
     ActivityEntry, AddPeerRequest, AutoBackupRequest, BackupRequest, BackupStatus, BalanceQuery,
-    CheckinAnswered, CheckinWeek, Endpoint, JoinRequest, KeepRequest, LogQuery, NearbyDevice,
-    NewPhone, PairRequest, PairingState, PeerStatus, PersonalTimeView, PhoneAdded, PhoneView,
-    PlanQuery, Status,
+    BalanceWeeksQuery, CheckinAnswered, CheckinWeek, Endpoint, JoinRequest, KeepRequest, LogQuery,
+    NearbyDevice, NewPhone, PairRequest, PairingState, PeerStatus, PersonalTimeView, PhoneAdded,
+    PhoneView, PlanQuery, Status,
 };
-use tandem_protocol::balance::Balance;
+use tandem_protocol::balance::{Balance, BalanceSeries};
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::document::Conflict;
+use tandem_protocol::inbox::Today;
 use tandem_protocol::mailbox::status::{MailboxQuery, MailboxRequest, MailboxStatus};
 use tandem_protocol::model::agreement::{Agreement, AgreementPatch, NewAgreement};
 use tandem_protocol::model::checkin::NewCheckin;
-use tandem_protocol::model::idea::{Idea, IdeaPatch, NewIdea};
+use tandem_protocol::model::idea::{Idea, IdeaPatch, IdeaToPlan, NewIdea};
 use tandem_protocol::model::note::{NewNote, Note, NotePatch};
 use tandem_protocol::model::personal_time::{NewPersonalTime, PersonalTimePatch};
-use tandem_protocol::model::plan::{NewPlan, Plan, PlanPatch, RsvpRequest};
+use tandem_protocol::model::plan::{
+    NewComment, NewPlan, NewProposal, Plan, PlanPatch, RsvpRequest,
+};
 use tandem_protocol::model::settings::Settings;
 use tandem_protocol::remind::Reminder;
 use tandem_protocol::time::IsoWeek;
@@ -152,9 +155,49 @@ pub fn rsvp(client: &Client, id: &str, rsvp: &RsvpRequest) -> Answer<Plan> {
     client.call(&ep::RSVP_PLAN, [id], Payload::json(rsvp)?)
 }
 
-/// One idea from the jar at random.
+/// Adds this person's comment to a plan.
+pub fn comment_plan(client: &Client, id: &str, comment: &NewComment) -> Answer<Plan> {
+    client.call(&ep::COMMENT_PLAN, [id], Payload::json(comment)?)
+}
+
+/// Suggests another time for the partner's plan.
+pub fn propose_time(client: &Client, id: &str, proposal: &NewProposal) -> Answer<Plan> {
+    client.call(&ep::PROPOSE_TIME, [id], Payload::json(proposal)?)
+}
+
+/// Takes the time the partner suggested for one's plan.
+pub fn accept_time(client: &Client, id: &str) -> Answer<Plan> {
+    client.call(&ep::ACCEPT_TIME, [id], Payload::none())
+}
+
+/// Keeps one's plan's time, declining the one the partner suggested.
+pub fn decline_time(client: &Client, id: &str) -> Answer<Plan> {
+    client.call(&ep::DECLINE_TIME, [id], Payload::none())
+}
+
+/// Marks a plan's comments read on this laptop, so what needs me stops listing them.
+pub fn seen_plan(client: &Client, id: &str) -> Answer<()> {
+    client.call(&ep::SEEN_PLAN, [id], Payload::none())
+}
+
+/// One idea from the jar at random, passing over the last few drawn.
 pub fn draw_idea(client: &Client) -> Answer<Idea> {
     client.call(&ep::DRAW_IDEA, [], Payload::none())
+}
+
+/// Turns an idea into a proposed plan; it leaves the jar.
+pub fn plan_idea(client: &Client, id: &str, when: &IdeaToPlan) -> Answer<Plan> {
+    client.call(&ep::PLAN_IDEA, [id], Payload::json(when)?)
+}
+
+/// Takes an idea out of the jar without deleting it.
+pub fn retire_idea(client: &Client, id: &str) -> Answer<Idea> {
+    client.call(&ep::RETIRE_IDEA, [id], Payload::none())
+}
+
+/// What waits for this person now.
+pub fn today(client: &Client) -> Answer<Today> {
+    client.call(&ep::TODAY, [], Payload::none())
 }
 
 /// Accepts an agreement's current wording.
@@ -195,6 +238,11 @@ pub fn answer_checkin(client: &Client, answer: &NewCheckin) -> Answer<CheckinAns
 /// A week's hours together and apart.
 pub fn balance(client: &Client, query: &BalanceQuery) -> Answer<Balance> {
     client.call(&ep::BALANCE, [], Payload::query(query)?)
+}
+
+/// Hours together and apart per week, up to this one, and a sentence about the trend.
+pub fn balance_weeks(client: &Client, query: &BalanceWeeksQuery) -> Answer<BalanceSeries> {
+    client.call(&ep::BALANCE_WEEKS, [], Payload::query(query)?)
 }
 
 /// Shared settings.

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 /// tandem: plans together, time apart, notes to yourself. Talks to your local tandemd.
+///
+/// Without a command: what needs you (`tandem today`).
 #[derive(Parser, Debug)]
 #[command(name = "tandem", version, about, propagate_version = true)]
 pub struct Cli {
@@ -14,9 +16,9 @@ pub struct Cli {
     /// Print JSON for scripts instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
-    /// What to do.
+    /// What to do; without one, what needs you.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Top-level commands.
@@ -24,7 +26,10 @@ pub struct Cli {
 pub enum Command {
     /// Set up this laptop's data home for a person (run once, before starting tandemd).
     Init(InitArgs),
-    /// Who you are, your partner, and what the daemon holds.
+    /// What needs you: plans and times to answer, new comments, a due check-in,
+    /// agreements, conflicts and today's plans (also `tandem` alone).
+    Today,
+    /// Who you are, your partner, what needs you, and what the daemon holds.
     Status,
     /// Plans for time together.
     #[command(subcommand)]
@@ -43,7 +48,8 @@ pub enum Command {
     /// Private notes that never leave your devices.
     #[command(subcommand)]
     Note(NoteCommand),
-    /// Hours together and apart this week, and what each of you wants.
+    /// Hours together and apart this week against what each of you asked for, and the
+    /// next 7 days apart; with --weeks, the trend.
     Balance(BalanceArgs),
     /// What is due: a check-in, plans starting soon, agreements to review.
     Remind,
@@ -126,18 +132,34 @@ pub struct InitArgs {
     pub api_port: Option<u16>,
 }
 
-/// When something starts and how long it lasts.
+/// When something starts and how long it lasts. The values may start with a dash, so a
+/// negative length reaches tandem's own check (which says why it is refused) instead of
+/// clap's advice to write `-- -3h`.
 #[derive(Args, Debug, Clone)]
 pub struct TimeArgs {
-    /// Start: "fri 19:00", "tomorrow 18:30", "2026-12-04 19:30", "19:00".
-    #[arg(long = "at", value_name = "WHEN")]
+    /// Start: "tonight", "tomorrow evening", "this weekend", "in 2 hours", "fri 19:00",
+    /// "2026-12-04 19:30" (--help lists what each means).
+    #[arg(
+        long = "at",
+        value_name = "WHEN",
+        allow_hyphen_values = true,
+        long_help = crate::when::FORMS
+    )]
     pub at: Option<String>,
-    /// Length: "2h", "90m", "1h30m".
-    #[arg(long = "for", value_name = "DURATION", conflicts_with = "until")]
+    /// Length: "2h", "90m", "1h30m" (default 2h); more than zero.
+    #[arg(
+        long = "for",
+        value_name = "DURATION",
+        conflicts_with = "until",
+        allow_hyphen_values = true
+    )]
     pub length: Option<String>,
-    /// End instead of a length: "22:00", "sat 01:00".
-    #[arg(long, value_name = "WHEN")]
+    /// End instead of a length: "22:00", "sat 01:00"; after the start.
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true)]
     pub until: Option<String>,
+    /// Allow a start that has passed (to write down something that already happened).
+    #[arg(long)]
+    pub past: bool,
 }
 
 /// Plan fields both `plan add` and `plan edit` take.
@@ -188,7 +210,7 @@ pub enum TrashCommand {
 /// Plan subcommands.
 #[derive(Subcommand, Debug)]
 pub enum PlanCommand {
-    /// Propose a plan.
+    /// Propose a plan; without --at it has no time yet ("some day").
     Add {
         /// What it is, e.g. "Dinner at Luigi's".
         title: String,
@@ -219,8 +241,11 @@ pub enum PlanCommand {
         /// Only plans with this status.
         #[arg(long)]
         status: Option<String>,
+        /// Also past and cancelled plans.
+        #[arg(long)]
+        all: bool,
     },
-    /// Show one plan.
+    /// Show one plan, its comments and the times proposed for it (marks the comments read).
     Show {
         /// Id or unique prefix.
         id: String,
@@ -248,6 +273,31 @@ pub enum PlanCommand {
         id: String,
         /// yes, no or maybe.
         answer: String,
+    },
+    /// Say something about a plan; both of you see it in `tandem plan show`.
+    Comment {
+        /// Id or unique prefix.
+        id: String,
+        /// What you want to say.
+        text: String,
+    },
+    /// Suggest another time for your partner's plan; they accept or decline it.
+    Propose {
+        /// Id or unique prefix.
+        id: String,
+        /// The time you suggest (--at is needed).
+        #[command(flatten)]
+        time: TimeArgs,
+    },
+    /// Take the time your partner suggested for your plan.
+    Accept {
+        /// Id or unique prefix.
+        id: String,
+    },
+    /// Keep your plan's time instead of the one your partner suggested.
+    Decline {
+        /// Id or unique prefix.
+        id: String,
     },
     /// Restore the value a field lost when you both edited it while apart.
     Keep {
@@ -284,8 +334,24 @@ pub enum IdeaCommand {
     },
     /// Everything in the jar.
     List,
-    /// Draw one idea at random for tonight.
+    /// Draw one idea from the jar at random, passing over the last few drawn.
     Draw,
+    /// Turn an idea into a proposed plan (it leaves the jar); without --at, some day.
+    Plan {
+        /// Id or unique prefix.
+        id: String,
+        /// When.
+        #[command(flatten)]
+        time: TimeArgs,
+        /// date-night, trip, outing, quality-time or other.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Take an idea out of the jar without deleting it.
+    Retire {
+        /// Id or unique prefix.
+        id: String,
+    },
     /// Change an idea.
     Edit {
         /// Id or unique prefix.
@@ -446,8 +512,12 @@ pub enum NoteCommand {
 #[derive(Args, Debug)]
 pub struct BalanceArgs {
     /// Week, e.g. 2026-W48 or a date in it (default: this week).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "weeks")]
     pub week: Option<String>,
+    /// The trend over this many weeks up to this one (1 to 52): a chart of hours
+    /// together and apart against what each asked for.
+    #[arg(long, value_name = "N")]
+    pub weeks: Option<u32>,
     /// Time zone of the week (default: the daemon's).
     #[arg(long, value_name = "ZONE")]
     pub tz: Option<String>,

@@ -75,8 +75,9 @@ fn usage_error(e: clap::Error) -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    when::start_clock()?;
     let home = tandem_protocol::paths::resolve_home(cli.home, |key| std::env::var_os(key));
-    match cli.command {
+    match cli.command.unwrap_or(Command::Today) {
         Command::Init(args) => commands::init::run(&home, args, cli.json),
         Command::Demo { no_wait } => commands::demo::run(no_wait, cli.json),
         Command::Restore(args) => commands::backup::restore(&home, args, cli.json),
@@ -117,6 +118,7 @@ fn print_generated(what: &str, text: Vec<u8>, json: bool) {
 /// The commands that talk to the running daemon.
 fn with_daemon(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
     match command {
+        Command::Today => commands::today::run(ctx),
         Command::Status => commands::status::run(ctx),
         Command::Plan(c) => commands::plan::run(ctx, c),
         Command::Idea(c) => commands::idea::run(ctx, c),

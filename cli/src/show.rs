@@ -21,6 +21,9 @@ use crate::safe;
 
 /// Shortest id prefix shown, even when a shorter one would be unique.
 const MIN_PREFIX: usize = 6;
+/// Length of an id shown on its own, without the others to compare with: long enough to
+/// be unique among a couple's items in practice (a clash is named when typed).
+const LONE_PREFIX: usize = 8;
 
 /// Prints a line for people on stdout, like `println!`, made terminal-safe.
 macro_rules! say {
@@ -162,6 +165,13 @@ pub fn short_ids<'a>(ids: impl IntoIterator<Item = &'a str> + Clone) -> Vec<Stri
         .collect()
 }
 
+/// The short form of an id shown without its list (`plan add`, what needs me).
+pub fn short_id(id: &str) -> &str {
+    id.char_indices()
+        .nth(LONE_PREFIX)
+        .map_or(id, |(end, _)| &id[..end])
+}
+
 /// A stored name (`date_night`) as people type it (`date-night`).
 pub fn word(stored: &str) -> String {
     stored.replace('_', "-")
@@ -175,7 +185,10 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
 /// When something happened, for people, in this laptop's time zone and relative to now:
 /// "just now", "5 min ago", "2 h ago", "yesterday 18:04", "Mon 18:04", "30 Nov 18:04".
 pub fn stamp(s: &Stamp) -> String {
-    stamp_at(s.0, &Timestamp::now().to_zoned_datetime(TimeZone::system()))
+    stamp_at(
+        s.0,
+        &crate::when::now().to_zoned_datetime(TimeZone::system()),
+    )
 }
 
 /// [`stamp`] as seen at `now` (whose zone is used), so it is tested without a clock.

@@ -264,6 +264,16 @@ pub mod endpoints {
         KEEP_PLAN_VALUE: 1 = Post paths::PLANS.keep;
         /// Answers a plan.
         RSVP_PLAN: 1 = Post paths::PLAN_RSVP;
+        /// Comments on a plan.
+        COMMENT_PLAN: 1 = Post paths::PLAN_COMMENTS;
+        /// Proposes another time for a plan.
+        PROPOSE_TIME: 1 = Post paths::PLAN_PROPOSALS;
+        /// Takes the time proposed for one's plan.
+        ACCEPT_TIME: 1 = Post paths::PLAN_ACCEPT;
+        /// Keeps one's plan's time.
+        DECLINE_TIME: 1 = Post paths::PLAN_DECLINE;
+        /// Marks a plan's comments read on this laptop.
+        SEEN_PLAN: 1 = Post paths::PLAN_SEEN;
         /// The idea jar.
         LIST_IDEAS: 0 = Get paths::IDEAS.list;
         /// Adds an idea.
@@ -276,6 +286,12 @@ pub mod endpoints {
         DELETE_IDEA: 1 = Delete paths::IDEAS.item;
         /// Draws an idea from the jar.
         DRAW_IDEA: 0 = Post paths::IDEA_DRAW;
+        /// Turns an idea into a proposed plan.
+        PLAN_IDEA: 1 = Post paths::IDEA_PLAN;
+        /// Takes an idea out of the jar.
+        RETIRE_IDEA: 1 = Post paths::IDEA_RETIRE;
+        /// What needs me.
+        TODAY: 0 = Get paths::TODAY;
         /// Agreements.
         LIST_AGREEMENTS: 0 = Get paths::AGREEMENTS.list;
         /// Proposes an agreement.
@@ -322,6 +338,8 @@ pub mod endpoints {
         GET_CHECKIN: 1 = Get paths::CHECKIN_WEEK;
         /// A week's balance.
         BALANCE: 0 = Get paths::BALANCE;
+        /// The balance over weeks.
+        BALANCE_WEEKS: 0 = Get paths::BALANCE_WEEKS;
         /// Shared settings.
         SETTINGS: 0 = Get paths::SETTINGS;
         /// The activity log.

@@ -67,6 +67,7 @@ pub fn tandem(home: &Path) -> Command {
     let mut cmd = Command::new(bin("tandem"));
     cmd.env("TANDEM_HOME", home)
         .env_remove("RUST_LOG")
+        .env_remove("TANDEM_NOW")
         .stdin(Stdio::null());
     cmd
 }
@@ -145,6 +146,9 @@ pub struct Daemon {
     /// Its bearer token.
     pub token: String,
     agent: ureq::Agent,
+    /// The `TANDEM_NOW` it was started with, which [`Daemon::cli`] gives the CLI too, so
+    /// both binaries read "tonight" and "this week" from one clock.
+    clock: Option<String>,
 }
 
 /// A response as a test sees it: status and JSON body (`Null` when empty).
@@ -199,6 +203,7 @@ impl Daemon {
             addr: String::new(),
             token: String::new(),
             agent: api_agent(),
+            clock: None,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         let api =
@@ -229,7 +234,9 @@ impl Daemon {
     /// `TANDEM_NOW`), so what is due, today and this week do not depend on the day the
     /// test runs.
     pub fn start_at(home: &Path, now: &str) -> Self {
-        Self::spawn(home, &[], None, Some(("TANDEM_NOW", now)))
+        let mut daemon = Self::spawn(home, &[], None, Some(("TANDEM_NOW", now)));
+        daemon.clock = Some(now.to_owned());
+        daemon
     }
 
     /// Starts `tandemd` set to stop dead (as `kill -9` would) when it reaches the crash
@@ -288,6 +295,7 @@ impl Daemon {
             addr: String::new(),
             token: String::new(),
             agent: api_agent(),
+            clock: None,
         };
         loop {
             if let Some(status) = daemon
@@ -373,6 +381,9 @@ impl Daemon {
             }
             None => tandem(&self.home),
         };
+        if let Some(now) = &self.clock {
+            cmd.env("TANDEM_NOW", now);
+        }
         cmd.args(args).output().expect("run tandem")
     }
 

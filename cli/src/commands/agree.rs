@@ -7,15 +7,31 @@ use super::{AGREEMENTS, Ctx, date_option, full_id, some_change};
 use crate::api;
 use crate::args::AgreeCommand;
 use crate::safe;
+use crate::show::say_err;
 use crate::show::{self, say};
+
+/// `--review` read as a date. A date that has passed is kept (the person may mean "review
+/// it now"), with a warning on stderr so a typo in the year does not go unseen.
+fn review_date(ctx: &Ctx, review: Option<&str>) -> anyhow::Result<Option<Day>> {
+    let Some(review) = review else {
+        return Ok(None);
+    };
+    let date = date_option("--review", review)?;
+    let today = ctx.now()?.date();
+    if date < today {
+        say_err!(
+            "warning: --review {} has passed (today is {today}): the agreement is due for review at once",
+            date
+        );
+    }
+    Ok(Some(Day(date)))
+}
 
 /// Runs an agreement subcommand.
 pub fn run(ctx: &Ctx, command: AgreeCommand) -> anyhow::Result<()> {
     let agreement: Agreement = match command {
         AgreeCommand::Add { text, review } => {
-            let review_on = review
-                .map(|r| date_option("--review", &r).map(Day))
-                .transpose()?;
+            let review_on = review_date(ctx, review.as_deref())?;
             AGREEMENTS
                 .items
                 .create(&ctx.client, &NewAgreement { text, review_on })?
@@ -25,9 +41,7 @@ pub fn run(ctx: &Ctx, command: AgreeCommand) -> anyhow::Result<()> {
             api::accept_agreement(&ctx.client, &id)?
         }
         AgreeCommand::Edit { id, text, review } => {
-            let review_on = review
-                .map(|r| date_option("--review", &r).map(Day))
-                .transpose()?;
+            let review_on = review_date(ctx, review.as_deref())?;
             some_change(
                 text.is_some() || review_on.is_some(),
                 "--text or --review, e.g. --text \"No phones at dinner, except on call\"",

@@ -364,7 +364,7 @@ pub fn run(no_wait: bool, json: bool) -> anyhow::Result<()> {
         }));
     } else {
         say(format!("\nThe balance of {week}, as Alex sees it:"));
-        super::balance::print(&report);
+        super::balance::print(&report, &super::now_at(&alex.client)?);
     }
 
     if no_wait {

@@ -1,8 +1,9 @@
-//! `tandem idea add|list|draw|edit|delete`.
+//! `tandem idea add|list|draw|plan|retire|edit|delete`.
 
-use tandem_protocol::model::idea::{IdeaPatch, NewIdea};
+use tandem_protocol::model::idea::{IdeaPatch, IdeaToPlan, NewIdea};
+use tandem_protocol::model::plan::PlanKind;
 
-use super::{Ctx, IDEAS, full_id, some_change};
+use super::{Ctx, IDEAS, choice, full_id, some_change, time_range};
 use crate::api;
 use crate::args::IdeaCommand;
 use crate::safe;
@@ -36,7 +37,10 @@ pub fn run(ctx: &Ctx, command: IdeaCommand) -> anyhow::Result<()> {
                             id,
                             i.title.clone(),
                             show::name(&names, &i.meta.created_by),
-                            i.notes.clone(),
+                            i.left_jar().map_or_else(
+                                || i.notes.clone(),
+                                |why| format!("out of the jar: {why}"),
+                            ),
                         ]
                     })
                     .collect();
@@ -64,10 +68,51 @@ pub fn run(ctx: &Ctx, command: IdeaCommand) -> anyhow::Result<()> {
             if ctx.json {
                 show::json(&idea);
             } else {
-                say!("Tonight: {}", safe::one_line(&idea.title));
+                say!(
+                    "From the jar: {} ({})",
+                    safe::one_line(&idea.title),
+                    show::short_id(idea.id.as_str())
+                );
                 if !idea.notes.is_empty() {
                     say!("  {}", idea.notes);
                 }
+                say!(
+                    "  Make it a plan: tandem idea plan {} --at \"sat 19:00\"",
+                    show::short_id(idea.id.as_str())
+                );
+            }
+        }
+        IdeaCommand::Plan { id, time, kind } => {
+            let kind = kind
+                .map(|k| choice("--kind", &k, PlanKind::ALL))
+                .transpose()?;
+            let time = time_range(ctx, &time)?;
+            let id = full_id(ctx, &IDEAS, &id)?;
+            let words = time.as_ref().map(|t| t.words.clone());
+            let (start, end) = time.map(|t| (t.start, t.end)).unzip();
+            let plan = api::plan_idea(&ctx.client, &id, &IdeaToPlan { start, end, kind })?;
+            if ctx.json {
+                show::json(&plan);
+            } else {
+                say!(
+                    "Proposed: {}, {} ({}, proposed); the idea left the jar",
+                    safe::one_line(&plan.title),
+                    words.as_deref().unwrap_or("some day (no time yet)"),
+                    show::short_id(plan.id.as_str())
+                );
+            }
+        }
+        IdeaCommand::Retire { id } => {
+            let id = full_id(ctx, &IDEAS, &id)?;
+            let idea = api::retire_idea(&ctx.client, &id)?;
+            if ctx.json {
+                show::json(&idea);
+            } else {
+                say!(
+                    "Out of the jar: {} ({}); it stays in `tandem idea list`",
+                    safe::one_line(&idea.title),
+                    show::short_id(idea.id.as_str())
+                );
             }
         }
     }

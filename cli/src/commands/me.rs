@@ -2,7 +2,7 @@
 
 use tandem_protocol::model::personal_time::{NewPersonalTime, PersonalTimePatch};
 
-use super::{Ctx, PERSONAL_TIME, full_id, some_change, time_range};
+use super::{Ctx, PERSONAL_TIME, full_id, required_time, some_change, time_range};
 use crate::args::MeCommand;
 use crate::safe;
 use crate::show::{self, say};
@@ -15,10 +15,10 @@ pub fn run(ctx: &Ctx, command: MeCommand) -> anyhow::Result<()> {
             label,
             details,
         } => {
-            let (start, end) = time_range(ctx, &time, true)?.expect("required range");
+            let time = required_time(ctx, &time)?;
             let new = NewPersonalTime {
-                start,
-                end,
+                start: time.start,
+                end: time.end,
                 label,
                 details,
             };
@@ -40,7 +40,7 @@ pub fn run(ctx: &Ctx, command: MeCommand) -> anyhow::Result<()> {
             label,
             details,
         } => {
-            let (start, end) = time_range(ctx, &time, false)?.unzip();
+            let (start, end) = time_range(ctx, &time)?.map(|t| (t.start, t.end)).unzip();
             some_change(
                 start.is_some() || label.is_some() || details.is_some(),
                 "--at, --label or --details, e.g. --at \"sat 14:00\" --for 2h",

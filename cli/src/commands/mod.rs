@@ -19,6 +19,7 @@ pub mod plan;
 pub mod repair;
 pub mod service;
 pub mod status;
+pub mod today;
 pub mod trash;
 pub mod undo;
 
@@ -43,7 +44,7 @@ use crate::client::Client;
 use crate::failure::{NotFound, Usage};
 use crate::safe;
 use crate::show::{self, Names};
-use crate::when::{parse_duration, parse_when};
+use crate::when::{self, Range, parse_range};
 
 /// Plans and blocks last this long when neither `--for` nor `--until` is given.
 const DEFAULT_LENGTH: &str = "2h";
@@ -67,25 +68,35 @@ impl Ctx {
         Ok(names)
     }
 
-    /// Now, in the person's time zone (the daemon's), as the reference for "fri 19:00".
+    /// Now (`TANDEM_NOW`'s, in tests), in the person's time zone (the daemon's), as the
+    /// reference for "fri 19:00".
     pub fn now(&self) -> anyhow::Result<ZonedDateTime> {
-        let status = api::status(&self.client)?;
-        let tz = jiff::tz::TimeZone::get(&status.time_zone)
-            .unwrap_or_else(|_| jiff::tz::TimeZone::system());
-        Ok(jiff::Timestamp::now().to_zoned_datetime(tz))
+        now_at(&self.client)
     }
 }
 
-/// Resolves `--at` with `--for`/`--until` into a start and end. `required` demands `--at`.
-pub fn time_range(
-    ctx: &Ctx,
-    time: &TimeArgs,
-    required: bool,
-) -> anyhow::Result<Option<(Moment, Moment)>> {
+/// Now in the time zone of the daemon behind `client`.
+pub fn now_at(client: &Client) -> anyhow::Result<ZonedDateTime> {
+    let status = api::status(client)?;
+    let tz =
+        jiff::tz::TimeZone::get(&status.time_zone).unwrap_or_else(|_| jiff::tz::TimeZone::system());
+    Ok(when::now().to_zoned_datetime(tz))
+}
+
+/// A start and end read from the command line, and how the person would say them
+/// ("Fri 4 Dec 19:30–22:00"), to echo what was understood.
+pub struct Understood {
+    /// The start.
+    pub start: Moment,
+    /// The end.
+    pub end: Moment,
+    /// Both in local words.
+    pub words: String,
+}
+
+/// Resolves `--at` with `--for`/`--until` into a start and end, or `None` without `--at`.
+pub fn time_range(ctx: &Ctx, time: &TimeArgs) -> anyhow::Result<Option<Understood>> {
     let Some(at) = &time.at else {
-        if required {
-            return Err(Usage("say when with --at, e.g. --at \"fri 19:00\"".into()).into());
-        }
         if time.length.is_some() || time.until.is_some() {
             return Err(Usage(
                 "--for and --until need --at too, e.g. --at \"fri 19:00\" --for 2h".into(),
@@ -95,15 +106,25 @@ pub fn time_range(
         return Ok(None);
     };
     let now = ctx.now()?;
-    let start = parse_when(at, &now)?;
-    let end = match (&time.until, &time.length) {
-        (Some(until), _) => parse_when(until, &start)?,
-        (None, length) => {
-            let span = parse_duration(length.as_deref().unwrap_or(DEFAULT_LENGTH))?;
-            start.checked_add(span)?
-        }
-    };
-    Ok(Some((Moment(start), Moment(end))))
+    let Range { start, end } = parse_range(
+        at,
+        time.length.as_deref(),
+        time.until.as_deref(),
+        DEFAULT_LENGTH,
+        time.past,
+        &now,
+    )?;
+    Ok(Some(Understood {
+        words: when::span_words(&start, &end, &now),
+        start: Moment(start),
+        end: Moment(end),
+    }))
+}
+
+/// [`time_range`] where `--at` is needed.
+pub fn required_time(ctx: &Ctx, time: &TimeArgs) -> anyhow::Result<Understood> {
+    time_range(ctx, time)?
+        .ok_or_else(|| Usage("say when with --at, e.g. --at \"fri 19:00\"".into()).into())
 }
 
 /// A collection whose items people name by id or id prefix on the command line.

@@ -7,7 +7,8 @@ use crate::api;
 use crate::safe;
 use crate::show::{self, say};
 
-/// Prints who this is, the partner, and the documents' sizes.
+/// Prints who this is, the partner, what needs this person (conflicts included), and the
+/// documents' sizes.
 pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
     let status = api::status(&ctx.client)?;
     if ctx.json {
@@ -58,9 +59,10 @@ pub fn run(ctx: &Ctx) -> anyhow::Result<()> {
         show::count(count("agreements"), "agreement", "agreements"),
         show::count(count("notes"), "private note", "private notes")
     );
-    let due = api::reminders(&ctx.client)?;
-    for r in &due {
-        say!("Due:      {}", safe::one_line(&r.message));
+    // A daemon from before "what needs me" sends none.
+    if let Some(today) = &status.today {
+        say!("Needs you:");
+        super::today::print(today, "  ");
     }
     for d in &status.documents {
         say!(
