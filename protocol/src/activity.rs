@@ -116,7 +116,9 @@ mod tests {
 
     #[test]
     fn keys_are_visible_ascii_of_bounded_length() {
-        assert!(valid_idempotency_key(b"8e03978e-40d5-43e8-bc93-6894a57f9324"));
+        assert!(valid_idempotency_key(
+            b"8e03978e-40d5-43e8-bc93-6894a57f9324"
+        ));
         assert!(valid_idempotency_key(&[b'k'; MAX_IDEMPOTENCY_KEY]));
         assert!(!valid_idempotency_key(&[b'k'; MAX_IDEMPOTENCY_KEY + 1]));
         assert!(!valid_idempotency_key(b""));
@@ -127,7 +129,10 @@ mod tests {
     #[test]
     fn a_mark_tells_callers_keys_and_requests_apart() {
         let mark = RequestMark::new("laptop", "k1", "POST", "/v1/plans", b"{}");
-        assert_eq!(mark, RequestMark::new("laptop", "k1", "POST", "/v1/plans", b"{}"));
+        assert_eq!(
+            mark,
+            RequestMark::new("laptop", "k1", "POST", "/v1/plans", b"{}")
+        );
         let other_caller = RequestMark::new("phone:a", "k1", "POST", "/v1/plans", b"{}");
         assert_ne!(mark.key, other_caller.key);
         let other_body = RequestMark::new("laptop", "k1", "POST", "/v1/plans", b"{ }");

@@ -64,8 +64,15 @@ fn a_write_is_applied_once_across_kill_9_and_restart() {
     assert_eq!(replay.body["error"]["code"], "already_applied");
     let id = first.body["id"].as_str().expect("the idea's id");
     let message = replay.body["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains(id), "the answer names what was applied: {message}");
-    assert_eq!(d.count("/v1/ideas"), 1, "the replay after restart added nothing");
+    assert!(
+        message.contains(id),
+        "the answer names what was applied: {message}"
+    );
+    assert_eq!(
+        d.count("/v1/ideas"),
+        1,
+        "the replay after restart added nothing"
+    );
 
     let other = post_keyed(&d, "outbox-kill", &json!({"title": "Picnic"}));
     assert_eq!(other.status, 422, "{:?}", other.body);

@@ -33,7 +33,7 @@ use tandem_protocol::activity::{RequestMark, valid_idempotency_key};
 use tandem_protocol::api::MAX_BODY_BYTES;
 
 use super::{ApiError, AppState, Caller};
-use crate::repo::{Request, RepoError};
+use crate::repo::{RepoError, Request};
 
 /// The request header naming a write's key.
 pub const KEY_HEADER: HeaderName = HeaderName::from_static("idempotency-key");
