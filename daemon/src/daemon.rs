@@ -225,6 +225,7 @@ pub async fn run(
         home: home.clone(),
         backups,
         mailboxes,
+        answers: Default::default(),
     };
     crate::lan::start(
         home.clone(),

@@ -27,6 +27,56 @@ pub struct Activity {
     /// change of the same device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undoes: Option<String>,
+    /// The `Idempotency-Key` request that made this change, as digests ([`RequestMark`]):
+    /// kept inside the change so the key is exactly as durable as the write it caused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestMark>,
+}
+
+/// Which request a change came from, by digests only (the raw key never leaves the
+/// daemon, and the record syncs to the partner): a retry with the same key is recognised,
+/// and one with a different request under that key is refused.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RequestMark {
+    /// Digest of the caller and the `Idempotency-Key` it sent.
+    pub key: String,
+    /// Digest of the method, path and body of the request.
+    pub digest: String,
+}
+
+/// The longest `Idempotency-Key` accepted.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// Whether `key` is a usable `Idempotency-Key`: 1 to [`MAX_IDEMPOTENCY_KEY`] visible ASCII
+/// characters (no spaces or controls), so it is one token whatever client sent it.
+pub fn valid_idempotency_key(key: &[u8]) -> bool {
+    (1..=MAX_IDEMPOTENCY_KEY).contains(&key.len()) && key.iter().all(|b| b.is_ascii_graphic())
+}
+
+impl RequestMark {
+    /// The mark of `caller` (who presented which token, so two callers' keys never meet)
+    /// sending `key` with `method path` and `body`.
+    pub fn new(caller: &str, key: &str, method: &str, path: &str, body: &[u8]) -> Self {
+        Self {
+            key: digest(&[b"tandem idempotency key", caller.as_bytes(), key.as_bytes()]),
+            digest: digest(&[b"tandem request", method.as_bytes(), path.as_bytes(), body]),
+        }
+    }
+}
+
+/// The first 128 bits of SHA-256 over length-prefixed `parts`, in hex: enough to tell
+/// requests apart, short enough to ride in every change message.
+fn digest(parts: &[&[u8]]) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Activity {
@@ -39,6 +89,7 @@ impl Activity {
             id,
             summary: summary.to_owned(),
             undoes: None,
+            request: None,
         }
     }
 
@@ -56,5 +107,48 @@ impl Activity {
     /// Reads a change message; `None` for messages tandem did not write (e.g. genesis).
     pub fn from_message(message: &str) -> Option<Self> {
         serde_json::from_str(message).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_visible_ascii_of_bounded_length() {
+        assert!(valid_idempotency_key(
+            b"8e03978e-40d5-43e8-bc93-6894a57f9324"
+        ));
+        assert!(valid_idempotency_key(&[b'k'; MAX_IDEMPOTENCY_KEY]));
+        assert!(!valid_idempotency_key(&[b'k'; MAX_IDEMPOTENCY_KEY + 1]));
+        assert!(!valid_idempotency_key(b""));
+        assert!(!valid_idempotency_key(b"two words"));
+        assert!(!valid_idempotency_key("caf\u{e9}".as_bytes()));
+    }
+
+    #[test]
+    fn a_mark_tells_callers_keys_and_requests_apart() {
+        let mark = RequestMark::new("laptop", "k1", "POST", "/v1/plans", b"{}");
+        assert_eq!(
+            mark,
+            RequestMark::new("laptop", "k1", "POST", "/v1/plans", b"{}")
+        );
+        let other_caller = RequestMark::new("phone:a", "k1", "POST", "/v1/plans", b"{}");
+        assert_ne!(mark.key, other_caller.key);
+        let other_body = RequestMark::new("laptop", "k1", "POST", "/v1/plans", b"{ }");
+        assert_eq!(mark.key, other_body.key);
+        assert_ne!(mark.digest, other_body.digest);
+        assert_ne!(
+            RequestMark::new("laptop", "k1", "POST", "/v1/plan", b"s{}").digest,
+            mark.digest
+        );
+    }
+
+    #[test]
+    fn records_without_a_mark_read_as_before() {
+        let old = r#"{"at":"2024-01-01T00:00:00Z","by":"p","action":"plan.add","summary":"x"}"#;
+        let activity = Activity::from_message(old).expect("an old record reads");
+        assert_eq!(activity.request, None);
+        assert!(!activity.to_message().contains("request"));
     }
 }

@@ -105,6 +105,12 @@ impl From<RepoError> for ApiError {
             RepoError::Undo(UndoError::NotUndoable { .. }) => {
                 ApiError::new(StatusCode::CONFLICT, "not_undoable", message)
             }
+            RepoError::KeyReused => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "key_reused", message)
+            }
+            RepoError::AlreadyApplied { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "already_applied", message)
+            }
             RepoError::Stopped => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "stopping", message)
             }

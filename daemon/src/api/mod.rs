@@ -17,6 +17,7 @@ mod backup;
 mod calendar;
 mod error;
 mod events;
+pub mod idempotency;
 mod mailbox;
 mod openapi;
 mod page;
@@ -75,15 +76,24 @@ pub struct AppState {
     pub backups: Arc<crate::backup::AutoBackups>,
     /// The mailbox folders.
     pub mailboxes: Arc<crate::mailbox::Mailboxes>,
+    /// Answers to writes sent with an `Idempotency-Key` ([`idempotency`]).
+    pub answers: Arc<idempotency::Answers>,
 }
 
 impl AppState {
-    /// Runs `op` on the repo (through the writer) and maps its error to an API error.
+    /// Runs `op` on the repo (through the writer) and maps its error to an API error. A
+    /// request sent with an `Idempotency-Key` runs as that request
+    /// ([`Repo::for_request`]): refused if its key already made a change, its changes
+    /// marked with the key.
     pub async fn with_repo<T: Send + 'static>(
         &self,
         op: impl FnOnce(&mut Repo) -> Result<T, RepoError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        Ok(self.writer.run(op).await?)
+        let request = idempotency::current();
+        Ok(self
+            .writer
+            .run(move |repo| repo.for_request(request, op))
+            .await?)
     }
 }
 
@@ -194,6 +204,10 @@ fn laptop_routes() -> Routes {
 pub fn router(state: AppState) -> Router {
     laptop_routes()
         .finish()
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), local_guard))
         .with_state(state)
 }
@@ -208,6 +222,10 @@ fn lan_routes() -> Routes {
 pub fn lan_router(state: AppState) -> Router {
     lan_routes()
         .finish()
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), phone_guard))
         .with_state(state)
 }

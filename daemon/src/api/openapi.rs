@@ -29,7 +29,15 @@ use utoipa::{IntoResponses, Modify, ToSchema};
                        `{\"error\":{\"code\",\"message\",\"field\"?}}`: 400 when a request is not \
                        what this document describes, 422 when it is but breaks a rule a schema \
                        cannot state (an end before its start, a date or zone that does not \
-                       exist), 409 when the state of an item refuses it."
+                       exist), 409 when the state of an item refuses it. Any POST, PATCH, PUT \
+                       or DELETE may carry `Idempotency-Key` (1 to 255 visible ASCII \
+                       characters, e.g. a UUID; 400 `invalid_idempotency_key` otherwise): the \
+                       same request again under the key is applied once and gets the first \
+                       answer again (same status and body, `Idempotent-Replayed: true`) for \
+                       24 h; 409 `key_in_use` while the first is still running; 409 \
+                       `already_applied` when it was applied but its answer is no longer kept \
+                       (the daemon restarted); 422 `key_reused` for a different request under \
+                       a used key."
     ),
     components(schemas(ErrorBody)),
     modifiers(&Shared),

@@ -13,10 +13,13 @@ mod checkin;
 mod joint;
 mod personal_time;
 mod plans;
+mod requests;
 mod sync;
 mod tombstone;
 mod views;
 
+pub use requests::Request;
+use requests::Requests;
 use views::ReminderInputs;
 
 use automerge::ActorId;
@@ -77,6 +80,21 @@ pub enum RepoError {
     /// The system would not start the writer's thread.
     #[error("cannot start a thread: {0}")]
     Thread(std::io::Error),
+    /// A request came again under an `Idempotency-Key` that already made a change for a
+    /// different request.
+    #[error(
+        "this Idempotency-Key was already used for a different request; send a new key with a new request"
+    )]
+    KeyReused,
+    /// A request came again under its `Idempotency-Key` after its change was made, and its
+    /// answer is no longer known (the daemon restarted, or the first caller went away).
+    #[error(
+        "this request was already applied ({what}) and is not applied again; its answer was not kept, so read the item to see its current state"
+    )]
+    AlreadyApplied {
+        /// The change it made, e.g. `plan.add 3f2a…`.
+        what: String,
+    },
     /// The writer has stopped: the daemon is shutting down.
     #[error("the daemon is stopping; try again once it is running")]
     Stopped,
@@ -170,6 +188,11 @@ pub struct Repo {
     /// When this person last looked at each plan (its comments), kept on this laptop
     /// only ([`plans`]).
     seen: BTreeMap<EntityId, Stamp>,
+    /// The `Idempotency-Key` request the running operation serves, if any: its changes
+    /// carry its mark.
+    request: Option<Request>,
+    /// The keys this device's recent changes were made for.
+    requests: Requests,
 }
 
 impl Repo {
@@ -223,8 +246,16 @@ impl Repo {
             reminder_inputs: None,
             inbox_inputs: None,
             seen: plans::read_seen(home),
+            request: None,
+            requests: Requests::default(),
         };
         repo.finish_joint_commit()?;
+        let own = DocKind::ALL
+            .into_iter()
+            .flat_map(|kind| repo.slot(kind).doc.own_commands())
+            .map(|command| command.activity)
+            .collect();
+        repo.requests = Requests::rebuilt(own, crate::clock::now());
         Ok(repo)
     }
 
@@ -288,6 +319,23 @@ impl Repo {
         std::mem::take(&mut self.unsynced)
     }
 
+    /// Runs `op` for `request` (a write sent with an `Idempotency-Key`), unless its key
+    /// already made a change for another arrival of it ([`RepoError::AlreadyApplied`]) or
+    /// for a different request ([`RepoError::KeyReused`]). Its changes carry the key.
+    pub fn for_request<T>(
+        &mut self,
+        request: Option<Request>,
+        op: impl FnOnce(&mut Self) -> Result<T, RepoError>,
+    ) -> Result<T, RepoError> {
+        if let Some(request) = &request {
+            self.requests.check(request, crate::clock::now())?;
+        }
+        self.request = request;
+        let result = op(self);
+        self.request = None;
+        result
+    }
+
     /// This daemon's person.
     pub fn me(&self) -> &Person {
         &self.me
@@ -326,8 +374,9 @@ impl Repo {
     /// Commits pending operations as one change and stages it (or, in a joint commit,
     /// keeps it for [`Repo::jointly`]). The operation's event is the one of its first
     /// change; later changes add their document to it.
-    fn commit(&mut self, kind: DocKind, activity: Activity) -> Result<(), RepoError> {
+    fn commit(&mut self, kind: DocKind, mut activity: Activity) -> Result<(), RepoError> {
         let joint = self.joint;
+        activity.request = self.request.as_ref().map(|r| r.mark.clone());
         let slot = self.slot(kind);
         if slot.doc.commit(&activity).is_none() {
             return Ok(());
@@ -335,6 +384,10 @@ impl Repo {
         if !joint {
             slot.store.stage(&mut slot.doc)?;
             self.unsynced.touch(kind);
+        }
+        if let Some(request) = &self.request {
+            self.requests
+                .record(request, &activity, crate::clock::now());
         }
         match self.unsynced.events.iter_mut().find(|e| e.from.is_none()) {
             Some(event) if !event.documents.contains(&kind) => event.documents.push(kind),
