@@ -380,14 +380,14 @@ function proposals(plan, path) {
     if (creator) {
       out.push(el("div", { class: "actions" },
         el("button", {
-          type: "button", class: "primary", "aria-label": `Take the suggested time for ${plan.title}`,
+          type: "button", class: "primary", "aria-label": `Take this time: ${plan.title}`,
           onclick: () => act(async () => {
             await api("POST", `${path}/accept`);
             toast("Moved to the suggested time: it is on for you both.");
           }),
         }, "Take this time"),
         el("button", {
-          type: "button", "aria-label": `Keep the time of ${plan.title}`,
+          type: "button", "aria-label": `Keep ours: ${plan.title}`,
           onclick: () => act(async () => {
             await api("POST", `${path}/decline`);
             toast("Kept the plan's time.");
@@ -398,7 +398,7 @@ function proposals(plan, path) {
   const closed = plan.status === "done" || plan.status === "cancelled";
   if (!creator && !closed) {
     out.push(el("div", { class: "actions" }, el("button", {
-      type: "button", "aria-label": `Suggest another time for ${plan.title}`,
+      type: "button", "aria-label": `Suggest another time: ${plan.title}`,
       onclick: () => openEditor({
         heading: "Suggest another time",
         path: `${path}/proposals`,
@@ -540,8 +540,8 @@ function ideaItem(idea) {
   return el("li", { "data-id": idea.id },
     el("span", {}, idea.title),
     el("div", { class: "actions" },
-      el("button", { type: "button", class: "primary", "aria-label": `Plan idea: ${idea.title}`, onclick: planIt }, "Plan it"),
-      el("button", { type: "button", "aria-label": `Retire idea: ${idea.title}`, onclick: retire }, "Retire")),
+      el("button", { type: "button", class: "primary", "aria-label": `Plan it: ${idea.title}`, onclick: planIt }, "Plan it"),
+      el("button", { type: "button", "aria-label": `Retire: ${idea.title}`, onclick: retire }, "Retire")),
     itemActions({
       path, noun: NOUNS.idea, summary: idea.title,
       fields: [{ name: "title", label: "Idea", value: idea.title, maxlength: 200 }],
@@ -657,7 +657,7 @@ const views = {
   notes: renderNotes, trash: renderTrash,
 };
 const titles = {
-  week: "This week", ideas: "Idea jar", agreements: "Agreements", checkin: "Check-in",
+  week: "Today", ideas: "Idea jar", agreements: "Agreements", checkin: "Check-in",
   notes: "Private notes", trash: "Recently deleted",
 };
 

@@ -263,6 +263,9 @@ await run(async (browser) => {
   const french = await phone(browser, aUrl, aToken, { locale: "fr-FR" });
   const enFrancais = spaced(await french.page.locator("#plans li", { hasText: "Picnic" }).locator(".when").first().textContent());
   check(enFrancais.startsWith("demain, 11:15 – 13:15"), `French words and a 24-hour clock, got ${JSON.stringify(enFrancais)}`);
+  // Its connections go: one address may hold 16 on the phone listener, and each open page
+  // holds an event stream and a few requests.
+  await french.page.context().close();
 
   // A tablet-sized screen, for the screenshots.
   const wide = await phone(browser, aUrl, aToken, { width: 768 });
