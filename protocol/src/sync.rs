@@ -172,9 +172,9 @@ mod tests {
     use crate::document::Collection;
     use crate::entity::Entity;
     use crate::ids::EntityId;
-    use crate::model::idea::{Idea, IdeaPatch, NewIdea};
+    use crate::model::idea::{Idea, IdeaPatch};
     use crate::model::note::{NewNote, Note};
-    use crate::test_support::author;
+    use crate::test_support::{add_idea, author};
 
     /// One replica: its documents and a session per other replica.
     struct Replica {
@@ -188,21 +188,6 @@ mod tests {
             shared: Document::create(DocKind::Shared, actor.clone()),
             private: Document::create(DocKind::Private, actor),
         }
-    }
-
-    fn add_idea(doc: &mut Document, id: u32, who: &str) {
-        let a = author(who);
-        let idea = Idea::create(
-            EntityId::parse(&format!("i{id}")).unwrap(),
-            NewIdea {
-                title: format!("idea {id}"),
-                notes: None,
-            },
-            &a,
-        )
-        .unwrap();
-        doc.put(Collection::Ideas, &idea).unwrap();
-        doc.commit(&Activity::new(&a, "idea.add", None, "x"));
     }
 
     fn edit_first_idea(doc: &mut Document, text: &str, who: &str) {

@@ -1,8 +1,10 @@
 //! Builders shared by the unit tests of several modules.
 
-use crate::document::DocKind;
-use crate::entity::Author;
-use crate::ids::PersonId;
+use crate::activity::Activity;
+use crate::document::{Collection, DocKind, Document};
+use crate::entity::{Author, Entity};
+use crate::ids::{EntityId, PersonId};
+use crate::model::idea::{Idea, NewIdea};
 use crate::model::plan::NewPlan;
 use crate::schema::{Schema, SchemaStep};
 use crate::time::{Moment, Stamp};
@@ -34,6 +36,22 @@ pub fn new_plan(start: &str, end: &str) -> NewPlan {
         status: None,
         recurrence: None,
     }
+}
+
+/// `who` adds the idea `i{id}` to `doc` in a change of its own.
+pub fn add_idea(doc: &mut Document, id: u32, who: &str) {
+    let a = author(who);
+    let idea = Idea::create(
+        EntityId::parse(&format!("i{id}")).expect("valid test id"),
+        NewIdea {
+            title: format!("idea {id}"),
+            notes: None,
+        },
+        &a,
+    )
+    .expect("a valid idea");
+    doc.put(Collection::Ideas, &idea).expect("put the idea");
+    doc.commit(&Activity::new(&a, "idea.add", None, "x"));
 }
 
 pub use crate::pairing::fake_pake::FakePake;

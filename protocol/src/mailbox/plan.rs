@@ -196,27 +196,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::activity::Activity;
-    use crate::document::{Collection, DocKind};
-    use crate::entity::Entity;
-    use crate::ids::EntityId;
-    use crate::model::idea::{Idea, NewIdea};
-    use crate::test_support::author;
-
-    fn add_idea(doc: &mut Document, id: u32) {
-        let a = author("sam");
-        let idea = Idea::create(
-            EntityId::parse(&format!("i{id}")).unwrap(),
-            NewIdea {
-                title: format!("idea {id}"),
-                notes: None,
-            },
-            &a,
-        )
-        .unwrap();
-        doc.put(Collection::Ideas, &idea).unwrap();
-        doc.commit(&Activity::new(&a, "idea.add", None, "x"));
-    }
+    use crate::document::DocKind;
+    use crate::test_support::add_idea;
 
     /// A writer's side: its document and outbox; `folder` holds the bundles' changes.
     struct Writer {
@@ -283,7 +264,7 @@ mod tests {
     fn pair() -> (Document, Document) {
         let mut a = Document::create(DocKind::Shared, ActorId::random());
         let b = Document::create(DocKind::Shared, ActorId::random());
-        add_idea(&mut a, 0);
+        add_idea(&mut a, 0, "sam");
         (a, b)
     }
 
@@ -297,7 +278,7 @@ mod tests {
         assert_eq!(writer.folder.len(), 1, "the first bundle");
         writer.step(&none);
         assert_eq!(writer.folder.len(), 1, "nothing new, nothing written");
-        add_idea(&mut writer.doc, 1);
+        add_idea(&mut writer.doc, 1, "sam");
         writer.step(&none);
         let (&seq, last) = writer.folder.last_key_value().unwrap();
         assert!(last.1.len() < 400, "a small edit is {} bytes", last.1.len());
@@ -324,7 +305,7 @@ mod tests {
         let (a, _) = pair();
         let mut writer = Writer::new(a);
         for n in 0..(MAX_BUNDLES as u32 + 3) {
-            add_idea(&mut writer.doc, n + 1);
+            add_idea(&mut writer.doc, n + 1, "sam");
             writer.step(&(vec![], vec![]));
         }
         assert!(
@@ -343,7 +324,7 @@ mod tests {
         for (seq, bundle) in writer.folder.clone() {
             read(&mut b, &mut inbox, seq, &bundle);
         }
-        add_idea(&mut b, 50);
+        add_idea(&mut b, 50, "sam");
         let ack = (b.heads(), inbox.held(&mut b));
         writer.step(&ack);
         assert!(writer.folder.is_empty());
@@ -365,7 +346,7 @@ mod tests {
             let mut id = 100;
             for (op, pick) in ops {
                 match op {
-                    0 => { id += 1; add_idea(&mut writer.doc, id); }
+                    0 => { id += 1; add_idea(&mut writer.doc, id, "sam"); }
                     1 => writer.step(&ack),
                     2 => {
                         let bundles: Vec<_> = writer.folder.iter().map(|(s, b)| (*s, b.clone())).collect();
@@ -375,7 +356,7 @@ mod tests {
                         }
                     }
                     3 => ack = (b.heads(), inbox.held(&mut b)),
-                    _ => { id += 1; add_idea(&mut b, id); }
+                    _ => { id += 1; add_idea(&mut b, id, "sam"); }
                 }
             }
             writer.step(&ack);
