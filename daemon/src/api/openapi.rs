@@ -239,7 +239,14 @@ mod tests {
                 assert!(ids.insert(id.to_owned()), "{method} {path}: {id} is taken");
                 let responses = operation["responses"].as_object().unwrap();
                 assert!(responses.contains_key("403"), "{method} {path}: no 403");
-                let page = ["/", "/app.js", "/app.css"].contains(&path.as_str());
+                let page = [
+                    "/",
+                    "/app.js",
+                    "/app.css",
+                    "/manifest.webmanifest",
+                    "/icons/{name}",
+                ]
+                .contains(&path.as_str());
                 assert_eq!(
                     responses.contains_key("401"),
                     !page,
