@@ -47,11 +47,13 @@ fn refusals_have_their_status_and_a_json_error() {
     let r = d.post_raw("/v1/plans", b"{not json");
     assert_eq!(r.status, 400);
     assert_eq!(r.body["error"]["code"], "invalid_json");
+    // A start without an end breaks "both times or neither" (a plan with neither has no
+    // time yet): a rule across fields, so 422 naming the end.
     let r = d.post(
         "/v1/plans",
         &json!({"title": "x", "start": "2026-12-04T19:00[Europe/Paris]"}),
     );
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 422);
     assert!(
         r.body["error"]["message"].as_str().unwrap().contains("end"),
         "{r:?}"
