@@ -335,7 +335,8 @@ pub fn set_mailbox(client: &Client, request: &MailboxRequest) -> Answer<MailboxS
     client.call(&ep::SET_MAILBOX, [], Payload::json(request)?)
 }
 
-/// Stops using the shared (or, with `own`, the own-devices) mailbox folder.
-pub fn mailbox_off(client: &Client, which: &MailboxQuery) -> Answer<()> {
+/// Stops using the shared (or, with `own`, the own-devices) mailbox folder; answers what
+/// is left set.
+pub fn mailbox_off(client: &Client, which: &MailboxQuery) -> Answer<MailboxStatus> {
     client.call(&ep::MAILBOX_OFF, [], Payload::query(which)?)
 }

@@ -250,7 +250,7 @@ fn a_torn_tail_is_set_aside_with_every_byte() {
     std::fs::write(&log, &torn).unwrap();
 
     let d = home.start();
-    let plans = tandem_tests::titles(&d.cli_json(&["plan", "list"]));
+    let plans = tandem_tests::titles(&d.cli_json(&["plan", "list", "--all"]));
     assert_eq!(plans, ["Plan 1", "Plan 2", "Plan 3", "Plan 4", "Plan 5"]);
     let side_files = torn_side_files(&home);
     assert_eq!(side_files.len(), 1, "one side file: {side_files:?}");

@@ -35,8 +35,7 @@ pub fn run(ctx: &Ctx, command: MailboxCommand) -> anyhow::Result<()> {
             status
         }
         MailboxCommand::Off { own } => {
-            api::mailbox_off(&ctx.client, &MailboxQuery { own })?;
-            let status = api::mailbox_status(&ctx.client)?;
+            let status = api::mailbox_off(&ctx.client, &MailboxQuery { own })?;
             if !ctx.json {
                 say!("Mailbox off. Its files stay in the folder; delete them if you like.");
             }
