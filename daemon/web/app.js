@@ -172,6 +172,23 @@ function picked(text, missing) {
   return date;
 }
 
+/**
+ * A start picked in a form and a length in hours, as the API's `start` and `end`;
+ * `missing` is the message when no start was picked.
+ */
+function startAndHours(start, hours, missing) {
+  const from = picked(start, missing);
+  const length = Number(hours);
+  if (!(length > 0)) throw new Error("Hours must be more than 0.");
+  return { start: zoned(from), end: zoned(new Date(from.getTime() + length * 3600 * 1000)) };
+}
+
+/** The fields of an editor that asks when something starts and for how many hours. */
+const START_AND_HOURS = [
+  { name: "start", label: "Starts", type: "datetime-local", value: "" },
+  { name: "hours", label: "Hours", type: "number", value: "2" },
+];
+
 /** A day (`2027-03-01`) as this phone writes dates. */
 function day(text) {
   return new Date(`${text}T00:00`).toLocaleDateString(undefined,
@@ -404,16 +421,8 @@ function proposals(plan, path) {
         path: `${path}/proposals`,
         method: "POST",
         note: `${nameOf(plan.proposed_by)} can take it or keep the plan's time.`,
-        fields: [
-          { name: "start", label: "Starts", type: "datetime-local", value: "" },
-          { name: "hours", label: "Hours", type: "number", value: "2" },
-        ],
-        patch: ({ start, hours: length = "2" }) => {
-          const from = picked(start, "Pick when it would start.");
-          const h = Number(length);
-          if (!(h > 0)) throw new Error("Hours must be more than 0.");
-          return { start: zoned(from), end: zoned(new Date(from.getTime() + h * 3600 * 1000)) };
-        },
+        fields: START_AND_HOURS,
+        patch: ({ start, hours = "2" }) => startAndHours(start, hours, "Pick when it would start."),
         saved: () => toast("Suggested. They see it in what waits for them."),
       }),
     }, "Suggest another time")));
@@ -520,17 +529,8 @@ function ideaItem(idea) {
     path: `${path}/plan`,
     method: "POST",
     note: "Your partner is asked to RSVP. Leave the time empty for someday.",
-    fields: [
-      { name: "start", label: "Starts", type: "datetime-local", value: "" },
-      { name: "hours", label: "Hours", type: "number", value: "2" },
-    ],
-    patch: ({ start, hours: length = "2" }) => {
-      if (!start) return {};
-      const from = picked(start, "Pick when it starts.");
-      const h = Number(length);
-      if (!(h > 0)) throw new Error("Hours must be more than 0.");
-      return { start: zoned(from), end: zoned(new Date(from.getTime() + h * 3600 * 1000)) };
-    },
+    fields: START_AND_HOURS,
+    patch: ({ start, hours = "2" }) => (start ? startAndHours(start, hours, "Pick when it starts.") : {}),
     saved: () => toast("Planned: it is out of the jar, and your partner sees the plan."),
   });
   const retire = () => act(async () => {
@@ -844,16 +844,10 @@ function wireForms() {
   onSubmit("plan-form", "plan-error", async (form, node) => {
     const title = String(form.get("title")).trim();
     if (!title) throw new Error("Say what the plan is.");
-    const startText = String(form.get("start"));
-    if (!startText) throw new Error("Pick when it starts.");
-    const hours = Number(form.get("hours"));
-    if (!(hours > 0)) throw new Error("Hours must be more than 0.");
-    const start = new Date(startText);
-    const end = new Date(start.getTime() + hours * 3600 * 1000);
+    const time = startAndHours(String(form.get("start")), form.get("hours"), "Pick when it starts.");
     const place = String(form.get("place")).trim();
     await api("POST", "/v1/plans", {
-      title, kind: form.get("kind"), start: zoned(start), end: zoned(end),
-      ...(place ? { place } : {}),
+      title, kind: form.get("kind"), ...time, ...(place ? { place } : {}),
     });
     node.reset();
     $("plan-add").open = false;
