@@ -844,7 +844,9 @@ function wireForms() {
   onSubmit("plan-form", "plan-error", async (form, node) => {
     const title = String(form.get("title")).trim();
     if (!title) throw new Error("Say what the plan is.");
-    const time = startAndHours(String(form.get("start")), form.get("hours"), "Pick when it starts.");
+    // No start: a someday plan, as the form's label says.
+    const start = String(form.get("start"));
+    const time = start ? startAndHours(start, form.get("hours"), "Pick when it starts.") : {};
     const place = String(form.get("place")).trim();
     await api("POST", "/v1/plans", {
       title, kind: form.get("kind"), ...time, ...(place ? { place } : {}),
