@@ -73,6 +73,11 @@ await run(async (browser) => {
   await kayak.waitFor({ state: "detached" });
   await tab(a, "week");
   await a.locator("#someday li", { hasText: "Pottery class" }).locator(".when", { hasText: "Someday" }).waitFor();
+  // A plan added with no time is a someday plan too.
+  await a.locator("#plan-add summary").tap();
+  await a.fill("#plan-title", "Trip to Lisbon");
+  await a.locator("#plan-form button[type=submit]").tap();
+  await a.locator("#someday li", { hasText: "Trip to Lisbon" }).locator(".when", { hasText: "Someday" }).waitFor();
 
   // The new parts pass axe-core, light and dark, and fit a phone and a tablet.
   const dark = await phone(browser, aUrl, aToken, { ...paris, colorScheme: "dark" });
