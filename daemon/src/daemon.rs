@@ -225,7 +225,7 @@ pub async fn run(
         home: home.clone(),
         backups,
         mailboxes,
-        answers: Default::default(),
+        answers: Arc::new(api::idempotency::Answers::open(&home.answers())),
     };
     crate::lan::start(
         home.clone(),

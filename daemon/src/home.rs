@@ -132,6 +132,12 @@ impl Home {
         self.root.join("lan.port")
     }
 
+    /// `answers.log`: the answers to retried writes of the last day, mode 0600 (they may
+    /// hold private text).
+    pub fn answers(&self) -> PathBuf {
+        self.root.join("answers.log")
+    }
+
     /// `actor.id`: this device's Automerge actor, stable across restarts.
     pub fn actor(&self) -> PathBuf {
         self.root.join("actor.id")

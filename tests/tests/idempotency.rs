@@ -1,5 +1,11 @@
 //! `Idempotency-Key`: a retried write is applied once and answered the same way, also
-//! after `kill -9` and a restart; a different request under a used key is refused.
+//! after `kill -9` and a restart; a different request under a used key is refused; the
+//! CLI retries a write whose answer was lost under one key.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::json;
 use tandem_tests::{Daemon, Home};
@@ -49,7 +55,7 @@ fn the_same_write_twice_under_one_key_is_applied_once_and_answered_the_same() {
 }
 
 #[test]
-fn a_write_is_applied_once_across_kill_9_and_restart() {
+fn a_retry_after_kill_9_and_restart_gets_the_first_answer_and_changes_nothing() {
     let home = Home::init("Alex");
     let mut d = home.start();
     let body = json!({"title": "Night swim"});
@@ -57,8 +63,29 @@ fn a_write_is_applied_once_across_kill_9_and_restart() {
     assert_eq!(first.status, 201, "{:?}", first.body);
     d.kill9();
 
-    let d = home.start();
+    let mut d = home.start();
     assert_eq!(d.count("/v1/ideas"), 1, "the acknowledged write survived");
+    let replay = post_keyed(&d, "outbox-kill", &body);
+    assert_eq!(replay.status, 201, "{:?}", replay.body);
+    assert_eq!(
+        replay.body, first.body,
+        "the first answer, from before the kill"
+    );
+    assert_eq!(
+        d.count("/v1/ideas"),
+        1,
+        "the replay after restart added nothing"
+    );
+    let other = post_keyed(&d, "outbox-kill", &json!({"title": "Picnic"}));
+    assert_eq!(other.status, 422, "{:?}", other.body);
+    assert_eq!(other.body["error"]["code"], "key_reused");
+    assert_eq!(d.count("/v1/ideas"), 1);
+    d.kill9();
+
+    // A power cut between the change reaching the disk and its answer doing so: the
+    // change carries its key, so the retry is refused, never applied twice.
+    std::fs::remove_file(home.path().join("answers.log")).expect("remove the saved answers");
+    let d = home.start();
     let replay = post_keyed(&d, "outbox-kill", &body);
     assert_eq!(replay.status, 409, "{:?}", replay.body);
     assert_eq!(replay.body["error"]["code"], "already_applied");
@@ -68,14 +95,102 @@ fn a_write_is_applied_once_across_kill_9_and_restart() {
         message.contains(id),
         "the answer names what was applied: {message}"
     );
-    assert_eq!(
-        d.count("/v1/ideas"),
-        1,
-        "the replay after restart added nothing"
-    );
-
+    assert_eq!(d.count("/v1/ideas"), 1, "the refused retry added nothing");
     let other = post_keyed(&d, "outbox-kill", &json!({"title": "Picnic"}));
     assert_eq!(other.status, 422, "{:?}", other.body);
     assert_eq!(other.body["error"]["code"], "key_reused");
     assert_eq!(d.count("/v1/ideas"), 1);
+}
+
+/// A stand-in for a connection that breaks on the way back: forwards each request to the
+/// daemon's API, but throws the first `lose` answers away and closes the connection.
+fn losing_proxy(daemon: &str, lose: usize) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+    let addr = listener.local_addr().unwrap().to_string();
+    let forwarded = Arc::new(AtomicUsize::new(0));
+    let (daemon, count) = (daemon.to_owned(), forwarded.clone());
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { break };
+            let Some(request) = read_request(&mut client, &daemon) else {
+                continue;
+            };
+            let mut upstream = TcpStream::connect(&daemon).expect("reach the daemon");
+            upstream.write_all(&request).expect("forward the request");
+            let mut answer = Vec::new();
+            upstream.read_to_end(&mut answer).expect("read the answer");
+            if count.fetch_add(1, Ordering::SeqCst) >= lose {
+                let _ = client.write_all(&answer);
+            }
+        }
+    });
+    (addr, forwarded)
+}
+
+/// One request from `client`, its `Host` made the daemon's and its connection closing
+/// after the answer (so the answer ends where the stream does).
+fn read_request(client: &mut TcpStream, daemon: &str) -> Option<Vec<u8>> {
+    let mut raw = Vec::new();
+    let mut buf = [0; 4096];
+    let head_end = loop {
+        if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        let n = client.read(&mut buf).ok().filter(|n| *n > 0)?;
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8(raw[..head_end].to_vec()).ok()?;
+    let mut lines = head.split("\r\n");
+    let mut out = format!(
+        "{}\r\nHost: {daemon}\r\nConnection: close\r\n",
+        lines.next()?
+    );
+    let mut length = 0;
+    for line in lines {
+        let name = line
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if name == "content-length" {
+            length = line[15..].trim().parse().ok()?;
+        }
+        if name != "host" && name != "connection" {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("\r\n");
+    let mut body = raw[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = client.read(&mut buf).ok().filter(|n| *n > 0)?;
+        body.extend_from_slice(&buf[..n]);
+    }
+    let mut request = out.into_bytes();
+    request.extend_from_slice(&body);
+    Some(request)
+}
+
+#[test]
+fn the_cli_retries_a_write_whose_answer_was_lost_and_it_is_applied_once() {
+    let home = Home::init("Alex");
+    let d = home.start();
+    let (proxy, forwarded) = losing_proxy(&d.addr, 2);
+    std::fs::write(home.path().join("api.addr"), &proxy).expect("point the CLI at the proxy");
+
+    let out = d.cli(&["idea", "add", "Night swim", "--json"]);
+    assert!(
+        out.status.success(),
+        "the CLI got its answer on a retry: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON out");
+    assert_eq!(shown["title"], "Night swim", "{shown}");
+    assert_eq!(
+        forwarded.load(Ordering::SeqCst),
+        3,
+        "the request reached the daemon three times"
+    );
+    std::fs::write(home.path().join("api.addr"), &d.addr).expect("point the CLI back");
+    assert_eq!(d.count("/v1/ideas"), 1, "three deliveries, one idea");
 }

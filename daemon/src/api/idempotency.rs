@@ -18,8 +18,19 @@
 //! Successful answers are kept for 24 h, at most [`MAX_ANSWERS`] of them and
 //! [`MAX_ANSWER_BYTES`] in all; an answer that was an error is not kept, so a retry is
 //! judged afresh (nothing was applied).
+//!
+//! Each kept answer is also appended to `answers.log` in the home before it is sent
+//! ([`AnswerLog`]), and read back at start-up, so a retry after `kill -9` and a restart
+//! gets the first answer again. The append is not fsynced: a killed process loses nothing
+//! the kernel already has, and a power cut in between costs only the answer (the change
+//! itself is durable and marked, so the retry gets 409 `already_applied`, never a second
+//! change).
 
 use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::{Body, Bytes};
@@ -29,10 +40,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
 use tandem_protocol::activity::{RequestMark, valid_idempotency_key};
 use tandem_protocol::api::MAX_BODY_BYTES;
 
 use super::{ApiError, AppState, Caller};
+use crate::home::{open_private_log, write_private_file};
 use crate::repo::{RepoError, Request};
 
 /// The request header naming a write's key.
@@ -61,6 +74,51 @@ struct Stored {
     status: StatusCode,
     content_type: Option<HeaderValue>,
     body: Bytes,
+}
+
+/// One line of `answers.log`: a kept answer and the request it answered.
+#[derive(Serialize, Deserialize)]
+struct Record {
+    key: String,
+    digest: String,
+    at: Timestamp,
+    status: u16,
+    content_type: Option<String>,
+    /// The answer's body; answers are JSON or empty, so text.
+    body: String,
+}
+
+impl Record {
+    fn new(key: &str, entry: &Entry, stored: &Stored) -> Option<Self> {
+        Some(Self {
+            key: key.to_owned(),
+            digest: entry.digest.clone(),
+            at: entry.at,
+            status: stored.status.as_u16(),
+            content_type: match &stored.content_type {
+                Some(value) => Some(value.to_str().ok()?.to_owned()),
+                None => None,
+            },
+            body: String::from_utf8(stored.body.to_vec()).ok()?,
+        })
+    }
+
+    fn stored(self) -> Option<Stored> {
+        Some(Stored {
+            status: StatusCode::from_u16(self.status).ok()?,
+            content_type: match self.content_type {
+                Some(text) => Some(HeaderValue::from_str(&text).ok()?),
+                None => None,
+            },
+            body: Bytes::from(self.body),
+        })
+    }
+
+    fn line(&self) -> String {
+        let mut line = serde_json::to_string(self).expect("a record always serializes");
+        line.push('\n');
+        line
+    }
 }
 
 enum Phase {
@@ -115,14 +173,139 @@ impl Table {
             self.bytes -= stored.body.len();
         }
     }
+
+    /// Takes back an answer read from the log (a later line for the same key wins).
+    fn restore(&mut self, record: Record, arrival: u64) -> bool {
+        let (key, digest, at) = (record.key.clone(), record.digest.clone(), record.at);
+        let Some(stored) = record.stored() else {
+            return false;
+        };
+        self.remove(&key);
+        self.bytes += stored.body.len();
+        self.entries.insert(
+            key.clone(),
+            Entry {
+                digest,
+                arrival,
+                at,
+                phase: Phase::Done(stored),
+            },
+        );
+        self.order.push_back((arrival, key));
+        true
+    }
+
+    /// The log lines of every answer kept, oldest first.
+    fn lines(&self) -> Vec<String> {
+        self.order
+            .iter()
+            .filter_map(|(arrival, key)| {
+                let entry = self.entries.get(key).filter(|e| e.arrival == *arrival)?;
+                match &entry.phase {
+                    Phase::Done(stored) => Some(Record::new(key, entry, stored)?.line()),
+                    Phase::Running => None,
+                }
+            })
+            .collect()
+    }
 }
 
-/// This run's answers to keyed writes, shared by both listeners (callers' keys never
-/// meet: the key's digest includes who called).
-#[derive(Default)]
+/// `answers.log`: the kept answers, one JSON [`Record`] per line, appended as they are
+/// given and rewritten without the forgotten ones when it holds more than twice the
+/// answers kept (and at start-up).
+struct AnswerLog {
+    path: PathBuf,
+    file: Mutex<LogFile>,
+}
+
+struct LogFile {
+    /// Open for appending; `None` after a failure, until the next rewrite.
+    file: Option<File>,
+    /// Lines in the file, kept or forgotten.
+    lines: usize,
+}
+
+/// A log is rewritten once it has this many lines more than twice the answers kept.
+const SLACK_LINES: usize = 256;
+
+impl AnswerLog {
+    /// Reads the answers `path` holds into `table`, numbering them from 0; lines that are
+    /// not answers (a line torn by a crash) are left out. Returns the log, rewritten
+    /// without what was left out or forgotten, and the next arrival number.
+    fn load(path: PathBuf, table: &mut Table, now: Timestamp) -> (Self, u64) {
+        let mut arrival = 0;
+        let mut lines = 0;
+        match File::open(&path) {
+            Ok(file) => {
+                for line in BufReader::new(file).lines() {
+                    let Ok(line) = line else { break };
+                    lines += 1;
+                    let record = serde_json::from_str::<Record>(&line);
+                    if record.is_ok_and(|record| table.restore(record, arrival)) {
+                        arrival += 1;
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(
+                path = %path.display(),
+                "answers to earlier retried writes cannot be read ({e}); a retry of one of \
+                 them gets 409 already_applied instead of its first answer"
+            ),
+        }
+        table.forget_old(now);
+        let log = Self {
+            path,
+            file: Mutex::new(LogFile { file: None, lines }),
+        };
+        log.rewrite(&mut log.file.lock(), table.lines());
+        (log, arrival)
+    }
+
+    /// Appends `line`, then rewrites the log from the answers `table` keeps if it has
+    /// grown well past them.
+    fn append(&self, line: &str, table: &Mutex<Table>) {
+        let mut log = self.file.lock();
+        let written = match log.file.as_mut() {
+            Some(file) => file.write_all(line.as_bytes()),
+            None => Err(std::io::Error::other("the log could not be opened")),
+        };
+        match written {
+            Ok(()) => log.lines += 1,
+            Err(e) => {
+                tracing::warn!(path = %self.path.display(), "an answer was not saved ({e})");
+                log.file = None;
+            }
+        }
+        let kept = table.lock().entries.len();
+        if log.file.is_none() || log.lines > 2 * kept + SLACK_LINES {
+            let kept = table.lock().lines();
+            self.rewrite(&mut log, kept);
+        }
+    }
+
+    fn rewrite(&self, log: &mut LogFile, kept: Vec<String>) {
+        let written = write_private_file(&self.path, kept.concat().as_bytes())
+            .and_then(|()| open_private_log(&self.path));
+        match written {
+            Ok(file) => {
+                log.file = Some(file);
+                log.lines = kept.len();
+            }
+            Err(e) => {
+                tracing::warn!("answers to retried writes are not being saved: {e}");
+                log.file = None;
+            }
+        }
+    }
+}
+
+/// The answers to keyed writes of the last day, shared by both listeners (callers' keys
+/// never meet: the key's digest includes who called).
 pub struct Answers {
     table: Mutex<Table>,
     arrivals: AtomicU64,
+    log: AnswerLog,
 }
 
 /// Where a keyed request stands when it arrives.
@@ -133,6 +316,17 @@ enum Arrival {
 }
 
 impl Answers {
+    /// The answers kept in `path` (`answers.log` in the home), which keeps them from now on.
+    pub fn open(path: &Path) -> Self {
+        let mut table = Table::default();
+        let (log, arrivals) = AnswerLog::load(path.to_owned(), &mut table, crate::clock::now());
+        Self {
+            table: Mutex::new(table),
+            arrivals: AtomicU64::new(arrivals),
+            log,
+        }
+    }
+
     fn arrive(&self, mark: RequestMark) -> Arrival {
         let now = crate::clock::now();
         let mut table = self.table.lock();
@@ -170,19 +364,35 @@ impl Answers {
         }
     }
 
-    /// Keeps a successful answer; forgets the key otherwise (nothing was applied, so a
-    /// retry is judged afresh).
-    fn settle(&self, key: &str, answer: Option<Stored>) {
-        let mut table = self.table.lock();
-        match answer {
-            Some(stored) => {
-                table.bytes += stored.body.len();
-                if let Some(entry) = table.entries.get_mut(key) {
-                    entry.phase = Phase::Done(stored);
-                }
-                table.forget_old(crate::clock::now());
-            }
-            None => table.remove(key),
+    /// Forgets a key whose request failed: nothing was applied, so a retry is judged
+    /// afresh.
+    fn forget(&self, key: &str) {
+        self.table.lock().remove(key);
+    }
+
+    /// Keeps a successful answer in memory; returns its log line.
+    fn settle(&self, key: &str, stored: Stored) -> Option<String> {
+        let mut guard = self.table.lock();
+        let table = &mut *guard;
+        let entry = table.entries.get_mut(key)?;
+        let line = Record::new(key, entry, &stored).map(|record| record.line());
+        table.bytes += stored.body.len();
+        entry.phase = Phase::Done(stored);
+        table.forget_old(crate::clock::now());
+        line
+    }
+
+    /// Keeps a successful answer in memory and in the log, before it is sent.
+    async fn keep(self: &Arc<Self>, key: &str, stored: Stored) {
+        let Some(line) = self.settle(key, stored) else {
+            return;
+        };
+        let answers = self.clone();
+        let appended = tokio::task::spawn_blocking(move || {
+            answers.log.append(&line, &answers.table);
+        });
+        if let Err(e) = appended.await {
+            tracing::warn!("an answer was not saved: {e}");
         }
     }
 }
@@ -197,7 +407,7 @@ struct Running<'a> {
 impl Drop for Running<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            self.answers.settle(&key, None);
+            self.answers.forget(&key);
         }
     }
 }
@@ -268,25 +478,121 @@ pub async fn layer(State(state): State<AppState>, request: HttpRequest, next: Ne
         return response;
     };
     if !response.status().is_success() {
-        answers.settle(&key, None);
+        answers.forget(&key);
         return response;
     }
     let (parts, body) = response.into_parts();
     match axum::body::to_bytes(body, MAX_ANSWER_BYTES).await {
         Ok(bytes) => {
-            answers.settle(
-                &key,
-                Some(Stored {
-                    status: parts.status,
-                    content_type: parts.headers.get(header::CONTENT_TYPE).cloned(),
-                    body: bytes.clone(),
-                }),
-            );
+            let stored = Stored {
+                status: parts.status,
+                content_type: parts.headers.get(header::CONTENT_TYPE).cloned(),
+                body: bytes.clone(),
+            };
+            answers.keep(&key, stored).await;
             Response::from_parts(parts, Body::from(bytes))
         }
         Err(e) => {
-            answers.settle(&key, None);
+            answers.forget(&key);
             ApiError::internal(format!("the answer could not be read: {e}")).into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    fn answer(body: &str) -> Stored {
+        Stored {
+            status: StatusCode::CREATED,
+            content_type: Some(HeaderValue::from_static("application/json")),
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    fn mark(key: &str, body: &str) -> RequestMark {
+        RequestMark::new("laptop", key, "POST", "/v1/ideas", body.as_bytes())
+    }
+
+    /// Gives `key` its first answer, as the middleware does.
+    fn answered(answers: &Arc<Answers>, key: &str, body: &str) {
+        let mark = mark(key, body);
+        let key = mark.key.clone();
+        assert!(matches!(answers.arrive(mark), Arrival::New(_)));
+        let line = answers
+            .settle(&key, answer(body))
+            .expect("a JSON answer has a line");
+        answers.log.append(&line, &answers.table);
+    }
+
+    fn replayed_body(answers: &Answers, key: &str, body: &str) -> Option<Bytes> {
+        match answers.arrive(mark(key, body)) {
+            Arrival::Replay(response) => {
+                let body = axum::body::to_bytes(response.into_body(), 1 << 20);
+                Some(
+                    body.now_or_never()
+                        .expect("a stored body is whole")
+                        .unwrap(),
+                )
+            }
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn answers_come_back_from_the_log_without_a_line_torn_by_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("answers.log");
+        let answers = Arc::new(Answers::open(&path));
+        answered(&answers, "one", r#"{"id":"1"}"#);
+        answered(&answers, "two", r#"{"id":"2"}"#);
+        drop(answers);
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        file.write_all(br#"{"key":"three","dig"#).unwrap();
+
+        let answers = Answers::open(&path);
+        assert_eq!(
+            replayed_body(&answers, "one", r#"{"id":"1"}"#).as_deref(),
+            Some(&br#"{"id":"1"}"#[..])
+        );
+        assert_eq!(
+            replayed_body(&answers, "two", r#"{"id":"2"}"#).as_deref(),
+            Some(&br#"{"id":"2"}"#[..])
+        );
+        assert!(replayed_body(&answers, "three", "{}").is_none());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2, "the torn line is gone: {text}");
+    }
+
+    #[test]
+    fn the_log_stays_near_the_answers_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("answers.log");
+        let answers = Arc::new(Answers::open(&path));
+        for n in 0..(3 * SLACK_LINES) {
+            answered(&answers, &format!("key-{n}"), "{}");
+        }
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+        assert_eq!(
+            lines,
+            3 * SLACK_LINES,
+            "every answer is kept: nothing to drop yet"
+        );
+        {
+            let mut table = answers.table.lock();
+            let keys: Vec<String> = table.entries.keys().skip(64).cloned().collect();
+            for key in keys {
+                table.remove(&key);
+            }
+        }
+        answered(&answers, "last", "{}");
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+        assert_eq!(lines, 65, "rewritten without the forgotten answers");
     }
 }
