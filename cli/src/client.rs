@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tandem_protocol::api::{Endpoint, ErrorBody, encode};
+use tandem_protocol::api::{Endpoint, ErrorBody, IDEMPOTENCY_KEY, encode};
 use tandem_protocol::paths::{API_ADDR_FILE, API_TOKEN_FILE, CONFIG_FILE, HomeProblem};
 use thiserror::Error;
 
@@ -40,6 +40,12 @@ pub enum ClientError {
     /// The answer could not be understood.
     #[error("unexpected answer from the daemon: {0}")]
     Protocol(String),
+    /// The request was sent but no answer came, also after retries.
+    #[error(
+        "the daemon did not answer ({0}); see `tandem status`, and check whether the change \
+         was made before trying again"
+    )]
+    NoAnswer(String),
 }
 
 impl ClientError {
@@ -52,6 +58,7 @@ impl ClientError {
             Self::Token { .. } => "no_token",
             Self::Api { code, .. } => code,
             Self::Protocol(_) => "protocol",
+            Self::NoAnswer(_) => "no_answer",
         }
     }
 }
@@ -115,6 +122,30 @@ impl Payload {
     }
 }
 
+/// How long to wait before each retry of a write whose answer was lost: about 4 s in
+/// all, enough for a daemon restart.
+const RETRY_PAUSES: [Duration; 4] = [
+    Duration::from_millis(100),
+    Duration::from_millis(400),
+    Duration::from_millis(1_000),
+    Duration::from_millis(2_500),
+];
+
+/// Why a request got no answer.
+enum Lost {
+    /// Nothing listens at the daemon's address: the request was not sent.
+    Unreachable,
+    /// The request may have been sent, but its answer broke off or timed out.
+    Answer(String),
+    /// The request could not be put together (a bug, never retried).
+    Unbuilt(String),
+}
+
+/// A fresh key for one write and its retries.
+fn new_key() -> String {
+    format!("cli-{:032x}", rand::random::<u128>())
+}
+
 /// A connection to the local daemon.
 pub struct Client {
     home: PathBuf,
@@ -171,23 +202,57 @@ impl Client {
     }
 
     /// As [`Client::call`], for an answer that is not JSON (a backup archive).
+    ///
+    /// A write carries a fresh `Idempotency-Key` and is retried under it when its answer
+    /// is lost (the connection broke or timed out after it was sent, or the daemon was
+    /// restarting): the daemon applies it once and answers the retry as it answered the
+    /// first. A daemon that cannot be reached at all fails at once.
     pub fn call_for_bytes<const N: usize>(
         &self,
         endpoint: &Endpoint<N>,
         params: [&str; N],
         payload: Payload,
     ) -> Result<Vec<u8>, ClientError> {
-        let request = ureq::http::Request::builder()
+        let uri = format!("{}{}{}", self.base, endpoint.path(params), payload.query);
+        let key = endpoint.method().writes().then(new_key);
+        let mut pauses = RETRY_PAUSES.iter();
+        let (status, bytes) = loop {
+            let sent = self.send(endpoint, &uri, key.as_deref(), payload.body.as_deref());
+            let lost = match &sent {
+                Err(Lost::Unreachable) => pauses.len() < RETRY_PAUSES.len(),
+                Err(Lost::Answer(_)) => true,
+                Err(Lost::Unbuilt(_)) => false,
+                Ok((409, body)) => Self::error(409, body).code() == "key_in_use",
+                Ok(_) => false,
+            };
+            match pauses.next() {
+                Some(pause) if lost && key.is_some() => std::thread::sleep(*pause),
+                _ => break sent.map_err(|lost| self.lost(lost))?,
+            }
+        };
+        if (200..300).contains(&status) {
+            return Ok(bytes);
+        }
+        Err(Self::error(status, &bytes))
+    }
+
+    /// Sends one request and reads its whole answer.
+    fn send<const N: usize>(
+        &self,
+        endpoint: &Endpoint<N>,
+        uri: &str,
+        key: Option<&str>,
+        json: Option<&[u8]>,
+    ) -> Result<(u16, Vec<u8>), Lost> {
+        let mut request = ureq::http::Request::builder()
             .method(endpoint.method().as_str())
-            .uri(format!(
-                "{}{}{}",
-                self.base,
-                endpoint.path(params),
-                payload.query
-            ))
+            .uri(uri)
             .header("Authorization", self.auth());
-        let unbuilt = |e: ureq::http::Error| ClientError::Protocol(e.to_string());
-        let response = match payload.body {
+        if let Some(key) = key {
+            request = request.header(IDEMPOTENCY_KEY, key);
+        }
+        let unbuilt = |e: ureq::http::Error| Lost::Unbuilt(e.to_string());
+        let response = match json {
             Some(json) => self.agent.run(
                 request
                     .header("Content-Type", "application/json")
@@ -196,23 +261,12 @@ impl Client {
             ),
             None => self.agent.run(request.body(()).map_err(unbuilt)?),
         };
-        let (status, bytes) = self.answer(response)?;
-        if (200..300).contains(&status) {
-            return Ok(bytes);
-        }
-        Err(Self::error(status, &bytes))
-    }
-
-    /// The status and body of a response, or why there was none.
-    fn answer(
-        &self,
-        response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    ) -> Result<(u16, Vec<u8>), ClientError> {
         let mut response = response.map_err(|e| match e {
-            ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
-                ClientError::NotRunning(self.home.clone())
+            ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => Lost::Unreachable,
+            ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                Lost::Unreachable
             }
-            other => ClientError::Protocol(other.to_string()),
+            other => Lost::Answer(other.to_string()),
         })?;
         let status = response.status().as_u16();
         let bytes = response
@@ -220,8 +274,17 @@ impl Client {
             .with_config()
             .limit(256 * 1024 * 1024)
             .read_to_vec()
-            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+            .map_err(|e| Lost::Answer(e.to_string()))?;
         Ok((status, bytes))
+    }
+
+    /// What a person is told when no answer came.
+    fn lost(&self, lost: Lost) -> ClientError {
+        match lost {
+            Lost::Unreachable => ClientError::NotRunning(self.home.clone()),
+            Lost::Answer(why) => ClientError::NoAnswer(why),
+            Lost::Unbuilt(why) => ClientError::Protocol(why),
+        }
     }
 
     /// The daemon's error answer.

@@ -150,7 +150,16 @@ impl Method {
             Method::Delete => "DELETE",
         }
     }
+
+    /// Whether it changes something, so that a retry must carry an `Idempotency-Key`.
+    pub fn writes(self) -> bool {
+        self != Method::Get
+    }
 }
+
+/// The request header that makes a write safe to retry: the daemon applies a key's
+/// request once and answers its retries with the first answer.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
 /// One operation a client sends: a method on a path whose `PARAMS` parameters are filled
 /// in per request. Only [`endpoints`] makes them, so everything a client can send is in
