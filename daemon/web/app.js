@@ -9,7 +9,13 @@ const REVOKED_PARAM = "revoked";
 const REVOKED = "This phone's access was revoked or its token is wrong. " +
   "Ask for a new link on the laptop: tandem phone add";
 
-const state = { token: null, me: null, people: new Map(), view: "week", week: null, events: null };
+const state = {
+  token: null, me: null, people: new Map(), view: "week", week: null, events: null,
+  /** While true, reads give what the phone last saw without asking (the first paint). */
+  fromMemory: false,
+  /** The time of the oldest remembered answer shown, while the laptop does not answer. */
+  staleSince: null,
+};
 
 const $ = (id) => document.getElementById(id);
 
@@ -34,15 +40,62 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
-  const response = await fetch(path, {
+/** A write kept in the outbox because the laptop did not answer: it goes when it does. */
+class Queued extends Error {
+  constructor() {
+    super(`Kept on this phone until the laptop answers (${waiting(outbox().length)}).`);
+    this.status = 0;
+  }
+}
+
+const UNREACHABLE = "The laptop is not answering (asleep, or this phone left its Wi-Fi). Try again when it is back.";
+/** How long a read may take before the page shows what it last saw instead. */
+const READ_TIMEOUT_MS = 5000;
+/** How long a write may take before it waits in the outbox (and is retried under its key). */
+const WRITE_TIMEOUT_MS = 15000;
+
+/**
+ * Reads `path`, or changes something: a write carries an `Idempotency-Key`, so that if
+ * its answer is lost it can be sent again and is applied once. A write the laptop does
+ * not answer goes to the outbox and throws `Queued` (unless `queue` is false: undo and
+ * the jar's draw mean "now", not later); a read it does not answer gives what this phone
+ * last saw of `path`, if anything, and says so at the top of the page.
+ */
+async function api(method, path, body, { queue = true } = {}) {
+  if (method === "GET") return read(path);
+  const write = { key: newKey(), method, path, body, at: Date.now() };
+  if (queue && outbox().length > 0) return queueUp(write);
+  let response;
+  try {
+    response = await send(write, WRITE_TIMEOUT_MS);
+  } catch {
+    if (!queue) throw new ApiError(0, { error: { message: UNREACHABLE } });
+    return queueUp(write);
+  }
+  return answer(response);
+}
+
+function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return `phone-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** Sends one write; rejects if no answer came in `timeout` ms. */
+function send({ key, method, path, body }, timeout) {
+  return fetch(path, {
     method,
     headers: {
       Authorization: `Bearer ${state.token}`,
+      "Idempotency-Key": key,
       ...(body === undefined ? {} : { "Content-Type": "application/json" }),
     },
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeout),
   });
+}
+
+/** An answer's data, or the daemon's refusal as an `ApiError` (signing out on 401). */
+async function answer(response) {
   if (response.status === 401) {
     forget();
     throw new ApiError(401, null);
@@ -51,6 +104,138 @@ async function api(method, path, body) {
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }
+
+// ---- what the phone last saw ----
+
+const SEEN_PREFIX = "tandem.seen ";
+
+/**
+ * Reads `path` and keeps the answer on this phone; while the laptop does not answer (or
+ * the page is drawing its first screen from memory), gives what was kept instead.
+ */
+async function read(path) {
+  if (state.fromMemory && seen(path)) return stale(path);
+  let response;
+  try {
+    response = await fetch(path, {
+      headers: { Authorization: `Bearer ${state.token}` },
+      signal: AbortSignal.timeout(READ_TIMEOUT_MS),
+    });
+  } catch {
+    if (seen(path)) return stale(path);
+    throw new ApiError(0, { error: { message: UNREACHABLE } });
+  }
+  const data = await answer(response);
+  keep(() => localStorage.setItem(SEEN_PREFIX + path, JSON.stringify({ at: Date.now(), data })));
+  fresh();
+  return data;
+}
+
+function seen(path) {
+  try {
+    return JSON.parse(localStorage.getItem(SEEN_PREFIX + path));
+  } catch {
+    return null;
+  }
+}
+
+/** What was kept of `path`, with the top of the page saying from when. */
+function stale(path) {
+  const { at, data } = seen(path);
+  state.staleSince = Math.min(state.staleSince ?? at, at);
+  const time = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" })
+    .format(new Date(state.staleSince));
+  $("stale").textContent = `Showing what the laptop said at ${time}. Reconnecting…`;
+  $("stale").hidden = false;
+  return data;
+}
+
+function fresh() {
+  state.staleSince = null;
+  $("stale").hidden = true;
+}
+
+/** Stores something on the phone; a full storage only means less is kept. */
+function keep(store) {
+  try {
+    store();
+  } catch {
+    // Quota exceeded or storage disabled: the page works on, it just remembers less.
+  }
+}
+
+// ---- the outbox ----
+
+const OUTBOX_KEY = "tandem.outbox";
+
+/** Writes waiting for the laptop, oldest first. */
+function outbox() {
+  try {
+    return JSON.parse(localStorage.getItem(OUTBOX_KEY)) || [];
+  } catch {
+    return [];
+  }
+}
+
+function setOutbox(writes) {
+  keep(() => {
+    if (writes.length) localStorage.setItem(OUTBOX_KEY, JSON.stringify(writes));
+    else localStorage.removeItem(OUTBOX_KEY);
+  });
+  showOutbox();
+}
+
+const waiting = (n) => `waiting to send: ${n} ${n === 1 ? "change" : "changes"}`;
+
+function showOutbox() {
+  const n = outbox().length;
+  $("outbox").hidden = n === 0;
+  $("outbox").textContent = n ? `Waiting to send: ${n} ${n === 1 ? "change" : "changes"}.` : "";
+}
+
+function queueUp(write) {
+  setOutbox([...outbox(), write]);
+  sendOutbox();
+  throw new Queued();
+}
+
+let sending = false;
+
+/**
+ * Sends the outbox in order, each write under its own key, so one that reached the laptop
+ * before its answer was lost is not applied twice. Stops at the first write the laptop
+ * does not answer (the next try resumes there); one it refuses is dropped with a toast.
+ */
+async function sendOutbox() {
+  if (sending || !state.token) return;
+  sending = true;
+  let sent = 0;
+  try {
+    for (let writes = outbox(); writes.length > 0; writes = outbox()) {
+      const [write] = writes;
+      let response;
+      try {
+        response = await send(write, WRITE_TIMEOUT_MS);
+      } catch {
+        break;
+      }
+      if (response.status === 401) return forget();
+      const data = response.ok ? null : await response.json().catch(() => null);
+      // Still running from an earlier try: wait for its answer.
+      if (data?.error?.code === "key_in_use") break;
+      setOutbox(outbox().filter((w) => w.key !== write.key));
+      sent += 1;
+      const applied = response.ok || data?.error?.code === "already_applied";
+      if (!applied) toast(`Not sent: ${data?.error?.message || `request failed (${response.status})`}`);
+    }
+  } finally {
+    sending = false;
+  }
+  if (sent > 0) render();
+}
+
+setInterval(() => { if (outbox().length > 0) sendOutbox(); }, 3000);
+window.addEventListener("online", () => sendOutbox());
 
 // ---- sign in and out ----
 
@@ -457,13 +642,14 @@ function comments(plan, path) {
       await api("POST", `${path}/comments`, { text });
       await render();
     } catch (failure) {
+      if (failure instanceof Queued) input.value = "";
       if (failure.status !== 401) error.textContent = failure.message;
     }
   });
   box.append(form);
   box.addEventListener("toggle", () => {
     if (box.open && said.some((c) => c.by !== state.me.id)) {
-      api("POST", `${path}/seen`).catch(() => {});
+      api("POST", `${path}/seen`, undefined, { queue: false }).catch(() => {});
     }
   });
   return box;
@@ -767,7 +953,12 @@ function wireEditor() {
       saved(changed);
       await render();
     } catch (error) {
-      if (error.status !== 401) showError("editor-error", error);
+      if (error instanceof Queued) {
+        dialog.close();
+        toast(error.message);
+      } else if (error.status !== 401) {
+        showError("editor-error", error);
+      }
     }
   });
 }
@@ -796,7 +987,7 @@ function undone(activity) {
  */
 function undo() {
   act(async () => {
-    const activity = await api("POST", "/v1/undo");
+    const activity = await api("POST", "/v1/undo", undefined, { queue: false });
     toast(`Undone: ${undone(activity)}.`);
   });
 }
@@ -812,7 +1003,12 @@ function onSubmit(id, errorId, handler) {
       await handler(new FormData(form), form);
       await render();
     } catch (error) {
-      if (error.status !== 401) showError(errorId, error);
+      if (error instanceof Queued) {
+        form.reset();
+        toast(error.message);
+      } else if (error.status !== 401) {
+        showError(errorId, error);
+      }
     }
   });
 }
@@ -896,7 +1092,7 @@ function wireForms() {
 
   $("draw").addEventListener("click", async () => {
     try {
-      const idea = await api("POST", "/v1/ideas/draw");
+      const idea = await api("POST", "/v1/ideas/draw", undefined, { queue: false });
       $("drawn").textContent = idea.title;
     } catch (error) {
       if (error.status !== 401) $("drawn").textContent = error.message;
@@ -937,6 +1133,9 @@ function listen() {
   events.addEventListener("open", () => {
     $("live").textContent = "live";
     $("live").classList.add("on");
+    // Back after a while away: send what waited, and redraw what may have been stale.
+    sendOutbox();
+    if (state.staleSince !== null) render();
   });
   events.addEventListener("change", (message) => {
     const change = JSON.parse(message.data);
@@ -950,29 +1149,49 @@ function listen() {
   events.addEventListener("error", () => {
     $("live").textContent = "offline";
     $("live").classList.remove("on");
-    // A closed stream may mean the phone was revoked: ask, which signs out on 401.
+    // A closed stream may mean the phone was revoked: ask, which signs out on 401;
+    // otherwise the laptop is away, and the page keeps trying.
     if (events.readyState === EventSource.CLOSED) {
-      api("GET", "/v1/status").then(() => setTimeout(listen, 2000), () => {});
+      api("GET", "/v1/status").then(
+        () => setTimeout(listen, 2000),
+        (error) => { if (error.status !== 401) setTimeout(listen, 5000); });
     }
   });
 }
 
 // ---- start ----
 
-async function start() {
-  try {
-    const status = await api("GET", "/v1/status");
-    state.me = status.me;
-    state.people = new Map([[status.me.id, status.me.name]]);
-    if (status.partner) state.people.set(status.partner.id, status.partner.name);
-  } catch (error) {
-    if (error.status !== 401) logout(`Cannot reach tandem on the laptop: ${error.message}`);
-    return;
-  }
+/** Takes who is who from the status. */
+function enter(status) {
+  state.me = status.me;
+  state.people = new Map([[status.me.id, status.me.name]]);
+  if (status.partner) state.people.set(status.partner.id, status.partner.name);
   $("login").hidden = true;
   $("app").hidden = false;
+}
+
+/**
+ * Shows at once what this phone last saw, marked with its time, then asks the laptop;
+ * while it does not answer, the page stays on what it saw and keeps trying.
+ */
+async function start() {
+  showOutbox();
+  const remembered = seen("/v1/status");
+  if (remembered) {
+    state.fromMemory = true;
+    enter(remembered.data);
+    show(state.view);
+    state.fromMemory = false;
+  }
+  try {
+    enter(await read("/v1/status"));
+  } catch (error) {
+    if (error.status === 401) return;
+    if (!remembered) return logout(`Cannot reach tandem on the laptop: ${error.message}`);
+  }
   listen();
   show(state.view);
+  sendOutbox();
 }
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -4,6 +4,7 @@
 import { chromium } from "playwright-core";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
 
 /** axe-core's script, pinned by package-lock.json, run in each page to audit it. */
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -63,6 +64,15 @@ export async function phone(browser, url, token, {
   await page.locator("#personal li").first().waitFor();
   check(!page.url().includes("token="), "the token is removed from the address bar");
   return { page, errors };
+}
+
+/** The next line the Rust test writes to our stdin, once it has done what we asked. */
+export async function waitForLine() {
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    lines.close();
+    return line;
+  }
 }
 
 /** Opens a view: a tab, or the header's Trash button. */

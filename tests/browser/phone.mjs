@@ -7,10 +7,9 @@
 // revocation part it prints `revoke-now` and waits for a line on stdin: the Rust test
 // revokes Alex's phone with `tandem phone revoke` in between.
 
-import { createInterface } from "node:readline";
 import {
   TIMEOUT, WIDTH, accessibility, check, clipped, edit, env, phone, refused, run, shots, spaced,
-  tab,
+  tab, waitForLine,
 } from "./lib.mjs";
 
 const [aUrl, aToken, bUrl, bToken] = ["A_URL", "A_TOKEN", "B_URL", "B_TOKEN"].map(env);
@@ -46,14 +45,6 @@ async function checkManifest(page) {
       `icon ${icon.src} loads as ${icon.type} (${icon.status}, ${icon.served}, ${icon.bytes} bytes)`);
   }
   check(found.touch === 200, "the iOS home-screen icon loads");
-}
-
-async function waitForLine() {
-  const lines = createInterface({ input: process.stdin });
-  for await (const line of lines) {
-    lines.close();
-    return line;
-  }
 }
 
 await run(async (browser) => {

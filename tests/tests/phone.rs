@@ -659,3 +659,73 @@ fn on_a_sunday_the_phone_looks_ahead_and_plans_are_talked_through() {
     assert_eq!(comments, ["Bring the blue blanket?"], "{moved}");
     assert!(titles(&sam.get("/v1/plans").body).contains(&"Pottery class".to_owned()));
 }
+
+#[test]
+fn the_phone_keeps_edits_in_its_outbox_while_the_laptop_sleeps() {
+    let (chromium, dir) = match browser() {
+        Ok(found) => found,
+        Err(why) => {
+            eprintln!("SKIP the_phone_keeps_edits_in_its_outbox_while_the_laptop_sleeps: {why}");
+            return;
+        }
+    };
+    let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
+    let (mut alex, sam) = (alex_home.start(), sam_home.start());
+    pair(&alex, &sam, false);
+    let idea = alex.post("/v1/ideas", &json!({"title": "Pottery class"}));
+    assert_eq!(idea.status, 201, "{:?}", idea.body);
+    let (alex_phone, sam_phone) = (
+        Phone::add(&alex, "Alex's Pixel"),
+        Phone::add(&sam, "Sam's iPhone"),
+    );
+    let mut node = phone_script(&chromium, &dir, "outbox.mjs", &alex_phone, &sam_phone)
+        .spawn()
+        .expect("run node");
+    let mut stdin = node.stdin.take().unwrap();
+    let mut said = Vec::new();
+    for line in BufReader::new(node.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        match line.as_str() {
+            "stop-now" => {
+                assert!(alex.terminate().success(), "Alex's daemon stops cleanly");
+                writeln!(stdin, "stopped").unwrap();
+            }
+            "start-now" => {
+                alex = alex_home.start();
+                writeln!(stdin, "started").unwrap();
+            }
+            _ => {}
+        }
+        said.push(line);
+    }
+    let status = node.wait().unwrap();
+    assert!(status.success(), "browser checks failed; it said {said:?}");
+    assert_eq!(said.last().map(String::as_str), Some("ok"), "{said:?}");
+    for shot in ["from-memory", "outbox"] {
+        assert!(
+            screenshots().join(format!("{shot}.png")).exists(),
+            "{shot}.png"
+        );
+    }
+
+    // Both waited on the phone and reached Sam's laptop; a marker written after them
+    // shows nothing more came: each arrived once.
+    let marker = alex.post("/v1/ideas", &json!({"title": "Marker"}));
+    assert_eq!(marker.status, 201, "{:?}", marker.body);
+    assert!(eventually(Duration::from_secs(20), || titles(
+        &sam.get("/v1/ideas").body
+    )
+    .contains(&"Marker".to_owned())));
+    let once = |d: &Daemon, path: &str, title: &str| {
+        let all = titles(&d.get(path).body);
+        assert_eq!(
+            all.iter().filter(|t| *t == title).count(),
+            1,
+            "{title} once on {path}: {all:?}"
+        );
+    };
+    for d in [&alex, &sam] {
+        once(d, "/v1/plans", "Sunset walk");
+        once(d, "/v1/ideas", "Board games");
+    }
+}
