@@ -35,9 +35,9 @@ use utoipa::{IntoResponses, Modify, ToSchema};
                        same request again under the key is applied once and gets the first \
                        answer again (same status and body, `Idempotent-Replayed: true`) for \
                        24 h; 409 `key_in_use` while the first is still running; 409 \
-                       `already_applied` when it was applied but its answer is no longer kept \
-                       (the daemon restarted); 422 `key_reused` for a different request under \
-                       a used key."
+                       `already_applied` when it was applied but its answer was not kept (the \
+                       caller went away first, or power failed before the answer reached the \
+                       disk); 422 `key_reused` for a different request under a used key."
     ),
     components(schemas(ErrorBody)),
     modifiers(&Shared),
