@@ -42,7 +42,7 @@ use tandem_protocol::time::Stamp;
 use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 
-use crate::home::{Home, HomeError, create_private_dir, write_file_atomic};
+use crate::home::{Home, HomeError, create_private_dir, io_at, write_file_atomic};
 use crate::peer::PeerHub;
 use crate::peers::PeerEntry;
 use crate::repo::RepoError;
@@ -617,8 +617,7 @@ impl Folder {
                             changes,
                         };
                         let file = seal::seal(&job.key, &envelope(seq), &payload, rand::random());
-                        write_file_atomic(&dir.join(name::bundle(seq)), &file, 0o600)
-                            .map_err(|e| e.to_string())?;
+                        write_file_atomic(&dir.join(name::bundle(seq)), &file, 0o600)?;
                         for old in &replaces {
                             remove(&dir.join(name::bundle(*old)))?;
                         }
@@ -640,12 +639,11 @@ impl Folder {
                         };
                         let file =
                             seal::seal(&job.key, &envelope(ack_seq), &payload, rand::random());
-                        write_file_atomic(&dir.join(name::ack(job.reader)), &file, 0o600)
-                            .map_err(|e| e.to_string())?;
+                        write_file_atomic(&dir.join(name::ack(job.reader)), &file, 0o600)?;
                         acked.insert(job.reader, (heads, yours));
                     }
                 }
-                Ok::<_, String>(())
+                Ok::<_, HomeError>(())
             })();
             (outboxes, acked, ack_seq, wrote, result)
         })
@@ -657,7 +655,7 @@ impl Folder {
         if wrote {
             self.status.last_written = Some(Stamp(jiff::Timestamp::now()));
         }
-        result.map_err(|e| format!("cannot write to the mailbox folder: {e}"))
+        result.map_err(|e| write_failed(&e))
     }
 }
 
@@ -811,23 +809,34 @@ fn listing(dir: &Path) -> Vec<(PathBuf, FileName)> {
 
 /// Makes this device's directory `dir` (0700) in a folder that exists: never the folder
 /// itself, which missing means a drive not mounted (or a folder deleted on purpose).
-fn own_dir(dir: &Path) -> Result<(), String> {
+fn own_dir(dir: &Path) -> Result<(), HomeError> {
     use std::os::unix::fs::DirBuilderExt;
     match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-            Err(format!("{}: {e}", dir.display()))
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(io_at(dir)(e)),
         _ => Ok(()),
     }
 }
 
 /// Deletes a file; one already gone is fine (a sync client may have beaten us to it).
-fn remove(path: &Path) -> Result<(), String> {
+fn remove(path: &Path) -> Result<(), HomeError> {
     match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(format!("{}: {e}", path.display()))
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_at(path)(e)),
         _ => Ok(()),
+    }
+}
+
+/// What `mailbox status` says when the write phase failed: a full disk (or quota) in
+/// words that say what to do, anything else with the file and the system's words. The
+/// changes stay in the documents and the next pass writes them.
+fn write_failed(e: &HomeError) -> String {
+    use std::io::ErrorKind::{QuotaExceeded, StorageFull};
+    match e {
+        HomeError::Io { source, .. } if matches!(source.kind(), StorageFull | QuotaExceeded) => {
+            "the mailbox folder's disk is full: free some space on it; tandem keeps every \
+             change and writes it there as soon as it can"
+                .to_owned()
+        }
+        _ => format!("cannot write to the mailbox folder: {e}"),
     }
 }
 

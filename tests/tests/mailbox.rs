@@ -1,10 +1,16 @@
 //! Syncing while apart through a shared folder: two paired daemons that can no longer
 //! reach each other (no mDNS, no remembered address) and share only a directory.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tandem_daemon::peers::PeerBook;
+use tandem_protocol::device::DeviceId;
+use tandem_protocol::mailbox::PairKey;
+use tandem_protocol::mailbox::seal;
 use tandem_tests::{Daemon, Home, eventually, files_under, pair};
 
 const SOON: Duration = Duration::from_secs(15);
@@ -604,4 +610,168 @@ fn the_cli_sets_shows_and_stops_the_mailbox_and_doctor_checks_it() {
     );
     alex.cli_ok(&["mailbox", "off"]);
     assert!(alex.cli_json(&["mailbox", "status"])["shared"].is_null());
+}
+
+/// The mailbox key `d` holds for the pair with device `other`, read from its `peers.toml`
+/// as anyone holding that laptop could.
+fn key_held(d: &Daemon, other: &str) -> PairKey {
+    let home = tandem_daemon::home::Home::resolve(Some(d.home().to_owned()));
+    let book = PeerBook::load(&home).unwrap();
+    let (me, them): (DeviceId, DeviceId) =
+        (d.device_id().parse().unwrap(), other.parse().unwrap());
+    book.get(&them)
+        .expect("the device is paired")
+        .mailbox
+        .key(me, them)
+        .expect("the pair has a mailbox key")
+}
+
+/// The mailbox files under their final names (`*.tdm`) in `folder`, with their bytes;
+/// one deleted while listing is left out.
+fn final_files(folder: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    files_under(folder)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "tdm"))
+        .filter_map(|f| Some((f.clone(), std::fs::read(&f).ok()?)))
+        .collect()
+}
+
+/// A small tmpfs mounted for one test and unmounted when dropped.
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    /// `None`, with a line saying why, where mounting is not permitted (not root).
+    fn mount(kib: u32) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match out {
+            Ok(out) if out.status.success() => Some(Self(dir)),
+            Ok(out) => {
+                eprintln!(
+                    "SKIPPED: cannot mount a small tmpfs to fill ({}); run as root to test a full disk",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("SKIPPED: cannot run mount ({e}); run as root to test a full disk");
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    /// Takes every byte left with one file, and returns it.
+    fn fill(&self) -> PathBuf {
+        let path = self.path().join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        while file.write_all(&[0xAA; 4096]).is_ok() {}
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let unmounted = Command::new("umount")
+            .arg(self.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !unmounted {
+            let _ = Command::new("umount").arg("-l").arg(self.path()).status();
+        }
+    }
+}
+
+#[test]
+fn a_full_disk_is_shown_loses_nothing_and_catches_up_when_freed() {
+    let Some(disk) = SmallDisk::mount(256) else {
+        return;
+    };
+    let (_a_home, _b_home, alex, sam) = apart(["Alex", "Sam"]);
+    let folder = disk.path();
+    set_mailbox(&alex, folder);
+    set_mailbox(&sam, folder);
+    plan(&alex, "Before");
+    assert!(eventually(SOON, || titles(&sam) == ["Before"]));
+    let (alex_id, sam_id) = (alex.device_id(), sam.device_id());
+    // Settled: every bundle acknowledged and pruned, so nothing frees space later.
+    let acked = |id: &str| {
+        files_under(&folder.join(id))
+            .iter()
+            .any(|f| f.file_name().unwrap().to_string_lossy().starts_with("ack-"))
+    };
+    assert!(eventually(SOON, || bundles(folder, &alex_id).is_empty()
+        && bundles(folder, &sam_id).is_empty()
+        && acked(&alex_id)
+        && acked(&sam_id)));
+    let filler = disk.fill();
+
+    // The API still acknowledges edits on both sides; only the folder waits.
+    let written: Vec<String> = (1..=3).map(|n| format!("While full {n}")).collect();
+    for title in &written {
+        plan(&alex, title);
+    }
+    let reply = sam.post("/v1/ideas", &json!({"title": "Night swim"}));
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    for d in [&alex, &sam] {
+        assert!(
+            eventually(SOON, || d.get("/v1/mailbox").body["shared"]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("the mailbox folder's disk is full"))),
+            "{}",
+            d.get("/v1/mailbox").body
+        );
+    }
+    let shown = alex.cli_ok(&["mailbox", "status"]);
+    assert!(
+        shown.contains("Problem: the mailbox folder's disk is full: free some space"),
+        "{shown}"
+    );
+    let doctor = alex.cli(&["doctor"]);
+    assert!(!doctor.status.success(), "doctor calls a full disk a problem");
+    assert!(String::from_utf8_lossy(&doctor.stdout).contains("disk is full"));
+
+    // No half-written file is left behind, under a temp name or a final one: every
+    // mailbox file there opens whole with the pair's key.
+    assert!(
+        eventually(SOON, || files_under(folder)
+            .iter()
+            .all(|f| !f.to_string_lossy().contains(".tmp-"))),
+        "failed writes take their temp files away: {:?}",
+        files_under(folder)
+    );
+    let key = key_held(&sam, &alex_id);
+    for (file, bytes) in final_files(folder) {
+        assert!(
+            seal::open(&key, &bytes).is_ok(),
+            "{} does not open whole",
+            file.display()
+        );
+    }
+
+    // Space freed: both catch up from the folder with every edit, and the problem clears.
+    std::fs::remove_file(filler).unwrap();
+    let mut expected = written.clone();
+    expected.push("Before".into());
+    expected.sort();
+    assert!(
+        eventually(SOON, || titles(&sam) == expected),
+        "{:?}",
+        titles(&sam)
+    );
+    assert!(eventually(SOON, || alex.count("/v1/ideas") == 1));
+    assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
+    for d in [&alex, &sam] {
+        assert!(
+            eventually(SOON, || d.get("/v1/mailbox").body["shared"]["error"].is_null()),
+            "{}",
+            d.get("/v1/mailbox").body
+        );
+    }
 }
