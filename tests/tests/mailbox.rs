@@ -390,12 +390,12 @@ fn keyed_with(d: &Daemon, n: usize) -> bool {
     book.matches("secret = ").count() == n && book.matches("public = ").count() == n
 }
 
-#[test]
-fn private_notes_reach_an_own_device_through_the_own_folder_only() {
-    let (alex_home, laptop_home, sam_home) =
-        (Home::init("Alex"), Home::init("Alex"), Home::init("Sam"));
-    let (mut alex, mut laptop, mut sam) =
-        (alex_home.start(), laptop_home.start(), sam_home.start());
+/// Alex on two laptops (the second paired `--own`) and Sam paired with Alex's first,
+/// each pair keyed, then restarted unable to reach each other as in [`apart`]: the
+/// homes and the daemons `[alex, laptop, sam]`.
+fn three_apart() -> ([Home; 3], [Daemon; 3]) {
+    let homes = [Home::init("Alex"), Home::init("Alex"), Home::init("Sam")];
+    let [mut alex, mut laptop, mut sam] = homes.each_ref().map(Home::start);
     pair(&alex, &sam, false);
     pair(&alex, &laptop, true);
     assert!(eventually(SOON, || keyed_with(&alex, 2)
@@ -404,10 +404,16 @@ fn private_notes_reach_an_own_device_through_the_own_folder_only() {
     for d in [&mut alex, &mut laptop, &mut sam] {
         d.terminate();
     }
-    for home in [&alex_home, &laptop_home, &sam_home] {
+    for home in &homes {
         forget_addresses(home.path());
     }
-    let (alex, laptop, sam) = (alex_home.start(), laptop_home.start(), sam_home.start());
+    let daemons = homes.each_ref().map(Home::start);
+    (homes, daemons)
+}
+
+#[test]
+fn private_notes_reach_an_own_device_through_the_own_folder_only() {
+    let ([_alex_home, _laptop_home, sam_home], [alex, laptop, sam]) = three_apart();
     let (shared, own) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for d in [&alex, &laptop, &sam] {
         set_mailbox(d, shared.path());
@@ -774,4 +780,79 @@ fn a_full_disk_is_shown_loses_nothing_and_catches_up_when_freed() {
             d.get("/v1/mailbox").body
         );
     }
+}
+
+#[test]
+fn a_removed_laptop_cannot_read_what_is_written_after() {
+    // Alex's second laptop is lost; its thief keeps it running on the shared folders.
+    let (_homes, [alex, laptop, sam]) = three_apart();
+    let (shared, own) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for d in [&alex, &laptop, &sam] {
+        set_mailbox(d, shared.path());
+    }
+    for d in [&alex, &laptop] {
+        let reply = d.request(
+            "POST",
+            "/v1/mailbox",
+            Some(&json!({"dir": own.path().to_str().unwrap(), "own": true})),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let (alex_id, laptop_id) = (alex.device_id(), laptop.device_id());
+    plan(&alex, "Before");
+    assert!(eventually(SOON, || titles(&laptop) == ["Before"]));
+    assert!(eventually(SOON, || titles(&sam) == ["Before"]));
+
+    // What the thief holds: the laptop's key for its pair with Alex's first laptop.
+    let stolen = key_held(&laptop, &alex_id);
+    let alex_dirs = [shared.path().join(&alex_id), own.path().join(&alex_id)];
+    let readable = || {
+        alex_dirs
+            .iter()
+            .flat_map(|dir| final_files(dir))
+            .filter(|(_, bytes)| seal::open(&stolen, bytes).is_ok())
+            .map(|(file, _)| file)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        eventually(SOON, || alex_dirs.iter().all(|dir| readable()
+            .iter()
+            .any(|f| f.starts_with(dir)))),
+        "before: Alex writes for the laptop in both folders ({:?})",
+        readable()
+    );
+
+    alex.cli_ok(&["peer", "remove", &laptop_id]);
+    let before = bundles(shared.path(), &alex_id);
+    plan(&alex, "After the laptop was lost");
+    let (landed, _) = new_bundle(shared.path(), &alex_id, &before);
+    assert!(eventually(SOON, || titles(&sam)
+        == ["After the laptop was lost", "Before"]));
+    // Alex's files for the laptop are deleted, and nothing Alex writes now opens with
+    // the stolen key.
+    assert!(
+        eventually(SOON, || readable().is_empty()),
+        "{:?} still open with the removed laptop's key",
+        readable()
+    );
+    let ack_for_laptop = format!("ack-{laptop_id}.tdm");
+    for dir in &alex_dirs {
+        assert!(!dir.join(&ack_for_laptop).exists());
+    }
+    let new_bytes = std::fs::read(&landed).unwrap_or_default();
+    assert!(seal::open(&stolen, &new_bytes).is_err());
+
+    // The laptop's daemon does not get the edit: once it has read Alex's directory with
+    // the new bundle in it (a file dropped there after it, refused in the same pass,
+    // shows it did), it still has only what came before.
+    let marker = shared.path().join(&alex_id).join("99999999999999990.tdm");
+    std::fs::write(&marker, b"dropped after the new bundle").unwrap();
+    assert!(
+        eventually(SOON, || laptop.get("/v1/mailbox").body["shared"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("99999999999999990"))),
+        "{}",
+        laptop.get("/v1/mailbox").body
+    );
+    assert_eq!(titles(&laptop), ["Before"]);
 }
