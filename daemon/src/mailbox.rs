@@ -256,8 +256,8 @@ struct Opened {
 #[derive(Default)]
 struct Found {
     opened: Vec<Opened>,
-    /// This device's bundles, per reader, the first time only.
-    own: Option<HashMap<DeviceId, Vec<Written>>>,
+    /// This device's files in its directory, the first time only.
+    own: Option<OwnFiles>,
     /// The names in this device's directory now: what a sync client or a person deleted
     /// is written again.
     own_names: Vec<FileName>,
@@ -294,8 +294,12 @@ struct Folder {
     acks: HashMap<DeviceId, (u64, Vec<ChangeHash>, Vec<ChangeHash>)>,
     /// The acknowledgement last written for each writer.
     acked: HashMap<DeviceId, (Vec<ChangeHash>, Vec<ChangeHash>)>,
-    /// The sequence number of this device's last acknowledgement.
-    ack_seq: u64,
+    /// The highest sequence number this device has given a file of its own here (a
+    /// bundle or an acknowledgement), found in its directory at the first pass: each new
+    /// one is above it, so a clock set back (corrected after running hours ahead, or a
+    /// laptop booted into another system's idea of the time) never makes a reader take a
+    /// new file for an old one.
+    last_seq: u64,
     /// Files refused (altered, foreign...) and still in the folder, with why.
     refused: HashMap<PathBuf, String>,
     /// The devices keyed at the last decision: one keyed since gets its first bundle.
@@ -323,7 +327,7 @@ impl Folder {
             outboxes: None,
             acks: HashMap::new(),
             acked: HashMap::new(),
-            ack_seq: 0,
+            last_seq: 0,
             refused: HashMap::new(),
             keyed: Vec::new(),
             primed: false,
@@ -374,8 +378,10 @@ impl Folder {
             .map(|(path, why)| format!("{}: {why}", path.display()))
             .collect();
         if let Some(own) = found.own {
+            self.last_seq = self.last_seq.max(own.last_seq);
             self.outboxes = Some(
-                own.into_iter()
+                own.bundles
+                    .into_iter()
                     .map(|(r, w)| (r, Outbox::found(w)))
                     .collect(),
             );
@@ -591,8 +597,8 @@ impl Folder {
         );
         let mut outboxes = self.outboxes.take().unwrap_or_default();
         let mut acked = std::mem::take(&mut self.acked);
-        let mut ack_seq = self.ack_seq;
-        let (outboxes, acked, ack_seq, wrote, result) = tokio::task::spawn_blocking(move || {
+        let mut last_seq = self.last_seq;
+        let (outboxes, acked, last_seq, wrote, result) = tokio::task::spawn_blocking(move || {
             let mut wrote = false;
             let result = (|| {
                 own_dir(&dir)?;
@@ -611,7 +617,8 @@ impl Folder {
                     }
                     outbox.pruned(&job.prune);
                     if let Some((heads, changes, replaces)) = job.bundle {
-                        let seq = outbox.next_seq(now_ms());
+                        let seq = outbox.next_seq(next_seq(&mut last_seq));
+                        last_seq = seq;
                         let payload = Payload::Bundle {
                             heads: raw(&heads),
                             changes,
@@ -632,26 +639,25 @@ impl Folder {
                         wrote = true;
                     }
                     if let Some((heads, yours)) = job.ack {
-                        ack_seq = (ack_seq + 1).max(now_ms());
+                        let seq = next_seq(&mut last_seq);
                         let payload = Payload::Ack {
                             heads: raw(&heads),
                             yours: raw(&yours),
                         };
-                        let file =
-                            seal::seal(&job.key, &envelope(ack_seq), &payload, rand::random());
+                        let file = seal::seal(&job.key, &envelope(seq), &payload, rand::random());
                         write_file_atomic(&dir.join(name::ack(job.reader)), &file, 0o600)?;
                         acked.insert(job.reader, (heads, yours));
                     }
                 }
                 Ok::<_, HomeError>(())
             })();
-            (outboxes, acked, ack_seq, wrote, result)
+            (outboxes, acked, last_seq, wrote, result)
         })
         .await
         .map_err(|e| format!("the mailbox writer failed: {e}"))?;
         self.outboxes = Some(outboxes);
         self.acked = acked;
-        self.ack_seq = ack_seq;
+        self.last_seq = last_seq;
         if wrote {
             self.status.last_written = Some(Stamp(jiff::Timestamp::now()));
         }
@@ -729,24 +735,43 @@ fn read_folder(
     }
     let own_dir = dir.join(me.to_string());
     if list_own {
-        found.own = Some(own_bundles(&own_dir, me, readers));
+        found.own = Some(own_files(&own_dir, me, readers));
     }
     found.own_names = listing(&own_dir).into_iter().map(|(_, n)| n).collect();
     found
 }
 
-/// This device's bundles in its own directory, per reader (their headers say which).
-/// Ones no keyed reader can open (sealed before a key rotation) are deleted: they are
-/// this device's own files, and nobody can read them any more.
-fn own_bundles(
-    dir: &Path,
-    me: DeviceId,
-    readers: &[(DeviceId, PairKey)],
-) -> HashMap<DeviceId, Vec<Written>> {
-    let mut own: HashMap<DeviceId, Vec<Written>> = HashMap::new();
+/// What this device finds of its own in its directory of a folder.
+struct OwnFiles {
+    /// Its bundles, per reader (their headers say which).
+    bundles: HashMap<DeviceId, Vec<Written>>,
+    /// The highest sequence number among its bundles and acknowledgements.
+    last_seq: u64,
+}
+
+/// This device's files in its own directory. Bundles no keyed reader can open (sealed
+/// before a key rotation) are deleted: they are this device's own files, and nobody can
+/// read them any more.
+fn own_files(dir: &Path, me: DeviceId, readers: &[(DeviceId, PairKey)]) -> OwnFiles {
+    let mut own = OwnFiles {
+        bundles: HashMap::new(),
+        last_seq: 0,
+    };
     for (path, file_name) in listing(dir) {
-        let FileName::Bundle(seq) = file_name else {
-            continue;
+        let seq = match file_name {
+            FileName::Bundle(seq) => seq,
+            FileName::Ack(reader) => {
+                // Only its number counts; one that does not open is written again.
+                let key = readers.iter().find(|(r, _)| *r == reader);
+                let opened = std::fs::read(&path)
+                    .ok()
+                    .and_then(|bytes| seal::open(&key?.1, &bytes).ok());
+                if let Some((envelope, _)) = opened.filter(|(e, _)| e.from == me) {
+                    own.last_seq = own.last_seq.max(envelope.seq);
+                }
+                continue;
+            }
+            _ => continue,
         };
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
@@ -760,11 +785,14 @@ fn own_bundles(
             (envelope.from == me && envelope.seq == seq).then(|| (envelope.to, hashes(&heads)))
         });
         match opened {
-            Some((reader, heads)) => own.entry(reader).or_default().push(Written {
-                seq,
-                heads,
-                bytes: bytes.len() as u64,
-            }),
+            Some((reader, heads)) => {
+                own.last_seq = own.last_seq.max(seq);
+                own.bundles.entry(reader).or_default().push(Written {
+                    seq,
+                    heads,
+                    bytes: bytes.len() as u64,
+                });
+            }
             None => {
                 if let Err(e) = std::fs::remove_file(&path) {
                     tracing::warn!(
@@ -848,6 +876,11 @@ fn raw(hashes: &[ChangeHash]) -> Vec<[u8; 32]> {
     hashes.iter().map(|h| h.0).collect()
 }
 
-fn now_ms() -> u64 {
-    u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0)
+/// The number for a new file of this device: the daemon's clock in milliseconds (so a
+/// device that lost track of its files starts above what it used before), but always
+/// above `last`, which it becomes.
+fn next_seq(last: &mut u64) -> u64 {
+    let now = u64::try_from(crate::clock::now().as_millisecond()).unwrap_or(0);
+    *last = last.saturating_add(1).max(now);
+    *last
 }

@@ -623,8 +623,7 @@ fn the_cli_sets_shows_and_stops_the_mailbox_and_doctor_checks_it() {
 fn key_held(d: &Daemon, other: &str) -> PairKey {
     let home = tandem_daemon::home::Home::resolve(Some(d.home().to_owned()));
     let book = PeerBook::load(&home).unwrap();
-    let (me, them): (DeviceId, DeviceId) =
-        (d.device_id().parse().unwrap(), other.parse().unwrap());
+    let (me, them): (DeviceId, DeviceId) = (d.device_id().parse().unwrap(), other.parse().unwrap());
     book.get(&them)
         .expect("the device is paired")
         .mailbox
@@ -740,7 +739,10 @@ fn a_full_disk_is_shown_loses_nothing_and_catches_up_when_freed() {
         "{shown}"
     );
     let doctor = alex.cli(&["doctor"]);
-    assert!(!doctor.status.success(), "doctor calls a full disk a problem");
+    assert!(
+        !doctor.status.success(),
+        "doctor calls a full disk a problem"
+    );
     assert!(String::from_utf8_lossy(&doctor.stdout).contains("disk is full"));
 
     // No half-written file is left behind, under a temp name or a final one: every
@@ -775,7 +777,8 @@ fn a_full_disk_is_shown_loses_nothing_and_catches_up_when_freed() {
     assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
     for d in [&alex, &sam] {
         assert!(
-            eventually(SOON, || d.get("/v1/mailbox").body["shared"]["error"].is_null()),
+            eventually(SOON, || d.get("/v1/mailbox").body["shared"]["error"]
+                .is_null()),
             "{}",
             d.get("/v1/mailbox").body
         );
@@ -815,9 +818,9 @@ fn a_removed_laptop_cannot_read_what_is_written_after() {
             .collect::<Vec<_>>()
     };
     assert!(
-        eventually(SOON, || alex_dirs.iter().all(|dir| readable()
+        eventually(SOON, || alex_dirs
             .iter()
-            .any(|f| f.starts_with(dir)))),
+            .all(|dir| readable().iter().any(|f| f.starts_with(dir)))),
         "before: Alex writes for the laptop in both folders ({:?})",
         readable()
     );
@@ -855,4 +858,105 @@ fn a_removed_laptop_cannot_read_what_is_written_after() {
         laptop.get("/v1/mailbox").body
     );
     assert_eq!(titles(&laptop), ["Before"]);
+}
+
+/// The instant `hours` from now, as `TANDEM_NOW` takes it: a laptop's clock that is off.
+fn clock_off_by(hours: i64) -> String {
+    jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(hours))
+        .unwrap()
+        .to_string()
+}
+
+/// `d`'s answer to `action` on `d_events` comes within 2 s of `writer`'s next bundle
+/// landing in `folder`, after `edit` on the writer.
+fn crosses_within_2s(
+    folder: &Path,
+    writer: &Daemon,
+    events: &std::sync::mpsc::Receiver<String>,
+    action: &str,
+    edit: impl FnOnce(),
+) {
+    let writer_id = writer.device_id();
+    let before = bundles(folder, &writer_id);
+    edit();
+    let (_, landed) = new_bundle(folder, &writer_id, &before);
+    wait_event(events, action);
+    assert!(
+        landed.elapsed() < Duration::from_secs(2),
+        "{action}: {:?}",
+        landed.elapsed()
+    );
+}
+
+#[test]
+fn clocks_hours_apart_or_set_back_neither_drop_nor_delay_bundles() {
+    let (a_home, b_home, mut alex, mut sam) = apart(["Alex", "Sam"]);
+    alex.terminate();
+    sam.terminate();
+    // Alex's laptop runs 9 hours ahead, Sam's 9 hours behind.
+    let (alex, sam) = (
+        Daemon::start_at(a_home.path(), &clock_off_by(9)),
+        Daemon::start_at(b_home.path(), &clock_off_by(-9)),
+    );
+    let folder = tempfile::tempdir().unwrap();
+    let folder = folder.path();
+    set_mailbox(&alex, folder);
+    set_mailbox(&sam, folder);
+    let (alex_id, sam_id) = (alex.device_id(), sam.device_id());
+    let sam_events = sam.events();
+    crosses_within_2s(folder, &alex, &sam_events, "plan.add", || {
+        plan(&alex, "Ahead");
+    });
+    let alex_events = alex.events();
+    crosses_within_2s(folder, &sam, &alex_events, "idea.add", || {
+        let reply = sam.post("/v1/ideas", &json!({"title": "Behind"}));
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    });
+    // Each took the other's acknowledgement: everything is pruned.
+    assert!(eventually(SOON, || bundles(folder, &alex_id).is_empty()
+        && bundles(folder, &sam_id).is_empty()));
+    let before_max = max_seq(folder, &alex_id);
+
+    // Alex's clock is set right, 18 hours back, while Sam's daemon keeps running.
+    let mut alex = alex;
+    alex.terminate();
+    let alex = Daemon::start_at(a_home.path(), &clock_off_by(-9));
+    let alex_events = alex.events();
+    crosses_within_2s(folder, &alex, &sam_events, "plan.add", || {
+        plan(&alex, "After the clock went back");
+    });
+    assert!(
+        max_seq(folder, &alex_id) > before_max,
+        "Alex numbers its files above what it used before"
+    );
+    crosses_within_2s(folder, &sam, &alex_events, "idea.add", || {
+        let reply = sam.post("/v1/ideas", &json!({"title": "Still behind"}));
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    });
+    // Sam takes Alex's acknowledgements as new, though Alex's clock now reads earlier
+    // than when it wrote the last ones: Sam's bundle is pruned.
+    assert!(
+        eventually(SOON, || bundles(folder, &sam_id).is_empty()
+            && bundles(folder, &alex_id).is_empty()),
+        "{:?}",
+        files_under(folder)
+    );
+    assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
+    // Neither says the other has gone silent, nor reports a problem with the folder.
+    for d in [&alex, &sam] {
+        let doctor = String::from_utf8_lossy(&d.cli(&["doctor"]).stdout).into_owned();
+        assert!(doctor.contains("is usable"), "{doctor}");
+        assert!(!doctor.contains("nothing from"), "{doctor}");
+    }
+}
+
+/// The highest sequence number among `device`'s files in `folder` (their clear headers).
+fn max_seq(folder: &Path, device: &str) -> u64 {
+    final_files(&folder.join(device))
+        .iter()
+        .filter_map(|(_, bytes)| seal::peek(bytes).ok())
+        .map(|e| e.seq)
+        .max()
+        .unwrap_or(0)
 }
