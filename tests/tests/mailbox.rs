@@ -4,60 +4,17 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tandem_daemon::peers::PeerBook;
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::mailbox::PairKey;
 use tandem_protocol::mailbox::seal;
+use tandem_tests::mailbox::{
+    SOON, apart, bundles, forget_addresses, keyed_with, new_bundle, set_mailbox,
+};
 use tandem_tests::{Daemon, Home, eventually, files_under, pair};
-
-const SOON: Duration = Duration::from_secs(15);
-
-/// Pairs two fresh homes (their first connection agrees the mailbox key), then restarts
-/// both unable to reach each other: mDNS is off in tests and the remembered addresses are
-/// taken out of `peers.toml`.
-fn apart(names: [&str; 2]) -> (Home, Home, Daemon, Daemon) {
-    let (a_home, b_home) = (Home::init(names[0]), Home::init(names[1]));
-    let (mut a, mut b) = (a_home.start(), b_home.start());
-    pair(&a, &b, false);
-    assert!(eventually(SOON, || b.get("/v1/peers").body[0]["connected"] == true));
-    assert!(
-        eventually(SOON, || keyed(&a) && keyed(&b)),
-        "the pair agreed a mailbox key"
-    );
-    a.terminate();
-    b.terminate();
-    for home in [a_home.path(), b_home.path()] {
-        forget_addresses(home);
-    }
-    let (a, b) = (a_home.start(), b_home.start());
-    (a_home, b_home, a, b)
-}
-
-/// Whether `d`'s peers.toml holds both halves of a mailbox key for its one peer.
-fn keyed(d: &Daemon) -> bool {
-    let book = std::fs::read_to_string(d.home().join("peers.toml")).unwrap_or_default();
-    book.contains("secret = ") && book.contains("public = ")
-}
-
-fn forget_addresses(home: &Path) {
-    let path = home.join("peers.toml");
-    let book = std::fs::read_to_string(&path).unwrap();
-    let kept: Vec<&str> = book.lines().filter(|l| !l.starts_with("addrs")).collect();
-    std::fs::write(&path, kept.join("\n") + "\n").unwrap();
-}
-
-fn set_mailbox(d: &Daemon, dir: &Path) -> Value {
-    let reply = d.request(
-        "POST",
-        "/v1/mailbox",
-        Some(&json!({"dir": dir.to_str().unwrap()})),
-    );
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    reply.body
-}
 
 fn titles(d: &Daemon) -> Vec<String> {
     tandem_tests::titles(&d.get("/v1/plans").body)
@@ -70,42 +27,6 @@ fn plan(d: &Daemon, title: &str) -> String {
     );
     assert_eq!(reply.status, 201, "{}", reply.body);
     reply.body["id"].as_str().unwrap().to_owned()
-}
-
-/// The bundles (`<seq>.tdm`) in `device`'s directory of the folder.
-fn bundles(folder: &Path, device: &str) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(folder.join(device)) else {
-        return Vec::new();
-    };
-    let mut found: Vec<PathBuf> = entries
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            name.ends_with(".tdm")
-                && name
-                    .trim_end_matches(".tdm")
-                    .bytes()
-                    .all(|b| b.is_ascii_digit())
-        })
-        .collect();
-    found.sort();
-    found
-}
-
-/// Waits for a bundle in `device`'s directory that is not in `before`; returns it and
-/// when it was first seen.
-fn new_bundle(folder: &Path, device: &str, before: &[PathBuf]) -> (PathBuf, Instant) {
-    let deadline = Instant::now() + SOON;
-    loop {
-        if let Some(path) = bundles(folder, device)
-            .into_iter()
-            .find(|p| !before.contains(p))
-        {
-            return (path, Instant::now());
-        }
-        assert!(Instant::now() < deadline, "no new bundle from {device}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 /// Waits for an event whose action is `action` on `events`.
@@ -382,12 +303,6 @@ fn a_folder_deleted_and_set_again_loses_nothing() {
     plan(&sam, "After");
     assert!(eventually(SOON, || titles(&alex)
         == ["After", "Before", "While missing"]));
-}
-
-/// Whether `d`'s peers.toml holds both halves of a mailbox key for `n` peers.
-fn keyed_with(d: &Daemon, n: usize) -> bool {
-    let book = std::fs::read_to_string(d.home().join("peers.toml")).unwrap_or_default();
-    book.matches("secret = ").count() == n && book.matches("public = ").count() == n
 }
 
 /// Alex on two laptops (the second paired `--own`) and Sam paired with Alex's first,
