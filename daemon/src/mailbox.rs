@@ -750,8 +750,8 @@ struct OwnFiles {
 }
 
 /// This device's files in its own directory. Bundles no keyed reader can open (sealed
-/// before a key rotation) are deleted: they are this device's own files, and nobody can
-/// read them any more.
+/// before a key rotation) and temp files a crash left are deleted: they are this
+/// device's own files, and nobody can read them any more.
 fn own_files(dir: &Path, me: DeviceId, readers: &[(DeviceId, PairKey)]) -> OwnFiles {
     let mut own = OwnFiles {
         bundles: HashMap::new(),
@@ -769,6 +769,11 @@ fn own_files(dir: &Path, me: DeviceId, readers: &[(DeviceId, PairKey)]) -> OwnFi
                 if let Some((envelope, _)) = opened.filter(|(e, _)| e.from == me) {
                     own.last_seq = own.last_seq.max(envelope.seq);
                 }
+                continue;
+            }
+            FileName::Temp => {
+                // Nothing is being written yet: the first pass reads before it writes.
+                forget_file(&path);
                 continue;
             }
             _ => continue,
@@ -793,17 +798,20 @@ fn own_files(dir: &Path, me: DeviceId, readers: &[(DeviceId, PairKey)]) -> OwnFi
                     bytes: bytes.len() as u64,
                 });
             }
-            None => {
-                if let Err(e) = std::fs::remove_file(&path) {
-                    tracing::warn!(
-                        "cannot delete the stale mailbox file {}: {e}",
-                        path.display()
-                    );
-                }
-            }
+            None => forget_file(&path),
         }
     }
     own
+}
+
+/// Deletes one of this device's files nobody can use, saying so in the log if it cannot.
+fn forget_file(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        tracing::warn!(
+            "cannot delete the stale mailbox file {}: {e}",
+            path.display()
+        );
+    }
 }
 
 /// Deletes this device's files for readers that are no longer keyed (removed, or paired

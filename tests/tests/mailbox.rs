@@ -170,6 +170,11 @@ fn laptops_never_online_together_catch_up_from_the_folder() {
         .unwrap();
     assert!(written >= 1);
     alex.terminate();
+    // Alex was killed half-way through writing a file: its temp name stays behind.
+    let half = bundles(folder.path(), &alex_id)[0].clone();
+    let leftover = half.with_extension("tmp-0123456789abcdef");
+    let bytes = std::fs::read(&half).unwrap();
+    std::fs::write(&leftover, &bytes[..bytes.len() / 2]).unwrap();
 
     let sam = {
         drop(sam);
@@ -178,6 +183,10 @@ fn laptops_never_online_together_catch_up_from_the_folder() {
     assert!(
         eventually(SOON, || titles(&sam) == ["Museum"]),
         "Sam caught up from the folder alone"
+    );
+    assert!(
+        sam.get("/v1/mailbox").body["shared"]["error"].is_null(),
+        "a file still being written is no problem to its reader"
     );
     let sam_id = sam.device_id();
     let before = bundles(folder.path(), &sam_id);
@@ -189,6 +198,10 @@ fn laptops_never_online_together_catch_up_from_the_folder() {
     drop(alex);
     let alex = a_home.start();
     assert!(eventually(SOON, || titles(&alex) == ["Museum", "Picnic"]));
+    assert!(
+        !leftover.exists(),
+        "Alex deleted what its crash left half-written"
+    );
 }
 
 #[test]
