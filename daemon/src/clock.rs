@@ -2,9 +2,11 @@
 //! ([`tandem_protocol::clock`]).
 //!
 //! Every time the daemon writes into a document or reads "today", "this week" or "the
-//! next seven days" comes from [`now`]. Network and security timers (pairing windows,
-//! throttles, last-seen, file names of set-aside logs) stay on the system clock: a test
-//! clock must not open a pairing window for longer than it really is open.
+//! next seven days" comes from [`now`]; so do the numbers the mailbox gives its files
+//! (kept rising when the clock goes back), which lets a test clock play a laptop whose
+//! clock is hours off. Network and security timers (pairing windows, throttles,
+//! last-seen, file names of set-aside logs) stay on the system clock: a test clock must
+//! not open a pairing window for longer than it really is open.
 
 use std::sync::OnceLock;
 use std::time::Instant;

@@ -182,7 +182,9 @@ impl Home {
 }
 
 /// Writes a small file atomically (temp file, fsync, rename) with the given mode, so a
-/// reader never sees half of it and secrets are never briefly world-readable.
+/// reader never sees half of it and secrets are never briefly world-readable. A write
+/// that fails (a full disk) takes its temp file away, so failing again and again does not
+/// fill the disk with halves.
 pub fn write_file_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), HomeError> {
     // A temp name of its own, created exclusively: two writers of the same file (two
     // connections to one device ending together) never write through each other's.
@@ -193,9 +195,15 @@ pub fn write_file_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<(), 
         .mode(mode)
         .open(&tmp)
         .map_err(io_at(&tmp))?;
-    file.write_all(contents).map_err(io_at(&tmp))?;
-    file.sync_all().map_err(io_at(&tmp))?;
-    fs::rename(&tmp, path).map_err(io_at(path))?;
+    let written = file
+        .write_all(contents)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| fs::rename(&tmp, path));
+    if let Err(source) = written {
+        drop(file);
+        let _ = fs::remove_file(&tmp);
+        return Err(io_at(path)(source));
+    }
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 

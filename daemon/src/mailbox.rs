@@ -42,7 +42,7 @@ use tandem_protocol::time::Stamp;
 use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 
-use crate::home::{Home, HomeError, create_private_dir, write_file_atomic};
+use crate::home::{Home, HomeError, create_private_dir, io_at, write_file_atomic};
 use crate::peer::PeerHub;
 use crate::peers::PeerEntry;
 use crate::repo::RepoError;
@@ -256,8 +256,8 @@ struct Opened {
 #[derive(Default)]
 struct Found {
     opened: Vec<Opened>,
-    /// This device's bundles, per reader, the first time only.
-    own: Option<HashMap<DeviceId, Vec<Written>>>,
+    /// This device's files in its directory, the first time only.
+    own: Option<OwnFiles>,
     /// The names in this device's directory now: what a sync client or a person deleted
     /// is written again.
     own_names: Vec<FileName>,
@@ -294,8 +294,12 @@ struct Folder {
     acks: HashMap<DeviceId, (u64, Vec<ChangeHash>, Vec<ChangeHash>)>,
     /// The acknowledgement last written for each writer.
     acked: HashMap<DeviceId, (Vec<ChangeHash>, Vec<ChangeHash>)>,
-    /// The sequence number of this device's last acknowledgement.
-    ack_seq: u64,
+    /// The highest sequence number this device has given a file of its own here (a
+    /// bundle or an acknowledgement), found in its directory at the first pass: each new
+    /// one is above it, so a clock set back (corrected after running hours ahead, or a
+    /// laptop booted into another system's idea of the time) never makes a reader take a
+    /// new file for an old one.
+    last_seq: u64,
     /// Files refused (altered, foreign...) and still in the folder, with why.
     refused: HashMap<PathBuf, String>,
     /// The devices keyed at the last decision: one keyed since gets its first bundle.
@@ -323,7 +327,7 @@ impl Folder {
             outboxes: None,
             acks: HashMap::new(),
             acked: HashMap::new(),
-            ack_seq: 0,
+            last_seq: 0,
             refused: HashMap::new(),
             keyed: Vec::new(),
             primed: false,
@@ -374,8 +378,10 @@ impl Folder {
             .map(|(path, why)| format!("{}: {why}", path.display()))
             .collect();
         if let Some(own) = found.own {
+            self.last_seq = self.last_seq.max(own.last_seq);
             self.outboxes = Some(
-                own.into_iter()
+                own.bundles
+                    .into_iter()
                     .map(|(r, w)| (r, Outbox::found(w)))
                     .collect(),
             );
@@ -591,8 +597,8 @@ impl Folder {
         );
         let mut outboxes = self.outboxes.take().unwrap_or_default();
         let mut acked = std::mem::take(&mut self.acked);
-        let mut ack_seq = self.ack_seq;
-        let (outboxes, acked, ack_seq, wrote, result) = tokio::task::spawn_blocking(move || {
+        let mut last_seq = self.last_seq;
+        let (outboxes, acked, last_seq, wrote, result) = tokio::task::spawn_blocking(move || {
             let mut wrote = false;
             let result = (|| {
                 own_dir(&dir)?;
@@ -611,14 +617,14 @@ impl Folder {
                     }
                     outbox.pruned(&job.prune);
                     if let Some((heads, changes, replaces)) = job.bundle {
-                        let seq = outbox.next_seq(now_ms());
+                        let seq = outbox.next_seq(next_seq(&mut last_seq));
+                        last_seq = seq;
                         let payload = Payload::Bundle {
                             heads: raw(&heads),
                             changes,
                         };
                         let file = seal::seal(&job.key, &envelope(seq), &payload, rand::random());
-                        write_file_atomic(&dir.join(name::bundle(seq)), &file, 0o600)
-                            .map_err(|e| e.to_string())?;
+                        write_file_atomic(&dir.join(name::bundle(seq)), &file, 0o600)?;
                         for old in &replaces {
                             remove(&dir.join(name::bundle(*old)))?;
                         }
@@ -633,31 +639,29 @@ impl Folder {
                         wrote = true;
                     }
                     if let Some((heads, yours)) = job.ack {
-                        ack_seq = (ack_seq + 1).max(now_ms());
+                        let seq = next_seq(&mut last_seq);
                         let payload = Payload::Ack {
                             heads: raw(&heads),
                             yours: raw(&yours),
                         };
-                        let file =
-                            seal::seal(&job.key, &envelope(ack_seq), &payload, rand::random());
-                        write_file_atomic(&dir.join(name::ack(job.reader)), &file, 0o600)
-                            .map_err(|e| e.to_string())?;
+                        let file = seal::seal(&job.key, &envelope(seq), &payload, rand::random());
+                        write_file_atomic(&dir.join(name::ack(job.reader)), &file, 0o600)?;
                         acked.insert(job.reader, (heads, yours));
                     }
                 }
-                Ok::<_, String>(())
+                Ok::<_, HomeError>(())
             })();
-            (outboxes, acked, ack_seq, wrote, result)
+            (outboxes, acked, last_seq, wrote, result)
         })
         .await
         .map_err(|e| format!("the mailbox writer failed: {e}"))?;
         self.outboxes = Some(outboxes);
         self.acked = acked;
-        self.ack_seq = ack_seq;
+        self.last_seq = last_seq;
         if wrote {
             self.status.last_written = Some(Stamp(jiff::Timestamp::now()));
         }
-        result.map_err(|e| format!("cannot write to the mailbox folder: {e}"))
+        result.map_err(|e| write_failed(&e))
     }
 }
 
@@ -731,24 +735,48 @@ fn read_folder(
     }
     let own_dir = dir.join(me.to_string());
     if list_own {
-        found.own = Some(own_bundles(&own_dir, me, readers));
+        found.own = Some(own_files(&own_dir, me, readers));
     }
     found.own_names = listing(&own_dir).into_iter().map(|(_, n)| n).collect();
     found
 }
 
-/// This device's bundles in its own directory, per reader (their headers say which).
-/// Ones no keyed reader can open (sealed before a key rotation) are deleted: they are
-/// this device's own files, and nobody can read them any more.
-fn own_bundles(
-    dir: &Path,
-    me: DeviceId,
-    readers: &[(DeviceId, PairKey)],
-) -> HashMap<DeviceId, Vec<Written>> {
-    let mut own: HashMap<DeviceId, Vec<Written>> = HashMap::new();
+/// What this device finds of its own in its directory of a folder.
+struct OwnFiles {
+    /// Its bundles, per reader (their headers say which).
+    bundles: HashMap<DeviceId, Vec<Written>>,
+    /// The highest sequence number among its bundles and acknowledgements.
+    last_seq: u64,
+}
+
+/// This device's files in its own directory. Bundles no keyed reader can open (sealed
+/// before a key rotation) and temp files a crash left are deleted: they are this
+/// device's own files, and nobody can read them any more.
+fn own_files(dir: &Path, me: DeviceId, readers: &[(DeviceId, PairKey)]) -> OwnFiles {
+    let mut own = OwnFiles {
+        bundles: HashMap::new(),
+        last_seq: 0,
+    };
     for (path, file_name) in listing(dir) {
-        let FileName::Bundle(seq) = file_name else {
-            continue;
+        let seq = match file_name {
+            FileName::Bundle(seq) => seq,
+            FileName::Ack(reader) => {
+                // Only its number counts; one that does not open is written again.
+                let key = readers.iter().find(|(r, _)| *r == reader);
+                let opened = std::fs::read(&path)
+                    .ok()
+                    .and_then(|bytes| seal::open(&key?.1, &bytes).ok());
+                if let Some((envelope, _)) = opened.filter(|(e, _)| e.from == me) {
+                    own.last_seq = own.last_seq.max(envelope.seq);
+                }
+                continue;
+            }
+            FileName::Temp => {
+                // Nothing is being written yet: the first pass reads before it writes.
+                forget_file(&path);
+                continue;
+            }
+            _ => continue,
         };
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
@@ -762,22 +790,28 @@ fn own_bundles(
             (envelope.from == me && envelope.seq == seq).then(|| (envelope.to, hashes(&heads)))
         });
         match opened {
-            Some((reader, heads)) => own.entry(reader).or_default().push(Written {
-                seq,
-                heads,
-                bytes: bytes.len() as u64,
-            }),
-            None => {
-                if let Err(e) = std::fs::remove_file(&path) {
-                    tracing::warn!(
-                        "cannot delete the stale mailbox file {}: {e}",
-                        path.display()
-                    );
-                }
+            Some((reader, heads)) => {
+                own.last_seq = own.last_seq.max(seq);
+                own.bundles.entry(reader).or_default().push(Written {
+                    seq,
+                    heads,
+                    bytes: bytes.len() as u64,
+                });
             }
+            None => forget_file(&path),
         }
     }
     own
+}
+
+/// Deletes one of this device's files nobody can use, saying so in the log if it cannot.
+fn forget_file(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        tracing::warn!(
+            "cannot delete the stale mailbox file {}: {e}",
+            path.display()
+        );
+    }
 }
 
 /// Deletes this device's files for readers that are no longer keyed (removed, or paired
@@ -811,23 +845,34 @@ fn listing(dir: &Path) -> Vec<(PathBuf, FileName)> {
 
 /// Makes this device's directory `dir` (0700) in a folder that exists: never the folder
 /// itself, which missing means a drive not mounted (or a folder deleted on purpose).
-fn own_dir(dir: &Path) -> Result<(), String> {
+fn own_dir(dir: &Path) -> Result<(), HomeError> {
     use std::os::unix::fs::DirBuilderExt;
     match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-            Err(format!("{}: {e}", dir.display()))
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(io_at(dir)(e)),
         _ => Ok(()),
     }
 }
 
 /// Deletes a file; one already gone is fine (a sync client may have beaten us to it).
-fn remove(path: &Path) -> Result<(), String> {
+fn remove(path: &Path) -> Result<(), HomeError> {
     match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(format!("{}: {e}", path.display()))
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_at(path)(e)),
         _ => Ok(()),
+    }
+}
+
+/// What `mailbox status` says when the write phase failed: a full disk (or quota) in
+/// words that say what to do, anything else with the file and the system's words. The
+/// changes stay in the documents and the next pass writes them.
+fn write_failed(e: &HomeError) -> String {
+    use std::io::ErrorKind::{QuotaExceeded, StorageFull};
+    match e {
+        HomeError::Io { source, .. } if matches!(source.kind(), StorageFull | QuotaExceeded) => {
+            "the mailbox folder's disk is full: free some space on it; tandem keeps every \
+             change and writes it there as soon as it can"
+                .to_owned()
+        }
+        _ => format!("cannot write to the mailbox folder: {e}"),
     }
 }
 
@@ -839,6 +884,11 @@ fn raw(hashes: &[ChangeHash]) -> Vec<[u8; 32]> {
     hashes.iter().map(|h| h.0).collect()
 }
 
-fn now_ms() -> u64 {
-    u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0)
+/// The number for a new file of this device: the daemon's clock in milliseconds (so a
+/// device that lost track of its files starts above what it used before), but always
+/// above `last`, which it becomes.
+fn next_seq(last: &mut u64) -> u64 {
+    let now = u64::try_from(crate::clock::now().as_millisecond()).unwrap_or(0);
+    *last = last.saturating_add(1).max(now);
+    *last
 }

@@ -1,57 +1,20 @@
 //! Syncing while apart through a shared folder: two paired daemons that can no longer
 //! reach each other (no mDNS, no remembered address) and share only a directory.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
+use tandem_daemon::peers::PeerBook;
+use tandem_protocol::device::DeviceId;
+use tandem_protocol::mailbox::PairKey;
+use tandem_protocol::mailbox::seal;
+use tandem_tests::mailbox::{
+    SOON, apart, bundles, forget_addresses, keyed_with, new_bundle, set_mailbox,
+};
 use tandem_tests::{Daemon, Home, eventually, files_under, pair};
-
-const SOON: Duration = Duration::from_secs(15);
-
-/// Pairs two fresh homes (their first connection agrees the mailbox key), then restarts
-/// both unable to reach each other: mDNS is off in tests and the remembered addresses are
-/// taken out of `peers.toml`.
-fn apart(names: [&str; 2]) -> (Home, Home, Daemon, Daemon) {
-    let (a_home, b_home) = (Home::init(names[0]), Home::init(names[1]));
-    let (mut a, mut b) = (a_home.start(), b_home.start());
-    pair(&a, &b, false);
-    assert!(eventually(SOON, || b.get("/v1/peers").body[0]["connected"] == true));
-    assert!(
-        eventually(SOON, || keyed(&a) && keyed(&b)),
-        "the pair agreed a mailbox key"
-    );
-    a.terminate();
-    b.terminate();
-    for home in [a_home.path(), b_home.path()] {
-        forget_addresses(home);
-    }
-    let (a, b) = (a_home.start(), b_home.start());
-    (a_home, b_home, a, b)
-}
-
-/// Whether `d`'s peers.toml holds both halves of a mailbox key for its one peer.
-fn keyed(d: &Daemon) -> bool {
-    let book = std::fs::read_to_string(d.home().join("peers.toml")).unwrap_or_default();
-    book.contains("secret = ") && book.contains("public = ")
-}
-
-fn forget_addresses(home: &Path) {
-    let path = home.join("peers.toml");
-    let book = std::fs::read_to_string(&path).unwrap();
-    let kept: Vec<&str> = book.lines().filter(|l| !l.starts_with("addrs")).collect();
-    std::fs::write(&path, kept.join("\n") + "\n").unwrap();
-}
-
-fn set_mailbox(d: &Daemon, dir: &Path) -> Value {
-    let reply = d.request(
-        "POST",
-        "/v1/mailbox",
-        Some(&json!({"dir": dir.to_str().unwrap()})),
-    );
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    reply.body
-}
 
 fn titles(d: &Daemon) -> Vec<String> {
     tandem_tests::titles(&d.get("/v1/plans").body)
@@ -64,42 +27,6 @@ fn plan(d: &Daemon, title: &str) -> String {
     );
     assert_eq!(reply.status, 201, "{}", reply.body);
     reply.body["id"].as_str().unwrap().to_owned()
-}
-
-/// The bundles (`<seq>.tdm`) in `device`'s directory of the folder.
-fn bundles(folder: &Path, device: &str) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(folder.join(device)) else {
-        return Vec::new();
-    };
-    let mut found: Vec<PathBuf> = entries
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            name.ends_with(".tdm")
-                && name
-                    .trim_end_matches(".tdm")
-                    .bytes()
-                    .all(|b| b.is_ascii_digit())
-        })
-        .collect();
-    found.sort();
-    found
-}
-
-/// Waits for a bundle in `device`'s directory that is not in `before`; returns it and
-/// when it was first seen.
-fn new_bundle(folder: &Path, device: &str, before: &[PathBuf]) -> (PathBuf, Instant) {
-    let deadline = Instant::now() + SOON;
-    loop {
-        if let Some(path) = bundles(folder, device)
-            .into_iter()
-            .find(|p| !before.contains(p))
-        {
-            return (path, Instant::now());
-        }
-        assert!(Instant::now() < deadline, "no new bundle from {device}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 /// Waits for an event whose action is `action` on `events`.
@@ -243,6 +170,11 @@ fn laptops_never_online_together_catch_up_from_the_folder() {
         .unwrap();
     assert!(written >= 1);
     alex.terminate();
+    // Alex was killed half-way through writing a file: its temp name stays behind.
+    let half = bundles(folder.path(), &alex_id)[0].clone();
+    let leftover = half.with_extension("tmp-0123456789abcdef");
+    let bytes = std::fs::read(&half).unwrap();
+    std::fs::write(&leftover, &bytes[..bytes.len() / 2]).unwrap();
 
     let sam = {
         drop(sam);
@@ -251,6 +183,10 @@ fn laptops_never_online_together_catch_up_from_the_folder() {
     assert!(
         eventually(SOON, || titles(&sam) == ["Museum"]),
         "Sam caught up from the folder alone"
+    );
+    assert!(
+        sam.get("/v1/mailbox").body["shared"]["error"].is_null(),
+        "a file still being written is no problem to its reader"
     );
     let sam_id = sam.device_id();
     let before = bundles(folder.path(), &sam_id);
@@ -262,6 +198,10 @@ fn laptops_never_online_together_catch_up_from_the_folder() {
     drop(alex);
     let alex = a_home.start();
     assert!(eventually(SOON, || titles(&alex) == ["Museum", "Picnic"]));
+    assert!(
+        !leftover.exists(),
+        "Alex deleted what its crash left half-written"
+    );
 }
 
 #[test]
@@ -378,18 +318,12 @@ fn a_folder_deleted_and_set_again_loses_nothing() {
         == ["After", "Before", "While missing"]));
 }
 
-/// Whether `d`'s peers.toml holds both halves of a mailbox key for `n` peers.
-fn keyed_with(d: &Daemon, n: usize) -> bool {
-    let book = std::fs::read_to_string(d.home().join("peers.toml")).unwrap_or_default();
-    book.matches("secret = ").count() == n && book.matches("public = ").count() == n
-}
-
-#[test]
-fn private_notes_reach_an_own_device_through_the_own_folder_only() {
-    let (alex_home, laptop_home, sam_home) =
-        (Home::init("Alex"), Home::init("Alex"), Home::init("Sam"));
-    let (mut alex, mut laptop, mut sam) =
-        (alex_home.start(), laptop_home.start(), sam_home.start());
+/// Alex on two laptops (the second paired `--own`) and Sam paired with Alex's first,
+/// each pair keyed, then restarted unable to reach each other as in [`apart`]: the
+/// homes and the daemons `[alex, laptop, sam]`.
+fn three_apart() -> ([Home; 3], [Daemon; 3]) {
+    let homes = [Home::init("Alex"), Home::init("Alex"), Home::init("Sam")];
+    let [mut alex, mut laptop, mut sam] = homes.each_ref().map(Home::start);
     pair(&alex, &sam, false);
     pair(&alex, &laptop, true);
     assert!(eventually(SOON, || keyed_with(&alex, 2)
@@ -398,10 +332,16 @@ fn private_notes_reach_an_own_device_through_the_own_folder_only() {
     for d in [&mut alex, &mut laptop, &mut sam] {
         d.terminate();
     }
-    for home in [&alex_home, &laptop_home, &sam_home] {
+    for home in &homes {
         forget_addresses(home.path());
     }
-    let (alex, laptop, sam) = (alex_home.start(), laptop_home.start(), sam_home.start());
+    let daemons = homes.each_ref().map(Home::start);
+    (homes, daemons)
+}
+
+#[test]
+fn private_notes_reach_an_own_device_through_the_own_folder_only() {
+    let ([_alex_home, _laptop_home, sam_home], [alex, laptop, sam]) = three_apart();
     let (shared, own) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for d in [&alex, &laptop, &sam] {
         set_mailbox(d, shared.path());
@@ -604,4 +544,347 @@ fn the_cli_sets_shows_and_stops_the_mailbox_and_doctor_checks_it() {
     );
     alex.cli_ok(&["mailbox", "off"]);
     assert!(alex.cli_json(&["mailbox", "status"])["shared"].is_null());
+}
+
+/// The mailbox key `d` holds for the pair with device `other`, read from its `peers.toml`
+/// as anyone holding that laptop could.
+fn key_held(d: &Daemon, other: &str) -> PairKey {
+    let home = tandem_daemon::home::Home::resolve(Some(d.home().to_owned()));
+    let book = PeerBook::load(&home).unwrap();
+    let (me, them): (DeviceId, DeviceId) = (d.device_id().parse().unwrap(), other.parse().unwrap());
+    book.get(&them)
+        .expect("the device is paired")
+        .mailbox
+        .key(me, them)
+        .expect("the pair has a mailbox key")
+}
+
+/// The mailbox files under their final names (`*.tdm`) in `folder`, with their bytes;
+/// one deleted while listing is left out.
+fn final_files(folder: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    files_under(folder)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "tdm"))
+        .filter_map(|f| Some((f.clone(), std::fs::read(&f).ok()?)))
+        .collect()
+}
+
+/// A small tmpfs mounted for one test and unmounted when dropped.
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    /// `None`, with a line saying why, where mounting is not permitted (not root).
+    fn mount(kib: u32) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match out {
+            Ok(out) if out.status.success() => Some(Self(dir)),
+            Ok(out) => {
+                eprintln!(
+                    "SKIPPED: cannot mount a small tmpfs to fill ({}); run as root to test a full disk",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("SKIPPED: cannot run mount ({e}); run as root to test a full disk");
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    /// Takes every byte left with one file, and returns it.
+    fn fill(&self) -> PathBuf {
+        let path = self.path().join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        while file.write_all(&[0xAA; 4096]).is_ok() {}
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let unmounted = Command::new("umount")
+            .arg(self.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !unmounted {
+            let _ = Command::new("umount").arg("-l").arg(self.path()).status();
+        }
+    }
+}
+
+#[test]
+fn a_full_disk_is_shown_loses_nothing_and_catches_up_when_freed() {
+    let Some(disk) = SmallDisk::mount(256) else {
+        return;
+    };
+    let (_a_home, _b_home, alex, sam) = apart(["Alex", "Sam"]);
+    let folder = disk.path();
+    set_mailbox(&alex, folder);
+    set_mailbox(&sam, folder);
+    plan(&alex, "Before");
+    assert!(eventually(SOON, || titles(&sam) == ["Before"]));
+    let (alex_id, sam_id) = (alex.device_id(), sam.device_id());
+    // Settled: every bundle acknowledged and pruned, so nothing frees space later.
+    let acked = |id: &str| {
+        files_under(&folder.join(id))
+            .iter()
+            .any(|f| f.file_name().unwrap().to_string_lossy().starts_with("ack-"))
+    };
+    assert!(eventually(SOON, || bundles(folder, &alex_id).is_empty()
+        && bundles(folder, &sam_id).is_empty()
+        && acked(&alex_id)
+        && acked(&sam_id)));
+    let filler = disk.fill();
+
+    // The API still acknowledges edits on both sides; only the folder waits.
+    let written: Vec<String> = (1..=3).map(|n| format!("While full {n}")).collect();
+    for title in &written {
+        plan(&alex, title);
+    }
+    let reply = sam.post("/v1/ideas", &json!({"title": "Night swim"}));
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    for d in [&alex, &sam] {
+        assert!(
+            eventually(SOON, || d.get("/v1/mailbox").body["shared"]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("the mailbox folder's disk is full"))),
+            "{}",
+            d.get("/v1/mailbox").body
+        );
+    }
+    let shown = alex.cli_ok(&["mailbox", "status"]);
+    assert!(
+        shown.contains("Problem: the mailbox folder's disk is full: free some space"),
+        "{shown}"
+    );
+    let doctor = alex.cli(&["doctor"]);
+    assert!(
+        !doctor.status.success(),
+        "doctor calls a full disk a problem"
+    );
+    assert!(String::from_utf8_lossy(&doctor.stdout).contains("disk is full"));
+
+    // No half-written file is left behind, under a temp name or a final one: every
+    // mailbox file there opens whole with the pair's key.
+    assert!(
+        eventually(SOON, || files_under(folder)
+            .iter()
+            .all(|f| !f.to_string_lossy().contains(".tmp-"))),
+        "failed writes take their temp files away: {:?}",
+        files_under(folder)
+    );
+    let key = key_held(&sam, &alex_id);
+    for (file, bytes) in final_files(folder) {
+        assert!(
+            seal::open(&key, &bytes).is_ok(),
+            "{} does not open whole",
+            file.display()
+        );
+    }
+
+    // Space freed: both catch up from the folder with every edit, and the problem clears.
+    std::fs::remove_file(filler).unwrap();
+    let mut expected = written.clone();
+    expected.push("Before".into());
+    expected.sort();
+    assert!(
+        eventually(SOON, || titles(&sam) == expected),
+        "{:?}",
+        titles(&sam)
+    );
+    assert!(eventually(SOON, || alex.count("/v1/ideas") == 1));
+    assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
+    for d in [&alex, &sam] {
+        assert!(
+            eventually(SOON, || d.get("/v1/mailbox").body["shared"]["error"]
+                .is_null()),
+            "{}",
+            d.get("/v1/mailbox").body
+        );
+    }
+}
+
+#[test]
+fn a_removed_laptop_cannot_read_what_is_written_after() {
+    // Alex's second laptop is lost; its thief keeps it running on the shared folders.
+    let (_homes, [alex, laptop, sam]) = three_apart();
+    let (shared, own) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for d in [&alex, &laptop, &sam] {
+        set_mailbox(d, shared.path());
+    }
+    for d in [&alex, &laptop] {
+        let reply = d.request(
+            "POST",
+            "/v1/mailbox",
+            Some(&json!({"dir": own.path().to_str().unwrap(), "own": true})),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let (alex_id, laptop_id) = (alex.device_id(), laptop.device_id());
+    plan(&alex, "Before");
+    assert!(eventually(SOON, || titles(&laptop) == ["Before"]));
+    assert!(eventually(SOON, || titles(&sam) == ["Before"]));
+
+    // What the thief holds: the laptop's key for its pair with Alex's first laptop.
+    let stolen = key_held(&laptop, &alex_id);
+    let alex_dirs = [shared.path().join(&alex_id), own.path().join(&alex_id)];
+    let readable = || {
+        alex_dirs
+            .iter()
+            .flat_map(|dir| final_files(dir))
+            .filter(|(_, bytes)| seal::open(&stolen, bytes).is_ok())
+            .map(|(file, _)| file)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        eventually(SOON, || alex_dirs
+            .iter()
+            .all(|dir| readable().iter().any(|f| f.starts_with(dir)))),
+        "before: Alex writes for the laptop in both folders ({:?})",
+        readable()
+    );
+
+    alex.cli_ok(&["peer", "remove", &laptop_id]);
+    let before = bundles(shared.path(), &alex_id);
+    plan(&alex, "After the laptop was lost");
+    let (landed, _) = new_bundle(shared.path(), &alex_id, &before);
+    assert!(eventually(SOON, || titles(&sam)
+        == ["After the laptop was lost", "Before"]));
+    // Alex's files for the laptop are deleted, and nothing Alex writes now opens with
+    // the stolen key.
+    assert!(
+        eventually(SOON, || readable().is_empty()),
+        "{:?} still open with the removed laptop's key",
+        readable()
+    );
+    let ack_for_laptop = format!("ack-{laptop_id}.tdm");
+    for dir in &alex_dirs {
+        assert!(!dir.join(&ack_for_laptop).exists());
+    }
+    let new_bytes = std::fs::read(&landed).unwrap_or_default();
+    assert!(seal::open(&stolen, &new_bytes).is_err());
+
+    // The laptop's daemon does not get the edit: once it has read Alex's directory with
+    // the new bundle in it (a file dropped there after it, refused in the same pass,
+    // shows it did), it still has only what came before.
+    let marker = shared.path().join(&alex_id).join("99999999999999990.tdm");
+    std::fs::write(&marker, b"dropped after the new bundle").unwrap();
+    assert!(
+        eventually(SOON, || laptop.get("/v1/mailbox").body["shared"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("99999999999999990"))),
+        "{}",
+        laptop.get("/v1/mailbox").body
+    );
+    assert_eq!(titles(&laptop), ["Before"]);
+}
+
+/// The instant `hours` from now, as `TANDEM_NOW` takes it: a laptop's clock that is off.
+fn clock_off_by(hours: i64) -> String {
+    jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(hours))
+        .unwrap()
+        .to_string()
+}
+
+/// `d`'s answer to `action` on `d_events` comes within 2 s of `writer`'s next bundle
+/// landing in `folder`, after `edit` on the writer.
+fn crosses_within_2s(
+    folder: &Path,
+    writer: &Daemon,
+    events: &std::sync::mpsc::Receiver<String>,
+    action: &str,
+    edit: impl FnOnce(),
+) {
+    let writer_id = writer.device_id();
+    let before = bundles(folder, &writer_id);
+    edit();
+    let (_, landed) = new_bundle(folder, &writer_id, &before);
+    wait_event(events, action);
+    assert!(
+        landed.elapsed() < Duration::from_secs(2),
+        "{action}: {:?}",
+        landed.elapsed()
+    );
+}
+
+#[test]
+fn clocks_hours_apart_or_set_back_neither_drop_nor_delay_bundles() {
+    let (a_home, b_home, mut alex, mut sam) = apart(["Alex", "Sam"]);
+    alex.terminate();
+    sam.terminate();
+    // Alex's laptop runs 9 hours ahead, Sam's 9 hours behind.
+    let (alex, sam) = (
+        Daemon::start_at(a_home.path(), &clock_off_by(9)),
+        Daemon::start_at(b_home.path(), &clock_off_by(-9)),
+    );
+    let folder = tempfile::tempdir().unwrap();
+    let folder = folder.path();
+    set_mailbox(&alex, folder);
+    set_mailbox(&sam, folder);
+    let (alex_id, sam_id) = (alex.device_id(), sam.device_id());
+    let sam_events = sam.events();
+    crosses_within_2s(folder, &alex, &sam_events, "plan.add", || {
+        plan(&alex, "Ahead");
+    });
+    let alex_events = alex.events();
+    crosses_within_2s(folder, &sam, &alex_events, "idea.add", || {
+        let reply = sam.post("/v1/ideas", &json!({"title": "Behind"}));
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    });
+    // Each took the other's acknowledgement: everything is pruned.
+    assert!(eventually(SOON, || bundles(folder, &alex_id).is_empty()
+        && bundles(folder, &sam_id).is_empty()));
+    let before_max = max_seq(folder, &alex_id);
+
+    // Alex's clock is set right, 18 hours back, while Sam's daemon keeps running.
+    let mut alex = alex;
+    alex.terminate();
+    let alex = Daemon::start_at(a_home.path(), &clock_off_by(-9));
+    let alex_events = alex.events();
+    crosses_within_2s(folder, &alex, &sam_events, "plan.add", || {
+        plan(&alex, "After the clock went back");
+    });
+    assert!(
+        max_seq(folder, &alex_id) > before_max,
+        "Alex numbers its files above what it used before"
+    );
+    crosses_within_2s(folder, &sam, &alex_events, "idea.add", || {
+        let reply = sam.post("/v1/ideas", &json!({"title": "Still behind"}));
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    });
+    // Sam takes Alex's acknowledgements as new, though Alex's clock now reads earlier
+    // than when it wrote the last ones: Sam's bundle is pruned.
+    assert!(
+        eventually(SOON, || bundles(folder, &sam_id).is_empty()
+            && bundles(folder, &alex_id).is_empty()),
+        "{:?}",
+        files_under(folder)
+    );
+    assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
+    // Neither says the other has gone silent, nor reports a problem with the folder.
+    for d in [&alex, &sam] {
+        let doctor = String::from_utf8_lossy(&d.cli(&["doctor"]).stdout).into_owned();
+        assert!(doctor.contains("is usable"), "{doctor}");
+        assert!(!doctor.contains("nothing from"), "{doctor}");
+    }
+}
+
+/// The highest sequence number among `device`'s files in `folder` (their clear headers).
+fn max_seq(folder: &Path, device: &str) -> u64 {
+    final_files(&folder.join(device))
+        .iter()
+        .filter_map(|(_, bytes)| seal::peek(bytes).ok())
+        .map(|e| e.seq)
+        .max()
+        .unwrap_or(0)
 }

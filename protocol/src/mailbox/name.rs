@@ -2,8 +2,9 @@
 //!
 //! A device writes in `DIR/<its device id>/` only: bundles `<seq>.tdm` and one
 //! acknowledgement per reader `ack-<reader id>.tdm`, each first under a temporary name
-//! (`<seq>.tmp-<random>`, which no reader takes for a mailbox file) and then renamed. Cloud clients add their own names: partial
-//! downloads (`.tmp`, `.part`, `.partial`, `~$…`, `.syncthing.…`, `.icloud` placeholders)
+//! (`<seq>.tmp-<16 hex>`, which no reader takes for a mailbox file, and which its writer
+//! deletes at start when a crash left one) and then renamed. Cloud clients add their own
+//! names: partial downloads (`.tmp`, `.part`, `.partial`, `~$…`, `.syncthing.…`, `.icloud` placeholders)
 //! are skipped, and "conflicted copies" (`12 (Sam's conflicted copy).tdm`,
 //! `12.sync-conflict-….tdm`, `12 (1).tdm`) are read like any file: the authenticated
 //! header, not the name, says what they are, and a duplicate is harmless.
@@ -23,8 +24,11 @@ pub enum FileName {
     Ack(DeviceId),
     /// A copy a sync client made of a mailbox file: read it, trusting only its header.
     Conflicted,
-    /// A file still being written or downloaded (by us or by a sync client): skipped.
+    /// A file still being written or downloaded (by a sync client): skipped.
     Partial,
+    /// A writer's temporary name (`<name>.tmp-<16 hex>`): a file being written, or one a
+    /// crash left half-written. Readers skip it; its writer deletes its own at start.
+    Temp,
     /// Anything else (a `.DS_Store`, a note someone left): left alone.
     Other,
 }
@@ -50,6 +54,12 @@ pub fn parse(name: &str) -> FileName {
         ".download",
     ];
     const PARTIAL_PREFIXES: [&str; 4] = [".", "~$", ".~", ".syncthing."];
+    if name
+        .rsplit_once(".tmp-")
+        .is_some_and(|(_, tail)| tail.len() == 16 && tail.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return FileName::Temp;
+    }
     if PARTIAL_PREFIXES.iter().any(|p| name.starts_with(p))
         || PARTIAL_SUFFIXES.iter().any(|s| name.ends_with(s))
     {
@@ -86,9 +96,14 @@ mod tests {
         assert_eq!(parse(&ack(id)), FileName::Ack(id));
         assert_eq!(
             parse("3.tmp-00000000000000ff"),
-            FileName::Other,
+            FileName::Temp,
             "our own temp names"
         );
+        assert_eq!(
+            parse(&format!("ack-{id}.tmp-0123456789abcdef")),
+            FileName::Temp
+        );
+        assert_eq!(parse("3.tmp-notours"), FileName::Other);
     }
 
     #[test]

@@ -12,12 +12,14 @@
 //!
 //! - `backup`: `tandem backup` of the 10k-entity home (size and time, scrypt included)
 //!   and `tandem restore` of it.
+//! - `mailbox`: two laptops sharing only a folder: bytes written there per small edit,
+//!   a bundle landing until the partner's API announces it, the folder after a month.
 //!
 //! Every run also counts what issue #15 tracks in the source tree: the lines of the writer
 //! (`daemon/src/repo.rs`, and `daemon/src/repo/` once it is a directory) and the `.lock()`
 //! calls under `daemon/src/peer/`.
 //!
-//! `--only writes|startup|sync|backup` runs one group; `--keep` keeps the 10k-entity home.
+//! `--only writes|startup|sync|backup|mailbox` runs one group; `--keep` keeps the 10k-entity home.
 //! `--compare FILE` reads a JSON written by `--json` (`tests/bench/baseline.json`) and prints
 //! each figure beside it with the ratio, marking those worse by more than 10%; it only
 //! reports (the exit status stays 0). With `--json` as well, the JSON goes to stdout and
@@ -112,6 +114,9 @@ fn main() {
     }
     if wanted("backup") {
         figures.extend(backup());
+    }
+    if wanted("mailbox") {
+        figures.extend(mailbox());
     }
     match (json_out, baseline) {
         (true, baseline) => {
@@ -548,6 +553,165 @@ fn sync() -> Vec<Figure> {
             label: "first sync after pairing, 10k changes (ms)",
             value: first_sync_ms,
             target: "< 1000",
+            better: Better::Lower,
+        },
+    ]
+}
+
+/// The mailbox (issue #22) between two laptops that share only a folder, never online
+/// together: the bytes written to the folder per small edit (the bundle and every
+/// acknowledgement or echo it causes, each version of each file seen by listing the folder
+/// every millisecond), the time from a bundle landing (its modification time: written,
+/// then fsync'd and renamed into place) to the partner's API announcing it over 50 edits,
+/// and the folder once a simulated month (6 days of 60 edits on each side, one laptop
+/// restarting each day) has settled.
+fn mailbox() -> Vec<Figure> {
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tandem_tests::mailbox::{SOON, apart, bundles, set_mailbox};
+    const EDITS: usize = 50;
+
+    eprintln!("mailbox: {EDITS} edits through a folder, each timed from its bundle landing ...");
+    let (a_home, b_home, mut a, mut b) = apart(["Alex", "Sam"]);
+    let folder = tempfile::tempdir().expect("temp dir");
+    let folder = folder.path();
+    set_mailbox(&a, folder);
+    set_mailbox(&b, folder);
+    let (a_id, b_id) = (a.device_id(), b.device_id());
+    let settled = || bundles(folder, &a_id).is_empty() && bundles(folder, &b_id).is_empty();
+    assert!(eventually(SOON, settled), "the first bundles are pruned");
+    // Every (file, size, mtime) seen while `stop` is unset, those there at first excepted:
+    // each is one version of a file written into the folder.
+    let written = |stop: &AtomicBool| {
+        let list = || -> Vec<(PathBuf, u64, std::time::SystemTime)> {
+            files_under(folder)
+                .into_iter()
+                .filter(|f| !f.to_string_lossy().contains(".tmp-"))
+                .filter_map(|f| {
+                    let meta = std::fs::metadata(&f).ok()?;
+                    Some((f, meta.len(), meta.modified().ok()?))
+                })
+                .collect()
+        };
+        let mut seen: HashSet<_> = list().into_iter().collect();
+        // Bundles, then acknowledgements.
+        let mut bytes = (0, 0);
+        while !stop.load(Ordering::Relaxed) {
+            for version in list() {
+                let name = version
+                    .0
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned());
+                let (size, ack) = (version.1, name.is_some_and(|n| n.starts_with("ack-")));
+                if seen.insert(version) {
+                    *if ack { &mut bytes.1 } else { &mut bytes.0 } += size;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        bytes
+    };
+    let events = b.events();
+    let stop = AtomicBool::new(false);
+    let (mut latencies, bytes) = std::thread::scope(|s| {
+        let watcher = s.spawn(|| written(&stop));
+        let mut latencies = Vec::with_capacity(EDITS);
+        for n in 0..EDITS {
+            let title = format!("edit {n}");
+            let before = bundles(folder, &a_id);
+            assert_eq!(a.post("/v1/ideas", &json!({ "title": title })).status, 201);
+            // Polled together, so that the announcement is timed when it comes.
+            let (mut landed, mut announced) = (None, None);
+            let deadline = Instant::now() + SOON;
+            while landed.is_none() || announced.is_none() {
+                assert!(Instant::now() < deadline, "B announces edit {n}");
+                if landed.is_none() {
+                    landed = bundles(folder, &a_id)
+                        .iter()
+                        .find(|p| !before.contains(p))
+                        .and_then(|p| std::fs::metadata(p).ok()?.modified().ok());
+                }
+                while let Ok(data) = events.try_recv() {
+                    if data.contains(&format!("\"summary\":\"{title}\"")) {
+                        announced = Some(std::time::SystemTime::now());
+                    }
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            let (landed, announced) = (landed.unwrap(), announced.unwrap());
+            latencies.push(announced.duration_since(landed).unwrap_or_default());
+            // Everything this edit causes is written before the next one.
+            assert!(
+                eventually(SOON, settled),
+                "edit {n} is acknowledged and pruned"
+            );
+        }
+        stop.store(true, Ordering::Relaxed);
+        (latencies, watcher.join().expect("the folder watcher"))
+    });
+    latencies.sort();
+
+    eprintln!("mailbox: a simulated month, 720 edits and 6 restarts ...");
+    for day in 0..6 {
+        for n in 0..60 {
+            for (d, who) in [(&a, "Alex"), (&b, "Sam")] {
+                let title = format!("{who}'s idea {day}-{n}");
+                assert_eq!(d.post("/v1/ideas", &json!({ "title": title })).status, 201);
+            }
+        }
+        if day % 2 == 0 {
+            a.terminate();
+            a = a_home.start();
+        } else {
+            b.terminate();
+            b = b_home.start();
+        }
+    }
+    assert!(
+        eventually(Duration::from_secs(60), || a.heads()["shared"]
+            == b.heads()["shared"]),
+        "the month converges"
+    );
+    assert!(eventually(SOON, settled), "the month's bundles are pruned");
+    let month_bytes: u64 = files_under(folder)
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    vec![
+        Figure {
+            key: "mailbox_bytes_per_edit",
+            label: "mailbox: folder bytes written per small edit",
+            value: (bytes.0 + bytes.1) as f64 / EDITS as f64,
+            target: "bundle + acks",
+            better: Better::Lower,
+        },
+        Figure {
+            key: "mailbox_bundle_bytes_per_edit",
+            label: "mailbox: of which the bundle",
+            value: bytes.0 as f64 / EDITS as f64,
+            target: "",
+            better: Better::Lower,
+        },
+        Figure {
+            key: "mailbox_landing_to_api_p50_ms",
+            label: "mailbox: bundle landed to B's API, p50 (ms)",
+            value: percentile(&latencies, 0.5),
+            target: "< 2000",
+            better: Better::Lower,
+        },
+        Figure {
+            key: "mailbox_landing_to_api_p99_ms",
+            label: "mailbox: bundle landed to B's API, p99 (ms)",
+            value: percentile(&latencies, 0.99),
+            target: "< 2000",
+            better: Better::Lower,
+        },
+        Figure {
+            key: "mailbox_month_folder_bytes",
+            label: "mailbox: folder after a month, 720 edits (B)",
+            value: month_bytes as f64,
+            target: "bounded",
             better: Better::Lower,
         },
     ]
