@@ -387,6 +387,7 @@ impl Folder {
             );
         }
         let gone = self.forget_missing(&found.own_names);
+        self.forget_reappeared(&found.own_names);
         // Nothing new in the folder or the documents since a pass that decided: the
         // writer is not woken (deciding reads the whole history when nothing is acked).
         let keyed: Vec<DeviceId> = readers.iter().map(|(d, _)| *d).collect();
@@ -440,6 +441,26 @@ impl Folder {
         self.acked
             .retain(|reader, _| present.contains(&FileName::Ack(*reader)));
         gone || self.acked.len() != before
+    }
+
+    /// Deletes bundles of this device's that came back after it pruned them (a sync
+    /// client restoring what it saw deleted): numbered before, and in no outbox now.
+    fn forget_reappeared(&self, present: &[FileName]) {
+        let Some(outboxes) = &self.outboxes else {
+            return;
+        };
+        let own_dir = self.dir.join(self.me.to_string());
+        for name in present {
+            let FileName::Bundle(seq) = *name else {
+                continue;
+            };
+            let current = outboxes
+                .values()
+                .any(|outbox| outbox.written().iter().any(|w| w.seq == seq));
+            if seq <= self.last_seq && !current {
+                forget_file(&own_dir.join(name::bundle(seq)));
+            }
+        }
     }
 
     /// A watcher poking the task whenever something in the folder changes outside this

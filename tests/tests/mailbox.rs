@@ -218,7 +218,7 @@ fn damaged_foreign_replayed_and_duplicated_files_are_harmless() {
     assert!(eventually(SOON, || titles(&sam) == ["Concert"]));
     let alex_dir = folder.path().join(&alex_id);
 
-    // A conflicted copy and a restored copy of an applied bundle: duplicates.
+    // A conflicted copy of an applied bundle: a duplicate.
     let stem = bundle.file_stem().unwrap().to_string_lossy().into_owned();
     std::fs::write(
         alex_dir.join(format!("{stem} (Sam's conflicted copy 2026-12-03).tdm")),
@@ -266,6 +266,27 @@ fn damaged_foreign_replayed_and_duplicated_files_are_harmless() {
     );
     assert_eq!(sam.count("/v1/plans"), 2);
     assert!(eventually(SOON, || alex.heads()["shared"] == sam.heads()["shared"]));
+
+    // A bundle the writer pruned comes back (a cloud client restoring what it saw
+    // deleted): read again, it changes nothing, and its writer prunes it once more.
+    assert!(
+        eventually(Duration::from_secs(30), || !bundle.exists()),
+        "Alex prunes the bundle Sam has acknowledged"
+    );
+    std::fs::write(&bundle, &original).unwrap();
+    let before = bundles(folder.path(), &alex_id);
+    plan(&alex, "Museum");
+    let _ = new_bundle(folder.path(), &alex_id, &before);
+    assert!(
+        eventually(SOON, || titles(&sam) == ["Concert", "Museum", "Theatre"]),
+        "{:?}",
+        titles(&sam)
+    );
+    assert!(
+        eventually(Duration::from_secs(30), || !bundle.exists()),
+        "the bundle that came back is pruned again"
+    );
+    assert_eq!(sam.count("/v1/plans"), 3, "nothing applied twice");
 }
 
 #[test]
