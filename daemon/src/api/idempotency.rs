@@ -4,7 +4,7 @@
 //! [`layer`] runs after the guards on both listeners for `POST`, `PATCH`, `PUT` and
 //! `DELETE` carrying the header. It checks the key (1 to 255 visible ASCII characters,
 //! else 400), reads the body (within the usual limit) and looks the key up in
-//! [`Answers`], this run's table of answers given:
+//! [`Answers`], the table of answers given:
 //! - the same key with the same method, path and body: the stored answer again, status
 //!   and body, with `Idempotent-Replayed: true`, and nothing applied;
 //! - the same key with a different request: 422 `key_reused`;
@@ -17,7 +17,10 @@
 //! of each change, so the key is durable with the write itself ([`crate::repo`]).
 //! Successful answers are kept for 24 h, at most [`MAX_ANSWERS`] of them and
 //! [`MAX_ANSWER_BYTES`] in all; an answer that was an error is not kept, so a retry is
-//! judged afresh (nothing was applied).
+//! judged afresh (nothing was applied). Nor is one that is not JSON (a backup archive),
+//! larger than [`MAX_KEPT_ANSWER`], or marked `Cache-Control: no-store` (a phone's new
+//! token, a pairing code: secrets are never written to the log); it passes through as it
+//! is, and a retry is judged by the repo.
 //!
 //! Each kept answer is also appended to `answers.log` in the home before it is sent
 //! ([`AnswerLog`]), and read back at start-up, so a retry after `kill -9` and a restart
@@ -28,12 +31,12 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request as HttpRequest, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -58,6 +61,11 @@ const KEEP: SignedDuration = SignedDuration::from_hours(24);
 pub const MAX_ANSWERS: usize = 10_000;
 /// The most bytes of answer bodies kept at once.
 pub const MAX_ANSWER_BYTES: usize = 32 << 20;
+/// The largest answer kept.
+pub const MAX_KEPT_ANSWER: usize = 1 << 20;
+/// How long after failing to write the log it is tried again (a full disk is not
+/// rewritten on every keyed write).
+const RETRY_LOG_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
 tokio::task_local! {
     /// The keyed request the current task serves.
@@ -70,6 +78,7 @@ pub fn current() -> Option<Request> {
 }
 
 /// An answer given, to give again.
+#[derive(Clone)]
 struct Stored {
     status: StatusCode,
     content_type: Option<HeaderValue>,
@@ -195,19 +204,37 @@ impl Table {
         true
     }
 
-    /// The log lines of every answer kept, oldest first.
-    fn lines(&self) -> Vec<String> {
+    /// Every answer kept, oldest first: cheap clones, to write out without the lock.
+    fn kept(&self) -> Vec<(String, Entry)> {
         self.order
             .iter()
             .filter_map(|(arrival, key)| {
                 let entry = self.entries.get(key).filter(|e| e.arrival == *arrival)?;
                 match &entry.phase {
-                    Phase::Done(stored) => Some(Record::new(key, entry, stored)?.line()),
+                    Phase::Done(stored) => Some((
+                        key.clone(),
+                        Entry {
+                            digest: entry.digest.clone(),
+                            arrival: entry.arrival,
+                            at: entry.at,
+                            phase: Phase::Done(stored.clone()),
+                        },
+                    )),
                     Phase::Running => None,
                 }
             })
             .collect()
     }
+}
+
+/// The log lines of `kept` answers.
+fn lines_of(kept: &[(String, Entry)]) -> Vec<String> {
+    kept.iter()
+        .filter_map(|(key, entry)| match &entry.phase {
+            Phase::Done(stored) => Some(Record::new(key, entry, stored)?.line()),
+            Phase::Running => None,
+        })
+        .collect()
 }
 
 /// `answers.log`: the kept answers, one JSON [`Record`] per line, appended as they are
@@ -223,6 +250,8 @@ struct LogFile {
     file: Option<File>,
     /// Lines in the file, kept or forgotten.
     lines: usize,
+    /// When writing it last failed.
+    failed_at: Option<std::time::Instant>,
 }
 
 /// A log is rewritten once it has this many lines more than twice the answers kept.
@@ -235,12 +264,11 @@ impl AnswerLog {
     fn load(path: PathBuf, table: &mut Table, now: Timestamp) -> (Self, u64) {
         let mut arrival = 0;
         let mut lines = 0;
-        match File::open(&path) {
-            Ok(file) => {
-                for line in BufReader::new(file).lines() {
-                    let Ok(line) = line else { break };
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                     lines += 1;
-                    let record = serde_json::from_str::<Record>(&line);
+                    let record = serde_json::from_slice::<Record>(line);
                     if record.is_ok_and(|record| table.restore(record, arrival)) {
                         arrival += 1;
                     }
@@ -256,9 +284,13 @@ impl AnswerLog {
         table.forget_old(now);
         let log = Self {
             path,
-            file: Mutex::new(LogFile { file: None, lines }),
+            file: Mutex::new(LogFile {
+                file: None,
+                lines,
+                failed_at: None,
+            }),
         };
-        log.rewrite(&mut log.file.lock(), table.lines());
+        log.rewrite(&mut log.file.lock(), lines_of(&table.kept()));
         (log, arrival)
     }
 
@@ -278,9 +310,13 @@ impl AnswerLog {
             }
         }
         let kept = table.lock().entries.len();
-        if log.file.is_none() || log.lines > 2 * kept + SLACK_LINES {
-            let kept = table.lock().lines();
-            self.rewrite(&mut log, kept);
+        let retry = log
+            .failed_at
+            .is_none_or(|at| at.elapsed() >= RETRY_LOG_AFTER);
+        let grown = log.lines > 2 * kept + SLACK_LINES;
+        if (log.file.is_none() && retry) || (log.file.is_some() && grown) {
+            let kept = table.lock().kept();
+            self.rewrite(&mut log, lines_of(&kept));
         }
     }
 
@@ -291,10 +327,12 @@ impl AnswerLog {
             Ok(file) => {
                 log.file = Some(file);
                 log.lines = kept.len();
+                log.failed_at = None;
             }
             Err(e) => {
                 tracing::warn!("answers to retried writes are not being saved: {e}");
                 log.file = None;
+                log.failed_at = Some(std::time::Instant::now());
             }
         }
     }
@@ -422,6 +460,24 @@ fn replay(stored: &Stored) -> Response {
     response
 }
 
+/// Whether an answer is kept to be given again: a success, JSON or empty, small, and not
+/// marked `no-store` (secrets shown once).
+fn keepable(response: &Response) -> bool {
+    let headers = response.headers();
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|t| t.as_bytes().starts_with(b"application/json"));
+    let secret = headers
+        .get(header::CACHE_CONTROL)
+        .is_some_and(|c| c.as_bytes().windows(8).any(|w| w == b"no-store"));
+    let small = response
+        .body()
+        .size_hint()
+        .upper()
+        .is_some_and(|n| n <= MAX_KEPT_ANSWER as u64);
+    response.status().is_success() && json && !secret && small
+}
+
 fn caller_name(request: &HttpRequest) -> String {
     match request.extensions().get::<Caller>() {
         Some(Caller::Phone(id)) => format!("phone:{id}"),
@@ -477,12 +533,12 @@ pub async fn layer(State(state): State<AppState>, request: HttpRequest, next: Ne
     let Some(key) = running.key.take() else {
         return response;
     };
-    if !response.status().is_success() {
+    if !keepable(&response) {
         answers.forget(&key);
         return response;
     }
     let (parts, body) = response.into_parts();
-    match axum::body::to_bytes(body, MAX_ANSWER_BYTES).await {
+    match axum::body::to_bytes(body, MAX_KEPT_ANSWER).await {
         Ok(bytes) => {
             let stored = Stored {
                 status: parts.status,

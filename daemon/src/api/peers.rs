@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use tandem_protocol::api::{
     AddPeerRequest, DevicePath, ErrorBody, JoinRequest, NearbyDevice, PairRequest, PairingState,
     PeerStatus, check_peer_addr, paths,
@@ -131,9 +132,13 @@ async fn pairing_state(State(state): State<AppState>) -> Json<PairingState> {
 async fn open_pairing(
     State(state): State<AppState>,
     Body(req): Body<PairRequest>,
-) -> Json<PairingState> {
+) -> impl IntoResponse {
     state.hub.open_pairing(relation(req.own));
-    Json(state.hub.pairing_state())
+    // The code is a secret for its window: no copy is kept for a retry's answer.
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(state.hub.pairing_state()),
+    )
 }
 
 /// Closes the pairing window.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use tandem_protocol::api::{NewPhone, PhoneAdded, PhonePath, PhoneView, paths};
 use utoipa_axum::routes;
@@ -83,8 +83,10 @@ async fn add_phone(
         hosts[0], tokens.calendar
     );
     let fingerprint = state.hub.identity.device_id.colon_hex();
+    // The token is shown this once: no copy is kept, not even for a retry's answer.
     Ok((
         StatusCode::CREATED,
+        [(header::CACHE_CONTROL, "no-store")],
         Json(PhoneAdded {
             phone,
             token: tokens.phone,
