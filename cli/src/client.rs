@@ -40,12 +40,15 @@ pub enum ClientError {
     /// The answer could not be understood.
     #[error("unexpected answer from the daemon: {0}")]
     Protocol(String),
-    /// The request was sent but no answer came, also after retries.
-    #[error(
-        "the daemon did not answer ({0}); see `tandem status`, and check whether the change \
-         was made before trying again"
-    )]
+    /// A read was sent but no answer came.
+    #[error("the daemon did not answer ({0}): is it still running? (`tandem doctor`)")]
     NoAnswer(String),
+    /// A change was sent but no answer came, also after retries: it may have been made.
+    #[error(
+        "the daemon did not answer ({0}), so the change may or may not have been made: \
+         look (e.g. `tandem log`) before trying again"
+    )]
+    MaybeApplied(String),
 }
 
 impl ClientError {
@@ -59,6 +62,7 @@ impl ClientError {
             Self::Api { code, .. } => code,
             Self::Protocol(_) => "protocol",
             Self::NoAnswer(_) => "no_answer",
+            Self::MaybeApplied(_) => "maybe_applied",
         }
     }
 }
@@ -203,37 +207,54 @@ impl Client {
 
     /// As [`Client::call`], for an answer that is not JSON (a backup archive).
     ///
-    /// A write carries a fresh `Idempotency-Key` and is retried under it when its answer
-    /// is lost (the connection broke or timed out after it was sent, or the daemon was
-    /// restarting): the daemon applies it once and answers the retry as it answered the
-    /// first. A daemon that cannot be reached at all fails at once.
+    /// A write the daemon applies once per key ([`Endpoint::retried`]) carries a fresh
+    /// `Idempotency-Key` and is sent again under it when its answer is lost (the
+    /// connection broke or timed out after it was sent, the daemon was stopping or
+    /// restarting, at the address it then writes): the daemon applies it once and answers
+    /// the retry as it answered the first. A daemon that cannot be reached at all fails
+    /// at once.
     pub fn call_for_bytes<const N: usize>(
         &self,
         endpoint: &Endpoint<N>,
         params: [&str; N],
         payload: Payload,
     ) -> Result<Vec<u8>, ClientError> {
-        let uri = format!("{}{}{}", self.base, endpoint.path(params), payload.query);
-        let key = endpoint.method().writes().then(new_key);
+        let path = format!("{}{}", endpoint.path(params), payload.query);
+        let key = endpoint.retried().then(new_key);
+        let mut base = self.base.clone();
         let mut pauses = RETRY_PAUSES.iter();
+        // Whether an attempt may have reached the daemon (and so made the change).
+        let mut reached = false;
         let (status, bytes) = loop {
+            let uri = format!("{base}{path}");
             let sent = self.send(endpoint, &uri, key.as_deref(), payload.body.as_deref());
             let lost = match &sent {
-                Err(Lost::Unreachable) => pauses.len() < RETRY_PAUSES.len(),
+                Err(Lost::Unreachable) => reached,
                 Err(Lost::Answer(_)) => true,
-                Err(Lost::Unbuilt(_)) => false,
                 Ok((409, body)) => Self::error(409, body).code() == "key_in_use",
-                Ok(_) => false,
+                Ok((status, _)) => *status == 503,
+                Err(Lost::Unbuilt(_)) => false,
             };
+            reached |= matches!(sent, Err(Lost::Answer(_)) | Ok(_));
             match pauses.next() {
-                Some(pause) if lost && key.is_some() => std::thread::sleep(*pause),
-                _ => break sent.map_err(|lost| self.lost(lost))?,
+                Some(pause) if lost && key.is_some() => {
+                    std::thread::sleep(*pause);
+                    // A restarted daemon may listen on another port.
+                    base = self.current_base().unwrap_or(base);
+                }
+                _ => break sent.map_err(|lost| self.lost(lost, key.is_some() && reached))?,
             }
         };
         if (200..300).contains(&status) {
             return Ok(bytes);
         }
         Err(Self::error(status, &bytes))
+    }
+
+    /// Where the daemon says it listens now.
+    fn current_base(&self) -> Option<String> {
+        let addr = std::fs::read_to_string(self.home.join(API_ADDR_FILE)).ok()?;
+        Some(format!("http://{}", addr.trim()))
     }
 
     /// Sends one request and reads its whole answer.
@@ -278,12 +299,17 @@ impl Client {
         Ok((status, bytes))
     }
 
-    /// What a person is told when no answer came.
-    fn lost(&self, lost: Lost) -> ClientError {
+    /// What a person is told when no answer came; `changed`: a change was sent, and may
+    /// have been made.
+    fn lost(&self, lost: Lost, changed: bool) -> ClientError {
         match lost {
-            Lost::Unreachable => ClientError::NotRunning(self.home.clone()),
-            Lost::Answer(why) => ClientError::NoAnswer(why),
             Lost::Unbuilt(why) => ClientError::Protocol(why),
+            Lost::Unreachable if changed => {
+                ClientError::MaybeApplied("it stopped while the change was sent".into())
+            }
+            Lost::Unreachable => ClientError::NotRunning(self.home.clone()),
+            Lost::Answer(why) if changed => ClientError::MaybeApplied(why),
+            Lost::Answer(why) => ClientError::NoAnswer(why),
         }
     }
 

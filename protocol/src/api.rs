@@ -186,6 +186,16 @@ impl<const PARAMS: usize> Endpoint<PARAMS> {
         self.method
     }
 
+    /// Whether a client may send it again under the same `Idempotency-Key` when its answer
+    /// is lost: a write the documents record with its key (so the daemon applies it once),
+    /// or one that is the same done twice. Not pairing, phones, peers or backups, which act
+    /// on the device, show secrets once, or may take long: a retry would do them again.
+    pub fn retried(&self) -> bool {
+        const ON_THE_DEVICE: [&str; 4] =
+            [paths::PAIRING, paths::PHONES, paths::PEERS, paths::BACKUP];
+        self.method.writes() && !ON_THE_DEVICE.iter().any(|p| self.path.starts_with(p))
+    }
+
     /// Its path as the OpenAPI document writes it, parameters in braces.
     pub fn template(&self) -> &'static str {
         self.path
