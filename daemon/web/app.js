@@ -43,7 +43,7 @@ class ApiError extends Error {
 /** A write kept in the outbox because the laptop did not answer: it goes when it does. */
 class Queued extends Error {
   constructor() {
-    super(`Kept on this phone until the laptop answers (${waiting(outbox().length)}).`);
+    super(`Kept on this phone until the laptop answers (${waiting(outbox())}).`);
     this.status = 0;
   }
 }
@@ -126,9 +126,37 @@ async function read(path) {
     throw new ApiError(0, { error: { message: UNREACHABLE } });
   }
   const data = await answer(response);
-  keep(() => localStorage.setItem(SEEN_PREFIX + path, JSON.stringify({ at: Date.now(), data })));
+  remember(path, data);
   fresh();
   return data;
+}
+
+/** Paths whose answers are never kept: private notes stay off the phone's storage. */
+const UNREMEMBERED = ["/v1/notes"];
+/** The most answers kept; the oldest go first. */
+const REMEMBERED = 40;
+
+/** Keeps what the laptop answered for `path`, making room if the storage is full. */
+function remember(path, data) {
+  if (UNREMEMBERED.some((p) => path.startsWith(p))) return;
+  const entry = JSON.stringify({ at: Date.now(), data });
+  const keys = Object.keys(localStorage).filter((k) => k.startsWith(SEEN_PREFIX));
+  if (keys.length > REMEMBERED) {
+    const ages = keys.map((key) => [key, seen(key.slice(SEEN_PREFIX.length))?.at ?? 0]);
+    ages.sort((a, b) => a[1] - b[1]);
+    for (const [key] of ages.slice(0, keys.length - REMEMBERED)) localStorage.removeItem(key);
+  }
+  if (!keep(() => localStorage.setItem(SEEN_PREFIX + path, entry))) {
+    forgetSeen();
+    keep(() => localStorage.setItem(SEEN_PREFIX + path, entry));
+  }
+}
+
+/** Forgets every answer kept (another phone token: not this one's to show). */
+function forgetSeen() {
+  for (const key of Object.keys(localStorage).filter((k) => k.startsWith(SEEN_PREFIX))) {
+    localStorage.removeItem(key);
+  }
 }
 
 function seen(path) {
@@ -155,12 +183,13 @@ function fresh() {
   $("stale").hidden = true;
 }
 
-/** Stores something on the phone; a full storage only means less is kept. */
+/** Stores something on the phone; says whether it could (the storage may be full). */
 function keep(store) {
   try {
     store();
+    return true;
   } catch {
-    // Quota exceeded or storage disabled: the page works on, it just remembers less.
+    return false;
   }
 }
 
@@ -177,29 +206,42 @@ function outbox() {
   }
 }
 
+/** Stores the outbox, making room by forgetting kept answers if needed; says whether it could. */
 function setOutbox(writes) {
-  keep(() => {
+  const store = () => {
     if (writes.length) localStorage.setItem(OUTBOX_KEY, JSON.stringify(writes));
     else localStorage.removeItem(OUTBOX_KEY);
-  });
+  };
+  const stored = keep(store) || (forgetSeen(), keep(store));
   showOutbox();
+  return stored;
 }
 
-const waiting = (n) => `waiting to send: ${n} ${n === 1 ? "change" : "changes"}`;
+/** "waiting to send: 2 changes, the first from 14:05". */
+function waiting(writes) {
+  const n = writes.length;
+  const since = n ? new Intl.DateTimeFormat(undefined, { timeStyle: "short" }).format(new Date(writes[0].at)) : "";
+  return `waiting to send: ${n} ${n === 1 ? "change" : "changes"}, the first from ${since}`;
+}
 
 function showOutbox() {
-  const n = outbox().length;
-  $("outbox").hidden = n === 0;
-  $("outbox").textContent = n ? `Waiting to send: ${n} ${n === 1 ? "change" : "changes"}.` : "";
+  const writes = outbox();
+  $("outbox").hidden = writes.length === 0;
+  const text = waiting(writes);
+  $("outbox").textContent = writes.length ? `${text[0].toUpperCase()}${text.slice(1)}.` : "";
 }
 
 function queueUp(write) {
-  setOutbox([...outbox(), write]);
+  if (!setOutbox([...outbox(), write])) {
+    throw new ApiError(0, { error: { message: `${UNREACHABLE} This phone's storage is full, so it could not keep the change either.` } });
+  }
   sendOutbox();
   throw new Queued();
 }
 
 let sending = false;
+/** Answers that mean "not now" rather than "no". */
+const TRY_LATER = [408, 425, 429];
 
 /**
  * Sends the outbox in order, each write under its own key, so one that reached the laptop
@@ -221,12 +263,17 @@ async function sendOutbox() {
       }
       if (response.status === 401) return forget();
       const data = response.ok ? null : await response.json().catch(() => null);
-      // Still running from an earlier try: wait for its answer.
-      if (data?.error?.code === "key_in_use") break;
+      // Still running from an earlier try, or the laptop busy, stopping or failing for
+      // now: keep it, and try again later.
+      if (data?.error?.code === "key_in_use" || TRY_LATER.includes(response.status) ||
+        response.status >= 500) break;
       setOutbox(outbox().filter((w) => w.key !== write.key));
       sent += 1;
       const applied = response.ok || data?.error?.code === "already_applied";
-      if (!applied) toast(`Not sent: ${data?.error?.message || `request failed (${response.status})`}`);
+      if (!applied) {
+        const what = write.body?.title || write.body?.text || write.body?.body || "a change";
+        toast(`Not sent: “${what}”: ${data?.error?.message || `refused (${response.status})`}`);
+      }
     }
   } finally {
     sending = false;
@@ -240,6 +287,7 @@ window.addEventListener("online", () => sendOutbox());
 // ---- sign in and out ----
 
 function login(token) {
+  if (localStorage.getItem(TOKEN_KEY) !== token) forgetSeen();
   state.token = token;
   localStorage.setItem(TOKEN_KEY, token);
   start();
@@ -863,7 +911,7 @@ function show(view) {
     else tab.removeAttribute("aria-current");
   }
   $("title").textContent = titles[view];
-  render();
+  return render();
 }
 
 let toastTimer;
@@ -986,6 +1034,11 @@ function undone(activity) {
  * is shown as it words it.
  */
 function undo() {
+  const waitingNow = outbox().length;
+  if (waitingNow > 0) {
+    toast(`${waitingNow} ${waitingNow === 1 ? "change is" : "changes are"} still waiting to be sent: undo once the laptop has them.`);
+    return;
+  }
   act(async () => {
     const activity = await api("POST", "/v1/undo", undefined, { queue: false });
     toast(`Undone: ${undone(activity)}.`);
@@ -1180,7 +1233,7 @@ async function start() {
   if (remembered) {
     state.fromMemory = true;
     enter(remembered.data);
-    show(state.view);
+    await show(state.view);
     state.fromMemory = false;
   }
   try {

@@ -1,6 +1,7 @@
 // The phone page while the laptop sleeps: opened again while the laptop does not answer,
-// it shows at once what it last saw, with its time; edits made while the laptop is gone
-// wait in the outbox and are sent, once, when it is back. Started by tests/tests/phone.rs,
+// it shows at once what it last saw, with its time; a write whose answer is lost goes
+// again under its key; edits made while the laptop is gone wait in the outbox and are
+// sent, once, when it is back. Started by tests/tests/phone.rs,
 // which owns the daemons: it stops Alex's daemon when we print `stop-now` and starts it
 // again at `start-now`, answering a line on stdin each time, and checks what arrived.
 //
@@ -40,6 +41,22 @@ await run(async (browser) => {
   await a.locator("#live.on").waitFor();
   await stale.waitFor({ state: "hidden" });
 
+  // An answer lost on the way back: the idea reached the laptop, the phone never heard.
+  // It waits in the outbox and goes again under its key, and is applied once.
+  let lost = false;
+  await a.route("**/v1/ideas", async (route) => {
+    if (lost || route.request().method() !== "POST") return route.continue();
+    lost = true;
+    await route.fetch();
+    return route.abort();
+  });
+  await tab(a, "ideas");
+  await a.fill("#idea-title", "Stargazing");
+  await a.locator("#idea-form button[type=submit]").tap();
+  await a.locator("#ideas li", { hasText: "Stargazing" }).waitFor();
+  check(lost, "the first answer was lost");
+  await a.unroute("**/v1/ideas");
+
   // The laptop goes to sleep: a plan and an idea wait in the outbox.
   await ask("stop-now");
   await tab(a, "week");
@@ -47,12 +64,15 @@ await run(async (browser) => {
   await a.fill("#plan-title", "Sunset walk");
   await a.locator("#plan-form button[type=submit]").tap();
   const outbox = a.locator("#outbox");
-  await a.locator("#outbox", { hasText: "Waiting to send: 1 change." }).waitFor();
+  await a.locator("#outbox", { hasText: "Waiting to send: 1 change, the first from" }).waitFor();
   check(await a.inputValue("#plan-title") === "", "the form is cleared: the plan is kept, not lost");
   await tab(a, "ideas");
   await a.fill("#idea-title", "Board games");
   await a.locator("#idea-form button[type=submit]").tap();
-  await a.locator("#outbox", { hasText: "Waiting to send: 2 changes." }).waitFor();
+  await a.locator("#outbox", { hasText: "Waiting to send: 2 changes, the first from" }).waitFor();
+  // Undo would reach past the changes still waiting: it says so and does nothing.
+  await a.locator("#undo").tap();
+  await a.locator("#toast", { hasText: "2 changes are still waiting to be sent" }).waitFor();
   await a.screenshot({ path: `${shots}/outbox.png`, fullPage: true });
   const violations = await accessibility(a);
   check(violations.length === 0, `the page with both notices is readable: ${violations.join("\n")}`);

@@ -194,3 +194,20 @@ fn the_cli_retries_a_write_whose_answer_was_lost_and_it_is_applied_once() {
     std::fs::write(home.path().join("api.addr"), &d.addr).expect("point the CLI back");
     assert_eq!(d.count("/v1/ideas"), 1, "three deliveries, one idea");
 }
+
+#[test]
+fn a_secret_shown_once_is_never_kept_for_a_retry() {
+    let home = Home::init("Alex");
+    let d = home.start();
+    let body = br#"{"name":"Alex's Pixel"}"#;
+    let keyed = [JSON, ("Idempotency-Key", "phone-once")];
+    let added = d.request_with("POST", "/v1/phones", &keyed, Some(body));
+    assert_eq!(added.status, 201, "{:?}", added.body);
+    let token = added.body["token"].as_str().expect("the phone's token");
+    let kept = std::fs::read_to_string(home.path().join("answers.log")).unwrap_or_default();
+    assert!(!kept.contains(token), "the token is not in answers.log");
+    // Not kept, so a retry is judged afresh, and shows no token again.
+    let again = d.request_with("POST", "/v1/phones", &keyed, Some(body));
+    assert_eq!(again.status, 409, "{:?}", again.body);
+    assert!(!again.body.to_string().contains(token), "{:?}", again.body);
+}

@@ -708,8 +708,8 @@ fn the_phone_keeps_edits_in_its_outbox_while_the_laptop_sleeps() {
         );
     }
 
-    // Both waited on the phone and reached Sam's laptop; a marker written after them
-    // shows nothing more came: each arrived once.
+    // The idea whose answer was lost, and both that waited on the phone, reached Sam's
+    // laptop; a marker written after them shows nothing more came: each arrived once.
     let marker = alex.post("/v1/ideas", &json!({"title": "Marker"}));
     assert_eq!(marker.status, 201, "{:?}", marker.body);
     assert!(eventually(Duration::from_secs(20), || titles(
@@ -727,5 +727,6 @@ fn the_phone_keeps_edits_in_its_outbox_while_the_laptop_sleeps() {
     for d in [&alex, &sam] {
         once(d, "/v1/plans", "Sunset walk");
         once(d, "/v1/ideas", "Board games");
+        once(d, "/v1/ideas", "Stargazing");
     }
 }
