@@ -339,6 +339,24 @@ fn a_folder_deleted_and_set_again_loses_nothing() {
         == ["After", "Before", "While missing"]));
 }
 
+/// A shared folder for the three of [`three_apart`], and an own-devices folder for
+/// Alex's two laptops.
+fn folders_of_three([alex, laptop, sam]: [&Daemon; 3]) -> (tempfile::TempDir, tempfile::TempDir) {
+    let (shared, own) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for d in [alex, laptop, sam] {
+        set_mailbox(d, shared.path());
+    }
+    for d in [alex, laptop] {
+        let reply = d.request(
+            "POST",
+            "/v1/mailbox",
+            Some(&json!({"dir": own.path().to_str().unwrap(), "own": true})),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    (shared, own)
+}
+
 /// Alex on two laptops (the second paired `--own`) and Sam paired with Alex's first,
 /// each pair keyed, then restarted unable to reach each other as in [`apart`]: the
 /// homes and the daemons `[alex, laptop, sam]`.
@@ -363,18 +381,7 @@ fn three_apart() -> ([Home; 3], [Daemon; 3]) {
 #[test]
 fn private_notes_reach_an_own_device_through_the_own_folder_only() {
     let ([_alex_home, _laptop_home, sam_home], [alex, laptop, sam]) = three_apart();
-    let (shared, own) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    for d in [&alex, &laptop, &sam] {
-        set_mailbox(d, shared.path());
-    }
-    for d in [&alex, &laptop] {
-        let reply = d.request(
-            "POST",
-            "/v1/mailbox",
-            Some(&json!({"dir": own.path().to_str().unwrap(), "own": true})),
-        );
-        assert_eq!(reply.status, 200, "{}", reply.body);
-    }
+    let (shared, own) = folders_of_three([&alex, &laptop, &sam]);
     // The own folder lists only the own device; the shared one both.
     let status = alex.get("/v1/mailbox").body;
     assert_eq!(
@@ -738,18 +745,7 @@ fn a_full_disk_is_shown_loses_nothing_and_catches_up_when_freed() {
 fn a_removed_laptop_cannot_read_what_is_written_after() {
     // Alex's second laptop is lost; its thief keeps it running on the shared folders.
     let (_homes, [alex, laptop, sam]) = three_apart();
-    let (shared, own) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    for d in [&alex, &laptop, &sam] {
-        set_mailbox(d, shared.path());
-    }
-    for d in [&alex, &laptop] {
-        let reply = d.request(
-            "POST",
-            "/v1/mailbox",
-            Some(&json!({"dir": own.path().to_str().unwrap(), "own": true})),
-        );
-        assert_eq!(reply.status, 200, "{}", reply.body);
-    }
+    let (shared, own) = folders_of_three([&alex, &laptop, &sam]);
     let (alex_id, laptop_id) = (alex.device_id(), laptop.device_id());
     plan(&alex, "Before");
     assert!(eventually(SOON, || titles(&laptop) == ["Before"]));

@@ -394,22 +394,25 @@ fn the_calendar_link_opens_only_the_calendar_and_dies_with_the_phone() {
     assert_eq!(after.status, 401, "{after:?}");
 }
 
-/// Debian's Chromium and the test's node modules, or why the browser test cannot run.
-fn browser() -> Result<(PathBuf, PathBuf), String> {
+/// Debian's Chromium and the test's node modules; `None`, saying why `test` is skipped,
+/// where the browser test cannot run.
+fn browser(test: &str) -> Option<(PathBuf, PathBuf)> {
     let chromium = std::env::var_os("CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
-    if !chromium.exists() {
-        return Err(format!(
+    let missing = if !chromium.exists() {
+        format!(
             "no Chromium at {} (install Debian's chromium, or run tests/setup)",
             chromium.display()
-        ));
-    }
-    if !dir.join("node_modules/playwright-core").exists() {
-        return Err("tests/browser has no node_modules: run tests/setup".into());
-    }
-    Ok((chromium, dir))
+        )
+    } else if !dir.join("node_modules/playwright-core").exists() {
+        "tests/browser has no node_modules: run tests/setup".to_owned()
+    } else {
+        return Some((chromium, dir));
+    };
+    eprintln!("SKIP {test}: {missing}");
+    None
 }
 
 /// Where the browser tests leave their screenshots.
@@ -441,12 +444,8 @@ fn phone_script(chromium: &Path, dir: &Path, script: &str, alex: &Phone, sam: &P
 
 #[test]
 fn the_phone_page_works_in_chromium_and_updates_live() {
-    let (chromium, dir) = match browser() {
-        Ok(found) => found,
-        Err(why) => {
-            eprintln!("SKIP the_phone_page_works_in_chromium_and_updates_live: {why}");
-            return;
-        }
+    let Some((chromium, dir)) = browser("the_phone_page_works_in_chromium_and_updates_live") else {
+        return;
     };
     let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
     let (alex, sam) = (alex_home.start(), sam_home.start());
@@ -582,12 +581,10 @@ const SUNDAY: &str = "2026-11-29T18:00:00+01:00";
 
 #[test]
 fn on_a_sunday_the_phone_looks_ahead_and_plans_are_talked_through() {
-    let (chromium, dir) = match browser() {
-        Ok(found) => found,
-        Err(why) => {
-            eprintln!("SKIP on_a_sunday_the_phone_looks_ahead_and_plans_are_talked_through: {why}");
-            return;
-        }
+    let Some((chromium, dir)) =
+        browser("on_a_sunday_the_phone_looks_ahead_and_plans_are_talked_through")
+    else {
+        return;
     };
     let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
     let alex = Daemon::start_at(alex_home.path(), SUNDAY);
@@ -662,12 +659,10 @@ fn on_a_sunday_the_phone_looks_ahead_and_plans_are_talked_through() {
 
 #[test]
 fn the_phone_keeps_edits_in_its_outbox_while_the_laptop_sleeps() {
-    let (chromium, dir) = match browser() {
-        Ok(found) => found,
-        Err(why) => {
-            eprintln!("SKIP the_phone_keeps_edits_in_its_outbox_while_the_laptop_sleeps: {why}");
-            return;
-        }
+    let Some((chromium, dir)) =
+        browser("the_phone_keeps_edits_in_its_outbox_while_the_laptop_sleeps")
+    else {
+        return;
     };
     let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
     let (mut alex, sam) = (alex_home.start(), sam_home.start());
