@@ -40,10 +40,19 @@ fn wait_event(events: &std::sync::mpsc::Receiver<String>, action: &str) -> Value
     }
 }
 
-/// No file of the folder holds any of `secrets`, in any case.
+/// No file of the folder holds any of `secrets`, in any case. The daemons may be writing
+/// and pruning meanwhile: the folder is read again until one pass reads every file.
 fn assert_opaque(folder: &Path, secrets: &[&str]) {
+    while !opaque_pass(folder, secrets) {}
+}
+
+/// One pass of [`assert_opaque`]; false if a file went away before it was read.
+fn opaque_pass(folder: &Path, secrets: &[&str]) -> bool {
     for file in files_under(folder) {
-        let bytes = std::fs::read(&file).unwrap().to_ascii_lowercase();
+        let Ok(bytes) = std::fs::read(&file) else {
+            return false;
+        };
+        let bytes = bytes.to_ascii_lowercase();
         let name = file.to_string_lossy().to_ascii_lowercase();
         for secret in secrets {
             let secret = secret.to_ascii_lowercase();
@@ -55,6 +64,7 @@ fn assert_opaque(folder: &Path, secrets: &[&str]) {
             );
         }
     }
+    true
 }
 
 #[test]
