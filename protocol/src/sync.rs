@@ -419,7 +419,10 @@ mod tests {
         }
         let (_, whole, kept) = adoptions.pop().unwrap();
         let mut stored = Document::load(DocKind::Shared, &whole, ActorId::random()).unwrap();
-        assert!(!stored.knows(&own_heads[0]), "the peer lacked the fresh change");
+        assert!(
+            !stored.knows(&own_heads[0]),
+            "the peer lacked the fresh change"
+        );
         stored.apply_changes(&kept).unwrap();
         assert!(stored.knows(&own_heads[0]), "adoption kept it");
     }

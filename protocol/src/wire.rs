@@ -418,8 +418,10 @@ mod tests {
         for n in 0..20 {
             for doc in DocKind::ALL {
                 let data = message(n);
-                let Message::SyncDeflated { doc: kind, data: deflated } =
-                    sender.wrap(doc, data.clone())
+                let Message::SyncDeflated {
+                    doc: kind,
+                    data: deflated,
+                } = sender.wrap(doc, data.clone())
                 else {
                     panic!("a small message is deflated")
                 };

@@ -222,7 +222,15 @@ where
     let mut heartbeat = tokio::time::interval(PING_EVERY);
     let mut last_heard = tokio::time::Instant::now();
     let end = async {
-        send_pending(&hub, device, &mut framed, &mut deflate, &mut session, &allowed).await?;
+        send_pending(
+            &hub,
+            device,
+            &mut framed,
+            &mut deflate,
+            &mut session,
+            &allowed,
+        )
+        .await?;
         loop {
             tokio::select! {
                 payload = framed.recv() => {
@@ -240,15 +248,17 @@ where
                             if session.forbids(doc) {
                                 return Ok(End::Refuse(ErrorCode::Forbidden, format!("the {} document is not shared with this device", doc.name())));
                             }
+                            // One trip to the writer: apply, then the answer, which goes out
+                            // once what the message brought is durable.
                             let received = with_session(&hub, &mut session, move |repo, session| {
                                 repo.sync_receive(session, device, doc, &data)
+                                    .map(|()| pending(repo, session, &[doc]))
                             }).await?;
                             match received {
-                                Ok(()) => {}
+                                Ok(answer) => send(&hub, device, &mut framed, &mut deflate, answer).await?,
                                 Err(RepoError::Sync(e)) => return Ok(End::Refuse(ErrorCode::Limit, e.to_string())),
                                 Err(e) => return Ok(End::Failed(e.to_string())),
                             }
-                            send_pending(&hub, device, &mut framed, &mut deflate, &mut session, &[doc]).await?;
                         }
                         Ok(Message::SyncDeflated { doc, .. }) if session.forbids(doc) => {
                             return Ok(End::Refuse(ErrorCode::Forbidden, format!("the {} document is not shared with this device", doc.name())));
@@ -328,31 +338,57 @@ async fn send_pending<S: AsyncRead + AsyncWrite + Unpin>(
     docs: &[DocKind],
 ) -> Result<(), End> {
     let docs = docs.to_vec();
-    let (messages, in_sync) = with_session(hub, session, move |repo, session| {
-        let mut messages = Vec::new();
-        for doc in docs {
-            if session.forbids(doc) {
-                continue;
-            }
-            // Automerge returns `None` while a message is in flight; the bound is a guard.
-            for _ in 0..MAX_MESSAGES_PER_POLL {
-                let Some(message) = repo.sync_poll(session, doc) else {
-                    break;
-                };
-                messages.push(message);
-            }
-        }
-        (messages, repo.in_sync(session))
+    let answer = with_session(hub, session, move |repo, session| {
+        pending(repo, session, &docs)
     })
     .await?;
-    for message in messages {
+    send(hub, device, framed, deflate, answer).await
+}
+
+/// What to send the peer of `session` for `docs` now, and whether it is then in sync.
+fn pending(repo: &mut Repo, session: &mut PeerSync, docs: &[DocKind]) -> Pending {
+    let mut messages = Vec::new();
+    for &doc in docs {
+        if session.forbids(doc) {
+            continue;
+        }
+        // Automerge returns `None` while a message is in flight; the bound is a guard.
+        for _ in 0..MAX_MESSAGES_PER_POLL {
+            let Some(message) = repo.sync_poll(session, doc) else {
+                break;
+            };
+            messages.push(message);
+        }
+    }
+    Pending {
+        messages,
+        in_sync: repo.in_sync(session),
+    }
+}
+
+/// Sync messages to send, computed on the writer.
+struct Pending {
+    messages: Vec<Message>,
+    /// Whether the peer has every document as we do once it has these.
+    in_sync: bool,
+}
+
+/// Sends `answer`'s messages, deflated if `deflate` is set, and records the sync status.
+async fn send<S: AsyncRead + AsyncWrite + Unpin>(
+    hub: &PeerHub,
+    device: DeviceId,
+    framed: &mut Framed<S>,
+    deflate: &mut Option<SyncDeflate>,
+    answer: Pending,
+) -> Result<(), End> {
+    for message in answer.messages {
         let message = match (message, deflate.as_mut()) {
             (Message::Sync { doc, data }, Some(deflate)) => deflate.wrap(doc, data),
             (message, _) => message,
         };
         framed.send(&message.to_frame()).await?;
     }
-    hub.set_in_sync(device, in_sync);
+    hub.set_in_sync(device, answer.in_sync);
     Ok(())
 }
 
