@@ -217,6 +217,27 @@ impl DocStore {
         self.sync()
     }
 
+    /// Makes `doc` durable after it adopted a peer's whole document `whole`, keeping
+    /// `kept`, its own changes that `whole` lacked ([`Received::Adopted`]), without
+    /// encoding the document again: `kept` is appended to the log and synced, then `whole`
+    /// becomes the snapshot. A crash at any point loses nothing: before the rename the old
+    /// snapshot and log are intact; after it, `whole` plus the log (every record it had,
+    /// and `kept`) is the adopted document.
+    ///
+    /// [`Received::Adopted`]: tandem_protocol::document::Received::Adopted
+    pub fn adopt(
+        &mut self,
+        doc: &mut Document,
+        whole: &[u8],
+        kept: &[u8],
+    ) -> Result<(), StoreError> {
+        self.append(kept)?;
+        self.sync()?;
+        write_file_atomic(&self.dir.join(SNAPSHOT), whole, 0o600)?;
+        doc.mark_saved();
+        Ok(())
+    }
+
     fn append(&mut self, changes: &[u8]) -> Result<bool, StoreError> {
         if changes.is_empty() {
             return Ok(false);
@@ -483,6 +504,61 @@ mod tests {
         drop(store);
         let (_, doc) = open(dir.path()).unwrap();
         assert_eq!(titles(&doc).len(), 6);
+    }
+
+    /// A document that adopted a peer's whole document reopens with everything: its own
+    /// change (only in its log) and every change of the peer (only in the new snapshot).
+    /// A crash after the log was synced but before the snapshot was replaced also keeps
+    /// everything it had.
+    #[test]
+    fn an_adopted_document_reopens_with_both_histories() {
+        use tandem_protocol::document::Received;
+        use tandem_protocol::sync::PeerSync;
+        use tandem_protocol::wire::Message;
+
+        let peer_dir = tempfile::tempdir().unwrap();
+        let (mut peer_store, mut peer) = open(peer_dir.path()).unwrap();
+        for n in 0..30 {
+            add(&mut peer, &mut peer_store, n);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, mut doc) = open(dir.path()).unwrap();
+        add(&mut doc, &mut store, 30);
+        let (mut theirs, mut ours) = (
+            PeerSync::new(&[DocKind::Shared], |_| None),
+            PeerSync::new(&[DocKind::Shared], |_| None),
+        );
+        let mut adopted = false;
+        for _ in 0..10 {
+            if let Some(Message::Sync { data, .. }) = ours.poll(&mut doc) {
+                theirs.receive(&mut peer, &data).unwrap();
+            }
+            if let Some(Message::Sync { data, .. }) = theirs.poll(&mut peer) {
+                if let Received::Adopted { whole, kept } = ours.receive(&mut doc, &data).unwrap() {
+                    let crashed = tempfile::tempdir().unwrap();
+                    for file in [SNAPSHOT, LOG] {
+                        fs::copy(dir.path().join(file), crashed.path().join(file)).unwrap();
+                    }
+                    let (mut crashed_store, _) = open(crashed.path()).unwrap();
+                    crashed_store.append(&kept).unwrap();
+                    crashed_store.sync().unwrap();
+                    drop(crashed_store);
+                    let (_, before_rename) = open(crashed.path()).unwrap();
+                    assert_eq!(titles(&before_rename), vec!["idea 30".to_owned()]);
+
+                    store.adopt(&mut doc, &whole, &kept).unwrap();
+                    adopted = true;
+                }
+                store.stage(&mut doc).unwrap();
+            }
+        }
+        assert!(adopted, "the peer sent its whole document");
+        let mut both = idea_titles(31);
+        both.sort();
+        assert_eq!(titles(&doc), both);
+        drop(store);
+        let (_, reopened) = open(dir.path()).unwrap();
+        assert_eq!(titles(&reopened), both);
     }
 
     /// Property (a): a log cut at any length (a crash mid-append) opens with every record

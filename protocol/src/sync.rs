@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use automerge::sync::State;
 use thiserror::Error;
 
-use crate::document::{DocKind, Document};
+use crate::document::{DocKind, Document, Received};
 use crate::error::DocumentError;
 use crate::pairing::Relation;
 use crate::wire::Message;
@@ -111,13 +111,13 @@ impl PeerSync {
         }
     }
 
-    /// Applies a sync message the peer sent for `doc`. Returns whether the document
-    /// changed (so the caller persists it and tells the other peers).
-    pub fn receive(&mut self, doc: &mut Document, data: &[u8]) -> Result<bool, SyncError> {
+    /// Applies a sync message the peer sent for `doc`. Returns what it did (the caller
+    /// persists a change and tells the other peers).
+    pub fn receive(&mut self, doc: &mut Document, data: &[u8]) -> Result<Received, SyncError> {
         let kind = doc.kind();
         let sync = self.docs.get_mut(&kind).ok_or(SyncError::Forbidden(kind))?;
-        let changed = doc.receive_sync_message(&mut sync.state, data)?;
-        if changed {
+        let received = doc.receive_sync_message(&mut sync.state, data)?;
+        if received.changed() {
             sync.idle_rounds = 0;
             sync.idle_bytes = 0;
         } else {
@@ -130,7 +130,7 @@ impl PeerSync {
                 });
             }
         }
-        Ok(changed)
+        Ok(received)
     }
 
     /// Whether the peer has exactly our `heads` of `kind`, as far as its last message said.
@@ -372,6 +372,59 @@ mod tests {
             .receive(&mut mine.private, &data)
             .unwrap_err();
         assert!(matches!(err, SyncError::Forbidden(DocKind::Private)));
+    }
+
+    /// A replica holding only genesis and one change of its own syncs with one holding 60
+    /// ideas: it receives the whole document and adopts it, and nothing either side had
+    /// is lost. The peer's document plus the changes adoption kept is the adopted one, so
+    /// a store may write them instead of encoding the document again.
+    #[test]
+    fn a_fresh_replica_adopts_a_whole_document_and_keeps_its_own_changes() {
+        let mut big = replica();
+        for id in 0..60 {
+            add_idea(&mut big.shared, id, "alex");
+        }
+        let mut fresh = replica();
+        add_idea(&mut fresh.shared, 1000, "sam");
+        let own_heads = fresh.shared.heads();
+        let mut big_session = PeerSync::new(&[DocKind::Shared], |_| None);
+        let mut fresh_session = PeerSync::new(&[DocKind::Shared], |_| None);
+        let mut adoptions = Vec::new();
+        for _ in 0..20 {
+            let to_fresh = big_session.poll(&mut big.shared);
+            let to_big = fresh_session.poll(&mut fresh.shared);
+            if to_fresh.is_none() && to_big.is_none() {
+                break;
+            }
+            if let Some(Message::Sync { data, .. }) = to_fresh {
+                let heads = fresh.shared.heads();
+                let received = fresh_session.receive(&mut fresh.shared, &data).unwrap();
+                if let Received::Adopted { whole, kept } = received {
+                    adoptions.push((heads, whole, kept));
+                }
+            }
+            if let Some(Message::Sync { data, .. }) = to_big {
+                big_session.receive(&mut big.shared, &data).unwrap();
+            }
+        }
+        assert_eq!(adoptions.len(), 1, "the whole document came once");
+        let (mut big_heads, mut fresh_heads) = (big.shared.heads(), fresh.shared.heads());
+        big_heads.sort();
+        fresh_heads.sort();
+        assert_eq!(big_heads, fresh_heads);
+        assert!(fresh.shared.hashes_after(&own_heads).len() >= 60);
+        for r in [&big, &fresh] {
+            let ideas: Vec<Idea> = r.shared.list(Collection::Ideas).unwrap();
+            assert_eq!(ideas.len(), 61, "every idea of both sides");
+        }
+        let (_, whole, kept) = adoptions.pop().unwrap();
+        let mut stored = Document::load(DocKind::Shared, &whole, ActorId::random()).unwrap();
+        assert!(
+            !stored.knows(&own_heads[0]),
+            "the peer lacked the fresh change"
+        );
+        stored.apply_changes(&kept).unwrap();
+        assert!(stored.knows(&own_heads[0]), "adoption kept it");
     }
 
     #[test]

@@ -14,7 +14,8 @@ use tandem_protocol::ids::PersonId;
 use tandem_protocol::pairing::Relation;
 use tandem_protocol::time::Stamp;
 use tandem_protocol::wire::{
-    ErrorCode, FrameDecoder, HelloExtension, Message, PROTOCOL_VERSION, VersionRange, frame,
+    ErrorCode, FrameDecoder, HelloExtension, Message, PROTOCOL_VERSION, PROTOCOLS, VersionRange,
+    frame,
 };
 use tandem_tests::{Daemon, Home};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -259,7 +260,11 @@ async fn a_laptop_on_a_newer_release_is_welcomed_and_named() {
 
     // One that dropped this release's protocol is told so, and nothing breaks.
     let mut s = connect(&mallory, &addr).await.unwrap();
-    s.write_all(&newer_hello(&mallory, VersionRange { min: 2, max: 3 }, 3))
+    let dropped = VersionRange {
+        min: PROTOCOLS.max + 1,
+        max: PROTOCOLS.max + 2,
+    };
+    s.write_all(&newer_hello(&mallory, dropped, 3))
         .await
         .unwrap();
     closed_with(&read_until_closed(&mut s).await, ErrorCode::Version);

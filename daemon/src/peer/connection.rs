@@ -15,7 +15,8 @@ use tandem_protocol::document::DocKind;
 use tandem_protocol::schema::Schema;
 use tandem_protocol::sync::{PeerSync, documents_for};
 use tandem_protocol::wire::{
-    ErrorCode, HelloExtension, Message, PROTOCOL_VERSION, PROTOCOLS, WireError,
+    DEFLATE_SINCE, ErrorCode, HelloExtension, Message, PROTOCOL_VERSION, PROTOCOLS, SyncDeflate,
+    WireError,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::broadcast::error::RecvError;
@@ -85,6 +86,8 @@ pub struct Established<S> {
     allowed: Vec<DocKind>,
     serial: u64,
     closed: tokio::sync::watch::Receiver<bool>,
+    /// The deflate streams, when both sides speak protocol [`DEFLATE_SINCE`] or later.
+    deflate: Option<SyncDeflate>,
 }
 
 /// Exchanges Hello and registers the connection. `Ok(None)` means another connection to
@@ -157,6 +160,10 @@ where
             )
         }
         Ok((Message::Hello { docs, now_ms, .. }, theirs)) => {
+            let deflate = PROTOCOLS
+                .agree(theirs.protocols)
+                .is_some_and(|agreed| agreed >= DEFLATE_SINCE)
+                .then(SyncDeflate::default);
             let skew_ms = now_ms - jiff::Timestamp::now().as_millisecond();
             hub.heard_hello(device, skew_ms, theirs.schema);
             if let Some(public) = theirs.mailbox {
@@ -180,6 +187,7 @@ where
                 allowed,
                 serial,
                 closed,
+                deflate,
             }));
         }
         Ok((Message::Error { message, .. }, _)) => {
@@ -204,6 +212,7 @@ where
         allowed,
         serial,
         mut closed,
+        mut deflate,
     } = established;
     let mut session = PeerSync::new(&allowed, |doc| {
         std::fs::read(hub.sync_state_path(&device, doc.name())).ok()
@@ -213,28 +222,48 @@ where
     let mut heartbeat = tokio::time::interval(PING_EVERY);
     let mut last_heard = tokio::time::Instant::now();
     let end = async {
-        send_pending(&hub, device, &mut framed, &mut session, &allowed).await?;
+        send_pending(
+            &hub,
+            device,
+            &mut framed,
+            &mut deflate,
+            &mut session,
+            &allowed,
+        )
+        .await?;
         loop {
             tokio::select! {
                 payload = framed.recv() => {
                     let Some(payload) = payload? else { return Ok(End::Closed("peer closed the connection")) };
                     last_heard = tokio::time::Instant::now();
-                    match Message::decode(&payload) {
+                    let message = match (Message::decode(&payload), &mut deflate) {
+                        (Ok(Message::SyncDeflated { doc, data }), Some(deflate)) if !session.forbids(doc) => {
+                            deflate.inflate(doc, &data).map(|data| Message::Sync { doc, data })
+                        }
+                        (message, _) => message,
+                    };
+                    match message {
                         Ok(Message::Ping) => {}
                         Ok(Message::Sync { doc, data }) => {
                             if session.forbids(doc) {
                                 return Ok(End::Refuse(ErrorCode::Forbidden, format!("the {} document is not shared with this device", doc.name())));
                             }
+                            // One trip to the writer: apply, then the answer, which goes out
+                            // once what the message brought is durable.
                             let received = with_session(&hub, &mut session, move |repo, session| {
                                 repo.sync_receive(session, device, doc, &data)
+                                    .map(|()| pending(repo, session, &[doc]))
                             }).await?;
                             match received {
-                                Ok(()) => {}
+                                Ok(answer) => send(&hub, device, &mut framed, &mut deflate, answer).await?,
                                 Err(RepoError::Sync(e)) => return Ok(End::Refuse(ErrorCode::Limit, e.to_string())),
                                 Err(e) => return Ok(End::Failed(e.to_string())),
                             }
-                            send_pending(&hub, device, &mut framed, &mut session, &[doc]).await?;
                         }
+                        Ok(Message::SyncDeflated { doc, .. }) if session.forbids(doc) => {
+                            return Ok(End::Refuse(ErrorCode::Forbidden, format!("the {} document is not shared with this device", doc.name())));
+                        }
+                        Ok(Message::SyncDeflated { .. }) => return Ok(End::Refuse(ErrorCode::Malformed, "deflated sync message on a protocol 1 connection".into())),
                         Ok(Message::Error { code, message }) => {
                             tracing::info!(%device, ?code, "peer closed the connection: {message}");
                             return Ok(End::Closed("peer sent an error"));
@@ -254,7 +283,7 @@ where
                     for doc in &docs {
                         session.local_change(*doc);
                     }
-                    send_pending(&hub, device, &mut framed, &mut session, &docs).await?;
+                    send_pending(&hub, device, &mut framed, &mut deflate, &mut session, &docs).await?;
                 }
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() > SILENCE_LIMIT {
@@ -299,36 +328,67 @@ async fn flipped(flag: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = flag.wait_for(|set| *set).await;
 }
 
-/// Sends whatever sync messages `docs` need now.
+/// Sends whatever sync messages `docs` need now, deflated if `deflate` is set.
 async fn send_pending<S: AsyncRead + AsyncWrite + Unpin>(
     hub: &PeerHub,
     device: DeviceId,
     framed: &mut Framed<S>,
+    deflate: &mut Option<SyncDeflate>,
     session: &mut PeerSync,
     docs: &[DocKind],
 ) -> Result<(), End> {
     let docs = docs.to_vec();
-    let (messages, in_sync) = with_session(hub, session, move |repo, session| {
-        let mut messages = Vec::new();
-        for doc in docs {
-            if session.forbids(doc) {
-                continue;
-            }
-            // Automerge returns `None` while a message is in flight; the bound is a guard.
-            for _ in 0..MAX_MESSAGES_PER_POLL {
-                let Some(message) = repo.sync_poll(session, doc) else {
-                    break;
-                };
-                messages.push(message);
-            }
-        }
-        (messages, repo.in_sync(session))
+    let answer = with_session(hub, session, move |repo, session| {
+        pending(repo, session, &docs)
     })
     .await?;
-    for message in messages {
+    send(hub, device, framed, deflate, answer).await
+}
+
+/// What to send the peer of `session` for `docs` now, and whether it is then in sync.
+fn pending(repo: &mut Repo, session: &mut PeerSync, docs: &[DocKind]) -> Pending {
+    let mut messages = Vec::new();
+    for &doc in docs {
+        if session.forbids(doc) {
+            continue;
+        }
+        // Automerge returns `None` while a message is in flight; the bound is a guard.
+        for _ in 0..MAX_MESSAGES_PER_POLL {
+            let Some(message) = repo.sync_poll(session, doc) else {
+                break;
+            };
+            messages.push(message);
+        }
+    }
+    Pending {
+        messages,
+        in_sync: repo.in_sync(session),
+    }
+}
+
+/// Sync messages to send, computed on the writer.
+struct Pending {
+    messages: Vec<Message>,
+    /// Whether the peer has every document as we do once it has these.
+    in_sync: bool,
+}
+
+/// Sends `answer`'s messages, deflated if `deflate` is set, and records the sync status.
+async fn send<S: AsyncRead + AsyncWrite + Unpin>(
+    hub: &PeerHub,
+    device: DeviceId,
+    framed: &mut Framed<S>,
+    deflate: &mut Option<SyncDeflate>,
+    answer: Pending,
+) -> Result<(), End> {
+    for message in answer.messages {
+        let message = match (message, deflate.as_mut()) {
+            (Message::Sync { doc, data }, Some(deflate)) => deflate.wrap(doc, data),
+            (message, _) => message,
+        };
         framed.send(&message.to_frame()).await?;
     }
-    hub.set_in_sync(device, in_sync);
+    hub.set_in_sync(device, answer.in_sync);
     Ok(())
 }
 

@@ -130,6 +130,9 @@ pub struct PeerHub {
     notices: Notices,
     /// Turns true when the daemon stops.
     stopping: watch::Receiver<bool>,
+    /// Wakes the dial loop before its next tick: a device just paired is dialed at once,
+    /// not up to a tick later.
+    dial_now: tokio::sync::Notify,
 }
 
 impl PeerHub {
@@ -158,6 +161,7 @@ impl PeerHub {
             strangers: SharedSlots::new(STRANGER_SLOTS, STRANGER_SLOTS_PER_SOURCE),
             notices: Notices::new("peer port"),
             stopping,
+            dial_now: tokio::sync::Notify::new(),
         });
         hub.tasks.spawn(hub.clone().accept_loop(listener));
         hub.tasks.spawn(hub.clone().dial_loop());
@@ -217,6 +221,7 @@ impl PeerHub {
     /// Pins `entry` (a device just paired) and writes `peers.toml`.
     async fn pin(&self, entry: PeerEntry) -> Result<(), HomeError> {
         self.peers.with(|p| p.book.pin(entry));
+        self.dial_now.notify_one();
         self.save_book().await
     }
 
@@ -401,6 +406,7 @@ impl PeerHub {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(DIAL_TICK) => {}
+                () = self.dial_now.notified() => {}
                 _ = stopping.wait_for(|s| *s) => return,
             }
             let due = self.peers.with(|p| p.due_for_dialing(Instant::now()));

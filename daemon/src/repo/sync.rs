@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use tandem_protocol::device::DeviceId;
-use tandem_protocol::document::DocKind;
+use tandem_protocol::document::{DocKind, Received};
 use tandem_protocol::sync::PeerSync;
 use tandem_protocol::wire::Message;
 
@@ -28,8 +28,10 @@ impl Repo {
     ) -> Result<(), RepoError> {
         let slot = self.slot(kind);
         let before = slot.doc.heads();
-        if !session.receive(&mut slot.doc, data)? {
-            return Ok(());
+        match session.receive(&mut slot.doc, data)? {
+            Received::Unchanged => return Ok(()),
+            Received::Changed => {}
+            Received::Adopted { whole, kept } => slot.store.adopt(&mut slot.doc, &whole, &kept)?,
         }
         self.absorb(from, kind, &before)
     }
