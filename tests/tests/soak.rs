@@ -44,6 +44,16 @@ fn memory_files_and_store_stay_bounded_under_steady_edits() {
         .post("/v1/ideas", &json!({"title": "edited all the time"}))
         .body;
     let id = idea["id"].as_str().unwrap().to_owned();
+    // Both edit it from the start: it must have reached Sam first.
+    let paired = Instant::now();
+    assert!(eventually(Duration::from_secs(20), || sam
+        .get(&format!("/v1/ideas/{id}"))
+        .status
+        == 200));
+    eprintln!(
+        "measured: the first idea reached Sam {} ms after it was made",
+        paired.elapsed().as_millis()
+    );
 
     let started = Instant::now();
     let mut samples: Vec<(u64, u64, usize, usize)> = Vec::new();
