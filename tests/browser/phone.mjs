@@ -64,8 +64,12 @@ await run(async (browser) => {
   await a.locator("#plan-add summary").tap();
   await a.locator("#plan-form button[type=submit]").tap();
   check((await a.locator("#plan-error").textContent()).includes("Say what"), "empty plan refused");
-  const tomorrow = new Date(Date.now() + 24 * 3600 * 1000);
-  const day = tomorrow.toISOString().slice(0, 10);
+  // Tomorrow in the phone's zone (the machine's, as this script's), where the page says
+  // "tomorrow": off UTC, the UTC date is another day there for hours of every day.
+  const now = new Date();
+  const tomorrow = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
+  const pad = (n) => String(n).padStart(2, "0");
+  const day = `${tomorrow.getFullYear()}-${pad(tomorrow.getMonth() + 1)}-${pad(tomorrow.getDate())}`;
   await a.fill("#plan-title", "Picnic by the river");
   await a.selectOption("#plan-kind", "date_night");
   await a.fill("#plan-start", `${day}T12:30`);

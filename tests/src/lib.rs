@@ -20,6 +20,26 @@ use tempfile::TempDir;
 /// How long a daemon may take to come up before a test gives up.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// Where the tests' fixed clock starts: Thursday 3 December 2026, 18:00 in Paris. The
+/// calendar dates tests write ("2026-12-04 19:30", week 2026-W49) were chosen around it,
+/// so on this clock they stay ahead of "now" on whatever day the tests run.
+pub const FIXED_NOW: &str = "2026-12-03T18:00:00+01:00";
+
+/// The fixed clock's reading: [`FIXED_NOW`] when this test process first read it, running
+/// on at the real pace since. Daemons started one after another, or restarted, on it
+/// share one "now" that never goes back (undo and the activity feed order changes by
+/// their stamps).
+pub fn fixed_now() -> String {
+    static FIRST_READ: OnceLock<Instant> = OnceLock::new();
+    let since = FIRST_READ.get_or_init(Instant::now).elapsed();
+    let start: jiff::Timestamp = FIXED_NOW.parse().expect("FIXED_NOW is an instant");
+    jiff::SignedDuration::try_from(since)
+        .ok()
+        .and_then(|since| start.checked_add(since).ok())
+        .expect("a test process runs for less than a few centuries")
+        .to_string()
+}
+
 /// Directory holding freshly built `tandemd` and `tandem`, building them once per test
 /// process. They get a target directory of their own: building them inside the test's
 /// own would resolve dependency features differently and relink them on every run.
@@ -134,6 +154,12 @@ impl Home {
     pub fn start(&self) -> Daemon {
         Daemon::start(self.path())
     }
+
+    /// Starts a daemon on this home on the fixed clock ([`fixed_now`]), for a test whose
+    /// dates must stay ahead of "now".
+    pub fn start_on_fixed_clock(&self) -> Daemon {
+        Daemon::start_at(self.path(), &fixed_now())
+    }
 }
 
 /// A running `tandemd`; killed on drop.
@@ -185,8 +211,22 @@ impl Daemon {
     /// Starts `tandemd` inside network namespace `ns`, with mDNS on (it only reaches the
     /// namespace's veth), and waits until its CLI gets an answer.
     pub fn start_in(home: &Path, ns: &str) -> Self {
+        Self::spawn_in(home, ns, None)
+    }
+
+    /// [`Daemon::start_in`] with the clock starting at `now`, as [`Daemon::start_at`].
+    pub fn start_in_at(home: &Path, ns: &str, now: &str) -> Self {
+        Self::spawn_in(home, ns, Some(now))
+    }
+
+    /// Spawns `tandemd` in namespace `ns`, on the clock `now` names if any.
+    fn spawn_in(home: &Path, ns: &str, now: Option<&str>) -> Self {
         let _ = std::fs::remove_file(home.join("api.addr"));
-        let child = Command::new("ip")
+        let mut command = Command::new("ip");
+        if let Some(now) = now {
+            command.env("TANDEM_NOW", now);
+        }
+        let child = command
             .args(["netns", "exec", ns])
             .arg(bin("tandemd"))
             .arg("--home")
@@ -204,7 +244,7 @@ impl Daemon {
             addr: String::new(),
             token: String::new(),
             agent: api_agent(),
-            clock: None,
+            clock: now.map(str::to_owned),
         };
         let deadline = Instant::now() + START_TIMEOUT;
         let api =
@@ -369,31 +409,37 @@ impl Daemon {
         }
     }
 
-    /// Runs `tandem ARGS` against this daemon (inside its namespace, if any).
-    pub fn cli(&self, args: &[&str]) -> Output {
+    /// The `tandem` CLI pointed at this daemon (inside its namespace, if any) and on its
+    /// clock, for a test that runs it in its own way (a closed pipe, a terminal).
+    pub fn command(&self) -> Command {
         let mut cmd = match &self.netns {
             Some(ns) => {
                 let mut cmd = Command::new("ip");
                 cmd.args(["netns", "exec", ns]).arg(bin("tandem"));
                 cmd.env("TANDEM_HOME", &self.home)
                     .env_remove("RUST_LOG")
+                    .env_remove("TANDEM_NOW")
                     .stdin(Stdio::null());
                 cmd
             }
             None => tandem(&self.home),
         };
+        if let Some(now) = &self.clock {
+            cmd.env("TANDEM_NOW", now);
+        }
+        cmd
+    }
+
+    /// Runs `tandem ARGS` against this daemon (inside its namespace, if any).
+    pub fn cli(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command();
         cmd.args(args);
-        match &self.clock {
-            Some(now) => {
-                cmd.env("TANDEM_NOW", now);
-            }
-            // Tests write fixed dates ("2026-12-04 19:30"), which the calendar overtakes:
-            // on the system clock a start is taken as written. The refusal of a past start
-            // is tested on a fixed clock (`start_at`), where nothing is added.
-            None if args.contains(&"--at") && !args.contains(&"--past") => {
-                cmd.arg("--past");
-            }
-            None => {}
+        // A test on the system clock that writes a fixed date ("2026-12-04 19:30") has its
+        // start taken as written once the calendar overtakes it. Tests whose dates must
+        // stay ahead of "now" run on the fixed clock (`start_on_fixed_clock`), where
+        // nothing is added and the refusal of a past start is tested.
+        if self.clock.is_none() && args.contains(&"--at") && !args.contains(&"--past") {
+            cmd.arg("--past");
         }
         cmd.output().expect("run tandem")
     }

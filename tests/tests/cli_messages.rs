@@ -3,7 +3,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -182,7 +181,11 @@ fn an_ambiguous_id_lists_the_matches() {
 #[test]
 fn broken_pipes_end_every_listing_quietly() {
     let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
-    let (alex, sam) = (alex_home.start(), sam_home.start());
+    // On the fixed clock, so the 30 plans stay ahead and `plan list` prints all of them.
+    let (alex, sam) = (
+        alex_home.start_on_fixed_clock(),
+        sam_home.start_on_fixed_clock(),
+    );
     pair(&alex, &sam, false);
     for i in 0..30 {
         alex.cli_ok(&["idea", "add", &format!("Idea number {i}")]);
@@ -225,17 +228,19 @@ fn broken_pipes_end_every_listing_quietly() {
             let mut all: Vec<&str> = if json { vec!["--json"] } else { vec![] };
             all.extend_from_slice(args);
             for lines_read in [0, 1] {
-                closed_pipe(alex.home(), &all, lines_read);
+                closed_pipe(&alex, &all, lines_read);
             }
         }
     }
 }
 
-/// Runs `tandem ARGS` with a stdout pipe whose reader goes away after `lines_read` lines:
-/// the command ends quietly, with success or the usual SIGPIPE status, never a panic.
-fn closed_pipe(home: &Path, args: &[&str], lines_read: usize) {
+/// Runs `tandem ARGS` against `d` with a stdout pipe whose reader goes away after
+/// `lines_read` lines: the command ends quietly, with success or the usual SIGPIPE status,
+/// never a panic.
+fn closed_pipe(d: &Daemon, args: &[&str], lines_read: usize) {
     let (reader, writer) = std::io::pipe().expect("a pipe");
-    let child = tandem_tests::tandem(home)
+    let child = d
+        .command()
         .args(args)
         .stdout(writer)
         .stderr(Stdio::piped())
@@ -304,7 +309,11 @@ fn the_second_answer_shows_both_answers_at_once() {
 #[test]
 fn json_is_valid_for_every_command_errors_included() {
     let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
-    let (alex, sam) = (alex_home.start(), sam_home.start());
+    // On the fixed clock, so `plan list` lists the dinner rather than nothing.
+    let (alex, sam) = (
+        alex_home.start_on_fixed_clock(),
+        sam_home.start_on_fixed_clock(),
+    );
     let plan = json(
         &alex,
         &["plan", "add", "Dinner", "--at", "2026-12-04 19:30"],

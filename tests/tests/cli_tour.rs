@@ -14,7 +14,8 @@ fn ids(list: &Value) -> Vec<String> {
 #[test]
 fn plans_ideas_checkins_notes_and_balance() {
     let home = Home::init("Alex");
-    let d = home.start();
+    // On Thursday evening of 2026-W49, so the dinner tomorrow and Sunday's walk are ahead.
+    let d = home.start_on_fixed_clock();
 
     let out = d.cli_ok(&[
         "plan",

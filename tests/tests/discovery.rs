@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tandem_tests::netns::{Fault, NetPair};
 use tandem_tests::relay::FlakyRelay;
-use tandem_tests::{Daemon, Home, eventually, pair};
+use tandem_tests::{Daemon, Home, eventually, fixed_now, pair};
 
 const SOON: Duration = Duration::from_secs(15);
 
@@ -52,8 +52,9 @@ fn unreachable_from(ns: &str, addr: &str) -> bool {
 /// Two daemons in their namespaces, paired by code with no address given.
 fn paired_laptops(net: &NetPair) -> (Home, Home, Daemon, Daemon, Duration) {
     let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
-    let alex = Daemon::start_in(alex_home.path(), &net.ns[0]);
-    let sam = Daemon::start_in(sam_home.path(), &net.ns[1]);
+    // On the fixed clock: the plans they add must stay ahead of "now" to be listed.
+    let alex = Daemon::start_in_at(alex_home.path(), &net.ns[0], &fixed_now());
+    let sam = Daemon::start_in_at(sam_home.path(), &net.ns[1], &fixed_now());
     let started = Instant::now();
     let alex_id = alex.device_id();
     assert!(

@@ -117,8 +117,9 @@ fn assert_next_version_data_kept(who: &str, home: &Path, plan_id: &str, ids: (&s
 fn data_of_a_newer_version_survives_edits_and_sync_both_ways() {
     let alex_home = Home::init("Alex");
     let sam_home = Home::init("Sam");
-    let alex = alex_home.start();
-    let mut sam = sam_home.start();
+    // On the fixed clock, so the picnic stays ahead of "now" and `plan list` shows it.
+    let alex = alex_home.start_on_fixed_clock();
+    let mut sam = sam_home.start_on_fixed_clock();
     pair(&alex, &sam, false);
     let plan = sam.cli_json(&[
         "plan",
@@ -141,7 +142,7 @@ fn data_of_a_newer_version_survives_edits_and_sync_both_ways() {
     assert_eq!(sam.terminate().code(), Some(0));
 
     write_as_next_version(sam_home.path(), &plan_id, &sam_id);
-    let sam = sam_home.start();
+    let sam = sam_home.start_on_fixed_clock();
     alex.cli_ok(&["peer", "add", &sam.peer_addr()]);
     assert!(
         eventually(Duration::from_secs(20), || alex.heads()["shared"]

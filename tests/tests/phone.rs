@@ -450,8 +450,12 @@ fn the_phone_page_works_in_chromium_and_updates_live() {
     let (alex_home, sam_home) = (Home::init("Alex"), Home::init("Sam"));
     let (alex, sam) = (alex_home.start(), sam_home.start());
     pair(&alex, &sam, false);
-    // Personal time early today, so it is in this week whatever the day.
-    let today = jiff::ZonedDateTime::now().date();
+    // Personal time early today, so it is in this week whatever the day: today in Paris,
+    // the zone the laptops read "this week" in (the machine's own may be a day behind).
+    let today = jiff::Timestamp::now()
+        .in_tz("Europe/Paris")
+        .expect("the Paris zone")
+        .date();
     alex.cli_ok(&[
         "me",
         "add",
