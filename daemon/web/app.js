@@ -117,9 +117,10 @@ async function read(path) {
   if (state.fromMemory && seen(path)) return stale(path);
   let response;
   try {
+    // Waiting has a limit only when there is something to show instead.
     response = await fetch(path, {
       headers: { Authorization: `Bearer ${state.token}` },
-      signal: AbortSignal.timeout(READ_TIMEOUT_MS),
+      ...(seen(path) ? { signal: AbortSignal.timeout(READ_TIMEOUT_MS) } : {}),
     });
   } catch {
     if (seen(path)) return stale(path);

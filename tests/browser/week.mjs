@@ -79,16 +79,24 @@ await run(async (browser) => {
   await a.locator("#plan-form button[type=submit]").tap();
   await a.locator("#someday li", { hasText: "Trip to Lisbon" }).locator(".when", { hasText: "Someday" }).waitFor();
 
-  // The new parts pass axe-core, light and dark, and fit a phone and a tablet.
-  const dark = await phone(browser, aUrl, aToken, { ...paris, colorScheme: "dark" });
-  const wide = await phone(browser, aUrl, aToken, { ...paris, width: 768 });
-  for (const [name, page] of [["light-375", a], ["dark-375", dark.page], ["light-768", wide.page]]) {
+  // The new parts pass axe-core, light and dark, and fit a phone and a tablet. The extra
+  // pages open one at a time: one address may hold 16 connections to a laptop.
+  const extra = [];
+  const views = [["light-375", () => alex], ["dark-375", () => phone(browser, aUrl, aToken, { ...paris, colorScheme: "dark" })],
+    ["light-768", () => phone(browser, aUrl, aToken, { ...paris, width: 768 })]];
+  for (const [name, open] of views) {
+    const opened = await open();
+    const page = opened.page;
     await page.locator("#someday li", { hasText: "Pottery class" }).waitFor();
     await page.locator("#plans li details.comments summary").first().tap();
     const found = await accessibility(page);
     check(found.length === 0, `the first screen (${name}) passes axe-core: ${found.join("; ")}`);
     await page.screenshot({ path: `${shots}/today-${name}-talked.png`, fullPage: true });
+    if (opened !== alex) {
+      extra.push(opened);
+      await page.context().close();
+    }
   }
-  const failures = [alex, sam, dark, wide].flatMap((p) => p.errors);
+  const failures = [alex, sam, ...extra].flatMap((p) => p.errors);
   check(failures.length === 0, `no script errors: ${failures.join("; ")}`);
 });
