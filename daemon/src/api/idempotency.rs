@@ -98,11 +98,11 @@ struct Record {
 }
 
 impl Record {
-    fn new(key: &str, entry: &Entry, stored: &Stored) -> Option<Self> {
+    fn new(key: &str, digest: &str, at: Timestamp, stored: &Stored) -> Option<Self> {
         Some(Self {
             key: key.to_owned(),
-            digest: entry.digest.clone(),
-            at: entry.at,
+            digest: digest.to_owned(),
+            at,
             status: stored.status.as_u16(),
             content_type: match &stored.content_type {
                 Some(value) => Some(value.to_str().ok()?.to_owned()),
@@ -204,37 +204,22 @@ impl Table {
         true
     }
 
-    /// Every answer kept, oldest first: cheap clones, to write out without the lock.
-    fn kept(&self) -> Vec<(String, Entry)> {
+    /// Every answer kept, oldest first, as (key, digest, time, answer): cheap clones,
+    /// to write out without the lock.
+    fn kept(&self) -> Vec<(String, String, Timestamp, Stored)> {
         self.order
             .iter()
             .filter_map(|(arrival, key)| {
                 let entry = self.entries.get(key).filter(|e| e.arrival == *arrival)?;
                 match &entry.phase {
-                    Phase::Done(stored) => Some((
-                        key.clone(),
-                        Entry {
-                            digest: entry.digest.clone(),
-                            arrival: entry.arrival,
-                            at: entry.at,
-                            phase: Phase::Done(stored.clone()),
-                        },
-                    )),
+                    Phase::Done(stored) => {
+                        Some((key.clone(), entry.digest.clone(), entry.at, stored.clone()))
+                    }
                     Phase::Running => None,
                 }
             })
             .collect()
     }
-}
-
-/// The log lines of `kept` answers.
-fn lines_of(kept: &[(String, Entry)]) -> Vec<String> {
-    kept.iter()
-        .filter_map(|(key, entry)| match &entry.phase {
-            Phase::Done(stored) => Some(Record::new(key, entry, stored)?.line()),
-            Phase::Running => None,
-        })
-        .collect()
 }
 
 /// `answers.log`: the kept answers, one JSON [`Record`] per line, appended as they are
@@ -290,7 +275,18 @@ impl AnswerLog {
                 failed_at: None,
             }),
         };
-        log.rewrite(&mut log.file.lock(), lines_of(&table.kept()));
+        let kept = table.kept();
+        let mut file = log.file.lock();
+        // Rewritten only when something was left out; else appended to as it is.
+        if kept.len() == lines {
+            match open_private_log(&log.path) {
+                Ok(opened) => file.file = Some(opened),
+                Err(_) => log.rewrite(&mut file, &kept),
+            }
+        } else {
+            log.rewrite(&mut file, &kept);
+        }
+        drop(file);
         (log, arrival)
     }
 
@@ -316,17 +312,25 @@ impl AnswerLog {
         let grown = log.lines > 2 * kept + SLACK_LINES;
         if (log.file.is_none() && retry) || (log.file.is_some() && grown) {
             let kept = table.lock().kept();
-            self.rewrite(&mut log, lines_of(&kept));
+            self.rewrite(&mut log, &kept);
         }
     }
 
-    fn rewrite(&self, log: &mut LogFile, kept: Vec<String>) {
-        let written = write_private_file(&self.path, kept.concat().as_bytes())
+    /// Writes the log afresh with the `kept` answers (those that cannot be written as
+    /// text are left out).
+    fn rewrite(&self, log: &mut LogFile, kept: &[(String, String, Timestamp, Stored)]) {
+        let lines: Vec<String> = kept
+            .iter()
+            .filter_map(|(key, digest, at, stored)| {
+                Some(Record::new(key, digest, *at, stored)?.line())
+            })
+            .collect();
+        let written = write_private_file(&self.path, lines.concat().as_bytes())
             .and_then(|()| open_private_log(&self.path));
         match written {
             Ok(file) => {
                 log.file = Some(file);
-                log.lines = kept.len();
+                log.lines = lines.len();
                 log.failed_at = None;
             }
             Err(e) => {
@@ -413,7 +417,7 @@ impl Answers {
         let mut guard = self.table.lock();
         let table = &mut *guard;
         let entry = table.entries.get_mut(key)?;
-        let line = Record::new(key, entry, &stored).map(|record| record.line());
+        let line = Record::new(key, &entry.digest, entry.at, &stored).map(|record| record.line());
         table.bytes += stored.body.len();
         entry.phase = Phase::Done(stored);
         table.forget_old(crate::clock::now());
