@@ -227,7 +227,7 @@ impl Received {
 /// The saved document a sync message carries whole, if it does: Automerge's v2 message
 /// then holds one chunk, a document chunk (the storage format's header is the magic bytes,
 /// a checksum and the chunk type, 0 for a document), rather than change chunks.
-fn whole_document(changes: &automerge::sync::ChunkList) -> Option<&[u8]> {
+pub(crate) fn whole_document(changes: &automerge::sync::ChunkList) -> Option<&[u8]> {
     const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
     const DOCUMENT_CHUNK: u8 = 0;
     let mut chunks = changes.iter();
@@ -354,11 +354,9 @@ impl Document {
     /// Applies an encoded sync message from the peer whose state is `state`.
     ///
     /// A peer sends its whole document when this one lacks more than a third of its
-    /// history (a freshly paired laptop holds only genesis, the upgrade changes and its own
-    /// introduction). Automerge loads such a message fast only into an empty document and
-    /// otherwise applies it change by change, about three times slower; so it is *adopted*
-    /// instead: loaded whole, with every change of this document that it lacks applied on
-    /// top. The result holds exactly the union of both histories, as applying it would.
+    /// history. Automerge loads such a message fast only into an empty document and
+    /// otherwise applies it change by change, about three times slower; see
+    /// [`Document::take_whole`] for what is done instead.
     pub fn receive_sync_message(
         &mut self,
         state: &mut automerge::sync::State,
@@ -368,49 +366,72 @@ impl Document {
         let mut message = automerge::sync::Message::decode(data)
             .map_err(|e| DocumentError::Malformed(format!("sync message: {e}")))?;
         let before = self.doc.get_heads();
-        if let Some(whole) = whole_document(&message.changes) {
-            let whole = whole.to_vec();
-            let kept = self.adopt(&whole)?;
-            // The changes are in; the rest of the message (heads, needs, bloom filter) still
-            // moves the sync state on as usual.
-            message.changes = automerge::sync::ChunkList::empty();
-            self.doc.sync().receive_sync_message(state, message)?;
-            return Ok(Received::Adopted { whole, kept });
-        }
+        let received = match whole_document(&message.changes) {
+            Some(whole) => {
+                let whole = whole.to_vec();
+                // The changes are in; the rest of the message (heads, needs, bloom filter)
+                // still moves the sync state on as usual.
+                message.changes = automerge::sync::ChunkList::empty();
+                Some(self.take_whole(whole)?)
+            }
+            None => None,
+        };
         self.doc.sync().receive_sync_message(state, message)?;
-        Ok(if self.doc.get_heads() == before {
-            Received::Unchanged
-        } else {
-            Received::Changed
+        Ok(match received {
+            Some(received) => received,
+            None if self.doc.get_heads() == before => Received::Unchanged,
+            None => Received::Changed,
         })
     }
 
-    /// Replaces this document with `whole` (a peer's saved document) plus the changes of
-    /// this one that `whole` lacks, and returns those changes as bytes
-    /// [`Document::apply_changes`] reads. Nothing is lost: afterwards the document holds
-    /// every change it held before, and every change of `whole`.
-    fn adopt(&mut self, whole: &[u8]) -> Result<Vec<u8>, DocumentError> {
-        let mut adopted = AutoCommit::load(whole)?.with_actor(self.doc.get_actor().clone());
-        let missing: Vec<ChangeHash> = self
+    /// Takes in `whole`, a peer's saved document, in whichever way applies fewer changes:
+    /// - this side has only a few changes `whole` lacks (a freshly paired laptop holds
+    ///   genesis, the upgrade changes and its own introduction): `whole` is *adopted*,
+    ///   loaded as it is with those few changes applied on top;
+    /// - otherwise (a full laptop receiving a fresh one's document) the changes of
+    ///   `whole` this side lacks are merged in, as Automerge would.
+    ///
+    /// Either way the result holds exactly the union of both histories: nothing is lost.
+    fn take_whole(&mut self, whole: Vec<u8>) -> Result<Received, DocumentError> {
+        let mut theirs = AutoCommit::load(&whole)?;
+        let their_hashes: std::collections::HashSet<ChangeHash> = theirs
+            .get_changes_meta(&[])
+            .iter()
+            .map(|m| m.hash)
+            .collect();
+        let own: Vec<ChangeHash> = self
             .doc
             .get_changes_meta(&[])
             .iter()
             .map(|m| m.hash)
-            .filter(|hash| adopted.get_change_by_hash(hash).is_none())
             .collect();
-        let mut kept = Vec::new();
-        let mut changes = Vec::with_capacity(missing.len());
-        for hash in missing {
+        let kept: Vec<ChangeHash> = own
+            .iter()
+            .filter(|hash| !their_hashes.contains(hash))
+            .copied()
+            .collect();
+        let lacking = their_hashes.len() - (own.len() - kept.len());
+        if lacking == 0 {
+            return Ok(Received::Unchanged);
+        }
+        if kept.len() > lacking {
+            self.doc.merge(&mut theirs)?;
+            return Ok(Received::Changed);
+        }
+        let mut bytes = Vec::new();
+        let mut changes = Vec::with_capacity(kept.len());
+        for hash in kept {
             let change = self
                 .doc
                 .get_change_by_hash(&hash)
                 .expect("the hash was just read from this document");
-            kept.extend_from_slice(change.raw_bytes());
+            bytes.extend_from_slice(change.raw_bytes());
             changes.push(change);
         }
+        let mut adopted = theirs.with_actor(self.doc.get_actor().clone());
         adopted.apply_changes(changes)?;
         self.doc = adopted;
-        Ok(kept)
+        Ok(Received::Adopted { whole, kept: bytes })
     }
 
     /// The changes that are not ancestors of `heads`, as bytes [`Document::apply_changes`]

@@ -427,6 +427,67 @@ mod tests {
         assert!(stored.knows(&own_heads[0]), "adoption kept it");
     }
 
+    /// When the fresh replica has written enough that the full one lacks over a third of
+    /// its history, each side sends the other its whole document. Only the fresh side
+    /// adopts; the full side merges the few changes it lacks, rather than rebuilding its
+    /// whole history on top of the fresh document (which took seconds with 10k changes).
+    #[test]
+    fn only_the_side_with_less_adopts_when_both_send_whole_documents() {
+        let mut big = replica();
+        for id in 0..60 {
+            add_idea(&mut big.shared, id, "alex");
+        }
+        let mut fresh = replica();
+        for id in 1000..1010 {
+            add_idea(&mut fresh.shared, id, "sam");
+        }
+        let mut big_session = PeerSync::new(&[DocKind::Shared], |_| None);
+        let mut fresh_session = PeerSync::new(&[DocKind::Shared], |_| None);
+        let carries_whole = |data: &[u8]| {
+            let message = automerge::sync::Message::decode(data).unwrap();
+            crate::document::whole_document(&message.changes).is_some()
+        };
+        let (mut to_fresh_whole, mut to_big_whole) = (0, 0);
+        let (mut fresh_received, mut big_received) = (Vec::new(), Vec::new());
+        for _ in 0..20 {
+            let to_fresh = big_session.poll(&mut big.shared);
+            let to_big = fresh_session.poll(&mut fresh.shared);
+            if to_fresh.is_none() && to_big.is_none() {
+                break;
+            }
+            if let Some(Message::Sync { data, .. }) = to_fresh {
+                to_fresh_whole += usize::from(carries_whole(&data));
+                fresh_received.push(fresh_session.receive(&mut fresh.shared, &data).unwrap());
+            }
+            if let Some(Message::Sync { data, .. }) = to_big {
+                to_big_whole += usize::from(carries_whole(&data));
+                big_received.push(big_session.receive(&mut big.shared, &data).unwrap());
+            }
+        }
+        assert_eq!(
+            (to_fresh_whole, to_big_whole),
+            (1, 1),
+            "both sent their whole document"
+        );
+        let adopted = |received: &[Received]| {
+            received
+                .iter()
+                .filter(|r| matches!(r, Received::Adopted { .. }))
+                .count()
+        };
+        assert_eq!(adopted(&fresh_received), 1, "the fresh side adopted");
+        assert_eq!(adopted(&big_received), 0, "the full side merged");
+        assert!(big_received.contains(&Received::Changed));
+        let (mut big_heads, mut fresh_heads) = (big.shared.heads(), fresh.shared.heads());
+        big_heads.sort();
+        fresh_heads.sort();
+        assert_eq!(big_heads, fresh_heads);
+        for r in [&mut big, &mut fresh] {
+            let ideas: Vec<Idea> = r.shared.list(Collection::Ideas).unwrap();
+            assert_eq!(ideas.len(), 70, "every idea of both sides");
+        }
+    }
+
     #[test]
     fn a_flooding_peer_is_cut() {
         let mut mine = replica();
