@@ -8,7 +8,8 @@
 //! - `startup`: start-up of a daemon whose store holds 10k entities in 10k changes (about
 //!   five years of a couple's use) until its API answers, and its idle RSS and CPU;
 //! - `sync`: a change on A visible through B's API (p50/p99 over 500 edits on loopback
-//!   and over a Wi-Fi-like link) and the bytes per small edit;
+//!   and over a Wi-Fi-like link), the bytes per small edit, and edits per second
+//!   propagated back to back (durable on both sides);
 //! - `big-sync`: the first sync of a 10k-change document beside Automerge's own floor for
 //!   it, then propagation with 10k entities in the documents.
 //!
@@ -58,6 +59,9 @@ const CLIENTS: usize = 16;
 const TOLERANCE: f64 = 0.10;
 const STARTS: usize = 5;
 const EDITS: usize = 500;
+/// Edits of the back-to-back propagation figure, and the clients adding them.
+const B2B_EDITS: usize = 2_000;
+const B2B_CLIENTS: usize = 4;
 
 /// One measured figure.
 struct Figure {
@@ -496,6 +500,8 @@ fn sync() -> Vec<Figure> {
         .as_u64()
         .unwrap_or(0);
     latencies.sort();
+    eprintln!("sync: {B2B_EDITS} edits from {B2B_CLIENTS} clients on A, back to back ...");
+    let b2b_per_s = back_to_back(&a, &b, B2B_EDITS);
     eprintln!("sync: 100 edits between namespaces, 20-30 ms each way, 1% loss ...");
     let wifi = wifi_link(Duration::from_millis(20), Duration::from_millis(10), 1);
     let bytes_per_edit = (sent_after - sent_before) as f64 / EDITS as f64;
@@ -518,6 +524,13 @@ fn sync() -> Vec<Figure> {
             value: percentile(&latencies, 0.99),
             target: "<= 4 (issue #21)",
             better: Better::Lower,
+        },
+        Figure {
+            key: "back_to_back_edits_per_s",
+            label: "edits/s A→B back to back, durable on both",
+            value: b2b_per_s,
+            target: ">= 1000 (issue #21)",
+            better: Better::Higher,
         },
         Figure {
             key: "propagation_wifi_p50_ms",
@@ -1006,6 +1019,17 @@ fn fsync_appends_per_s(dir: &Path, appends: usize) -> f64 {
 /// connection, together POST `total` ideas to `d`; the daemon answers each only once it
 /// is fsync'd. The clock starts when every connection is open.
 fn acknowledged_writes_per_s(d: &Daemon, clients: usize, total: usize) -> f64 {
+    total as f64
+        / post_ideas(d, clients, total, "idea")
+            .elapsed()
+            .as_secs_f64()
+}
+
+/// Adds `total` ideas titled `{prefix} {client}.{n}` on `d` from `clients` concurrent
+/// clients, each on its own connection and sending its next as soon as the last was
+/// acknowledged; returns when all were, with the moment they started (every client
+/// connected first).
+fn post_ideas(d: &Daemon, clients: usize, total: usize, prefix: &str) -> Instant {
     assert_eq!(
         total % clients,
         0,
@@ -1015,7 +1039,7 @@ fn acknowledged_writes_per_s(d: &Daemon, clients: usize, total: usize) -> f64 {
     let all_connected = Barrier::new(clients + 1);
     let auth = format!("Bearer {}", d.token);
     let url = |path: &str| format!("http://{}{path}", d.addr);
-    let started = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         for client in 0..clients {
             let (all_connected, auth, url) = (&all_connected, &auth, &url);
             s.spawn(move || {
@@ -1044,7 +1068,7 @@ fn acknowledged_writes_per_s(d: &Daemon, clients: usize, total: usize) -> f64 {
                         agent
                             .post(url("/v1/ideas"))
                             .header("Authorization", auth)
-                            .send_json(json!({ "title": format!("idea {client}.{n}") })),
+                            .send_json(json!({ "title": format!("{prefix} {client}.{n}") })),
                     );
                     assert_eq!(status, 201, "{body}");
                 }
@@ -1052,8 +1076,28 @@ fn acknowledged_writes_per_s(d: &Daemon, clients: usize, total: usize) -> f64 {
         }
         all_connected.wait();
         Instant::now()
-    });
-    total as f64 / started.elapsed().as_secs_f64()
+    })
+}
+
+/// Edits per second propagated from `a` to `b` back to back: [`B2B_CLIENTS`] clients add
+/// `edits` ideas on `a` as fast as it acknowledges them, timed until `b` has announced
+/// each client's last one. `b` announces a change only once it is durable there, and
+/// each client's last edit on `a` descends from every edit `a` made before it, so by
+/// then every edit is durable on both sides.
+fn back_to_back(a: &Daemon, b: &Daemon, edits: usize) -> f64 {
+    let events = b.events();
+    let started = post_ideas(a, B2B_CLIENTS, edits, "b2b");
+    let each = edits / B2B_CLIENTS;
+    let mut waiting: Vec<String> = (0..B2B_CLIENTS)
+        .map(|client| format!("\"summary\":\"b2b {client}.{}\"", each - 1))
+        .collect();
+    while !waiting.is_empty() {
+        let data = events
+            .recv_timeout(Duration::from_secs(30))
+            .expect("B announces the edits");
+        waiting.retain(|last| !data.contains(last.as_str()));
+    }
+    edits as f64 / started.elapsed().as_secs_f64()
 }
 
 /// Writes 10k entities straight into the home's stores, one change each, as years of use
