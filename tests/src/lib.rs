@@ -8,6 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod floor;
 pub mod mailbox;
 pub mod netns;
 pub mod phone;
