@@ -18,6 +18,7 @@ use crate::activity::Activity;
 use crate::entity::Stored;
 use crate::error::DocumentError;
 use crate::ids::PersonId;
+use crate::map_reads::MapReads;
 use crate::model::settings::Settings;
 use crate::schema::{self, Schema};
 use crate::time::Stamp;
@@ -531,19 +532,38 @@ impl Document {
         key: &str,
     ) -> Result<Option<T>, DocumentError> {
         let obj = self.collection_obj(collection)?;
-        if self.doc.get(&obj, key)?.is_none() {
-            return Ok(None);
+        match self.doc.get(&obj, key)? {
+            None => Ok(None),
+            Some((value, item)) => self.hydrate_item(&obj, key, &value, &item).map(Some),
         }
-        Ok(Some(autosurgeon::hydrate_prop(&self.doc, &obj, key)?))
     }
 
     /// Every item of the collection, ordered by key (ULIDs sort by creation time).
     pub fn list<T: Stored>(&self, collection: Collection) -> Result<Vec<T>, DocumentError> {
         let obj = self.collection_obj(collection)?;
         self.doc
-            .keys(&obj)
-            .map(|key| Ok(autosurgeon::hydrate_prop(&self.doc, &obj, key.as_str())?))
+            .map_range(&obj, ..)
+            .map(|entry| {
+                let value = entry.value.clone().into_value();
+                self.hydrate_item(&obj, &entry.key, &value, &entry.id())
+            })
             .collect()
+    }
+
+    /// Hydrates the item stored under `key` of `collection` (whose value there is `value`,
+    /// with id `item`), reading each of its maps once ([`MapReads`]).
+    fn hydrate_item<T: Stored>(
+        &self,
+        collection: &ObjId,
+        key: &str,
+        value: &Value<'_>,
+        item: &ObjId,
+    ) -> Result<T, DocumentError> {
+        Ok(match value {
+            Value::Object(ObjType::Map) => T::hydrate_map(&MapReads::new(&self.doc), item)?,
+            // Not a map: autosurgeon says what it expected.
+            _ => autosurgeon::hydrate_prop(&self.doc, collection, key)?,
+        })
     }
 
     fn item_obj(&self, collection: Collection, key: &str) -> Result<ObjId, DocumentError> {
@@ -1021,6 +1041,63 @@ mod tests {
         doc.doc.put(&outings, "o1", "kept").unwrap();
         doc.commit(&Activity::new(&a, "plan.add", None, "from a newer build"));
         doc
+    }
+
+    /// Listing and getting read each map once ([`MapReads`]); what they return is exactly
+    /// what hydrating field by field from the document returns, for concurrent values,
+    /// nested maps, text and values from a newer build alike.
+    #[test]
+    fn reading_each_map_once_hydrates_exactly_as_field_by_field() {
+        use crate::model::plan::{NewPlan, Plan};
+        use crate::test_support::new_plan;
+        let mut alex = document_from_a_newer_build();
+        let a = author("alex");
+        let plan = Plan::create(
+            EntityId::from_random(7),
+            NewPlan {
+                notes: Some("bring\nthe blanket".into()),
+                ..new_plan(
+                    "2026-06-01T18:00:00+02:00[Europe/Paris]",
+                    "2026-06-01T20:00:00+02:00[Europe/Paris]",
+                )
+            },
+            &a,
+        )
+        .unwrap();
+        alex.put(Collection::Plans, &plan).unwrap();
+        add_idea(&mut alex, "i1", "Night swim", "alex");
+        alex.commit(&Activity::new(&a, "plan.add", None, "plan"));
+        let mut sam = Document::load(DocKind::Shared, &alex.save(), ActorId::random()).unwrap();
+        for (doc, title) in [(&mut alex, "at the lake"), (&mut sam, "in the sea")] {
+            let mut idea: Idea = doc.get(Collection::Ideas, "i1").unwrap().unwrap();
+            idea.title = title.into();
+            doc.put(Collection::Ideas, &idea).unwrap();
+            doc.commit(&Activity::new(&a, "idea.edit", None, title));
+        }
+        alex.apply_changes(&sam.save()).unwrap();
+        assert_eq!(
+            alex.conflicts(Collection::Ideas, "i1", None).unwrap().len(),
+            1
+        );
+
+        fn field_by_field<T: Stored>(doc: &Document, collection: Collection) -> Vec<T> {
+            let obj = doc.collection_obj(collection).unwrap();
+            doc.doc
+                .keys(&obj)
+                .map(|key| autosurgeon::hydrate_prop(&doc.doc, &obj, key.as_str()).unwrap())
+                .collect()
+        }
+        let plans: Vec<Plan> = alex.list(Collection::Plans).unwrap();
+        assert_eq!(plans.len(), 3);
+        assert_eq!(plans, field_by_field::<Plan>(&alex, Collection::Plans));
+        let ideas: Vec<Idea> = alex.list(Collection::Ideas).unwrap();
+        assert_eq!(ideas, field_by_field::<Idea>(&alex, Collection::Ideas));
+        let one: Plan = alex
+            .get(Collection::Plans, plan.id.as_str())
+            .unwrap()
+            .unwrap();
+        assert_eq!(one, plan);
+        assert_eq!(one.notes.as_str(), "bring\nthe blanket");
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub mod inbox;
 pub mod joint;
 pub mod kinds;
 pub mod mailbox;
+mod map_reads;
 pub mod model;
 pub mod pairing;
 pub mod paths;
