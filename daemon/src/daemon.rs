@@ -210,6 +210,10 @@ pub async fn run(
         &config,
     ));
     tokio::spawn(mailboxes.clone().run(stopping.clone()));
+    tokio::spawn(crate::memory::release_after_bursts(
+        writer.clone(),
+        stopping.clone(),
+    ));
     let (lan_bound_tx, lan_bound) = watch::channel(None);
     let state = AppState {
         reminders,

@@ -43,6 +43,7 @@ pub mod identity;
 pub mod lan;
 pub mod listen;
 pub mod mailbox;
+pub mod memory;
 pub mod notices;
 pub mod peer;
 pub mod peers;

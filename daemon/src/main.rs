@@ -138,6 +138,8 @@ async fn repair(options: Options, wait: std::time::Duration) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // Before any thread exists, as glibc asks.
+    tandem_daemon::memory::use_few_arenas();
     // Crash points named in `FAILPOINTS`, for the end-to-end crash tests; without the
     // `crash-points` feature there are none and this does nothing.
     let _crash_points = fail::FailScenario::setup();

@@ -23,7 +23,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 
@@ -55,6 +55,8 @@ enum Message {
 pub struct Writer {
     jobs: mpsc::Sender<Message>,
     events: broadcast::Sender<ChangeEvent>,
+    /// Operations sent so far, by every handle.
+    operations: Arc<AtomicU64>,
 }
 
 /// Writes run since the last hand-over, with their answers.
@@ -93,7 +95,11 @@ impl Writer {
             .name("tandem-writer".into())
             .spawn(move || own(repo, queue, disk))
             .map_err(RepoError::Thread)?;
-        Ok(Self { jobs, events })
+        Ok(Self {
+            jobs,
+            events,
+            operations: Arc::default(),
+        })
     }
 
     /// Runs `op` on the repo. A write is answered once it is durable; a read at once.
@@ -112,11 +118,18 @@ impl Writer {
                 let _ = answer.send(result);
             })
         });
+        self.operations.fetch_add(1, Ordering::Relaxed);
         self.jobs
             .send(Message::Run(job))
             .await
             .map_err(|_| RepoError::Stopped)?;
         answered.await.map_err(|_| RepoError::Stopped)?
+    }
+
+    /// How many operations every handle has sent so far: a cheap sign of activity, read by
+    /// whoever waits for the daemon to fall quiet ([`crate::memory`]).
+    pub fn operations(&self) -> u64 {
+        self.operations.load(Ordering::Relaxed)
     }
 
     /// Receives every change event from now on, each once it is durable.
