@@ -380,12 +380,7 @@ mod tests {
     /// a store may write them instead of encoding the document again.
     #[test]
     fn a_fresh_replica_adopts_a_whole_document_and_keeps_its_own_changes() {
-        let mut big = replica();
-        for id in 0..60 {
-            add_idea(&mut big.shared, id, "alex");
-        }
-        let mut fresh = replica();
-        add_idea(&mut fresh.shared, 1000, "sam");
+        let (mut big, mut fresh) = big_and_fresh(1);
         let own_heads = fresh.shared.heads();
         let mut big_session = PeerSync::new(&[DocKind::Shared], |_| None);
         let mut fresh_session = PeerSync::new(&[DocKind::Shared], |_| None);
@@ -408,15 +403,8 @@ mod tests {
             }
         }
         assert_eq!(adoptions.len(), 1, "the whole document came once");
-        let (mut big_heads, mut fresh_heads) = (big.shared.heads(), fresh.shared.heads());
-        big_heads.sort();
-        fresh_heads.sort();
-        assert_eq!(big_heads, fresh_heads);
+        assert_converged(&mut big, &mut fresh, 61);
         assert!(fresh.shared.hashes_after(&own_heads).len() >= 60);
-        for r in [&big, &fresh] {
-            let ideas: Vec<Idea> = r.shared.list(Collection::Ideas).unwrap();
-            assert_eq!(ideas.len(), 61, "every idea of both sides");
-        }
         let (_, whole, kept) = adoptions.pop().unwrap();
         let mut stored = Document::load(DocKind::Shared, &whole, ActorId::random()).unwrap();
         assert!(
@@ -433,14 +421,7 @@ mod tests {
     /// whole history on top of the fresh document (which took seconds with 10k changes).
     #[test]
     fn only_the_side_with_less_adopts_when_both_send_whole_documents() {
-        let mut big = replica();
-        for id in 0..60 {
-            add_idea(&mut big.shared, id, "alex");
-        }
-        let mut fresh = replica();
-        for id in 1000..1010 {
-            add_idea(&mut fresh.shared, id, "sam");
-        }
+        let (mut big, mut fresh) = big_and_fresh(10);
         let mut big_session = PeerSync::new(&[DocKind::Shared], |_| None);
         let mut fresh_session = PeerSync::new(&[DocKind::Shared], |_| None);
         let carries_whole = |data: &[u8]| {
@@ -478,13 +459,31 @@ mod tests {
         assert_eq!(adopted(&fresh_received), 1, "the fresh side adopted");
         assert_eq!(adopted(&big_received), 0, "the full side merged");
         assert!(big_received.contains(&Received::Changed));
+        assert_converged(&mut big, &mut fresh, 70);
+    }
+
+    /// A replica with 60 ideas by Alex, and a fresh one with `fresh_ideas` by Sam.
+    fn big_and_fresh(fresh_ideas: u32) -> (Replica, Replica) {
+        let mut big = replica();
+        for id in 0..60 {
+            add_idea(&mut big.shared, id, "alex");
+        }
+        let mut fresh = replica();
+        for id in 1000..1000 + fresh_ideas {
+            add_idea(&mut fresh.shared, id, "sam");
+        }
+        (big, fresh)
+    }
+
+    /// Both replicas have the same heads and the `ideas` of both sides.
+    fn assert_converged(big: &mut Replica, fresh: &mut Replica, ideas: usize) {
         let (mut big_heads, mut fresh_heads) = (big.shared.heads(), fresh.shared.heads());
         big_heads.sort();
         fresh_heads.sort();
         assert_eq!(big_heads, fresh_heads);
-        for r in [&mut big, &mut fresh] {
-            let ideas: Vec<Idea> = r.shared.list(Collection::Ideas).unwrap();
-            assert_eq!(ideas.len(), 70, "every idea of both sides");
+        for r in [big, fresh] {
+            let listed: Vec<Idea> = r.shared.list(Collection::Ideas).unwrap();
+            assert_eq!(listed.len(), ideas, "every idea of both sides");
         }
     }
 
