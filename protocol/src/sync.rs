@@ -382,30 +382,23 @@ mod tests {
     fn a_fresh_replica_adopts_a_whole_document_and_keeps_its_own_changes() {
         let (mut big, mut fresh) = big_and_fresh(1);
         let own_heads = fresh.shared.heads();
-        let mut big_session = PeerSync::new(&[DocKind::Shared], |_| None);
-        let mut fresh_session = PeerSync::new(&[DocKind::Shared], |_| None);
-        let mut adoptions = Vec::new();
-        for _ in 0..20 {
-            let to_fresh = big_session.poll(&mut big.shared);
-            let to_big = fresh_session.poll(&mut fresh.shared);
-            if to_fresh.is_none() && to_big.is_none() {
-                break;
-            }
-            if let Some(Message::Sync { data, .. }) = to_fresh {
-                let heads = fresh.shared.heads();
-                let received = fresh_session.receive(&mut fresh.shared, &data).unwrap();
-                if let Received::Adopted { whole, kept } = received {
-                    adoptions.push((heads, whole, kept));
-                }
-            }
-            if let Some(Message::Sync { data, .. }) = to_big {
-                big_session.receive(&mut big.shared, &data).unwrap();
-            }
-        }
+        let [to_big, to_fresh] = sync_to_quiet(&mut big, &mut fresh);
+        let mut adoptions: Vec<_> = to_fresh
+            .into_iter()
+            .filter_map(|(_, received)| match received {
+                Received::Adopted { whole, kept } => Some((whole, kept)),
+                _ => None,
+            })
+            .collect();
         assert_eq!(adoptions.len(), 1, "the whole document came once");
+        assert!(
+            to_big
+                .iter()
+                .all(|(_, r)| !matches!(r, Received::Adopted { .. }))
+        );
         assert_converged(&mut big, &mut fresh, 61);
         assert!(fresh.shared.hashes_after(&own_heads).len() >= 60);
-        let (_, whole, kept) = adoptions.pop().unwrap();
+        let (whole, kept) = adoptions.pop().unwrap();
         let mut stored = Document::load(DocKind::Shared, &whole, ActorId::random()).unwrap();
         assert!(
             !stored.knows(&own_heads[0]),
@@ -422,44 +415,55 @@ mod tests {
     #[test]
     fn only_the_side_with_less_adopts_when_both_send_whole_documents() {
         let (mut big, mut fresh) = big_and_fresh(10);
-        let mut big_session = PeerSync::new(&[DocKind::Shared], |_| None);
-        let mut fresh_session = PeerSync::new(&[DocKind::Shared], |_| None);
-        let carries_whole = |data: &[u8]| {
-            let message = automerge::sync::Message::decode(data).unwrap();
-            crate::document::whole_document(&message.changes).is_some()
+        let [to_big, to_fresh] = sync_to_quiet(&mut big, &mut fresh);
+        let whole = |messages: &[(Vec<u8>, Received)]| {
+            messages
+                .iter()
+                .filter(|(data, _)| {
+                    let message = automerge::sync::Message::decode(data).unwrap();
+                    crate::document::whole_document(&message.changes).is_some()
+                })
+                .count()
         };
-        let (mut to_fresh_whole, mut to_big_whole) = (0, 0);
-        let (mut fresh_received, mut big_received) = (Vec::new(), Vec::new());
-        for _ in 0..20 {
-            let to_fresh = big_session.poll(&mut big.shared);
-            let to_big = fresh_session.poll(&mut fresh.shared);
-            if to_fresh.is_none() && to_big.is_none() {
-                break;
-            }
-            if let Some(Message::Sync { data, .. }) = to_fresh {
-                to_fresh_whole += usize::from(carries_whole(&data));
-                fresh_received.push(fresh_session.receive(&mut fresh.shared, &data).unwrap());
-            }
-            if let Some(Message::Sync { data, .. }) = to_big {
-                to_big_whole += usize::from(carries_whole(&data));
-                big_received.push(big_session.receive(&mut big.shared, &data).unwrap());
-            }
-        }
         assert_eq!(
-            (to_fresh_whole, to_big_whole),
+            (whole(&to_fresh), whole(&to_big)),
             (1, 1),
             "both sent their whole document"
         );
-        let adopted = |received: &[Received]| {
-            received
+        let adopted = |messages: &[(Vec<u8>, Received)]| {
+            messages
                 .iter()
-                .filter(|r| matches!(r, Received::Adopted { .. }))
+                .filter(|(_, r)| matches!(r, Received::Adopted { .. }))
                 .count()
         };
-        assert_eq!(adopted(&fresh_received), 1, "the fresh side adopted");
-        assert_eq!(adopted(&big_received), 0, "the full side merged");
-        assert!(big_received.contains(&Received::Changed));
+        assert_eq!(adopted(&to_fresh), 1, "the fresh side adopted");
+        assert_eq!(adopted(&to_big), 0, "the full side merged");
+        assert!(to_big.iter().any(|(_, r)| *r == Received::Changed));
         assert_converged(&mut big, &mut fresh, 70);
+    }
+
+    /// Syncs the two replicas' shared documents until neither has anything to send; the
+    /// messages each received, with what receiving them did (`[to big, to fresh]`).
+    fn sync_to_quiet(big: &mut Replica, fresh: &mut Replica) -> [Vec<(Vec<u8>, Received)>; 2] {
+        let mut big_session = PeerSync::new(&[DocKind::Shared], |_| None);
+        let mut fresh_session = PeerSync::new(&[DocKind::Shared], |_| None);
+        let (mut to_big, mut to_fresh) = (Vec::new(), Vec::new());
+        for _ in 0..20 {
+            let for_fresh = big_session.poll(&mut big.shared);
+            let for_big = fresh_session.poll(&mut fresh.shared);
+            if for_fresh.is_none() && for_big.is_none() {
+                return [to_big, to_fresh];
+            }
+            if let Some(Message::Sync { data, .. }) = for_fresh {
+                let received = fresh_session.receive(&mut fresh.shared, &data).unwrap();
+                to_fresh.push((data, received));
+            }
+            if let Some(Message::Sync { data, .. }) = for_big {
+                let received = big_session.receive(&mut big.shared, &data).unwrap();
+                to_big.push((data, received));
+            }
+        }
+        panic!("the replicas still had messages after 20 rounds");
     }
 
     /// A replica with 60 ideas by Alex, and a fresh one with `fresh_ideas` by Sam.
