@@ -18,7 +18,8 @@ use tokio::sync::watch;
 
 use crate::writer::Writer;
 
-/// How long the writer must have run nothing before freed memory is given back: long
+/// How long the writer must have run nothing (and be running nothing) before freed memory
+/// is given back: long
 /// enough that a burst (start-up, a first sync, a backup) is over, short enough that an
 /// idle daemon is small within seconds of it.
 const QUIET: Duration = Duration::from_secs(2);
@@ -61,14 +62,17 @@ fn release_freed() -> bool {
 /// operations, starting with start-up's load, until `stopping`. An idle daemon wakes once
 /// per [`QUIET`] to compare a counter, and trims nothing twice.
 pub async fn release_after_bursts(writer: Writer, mut stopping: watch::Receiver<bool>) {
-    let mut bursts = Bursts::after_start_up(writer.operations());
+    let mut bursts = Bursts::after_start_up();
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + QUIET, QUIET);
+    // Ticks a starved runtime missed are not made up back to back, which would read as a
+    // quiet period in the middle of a burst.
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             _ = stopping.wait_for(|s| *s) => return,
         }
-        if bursts.quiet_after_burst(writer.operations()) {
+        if bursts.quiet_after_burst(writer.operations_run()) {
             // Trimming walks every arena: off the runtime's workers.
             let released = tokio::task::spawn_blocking(release_freed).await;
             tracing::debug!(?released, "gave freed memory back to the system");
@@ -76,30 +80,31 @@ pub async fn release_after_bursts(writer: Writer, mut stopping: watch::Receiver<
     }
 }
 
-/// Whether the writer has just fallen quiet after a burst, from its operation count read
-/// once per period.
+/// Whether the writer has just fallen quiet after a burst, from what it reports once per
+/// period ([`Writer::operations_run`]).
 #[derive(Debug)]
 struct Bursts {
-    /// The count at the last reading.
-    seen: u64,
+    /// The count at the last reading, `None` if the writer was running then.
+    seen: Option<u64>,
     /// Whether operations ran since memory was last given back.
     busy: bool,
 }
 
 impl Bursts {
     /// Start-up's load was a burst of its own.
-    fn after_start_up(operations: u64) -> Self {
+    fn after_start_up() -> Self {
         Self {
-            seen: operations,
+            seen: None,
             busy: true,
         }
     }
 
-    /// Takes this period's count; true when nothing ran during the period but something
-    /// ran since the last time it said true.
-    fn quiet_after_burst(&mut self, operations: u64) -> bool {
-        if operations != self.seen {
-            self.seen = operations;
+    /// Takes this period's reading; true when the writer is idle and ran nothing during
+    /// the period, but ran something since the last time this said true.
+    fn quiet_after_burst(&mut self, operations_run: Option<u64>) -> bool {
+        let moved = operations_run.is_none() || operations_run != self.seen;
+        self.seen = operations_run;
+        if moved {
             self.busy = true;
             return false;
         }
@@ -113,24 +118,39 @@ mod tests {
 
     #[test]
     fn memory_goes_back_once_per_quiet_spell_after_work() {
-        let mut bursts = Bursts::after_start_up(3);
-        // Still loading, or answering the first reads: not yet.
-        assert!(!bursts.quiet_after_burst(7));
+        let mut bursts = Bursts::after_start_up();
+        // Answering the first reads: not yet.
+        assert!(!bursts.quiet_after_burst(Some(7)));
         // Quiet after start-up: give back, then not again while nothing happens.
-        assert!(bursts.quiet_after_burst(7));
-        assert!(!bursts.quiet_after_burst(7));
-        assert!(!bursts.quiet_after_burst(7));
+        assert!(bursts.quiet_after_burst(Some(7)));
+        assert!(!bursts.quiet_after_burst(Some(7)));
+        assert!(!bursts.quiet_after_burst(Some(7)));
         // A burst of writes over two periods, then quiet: once more.
-        assert!(!bursts.quiet_after_burst(9));
-        assert!(!bursts.quiet_after_burst(400));
-        assert!(bursts.quiet_after_burst(400));
-        assert!(!bursts.quiet_after_burst(400));
+        assert!(!bursts.quiet_after_burst(Some(9)));
+        assert!(!bursts.quiet_after_burst(Some(400)));
+        assert!(bursts.quiet_after_burst(Some(400)));
+        assert!(!bursts.quiet_after_burst(Some(400)));
     }
 
     #[test]
     fn a_quiet_start_gives_back_what_loading_freed() {
-        let mut bursts = Bursts::after_start_up(0);
-        assert!(bursts.quiet_after_burst(0));
-        assert!(!bursts.quiet_after_burst(0));
+        let mut bursts = Bursts::after_start_up();
+        assert!(!bursts.quiet_after_burst(Some(0)));
+        assert!(bursts.quiet_after_burst(Some(0)));
+        assert!(!bursts.quiet_after_burst(Some(0)));
+    }
+
+    #[test]
+    fn nothing_goes_back_while_a_long_operation_runs() {
+        let mut bursts = Bursts::after_start_up();
+        assert!(!bursts.quiet_after_burst(Some(5)));
+        assert!(bursts.quiet_after_burst(Some(5)));
+        // A first sync runs for three periods without finishing an operation.
+        assert!(!bursts.quiet_after_burst(None));
+        assert!(!bursts.quiet_after_burst(None));
+        assert!(!bursts.quiet_after_burst(None));
+        // It ends, with nothing counted yet in between: quiet only a period later.
+        assert!(!bursts.quiet_after_burst(Some(6)));
+        assert!(bursts.quiet_after_burst(Some(6)));
     }
 }

@@ -23,7 +23,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 
@@ -55,8 +55,18 @@ enum Message {
 pub struct Writer {
     jobs: mpsc::Sender<Message>,
     events: broadcast::Sender<ChangeEvent>,
-    /// Operations sent so far, by every handle.
-    operations: Arc<AtomicU64>,
+    /// What the writer thread is doing, for whoever waits for it to fall quiet.
+    activity: Arc<Activity>,
+}
+
+/// The writer thread's activity, written by it alone.
+#[derive(Default)]
+struct Activity {
+    /// Whether it is running operations (from taking the first of a batch until the
+    /// queue is found empty).
+    running: AtomicBool,
+    /// Operations run so far.
+    ran: AtomicU64,
 }
 
 /// Writes run since the last hand-over, with their answers.
@@ -91,14 +101,16 @@ impl Writer {
             events: events.clone(),
             syncing: AtomicUsize::new(0),
         });
+        let activity = Arc::new(Activity::default());
+        let seen = activity.clone();
         std::thread::Builder::new()
             .name("tandem-writer".into())
-            .spawn(move || own(repo, queue, disk))
+            .spawn(move || own(repo, queue, disk, &seen))
             .map_err(RepoError::Thread)?;
         Ok(Self {
             jobs,
             events,
-            operations: Arc::default(),
+            activity,
         })
     }
 
@@ -118,7 +130,6 @@ impl Writer {
                 let _ = answer.send(result);
             })
         });
-        self.operations.fetch_add(1, Ordering::Relaxed);
         self.jobs
             .send(Message::Run(job))
             .await
@@ -126,10 +137,15 @@ impl Writer {
         answered.await.map_err(|_| RepoError::Stopped)?
     }
 
-    /// How many operations every handle has sent so far: a cheap sign of activity, read by
-    /// whoever waits for the daemon to fall quiet ([`crate::memory`]).
-    pub fn operations(&self) -> u64 {
-        self.operations.load(Ordering::Relaxed)
+    /// How many operations the writer has run, or `None` while it is running some: a
+    /// cheap sign of activity for whoever waits for the daemon to fall quiet
+    /// ([`crate::memory`]). A long operation (a first sync, a backup) reads as `None`
+    /// throughout.
+    pub fn operations_run(&self) -> Option<u64> {
+        if self.activity.running.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(self.activity.ran.load(Ordering::Acquire))
     }
 
     /// Receives every change event from now on, each once it is durable.
@@ -190,7 +206,7 @@ impl Disk {
 
 /// The writer thread: runs operations in batches until told to stop (then it compacts)
 /// or every handle is gone.
-fn own(mut repo: Repo, mut queue: mpsc::Receiver<Message>, disk: Arc<Disk>) {
+fn own(mut repo: Repo, mut queue: mpsc::Receiver<Message>, disk: Arc<Disk>, activity: &Activity) {
     let (to_sync, batches) = std_mpsc::channel::<Batch>();
     let syncer = {
         let disk = disk.clone();
@@ -207,9 +223,11 @@ fn own(mut repo: Repo, mut queue: mpsc::Receiver<Message>, disk: Arc<Disk>) {
     };
     let mut stop = None;
     while stop.is_none() {
+        activity.running.store(false, Ordering::Release);
         let Some(mut message) = queue.blocking_recv() else {
             break;
         };
+        activity.running.store(true, Ordering::Release);
         let mut batch = Batch::default();
         // Whether the queue was found empty: nothing else is waiting for the writer.
         let mut drained = false;
@@ -217,6 +235,7 @@ fn own(mut repo: Repo, mut queue: mpsc::Receiver<Message>, disk: Arc<Disk>) {
             match message {
                 Message::Run(job) => {
                     let reply = run_job(&mut repo, job);
+                    activity.ran.fetch_add(1, Ordering::Release);
                     let unsynced = repo.take_unsynced();
                     if unsynced.is_empty() {
                         reply(None);
