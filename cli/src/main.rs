@@ -1,6 +1,9 @@
 //! `tandem`: the command line of tandem. It only talks to the local daemon's API; the
 //! daemon is the single writer of the data.
 
+// Only the daemon needs `unsafe` (two glibc calls in its `memory.rs`).
+#![forbid(unsafe_code)]
+
 mod api;
 mod args;
 mod client;

@@ -204,7 +204,7 @@ pub fn genesis(kind: DocKind) -> Vec<u8> {
 pub enum Received {
     /// It brought nothing new.
     Unchanged,
-    /// It brought changes, applied one by one.
+    /// It brought changes, applied or merged into this document.
     Changed,
     /// It carried the peer's whole document, which this one adopted
     /// ([`Document::receive_sync_message`]). A store may keep `whole` as its snapshot as
@@ -356,8 +356,9 @@ impl Document {
     ///
     /// A peer sends its whole document when this one lacks more than a third of its
     /// history. Automerge loads such a message fast only into an empty document and
-    /// otherwise applies it change by change, about three times slower; see
-    /// [`Document::take_whole`] for what is done instead.
+    /// otherwise applies it change by change, about three times slower. Instead, the
+    /// side that lacks more adopts the peer's document and re-applies its own few
+    /// changes ([`Received::Adopted`]); the other merges what it lacks.
     pub fn receive_sync_message(
         &mut self,
         state: &mut automerge::sync::State,
@@ -1045,7 +1046,7 @@ mod tests {
 
     /// Listing and getting read each map once ([`MapReads`]); what they return is exactly
     /// what hydrating field by field from the document returns, for concurrent values,
-    /// nested maps, text and values from a newer build alike.
+    /// nested maps and values from a newer build alike.
     #[test]
     fn reading_each_map_once_hydrates_exactly_as_field_by_field() {
         use crate::model::plan::{NewPlan, Plan};

@@ -35,6 +35,9 @@
 //! - [`admission`]: slots for not-yet-authenticated connections and once-a-minute logging
 //!   per source, for every listener strangers can reach.
 
+// Only the daemon needs `unsafe` (two glibc calls in its `memory.rs`).
+#![forbid(unsafe_code)]
+
 pub mod activity;
 pub mod admission;
 pub mod api;

@@ -2,6 +2,9 @@
 //! homes and drive them through the real `tandem` binary or the HTTP API. Everything
 //! started here is stopped when its guard drops, even when a test fails.
 
+// Only the daemon needs `unsafe` (two glibc calls in its `memory.rs`).
+#![forbid(unsafe_code)]
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,8 +1,9 @@
 //! The short bench CI runs (issue #21): seconds, failing only on a gross regression (3x
-//! worse than when it was added), not on a noisy machine. Each figure is either a ratio to a floor
-//! measured in the same process and run, or a count of bytes, so neither a slow CI
-//! machine nor a debug build can make it fail or pass. `cargo run --release -p
-//! tandem-tests --bin bench` measures the real figures.
+//! worse than when it was added), not on a noisy machine. Each figure is either a ratio to
+//! a floor measured in the same process and run, or a count of bytes, so a slow machine
+//! moves both sides of a ratio together; only load that comes and goes within the run can
+//! tilt one, and 3x leaves room for it. The limits are for the debug build CI runs.
+//! `cargo run --release -p tandem-tests --bin bench` measures the real figures.
 
 use std::time::{Duration, Instant};
 
@@ -77,10 +78,15 @@ fn the_first_sync_stays_near_automerges_floor_and_an_edit_stays_small() {
     }
     // The partner's answer to the last edit may still be on its way: wait until both
     // sides say they are in sync, so every edit's exchange is counted whole.
-    while !(in_sync(&fresh) && in_sync(&big)) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let per_edit = (sent(&big) + sent(&fresh) - before) as f64 / EDITS as f64;
+    assert!(
+        tandem_tests::eventually(Duration::from_secs(30), || in_sync(&fresh) && in_sync(&big)),
+        "the laptops did not settle in sync after the edits"
+    );
+    let per_edit = (sent(&big) + sent(&fresh))
+        .checked_sub(before)
+        .expect("the same connection carried every edit (its byte count went down)")
+        as f64
+        / EDITS as f64;
     eprintln!("a small edit: {per_edit:.0} frame bytes both ways");
     assert!(
         per_edit <= EDIT_BYTES_TODAY * GROSS,
