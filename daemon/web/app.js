@@ -116,21 +116,33 @@ const SEEN_PREFIX = "tandem.seen ";
 async function read(path) {
   if (state.fromMemory && seen(path)) return stale(path);
   let response;
-  try {
-    // Waiting has a limit only when there is something to show instead.
-    response = await fetch(path, {
-      headers: { Authorization: `Bearer ${state.token}` },
-      ...(seen(path) ? { signal: AbortSignal.timeout(READ_TIMEOUT_MS) } : {}),
-    });
-  } catch {
-    if (seen(path)) return stale(path);
-    throw new ApiError(0, { error: { message: UNREACHABLE } });
+  for (let tries = 1; !response; tries++) {
+    try {
+      // Waiting has a limit only when there is something to show instead.
+      response = await fetch(path, {
+        headers: { Authorization: `Bearer ${state.token}` },
+        ...(seen(path) ? { signal: AbortSignal.timeout(READ_TIMEOUT_MS) } : {}),
+      });
+    } catch {
+      if (seen(path)) return stale(path);
+      if (tries >= READ_TRIES) throw new ApiError(0, { error: { message: UNREACHABLE } });
+      await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS));
+    }
   }
   const data = await answer(response);
   remember(path, data);
   fresh();
   return data;
 }
+
+/**
+ * A read whose connection failed with nothing kept to show instead is tried again, this
+ * many times in all, this far apart: the laptop closes a connection at once when one
+ * address holds too many (several pages open), and Wi-Fi drops one now and then. A read
+ * changes nothing, so trying again is safe.
+ */
+const READ_TRIES = 5;
+const READ_RETRY_MS = 1500;
 
 /** Paths whose answers are never kept: private notes stay off the phone's storage. */
 const UNREMEMBERED = ["/v1/notes"];
