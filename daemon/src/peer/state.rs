@@ -11,10 +11,11 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
+use parking_lot::Mutex;
 use tandem_protocol::api::PeerStatus;
 use tandem_protocol::device::DeviceId;
 use tandem_protocol::pairing::PairingWindow;
@@ -46,11 +47,11 @@ impl Shared {
     }
 
     /// Runs `f` on the state under the lock: the only place the lock is taken. `f` cannot
-    /// await, so the lock is held for a few map operations only. A panic in `f` is a bug
-    /// that, since every method decides before it writes, left nothing half-changed: a
-    /// poisoned lock is simply taken.
+    /// await, so the lock is held for a few map operations only. The lock does not poison:
+    /// a panic in `f` is a bug that, since every method decides before it writes, left
+    /// nothing half-changed.
     pub(super) fn with<T>(&self, f: impl FnOnce(&mut Peers) -> T) -> T {
-        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+        f(&mut self.0.lock())
     }
 }
 
@@ -393,7 +394,7 @@ mod tests {
             book.pin(entry.clone());
         }
         let Shared(state) = Shared::new(book);
-        (dir, state.into_inner().unwrap())
+        (dir, state.into_inner())
     }
 
     fn route(remote: &str, local: &str) -> Route {
