@@ -19,9 +19,8 @@ use tokio::sync::watch;
 use crate::writer::Writer;
 
 /// How long the writer must have run nothing (and be running nothing) before freed memory
-/// is given back: long
-/// enough that a burst (start-up, a first sync, a backup) is over, short enough that an
-/// idle daemon is small within seconds of it.
+/// is given back: long enough that a burst (start-up, a first sync, a backup) is over,
+/// short enough that an idle daemon is small within seconds of it.
 const QUIET: Duration = Duration::from_secs(2);
 
 /// The arenas the daemon's threads share (glibc's default is eight per core).

@@ -51,6 +51,14 @@ class Queued extends Error {
 const UNREACHABLE = "The laptop is not answering (asleep, or this phone left its Wi-Fi). Try again when it is back.";
 /** How long a read may take before the page shows what it last saw instead. */
 const READ_TIMEOUT_MS = 5000;
+/**
+ * A read whose connection failed with nothing kept to show instead is tried again, this
+ * many times in all, this far apart: the laptop closes a connection at once when one
+ * address holds too many (several pages open), and Wi-Fi drops one now and then. A read
+ * changes nothing, so trying again is safe.
+ */
+const READ_TRIES = 5;
+const READ_RETRY_MS = 1500;
 /** How long a write may take before it waits in the outbox (and is retried under its key). */
 const WRITE_TIMEOUT_MS = 15000;
 
@@ -134,15 +142,6 @@ async function read(path) {
   fresh();
   return data;
 }
-
-/**
- * A read whose connection failed with nothing kept to show instead is tried again, this
- * many times in all, this far apart: the laptop closes a connection at once when one
- * address holds too many (several pages open), and Wi-Fi drops one now and then. A read
- * changes nothing, so trying again is safe.
- */
-const READ_TRIES = 5;
-const READ_RETRY_MS = 1500;
 
 /** Paths whose answers are never kept: private notes stay off the phone's storage. */
 const UNREMEMBERED = ["/v1/notes"];

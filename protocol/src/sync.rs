@@ -443,7 +443,10 @@ mod tests {
     }
 
     /// Syncs the two replicas' shared documents until neither has anything to send; the
-    /// messages each received, with what receiving them did (`[to big, to fresh]`).
+    /// messages each received, with what receiving them did (`[to big, to fresh]`). Both
+    /// poll before either receives, as two laptops whose first messages cross; `sync_all`
+    /// delivers each message at once, so the second side would answer instead of sending
+    /// its whole document.
     fn sync_to_quiet(big: &mut Replica, fresh: &mut Replica) -> [Vec<(Vec<u8>, Received)>; 2] {
         let mut big_session = PeerSync::new(&[DocKind::Shared], |_| None);
         let mut fresh_session = PeerSync::new(&[DocKind::Shared], |_| None);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tandem_tests::floor::{AutomergeFloor, fill};
-use tandem_tests::{Daemon, Home, pair};
+use tandem_tests::{Daemon, Home, eventually, pair};
 
 /// Entities in the home whose first sync is timed: enough for Automerge's whole-document
 /// path, few enough for a debug build.
@@ -79,7 +79,7 @@ fn the_first_sync_stays_near_automerges_floor_and_an_edit_stays_small() {
     // The partner's answer to the last edit may still be on its way: wait until both
     // sides say they are in sync, so every edit's exchange is counted whole.
     assert!(
-        tandem_tests::eventually(Duration::from_secs(30), || in_sync(&fresh) && in_sync(&big)),
+        eventually(Duration::from_secs(30), || in_sync(&fresh) && in_sync(&big)),
         "the laptops did not settle in sync after the edits"
     );
     let per_edit = (sent(&big) + sent(&fresh))
